@@ -1,0 +1,26 @@
+//! Kitchen stations (grill, bar, ...): where lines are routed.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct Station {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStation {
+    #[validate(length(min = 1, max = 60), custom(function = "super::not_blank"))]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StationPatch {
+    #[validate(length(min = 1, max = 60), custom(function = "super::not_blank"))]
+    pub name: Option<String>,
+}

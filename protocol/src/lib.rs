@@ -1,0 +1,19 @@
+//! The restohub wire contract.
+//!
+//! Every message a client and the hub exchange is defined here, together with
+//! the stable error codes shared by the REST API and (later) the WebSocket
+//! gateway. Clients in other languages are written from this crate's types,
+//! the JSON Schema generated from them, and `PROTOCOL.md`.
+//!
+//! This crate holds data shapes only: no I/O, no server logic.
+
+pub mod api;
+pub mod error;
+pub mod page;
+pub mod role;
+pub mod time;
+
+pub use error::{ErrorBody, ErrorCode, ErrorEnvelope};
+pub use page::Page;
+pub use role::Role;
+pub use time::Timestamp;

@@ -1,0 +1,211 @@
+//! Logging in, rotating refresh tokens, logging out, and guest sessions.
+
+use restohub_protocol::api::auth::{GuestSession, LoginRequest, Tokens};
+use restohub_protocol::api::staff::StaffUser;
+use restohub_protocol::{ErrorCode, Role, Timestamp};
+use serde_json::json;
+
+use super::lockout::lock_duration_ms;
+use super::tokens::{random_token, token_hash, Claims};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::{NewRefreshToken, Rotation};
+
+/// The same reply for an unknown restaurant, an unknown email and a wrong
+/// password, so a caller cannot tell which accounts exist.
+fn bad_credentials() -> ApiError {
+    ApiError::unauthorized("invalid restaurant, email or password")
+}
+
+fn locked(until_ms: i64) -> ApiError {
+    let until = Timestamp(until_ms);
+    ApiError::with_details(
+        ErrorCode::AccountLocked,
+        format!(
+            "too many failed logins; try again after {}",
+            until.to_rfc3339()
+        ),
+        json!({ "unlocks_at": until }),
+    )
+}
+
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
+    let email = normalise_email(&req.email);
+    let Some(restaurant) = state
+        .store
+        .restaurant_by_slug(req.restaurant.trim())
+        .await?
+    else {
+        state.passwords.verify(req.password, None).await?;
+        return Err(bad_credentials());
+    };
+    let now = state.clock.now_ms();
+    if let Some(until) = state.store.login_lock(restaurant.id, &email, now).await? {
+        return Err(locked(until));
+    }
+    let credentials = state.store.user_credentials(restaurant.id, &email).await?;
+    let (user_id, hash) = match credentials {
+        Some(c) => (Some(c.id), Some(c.password_hash)),
+        None => (None, None),
+    };
+    let verified = state.passwords.verify(req.password, hash).await?;
+    let now = state.clock.now_ms();
+    let Some(user_id) = user_id.filter(|_| verified) else {
+        let lock = state
+            .store
+            .record_login_failure(restaurant.id, &email, now, lock_duration_ms)
+            .await?;
+        tracing::info!(
+            restaurant = restaurant.id,
+            failures = lock.failures,
+            "failed login"
+        );
+        return Err(match lock.locked_until {
+            Some(until) => locked(until),
+            None => bad_credentials(),
+        });
+    };
+    state
+        .store
+        .clear_login_failures(restaurant.id, &email)
+        .await?;
+    let user = state
+        .store
+        .user(restaurant.id, user_id, now)
+        .await?
+        .ok_or_else(bad_credentials)?;
+    let family = uuid::Uuid::new_v4().to_string();
+    let refresh_token = random_token();
+    let refresh_expires_at = now + state.settings.refresh_token_ttl_ms;
+    state
+        .store
+        .insert_refresh_token(
+            &NewRefreshToken {
+                restaurant_id: restaurant.id,
+                user_id,
+                family: &family,
+                token_hash: &token_hash(&refresh_token),
+                expires_at: refresh_expires_at,
+            },
+            now,
+        )
+        .await?;
+    issue(
+        state,
+        user,
+        restaurant.id,
+        refresh_token,
+        refresh_expires_at,
+        now,
+    )
+}
+
+/// Uses a refresh token once and returns a new pair. Presenting a token that
+/// was already used revokes its whole family: one of the two holders is a
+/// thief, and both must log in again.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens> {
+    let now = state.clock.now_ms();
+    let new_token = random_token();
+    let expires_at = now + state.settings.refresh_token_ttl_ms;
+    let rotation = state
+        .store
+        .rotate_refresh_token(
+            &token_hash(refresh_token),
+            &token_hash(&new_token),
+            now,
+            expires_at,
+        )
+        .await?;
+    match rotation {
+        Rotation::Rotated {
+            restaurant_id,
+            user_id,
+        } => {
+            let user = state
+                .store
+                .user(restaurant_id, user_id, now)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?;
+            issue(state, user, restaurant_id, new_token, expires_at, now)
+        }
+        Rotation::Reused => {
+            tracing::warn!("refresh token reused; its session family is revoked");
+            Err(ApiError::unauthorized(
+                "refresh token was already used; the session is revoked, log in again",
+            ))
+        }
+        Rotation::Invalid => Err(ApiError::unauthorized(
+            "refresh token is invalid, expired or revoked",
+        )),
+    }
+}
+
+/// Revokes the session the refresh token belongs to. Idempotent.
+pub async fn logout(state: &AppState, refresh_token: &str) -> ApiResult<()> {
+    let now = state.clock.now_ms();
+    state
+        .store
+        .revoke_refresh_family(&token_hash(refresh_token), now)
+        .await?;
+    Ok(())
+}
+
+/// A token for the customers at one table, from the code on its QR card.
+pub async fn guest_session(state: &AppState, table_code: &str) -> ApiResult<GuestSession> {
+    let table = state
+        .store
+        .table_by_guest_code(table_code.trim())
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown table code"))?;
+    let now = state.clock.now_ms();
+    let expires_at = now + state.settings.guest_session_ttl_ms;
+    let claims = Claims {
+        sub: format!("guest:{}", uuid::Uuid::new_v4()),
+        rid: table.restaurant_id,
+        role: Role::Guest,
+        tbl: Some(table.table.id),
+        iat: now / 1000,
+        exp: expires_at / 1000,
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    Ok(GuestSession {
+        access_token: state.tokens.sign(&claims)?,
+        token_type: "Bearer".into(),
+        expires_at: Timestamp(claims.exp * 1000),
+        restaurant_id: table.restaurant_id,
+        table_id: table.table.id,
+        table_label: table.table.label,
+    })
+}
+
+fn issue(
+    state: &AppState,
+    user: StaffUser,
+    restaurant_id: i64,
+    refresh_token: String,
+    refresh_expires_at: i64,
+    now: i64,
+) -> ApiResult<Tokens> {
+    let access_expires_at = now + state.settings.access_token_ttl_ms;
+    let claims = Claims {
+        sub: format!("user:{}", user.id),
+        rid: restaurant_id,
+        role: user.role,
+        tbl: None,
+        iat: now / 1000,
+        exp: access_expires_at / 1000,
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    Ok(Tokens {
+        access_token: state.tokens.sign(&claims)?,
+        token_type: "Bearer".into(),
+        access_expires_at: Timestamp(claims.exp * 1000),
+        refresh_token,
+        refresh_expires_at: Timestamp(refresh_expires_at),
+        user,
+    })
+}

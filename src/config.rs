@@ -1,0 +1,294 @@
+//! Command line and environment: parsed by clap, validated once at start.
+//!
+//! A bad value ends the process with one clear line (see `main.rs`), never a
+//! panic. Secrets are held in `SecretString` so they never reach `Debug`
+//! output or logs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use axum::http::HeaderValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Minimum JWT signing secret length in production.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "restohub",
+    version,
+    about = "Real-time, WebSocket-first hub for restaurants",
+    long_about = "restohub keeps live sessions for kitchen screens, waiter apps, customer apps \
+                  and dashboards. With no configuration it stores everything in a SQLite file \
+                  in --data-dir; set DATABASE_URL (and REDIS_URL) to run many instances on \
+                  PostgreSQL (and Redis)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub options: Options,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub (the default when no command is given).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a restaurant and its owner account, then exit.
+    CreateOwner(CreateOwner),
+    /// Create (once) a demo restaurant with a menu, tables and one login per
+    /// role, print the logins, and serve. Refused in production.
+    Demo,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateOwner {
+    /// The restaurant's display name.
+    #[arg(long)]
+    pub restaurant: String,
+    /// Short unique name used at login; derived from the name if omitted.
+    #[arg(long)]
+    pub slug: Option<String>,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub password: String,
+    /// The owner's display name.
+    #[arg(long, default_value = "Owner")]
+    pub name: String,
+    /// IANA time zone; "today" in statistics is counted in it.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    /// ISO 4217 currency code.
+    #[arg(long, default_value = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "RESTOHUB_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Directory for the SQLite database and the development JWT secret.
+    #[arg(
+        long,
+        env = "RESTOHUB_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL (postgres://...). Without it, SQLite in --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Database connections per instance.
+    #[arg(
+        long,
+        env = "RESTOHUB_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Redis URL (redis://...) for fan-out between instances.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
+    pub redis_url: Option<SecretString>,
+
+    /// HS256 signing secret for access tokens, at least 32 bytes. Required in
+    /// production; in development one is generated and kept in --data-dir.
+    #[arg(
+        long,
+        env = "RESTOHUB_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<SecretString>,
+
+    /// `production` refuses to start with unsafe settings.
+    #[arg(
+        long = "env",
+        env = "RESTOHUB_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
+    pub environment: Environment,
+
+    /// Browser origins allowed to call the API (comma separated), e.g.
+    /// https://pos.example.com. None: no cross-origin access.
+    #[arg(
+        long,
+        env = "RESTOHUB_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "RESTOHUB_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `restohub=debug`.
+    #[arg(long, env = "RESTOHUB_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(
+        long,
+        env = "RESTOHUB_ACCESS_TOKEN_TTL",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl: u64,
+
+    /// Lifetime of refresh tokens, in days.
+    #[arg(
+        long,
+        env = "RESTOHUB_REFRESH_TOKEN_TTL_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub refresh_token_ttl_days: u64,
+
+    /// Lifetime of a guest session at a table, in seconds.
+    #[arg(long, env = "RESTOHUB_GUEST_SESSION_TTL", default_value_t = 6 * 3600, global = true)]
+    pub guest_session_ttl: u64,
+
+    /// Largest accepted HTTP request body, in bytes.
+    #[arg(long, env = "RESTOHUB_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_body_bytes: usize,
+}
+
+/// Where the hub keeps its data.
+#[derive(Debug, Clone)]
+pub enum Database {
+    SqliteFile(PathBuf),
+    Postgres(SecretString),
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    pub db_max_connections: u32,
+    pub redis_url: Option<SecretString>,
+    pub jwt_secret: Option<SecretString>,
+    pub environment: Environment,
+    pub allowed_origins: Vec<HeaderValue>,
+    pub log_format: LogFormat,
+    pub log: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub guest_session_ttl: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Options {
+    /// Checks every value; in production also refuses unsafe settings.
+    pub fn validate(&self) -> anyhow::Result<Config> {
+        let production = self.environment == Environment::Production;
+        let database = match &self.database_url {
+            None => Database::SqliteFile(self.data_dir.join("restohub.db")),
+            Some(url)
+                if url.expose_secret().starts_with("postgres://")
+                    || url.expose_secret().starts_with("postgresql://") =>
+            {
+                Database::Postgres(url.clone())
+            }
+            Some(_) => {
+                bail!("DATABASE_URL must start with postgres:// (leave it unset for SQLite)")
+            }
+        };
+        if let Some(url) = &self.redis_url {
+            redis::Client::open(url.expose_secret())
+                .context("REDIS_URL is not a valid redis:// URL")?;
+        }
+        match &self.jwt_secret {
+            Some(s) if s.expose_secret().len() < MIN_SECRET_BYTES && production => bail!(
+                "RESTOHUB_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; refusing to start in production"
+            ),
+            None if production => bail!(
+                "RESTOHUB_JWT_SECRET is not set; production needs a secret of at least {MIN_SECRET_BYTES} bytes"
+            ),
+            _ => {}
+        }
+        let mut allowed_origins = Vec::new();
+        for origin in &self.allowed_origins {
+            let origin = origin.trim();
+            if origin == "*" {
+                bail!("RESTOHUB_ALLOWED_ORIGINS may not be \"*\"; list the origins of your apps");
+            }
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                bail!("allowed origin {origin:?} must start with http:// or https://");
+            }
+            if production && origin.starts_with("http://") && !is_loopback_origin(origin) {
+                bail!("allowed origin {origin:?} is plain http; production needs https");
+            }
+            allowed_origins.push(
+                HeaderValue::from_str(origin).context("allowed origin is not a valid header")?,
+            );
+        }
+        if self.db_max_connections == 0 {
+            bail!("--db-max-connections must be at least 1");
+        }
+        if self.access_token_ttl == 0
+            || self.guest_session_ttl == 0
+            || self.refresh_token_ttl_days == 0
+        {
+            bail!("token lifetimes must be positive");
+        }
+        Ok(Config {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            database,
+            db_max_connections: self.db_max_connections,
+            redis_url: self.redis_url.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            environment: self.environment,
+            allowed_origins,
+            log_format: self.log_format,
+            log: self.log.clone(),
+            access_token_ttl: Duration::from_secs(self.access_token_ttl),
+            refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_days * 86_400),
+            guest_session_ttl: Duration::from_secs(self.guest_session_ttl),
+            max_body_bytes: self.max_body_bytes,
+        })
+    }
+}
+
+fn is_loopback_origin(origin: &str) -> bool {
+    let host = origin.trim_start_matches("http://");
+    host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]")
+}

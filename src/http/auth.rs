@@ -1,0 +1,74 @@
+//! `/auth/*` and `/guest-sessions`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use restohub_protocol::api::auth::{
+    GuestSession, GuestSessionRequest, LoginRequest, RefreshRequest, Tokens, WhoAmI,
+};
+
+use super::extract::Json;
+use crate::auth::{sessions, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/guest-sessions", post(guest_session))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<axum::Json<Tokens>> {
+    sessions::login(&state, req).await.map(axum::Json)
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<axum::Json<Tokens>> {
+    sessions::refresh(&state, &req.refresh_token)
+        .await
+        .map(axum::Json)
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<StatusCode> {
+    sessions::logout(&state, &req.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<WhoAmI>> {
+    let user = match caller.user_id {
+        Some(id) => Some(
+            state
+                .store
+                .user(caller.restaurant_id, id, state.clock.now_ms())
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?,
+        ),
+        None => None,
+    };
+    Ok(axum::Json(WhoAmI {
+        restaurant_id: caller.restaurant_id,
+        role: caller.role,
+        user,
+        table_id: caller.table_id,
+    }))
+}
+
+async fn guest_session(
+    State(state): State<AppState>,
+    Json(req): Json<GuestSessionRequest>,
+) -> ApiResult<(StatusCode, axum::Json<GuestSession>)> {
+    let session = sessions::guest_session(&state, &req.table_code).await?;
+    Ok((StatusCode::CREATED, axum::Json(session)))
+}

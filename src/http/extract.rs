@@ -1,0 +1,122 @@
+//! Request extractors whose rejections use our error shape: a bad body,
+//! path or query string is a 4xx `{"error": {...}}`, never axum's plain text.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use restohub_protocol::ErrorCode;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use crate::error::{validation_failed, ApiError};
+
+/// A JSON body that parsed and passed its `validator` rules.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Validate,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorCode::PayloadTooLarge, "request body is too large")
+            } else {
+                ApiError::new(ErrorCode::MalformedJson, "could not read the request body")
+            }
+        })?;
+        let value = parse_json::<T>(&bytes)?;
+        value.validate().map_err(|e| validation_failed(&e))?;
+        Ok(Json(value))
+    }
+}
+
+/// Parses JSON, telling syntax errors (MALFORMED_JSON) from well-formed JSON
+/// of the wrong shape (VALIDATION_FAILED naming the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, so a truncated body is MALFORMED_JSON even when its
+    // first field already has the wrong type.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("request body is not valid JSON: {e}"),
+        )
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        field_error(&path, &e.into_inner().to_string())
+    })
+}
+
+/// Names the field of a shape error: serde reports missing and unknown
+/// fields at the parent, with the field's name in the message.
+fn field_error(path: &str, message: &str) -> ApiError {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let quoted = message.split('`').nth(1);
+    let (field, code) = if message.starts_with("missing field") {
+        (join(path, quoted.unwrap_or("?")), "required")
+    } else if message.starts_with("unknown field") {
+        (join(path, quoted.unwrap_or("?")), "unknown_field")
+    } else if path == "." {
+        ("body".to_owned(), "type")
+    } else {
+        (path.to_owned(), "type")
+    };
+    ApiError::invalid_field(&field, code, message)
+}
+
+fn join(parent: &str, field: &str) -> String {
+    if parent == "." {
+        field.to_owned()
+    } else {
+        format!("{parent}.{field}")
+    }
+}
+
+/// A numeric id in the path. Anything else cannot name an existing row.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found("resource"))?;
+        raw.parse::<i64>()
+            .map(Id)
+            .map_err(|_| ApiError::not_found("resource"))
+    }
+}
+
+/// A query string; a bad one is VALIDATION_FAILED.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(Query)
+            .map_err(|e| ApiError::invalid_field("query", "type", &e.to_string()))
+    }
+}

@@ -1,0 +1,89 @@
+//! The HTTP API: REST resources under `/api/v1`, health checks, and the
+//! middleware every request passes (request spans, body limit, CORS).
+//!
+//! Handlers check the caller's role and pass the caller's restaurant to
+//! storage; they never query across restaurants.
+
+mod auth;
+pub mod extract;
+mod health;
+mod menu;
+mod pagination;
+mod restaurant;
+mod staff;
+mod stations;
+mod tables;
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method};
+use axum::response::Response;
+use axum::Router;
+use restohub_protocol::ErrorCode;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router(state: AppState, max_body_bytes: usize, allowed_origins: Vec<HeaderValue>) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(restaurant::router())
+        .merge(stations::router())
+        .merge(menu::router())
+        .merge(tables::router())
+        .merge(staff::router());
+    let mut router = Router::new()
+        .nest("/api/v1", api)
+        .merge(health::router())
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "method not allowed on this endpoint",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(log_response),
+        );
+    if !allowed_origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(allowed_origins))
+                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_headers([AUTHORIZATION, CONTENT_TYPE]),
+        );
+    }
+    router.with_state(state)
+}
+
+fn request_span(req: &Request) -> Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!(
+        "http",
+        method = %req.method(),
+        route,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+fn log_response(res: &Response, latency: Duration, span: &Span) {
+    span.record("status", res.status().as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::info!("request done");
+}
+
+pub use restaurant::{check_currency, check_timezone};
+pub use tables::new_guest_code;

@@ -1,0 +1,103 @@
+//! Assembling and running one hub instance: storage, keys, router, server.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::auth::{Passwords, TokenKeys};
+use crate::clock::SharedClock;
+use crate::config::{Config, Database};
+use crate::state::{AppState, Settings};
+use crate::storage::{Location, Store};
+
+pub struct Hub {
+    pub state: AppState,
+    router: Router,
+}
+
+/// Opens the database the configuration names (no migrations).
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let location = match &config.database {
+        Database::SqliteFile(path) => Location::SqliteFile(path),
+        Database::Postgres(url) => Location::Postgres(url.expose_secret()),
+    };
+    Store::connect(location, config.db_max_connections).await
+}
+
+impl Hub {
+    /// Connects, migrates, loads the signing secret: everything but listening.
+    pub async fn open(config: &Config, clock: SharedClock) -> anyhow::Result<Hub> {
+        let store = open_store(config).await?;
+        store.migrate().await?;
+        let secret = crate::secret::jwt_secret(config)?;
+        let redis = match &config.redis_url {
+            Some(url) => {
+                Some(redis::Client::open(url.expose_secret()).context("invalid REDIS_URL")?)
+            }
+            None => None,
+        };
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let state = AppState {
+            store,
+            clock,
+            tokens: Arc::new(TokenKeys::new(&secret)),
+            passwords: Arc::new(Passwords::new().await?),
+            settings: Arc::new(Settings {
+                access_token_ttl_ms: ms(config.access_token_ttl),
+                refresh_token_ttl_ms: ms(config.refresh_token_ttl),
+                guest_session_ttl_ms: ms(config.guest_session_ttl),
+            }),
+            redis,
+        };
+        let router = crate::http::router(
+            state.clone(),
+            config.max_body_bytes,
+            config.allowed_origins.clone(),
+        );
+        Ok(Hub { state, router })
+    }
+
+    /// Serves on an already bound listener until `shutdown` completes, then
+    /// finishes in-flight requests and closes the database pool.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, backend = ?self.state.store.backend(), "restohub listening");
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server error")?;
+        self.state.store.close().await;
+        tracing::info!("restohub stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,75 @@
+//! restohub: a real-time, WebSocket-first hub for restaurants.
+//!
+//! `main.rs` only parses the command line and calls [`run`]; everything else
+//! lives here so tests and examples can start a real hub in-process.
+
+pub mod accounts;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod secret;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::bail;
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Cli, Command, Config, Environment};
+use crate::hub::{open_store, shutdown_signal, Hub};
+
+/// Runs the command the user asked for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.options.validate()?;
+    telemetry::init(config.log_format, &config.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config, None).await,
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            store.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::CreateOwner(args) => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            let passwords = auth::Passwords::new().await?;
+            let (restaurant, owner) =
+                accounts::create_owner(&store, &passwords, &args, SystemClock.now_ms()).await?;
+            store.close().await;
+            println!(
+                "created restaurant {:?} (slug {:?}, id {}) with owner {}",
+                restaurant.name, restaurant.slug, restaurant.id, owner.email
+            );
+            Ok(())
+        }
+        Command::Demo => {
+            if config.environment == Environment::Production {
+                bail!("the demo restaurant has published passwords; refusing to create it in production");
+            }
+            serve(&config, Some(())).await
+        }
+    }
+}
+
+async fn serve(config: &Config, demo: Option<()>) -> anyhow::Result<()> {
+    let hub = Hub::open(config, Arc::new(SystemClock)).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    if demo.is_some() {
+        let state = &hub.state;
+        let restaurant = demo::seed(&state.store, &state.passwords, state.clock.now_ms()).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        println!("{}", demo::describe(&state.store, restaurant, &url).await?);
+    }
+    hub.serve(listener, shutdown_signal()).await
+}

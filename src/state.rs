@@ -1,0 +1,26 @@
+//! The state every request handler shares. Cheap to clone.
+
+use std::sync::Arc;
+
+use crate::auth::{Passwords, TokenKeys};
+use crate::clock::SharedClock;
+use crate::storage::Store;
+
+/// Settings handlers need, already validated, in the units they use.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub access_token_ttl_ms: i64,
+    pub refresh_token_ttl_ms: i64,
+    pub guest_session_ttl_ms: i64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub tokens: Arc<TokenKeys>,
+    pub passwords: Arc<Passwords>,
+    pub settings: Arc<Settings>,
+    /// Present when REDIS_URL is configured.
+    pub redis: Option<redis::Client>,
+}

@@ -1,0 +1,120 @@
+//! Menu categories and menu items (price, station, stock, availability).
+
+use restohub_protocol::api::menu::{Category, CategoryPatch, MenuItem, MenuItemPatch, NewMenuItem};
+
+use super::{PageQuery, Store};
+
+macro_rules! item_cols {
+    () => {
+        "id, category_id, station_id, name, description, price_cents, stock, low_stock_threshold, available"
+    };
+}
+
+impl Store {
+    pub async fn create_category(
+        &self,
+        restaurant: i64,
+        name: &str,
+        position: i64,
+    ) -> sqlx::Result<Category> {
+        on_db!(self, pool => sqlx::query_as(
+            "INSERT INTO menu_categories (restaurant_id, name, position) VALUES ($1, $2, $3) RETURNING id, name, position")
+            .bind(restaurant).bind(name).bind(position).fetch_one(pool).await)
+    }
+
+    pub async fn category(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Category>> {
+        on_db!(self, pool => sqlx::query_as(
+            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 AND id = $2")
+            .bind(restaurant).bind(id).fetch_optional(pool).await)
+    }
+
+    pub async fn categories(
+        &self,
+        restaurant: i64,
+        page: PageQuery,
+    ) -> sqlx::Result<Vec<Category>> {
+        on_db!(self, pool => sqlx::query_as(
+            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(restaurant).bind(page.after).bind(page.limit).fetch_all(pool).await)
+    }
+
+    pub async fn update_category(
+        &self,
+        restaurant: i64,
+        id: i64,
+        patch: &CategoryPatch,
+    ) -> sqlx::Result<Option<Category>> {
+        on_db!(self, pool => sqlx::query_as(
+            "UPDATE menu_categories SET name = COALESCE($3, name), position = COALESCE($4, position) \
+             WHERE restaurant_id = $1 AND id = $2 RETURNING id, name, position")
+            .bind(restaurant).bind(id).bind(&patch.name).bind(patch.position)
+            .fetch_optional(pool).await)
+    }
+
+    /// Fails with a foreign-key violation while menu items are in it.
+    pub async fn delete_category(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
+        on_db!(self, pool => sqlx::query("DELETE FROM menu_categories WHERE restaurant_id = $1 AND id = $2")
+            .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+    }
+
+    /// The category and station must belong to `restaurant` (the schema's
+    /// composite foreign keys refuse anything else).
+    pub async fn create_menu_item(
+        &self,
+        restaurant: i64,
+        item: &NewMenuItem,
+    ) -> sqlx::Result<MenuItem> {
+        on_db!(self, pool => sqlx::query_as(concat!(
+            "INSERT INTO menu_items (restaurant_id, category_id, station_id, name, description, ",
+            "price_cents, stock, low_stock_threshold, available) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ", item_cols!()))
+            .bind(restaurant).bind(item.category_id).bind(item.station_id).bind(&item.name)
+            .bind(&item.description).bind(item.price_cents).bind(item.stock)
+            .bind(item.low_stock_threshold).bind(item.available)
+            .fetch_one(pool).await)
+    }
+
+    pub async fn menu_item(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<MenuItem>> {
+        on_db!(self, pool => sqlx::query_as(concat!(
+            "SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id = $2"))
+            .bind(restaurant).bind(id).fetch_optional(pool).await)
+    }
+
+    pub async fn menu_items(
+        &self,
+        restaurant: i64,
+        page: PageQuery,
+    ) -> sqlx::Result<Vec<MenuItem>> {
+        on_db!(self, pool => sqlx::query_as(concat!(
+            "SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+            .bind(restaurant).bind(page.after).bind(page.limit).fetch_all(pool).await)
+    }
+
+    pub async fn update_menu_item(
+        &self,
+        restaurant: i64,
+        id: i64,
+        patch: &MenuItemPatch,
+    ) -> sqlx::Result<Option<MenuItem>> {
+        on_db!(self, pool => sqlx::query_as(concat!(
+            "UPDATE menu_items SET name = COALESCE($3, name), description = COALESCE($4, description), ",
+            "price_cents = COALESCE($5, price_cents), ",
+            "category_id = CASE WHEN $6 THEN $7 ELSE category_id END, ",
+            "station_id = CASE WHEN $8 THEN $9 ELSE station_id END, ",
+            "stock = CASE WHEN $10 THEN $11 ELSE stock END, ",
+            "low_stock_threshold = COALESCE($12, low_stock_threshold), available = COALESCE($13, available) ",
+            "WHERE restaurant_id = $1 AND id = $2 RETURNING ", item_cols!()))
+            .bind(restaurant).bind(id).bind(&patch.name).bind(&patch.description)
+            .bind(patch.price_cents)
+            .bind(patch.category_id.is_some()).bind(patch.category_id.flatten())
+            .bind(patch.station_id.is_some()).bind(patch.station_id.flatten())
+            .bind(patch.stock.is_some()).bind(patch.stock.flatten())
+            .bind(patch.low_stock_threshold).bind(patch.available)
+            .fetch_optional(pool).await)
+    }
+
+    pub async fn delete_menu_item(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
+        on_db!(self, pool => sqlx::query("DELETE FROM menu_items WHERE restaurant_id = $1 AND id = $2")
+            .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+    }
+}

@@ -1,0 +1,139 @@
+//! Storage: one API over SQLite (embedded default) and PostgreSQL (scaled out).
+//!
+//! Every query is written once, in SQL both databases accept (`$n` parameters,
+//! `RETURNING`, `ON CONFLICT`), and runs on whichever pool is configured via
+//! [`on_db!`]. Backend differences live only in `migrations/sqlite` and
+//! `migrations/postgres` and in [`connect`]. Every query is scoped to one
+//! restaurant; this module never decides who may call it.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// Runs `$body` with `$pool` bound to the concrete pool, so the same query
+/// text is compiled once per backend with that backend's native types.
+macro_rules! on_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::storage::Db::Sqlite($pool) => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+mod login_attempts;
+mod menu;
+mod refresh_tokens;
+mod restaurants;
+mod stations;
+mod tables;
+mod users;
+
+pub use login_attempts::LoginLock;
+pub use refresh_tokens::{NewRefreshToken, Rotation};
+pub use tables::GuestTable;
+pub use users::{Credentials, NewUser, UserChanges};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The hub's database. Cheap to clone (the pools are shared).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+/// Where the data lives.
+pub enum Location<'a> {
+    /// A SQLite file, created with its directory if missing.
+    SqliteFile(&'a Path),
+    /// A `postgres://` URL.
+    Postgres(&'a str),
+}
+
+impl Store {
+    /// Opens the pool (creating a SQLite file if needed) without migrating.
+    pub async fn connect(location: Location<'_>, max_connections: u32) -> anyhow::Result<Store> {
+        let db = match location {
+            Location::SqliteFile(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| {
+                        format!("cannot create data directory {}", dir.display())
+                    })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+                Db::Sqlite(pool)
+            }
+            Location::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url)
+                    .context("DATABASE_URL is not a valid postgres:// URL")?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .context("cannot connect to PostgreSQL")?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Store { db })
+    }
+
+    /// Applies the embedded migrations for this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        }
+        .context("database migration failed")
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Keyset pagination: rows with `id > after`, at most `limit` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct PageQuery {
+    pub after: i64,
+    pub limit: i64,
+}

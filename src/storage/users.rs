@@ -1,0 +1,130 @@
+//! Staff accounts and their password hashes.
+
+use restohub_protocol::api::staff::StaffUser;
+use restohub_protocol::Role;
+
+use super::{PageQuery, Store};
+
+/// The user columns plus the current lock, if any, from `login_attempts`.
+/// `$1` is the restaurant, `$2` the current time.
+macro_rules! select_users {
+    () => {
+        concat!(
+            "SELECT u.id, u.email, u.name, u.role, ",
+            "CASE WHEN a.locked_until > $2 THEN a.locked_until END AS locked_until, u.created_at ",
+            "FROM users u LEFT JOIN login_attempts a ",
+            "ON a.restaurant_id = u.restaurant_id AND a.email = u.email ",
+            "WHERE u.restaurant_id = $1 "
+        )
+    };
+}
+
+pub struct NewUser<'a> {
+    /// Already normalised (trimmed, lower case).
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+/// `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChanges<'a> {
+    pub email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub role: Option<Role>,
+    pub password_hash: Option<&'a str>,
+}
+
+/// What a login checks.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: String,
+}
+
+impl Store {
+    pub async fn create_user(
+        &self,
+        restaurant: i64,
+        user: &NewUser<'_>,
+        now: i64,
+    ) -> sqlx::Result<StaffUser> {
+        let id: i64 = on_db!(self, pool => sqlx::query_scalar(
+            "INSERT INTO users (restaurant_id, email, name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+            .bind(restaurant).bind(user.email).bind(user.name).bind(user.role.as_str())
+            .bind(user.password_hash).bind(now)
+            .fetch_one(pool).await)?;
+        self.user(restaurant, id, now)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn user(
+        &self,
+        restaurant: i64,
+        id: i64,
+        now: i64,
+    ) -> sqlx::Result<Option<StaffUser>> {
+        on_db!(self, pool => sqlx::query_as(concat!(select_users!(), "AND u.id = $3"))
+            .bind(restaurant).bind(now).bind(id).fetch_optional(pool).await)
+    }
+
+    pub async fn users(
+        &self,
+        restaurant: i64,
+        page: PageQuery,
+        now: i64,
+    ) -> sqlx::Result<Vec<StaffUser>> {
+        on_db!(self, pool => sqlx::query_as(concat!(select_users!(), "AND u.id > $3 ORDER BY u.id LIMIT $4"))
+            .bind(restaurant).bind(now).bind(page.after).bind(page.limit).fetch_all(pool).await)
+    }
+
+    pub async fn user_credentials(
+        &self,
+        restaurant: i64,
+        email: &str,
+    ) -> sqlx::Result<Option<Credentials>> {
+        on_db!(self, pool => sqlx::query_as(
+            "SELECT id, password_hash FROM users WHERE restaurant_id = $1 AND email = $2")
+            .bind(restaurant).bind(email).fetch_optional(pool).await)
+    }
+
+    /// A new password also revokes every refresh token of the user, so other
+    /// devices must log in again.
+    pub async fn update_user(
+        &self,
+        restaurant: i64,
+        id: i64,
+        changes: &UserChanges<'_>,
+        now: i64,
+    ) -> sqlx::Result<Option<StaffUser>> {
+        let updated = on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE users SET email = COALESCE($3, email), name = COALESCE($4, name), \
+                 role = COALESCE($5, role), password_hash = COALESCE($6, password_hash) \
+                 WHERE restaurant_id = $1 AND id = $2")
+                .bind(restaurant).bind(id).bind(changes.email).bind(changes.name)
+                .bind(changes.role.map(Role::as_str)).bind(changes.password_hash)
+                .execute(&mut *tx).await?.rows_affected() > 0;
+            if updated && changes.password_hash.is_some() {
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $3 \
+                             WHERE restaurant_id = $1 AND user_id = $2 AND revoked_at IS NULL")
+                    .bind(restaurant).bind(id).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            updated
+        });
+        if !updated {
+            return Ok(None);
+        }
+        self.user(restaurant, id, now).await
+    }
+
+    pub async fn delete_user(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
+        on_db!(self, pool => sqlx::query("DELETE FROM users WHERE restaurant_id = $1 AND id = $2")
+            .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+    }
+}
