@@ -28,6 +28,10 @@ impl ManualClock {
         ManualClock(AtomicI64::new(start_ms))
     }
 
+    pub fn now(&self) -> i64 {
+        self.now_ms()
+    }
+
     pub fn advance_ms(&self, ms: i64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }

@@ -59,7 +59,7 @@ mod tests {
     fn round_trips_as_rfc3339_with_millis() {
         let t = Timestamp(1_795_000_000_123);
         let json = serde_json::to_string(&t).unwrap();
-        assert_eq!(json, "\"2026-11-18T09:46:40.123Z\"");
+        assert_eq!(json, "\"2026-11-18T11:06:40.123Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
     }
 }

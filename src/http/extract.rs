@@ -59,6 +59,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("request body is not valid JSON: {e}"),
         )
     })?;
+    // serde would also accept a struct written as an array of its fields;
+    // every request body of this API is an object.
+    if !value.is_object() {
+        return Err(ApiError::invalid_field(
+            "body",
+            "type",
+            "must be a JSON object",
+        ));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         field_error(&path, &e.into_inner().to_string())
@@ -83,7 +92,10 @@ fn field_error(path: &str, message: &str) -> ApiError {
 }
 
 fn join(parent: &str, field: &str) -> String {
-    if parent == "." {
+    if parent.ends_with(field) {
+        // serde_path_to_error already stepped into an unknown field.
+        parent.to_owned()
+    } else if parent == "." {
         field.to_owned()
     } else {
         format!("{parent}.{field}")

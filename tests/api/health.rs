@@ -1,0 +1,53 @@
+//! Liveness and readiness, with Redis up, absent, and unreachable.
+
+use reqwest::{Method, StatusCode};
+
+use crate::support::*;
+
+async fn get(app: &TestApp, path: &str) -> (StatusCode, serde_json::Value) {
+    app.call(Method::GET, path, None, None).await
+}
+
+async fn ready_reports_each_component(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, live) = get(&app, "/health/live").await;
+    assert_eq!(
+        (status, live["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let (status, ready) = get(&app, "/health/ready").await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["components"]["database"]["status"], "up");
+    assert_eq!(ready["components"]["redis"]["status"], "disabled");
+}
+
+async fn ready_checks_redis_when_configured(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &["--redis-url", "redis://127.0.0.1:6379"]).await;
+    let (status, ready) = get(&app, "/health/ready").await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["components"]["redis"]["status"], "up");
+}
+
+async fn ready_is_not_green_when_redis_is_down(backend: Backend) {
+    // A port nothing listens on: bind one, note it, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let app = TestApp::spawn_with(backend, &["--redis-url", &url]).await;
+    let (status, ready) = get(&app, "/health/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(ready["status"], "degraded");
+    assert_eq!(ready["components"]["redis"]["status"], "down");
+    assert_eq!(ready["components"]["database"]["status"], "up");
+    // Liveness is about the process only.
+    assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
+}
+
+crate::both_backends!(
+    ready_reports_each_component,
+    ready_checks_redis_when_configured,
+    ready_is_not_green_when_redis_is_down,
+);

@@ -1,0 +1,14 @@
+//! Black-box tests: a real hub on a real socket, over real HTTP, on SQLite
+//! and on PostgreSQL. One test binary so it links once.
+
+mod support;
+
+mod auth;
+mod cli;
+mod health;
+mod lockout;
+mod resources;
+mod roles;
+mod storage;
+mod tenancy;
+mod validation;

@@ -1,0 +1,475 @@
+//! The storage API called directly, function by function, on both backends,
+//! so SQLite and PostgreSQL cannot drift apart. A guard test fails when a
+//! public storage function is not called here.
+
+use restohub::storage::{
+    Backend, Location, NewRefreshToken, NewUser, PageQuery, Rotation, Store, UserChanges,
+};
+use restohub_protocol::api::menu::{CategoryPatch, MenuItemPatch, NewMenuItem};
+use restohub_protocol::api::restaurant::RestaurantPatch;
+use restohub_protocol::api::stations::StationPatch;
+use restohub_protocol::api::tables::{TablePatch, TableStatus};
+use restohub_protocol::Role;
+
+use crate::support::TestDb;
+
+const ALL: PageQuery = PageQuery {
+    after: 0,
+    limit: 100,
+};
+
+async fn open(backend: Backend) -> (TestDb, Store) {
+    let db = TestDb::new(backend).await;
+    let path = db.dir.path().join("store.db");
+    let url = db.database_url();
+    let location = match &url {
+        None => Location::SqliteFile(&path),
+        Some(url) => Location::Postgres(url),
+    };
+    let store = Store::connect(location, 4).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    // Migrating twice is a no-op.
+    store.migrate().await.expect("migrate again");
+    assert_eq!(store.backend(), backend);
+    store.ping().await.expect("ping");
+    (db, store)
+}
+
+fn is_unique_violation(e: sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+async fn restaurants_and_configuration(backend: Backend) {
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "GBP", 10)
+        .await
+        .unwrap();
+    assert!(is_unique_violation(
+        s.create_restaurant("one", "Again", "UTC", "EUR", 10)
+            .await
+            .unwrap_err()
+    ));
+    assert_eq!(s.restaurant(r.id).await.unwrap().unwrap(), r);
+    assert_eq!(s.restaurant_by_slug("two").await.unwrap().unwrap(), other);
+    assert!(s.restaurant_by_slug("three").await.unwrap().is_none());
+    let patch = RestaurantPatch {
+        name: Some("Uno".into()),
+        ..Default::default()
+    };
+    let updated = s.update_restaurant(r.id, &patch).await.unwrap().unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.currency.as_str()),
+        ("Uno", "EUR")
+    );
+    assert!(s.update_restaurant(9999, &patch).await.unwrap().is_none());
+
+    // Stations.
+    let grill = s.create_station(r.id, "Grill").await.unwrap();
+    s.create_station(other.id, "Grill")
+        .await
+        .expect("names are unique per restaurant only");
+    assert!(is_unique_violation(
+        s.create_station(r.id, "Grill").await.unwrap_err()
+    ));
+    assert_eq!(s.station(r.id, grill.id).await.unwrap().unwrap(), grill);
+    assert!(s.station(other.id, grill.id).await.unwrap().is_none());
+    let renamed = StationPatch {
+        name: Some("Fire".into()),
+    };
+    assert_eq!(
+        s.update_station(r.id, grill.id, &renamed)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Fire"
+    );
+    assert!(s
+        .update_station(other.id, grill.id, &renamed)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(s.stations(r.id, ALL).await.unwrap().len(), 1);
+
+    // Categories.
+    let mains = s.create_category(r.id, "Mains", 3).await.unwrap();
+    assert_eq!(s.category(r.id, mains.id).await.unwrap().unwrap(), mains);
+    assert!(s.category(other.id, mains.id).await.unwrap().is_none());
+    let moved = CategoryPatch {
+        position: Some(1),
+        ..Default::default()
+    };
+    let moved = s
+        .update_category(r.id, mains.id, &moved)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((moved.name.as_str(), moved.position), ("Mains", 1));
+    assert_eq!(s.categories(r.id, ALL).await.unwrap(), vec![moved]);
+
+    // Menu items: stock, the CHECK, cross-restaurant references.
+    let new = NewMenuItem {
+        name: "Steak".into(),
+        description: "Aged".into(),
+        price_cents: 2500,
+        category_id: Some(mains.id),
+        station_id: Some(grill.id),
+        stock: Some(4),
+        low_stock_threshold: 1,
+        available: true,
+    };
+    let steak = s.create_menu_item(r.id, &new).await.unwrap();
+    assert_eq!((steak.stock, steak.station_id), (Some(4), Some(grill.id)));
+    assert_eq!(s.menu_item(r.id, steak.id).await.unwrap().unwrap(), steak);
+    assert!(s.menu_item(other.id, steak.id).await.unwrap().is_none());
+    let foreign = s.create_menu_item(other.id, &new).await.unwrap_err();
+    assert!(foreign
+        .as_database_error()
+        .unwrap()
+        .is_foreign_key_violation());
+    let untrack = MenuItemPatch {
+        stock: Some(None),
+        category_id: Some(None),
+        ..Default::default()
+    };
+    let untracked = s
+        .update_menu_item(r.id, steak.id, &untrack)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (untracked.stock, untracked.category_id, untracked.station_id),
+        (None, None, Some(grill.id))
+    );
+    let negative = MenuItemPatch {
+        stock: Some(Some(-1)),
+        ..Default::default()
+    };
+    let refused = s
+        .update_menu_item(r.id, steak.id, &negative)
+        .await
+        .unwrap_err();
+    assert!(refused.as_database_error().unwrap().is_check_violation());
+    assert_eq!(s.menu_items(r.id, ALL).await.unwrap(), vec![untracked]);
+
+    // In-use rows cannot be deleted; others can, once.
+    assert!(s
+        .delete_station(r.id, grill.id)
+        .await
+        .unwrap_err()
+        .as_database_error()
+        .unwrap()
+        .is_foreign_key_violation());
+    assert!(!s.delete_menu_item(other.id, steak.id).await.unwrap());
+    assert!(s.delete_menu_item(r.id, steak.id).await.unwrap());
+    assert!(s.delete_station(r.id, grill.id).await.unwrap());
+    assert!(!s.delete_station(r.id, grill.id).await.unwrap());
+    assert!(s.delete_category(r.id, mains.id).await.unwrap());
+    assert!(!s.delete_category(r.id, mains.id).await.unwrap());
+
+    // Tables and guest codes.
+    let t1 = s.create_table(r.id, "T1", 4, "CODE000001").await.unwrap();
+    assert_eq!(
+        (t1.status, t1.guest_code.as_deref()),
+        (TableStatus::Free, Some("CODE000001"))
+    );
+    assert!(is_unique_violation(
+        s.create_table(other.id, "T1", 4, "CODE000001")
+            .await
+            .unwrap_err()
+    ));
+    assert_eq!(s.table(r.id, t1.id).await.unwrap().unwrap(), t1);
+    let found = s.table_by_guest_code("CODE000001").await.unwrap().unwrap();
+    assert_eq!((found.restaurant_id, found.table.id), (r.id, t1.id));
+    let busy = TablePatch {
+        status: Some(TableStatus::Occupied),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.update_table(r.id, t1.id, &busy)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TableStatus::Occupied
+    );
+    assert!(s
+        .set_guest_code(r.id, t1.id, "CODE000002")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(s.table_by_guest_code("CODE000001").await.unwrap().is_none());
+    assert_eq!(
+        s.tables(
+            r.id,
+            PageQuery {
+                after: t1.id,
+                limit: 10
+            }
+        )
+        .await
+        .unwrap(),
+        vec![]
+    );
+    assert!(s.delete_table(r.id, t1.id).await.unwrap());
+    assert!(s.tables(r.id, ALL).await.unwrap().is_empty());
+    s.close().await;
+}
+
+async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let new = NewUser {
+        email: "a@one.test",
+        name: "A",
+        role: Role::Chef,
+        password_hash: "h1",
+    };
+    let user = s.create_user(r.id, &new, 20).await.unwrap();
+    assert_eq!(
+        (user.role, user.created_at.millis(), user.locked_until),
+        (Role::Chef, 20, None)
+    );
+    assert!(is_unique_violation(
+        s.create_user(r.id, &new, 20).await.unwrap_err()
+    ));
+    s.create_user(other.id, &new, 20)
+        .await
+        .expect("emails are unique per restaurant only");
+    assert_eq!(s.user(r.id, user.id, 30).await.unwrap().unwrap(), user);
+    assert!(s.user(other.id, user.id, 30).await.unwrap().is_none());
+    let creds = s
+        .user_credentials(r.id, "a@one.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((creds.id, creds.password_hash.as_str()), (user.id, "h1"));
+    assert!(s
+        .user_credentials(r.id, "b@one.test")
+        .await
+        .unwrap()
+        .is_none());
+
+    // Lockout state.
+    let schedule = |n: i64| (n >= 2).then_some(1000);
+    assert_eq!(
+        s.record_login_failure(r.id, "a@one.test", 100, schedule)
+            .await
+            .unwrap()
+            .locked_until,
+        None
+    );
+    let lock = s
+        .record_login_failure(r.id, "a@one.test", 200, schedule)
+        .await
+        .unwrap();
+    assert_eq!((lock.failures, lock.locked_until), (2, Some(1200)));
+    assert_eq!(
+        s.login_lock(r.id, "a@one.test", 1199).await.unwrap(),
+        Some(1200)
+    );
+    assert_eq!(s.login_lock(r.id, "a@one.test", 1200).await.unwrap(), None);
+    assert_eq!(
+        s.login_lock(other.id, "a@one.test", 300).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.user(r.id, user.id, 300)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until
+            .map(|t| t.millis()),
+        Some(1200)
+    );
+    assert_eq!(
+        s.users(r.id, ALL, 300).await.unwrap()[0]
+            .locked_until
+            .map(|t| t.millis()),
+        Some(1200)
+    );
+    s.clear_login_failures(r.id, "a@one.test").await.unwrap();
+    assert_eq!(s.login_lock(r.id, "a@one.test", 300).await.unwrap(), None);
+    assert_eq!(
+        s.record_login_failure(r.id, "a@one.test", 400, schedule)
+            .await
+            .unwrap()
+            .failures,
+        1
+    );
+
+    // Refresh tokens: rotate once, reuse revokes the family.
+    let token = |hash: &'static str| NewRefreshToken {
+        restaurant_id: r.id,
+        user_id: user.id,
+        family: "fam",
+        token_hash: hash,
+        expires_at: 10_000,
+    };
+    s.insert_refresh_token(&token("h-a"), 100).await.unwrap();
+    let rotated = s
+        .rotate_refresh_token("h-a", "h-b", 200, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        rotated,
+        Rotation::Rotated {
+            restaurant_id: r.id,
+            user_id: user.id
+        }
+    );
+    assert_eq!(
+        s.rotate_refresh_token("h-a", "h-c", 300, 10_000)
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
+    assert_eq!(
+        s.rotate_refresh_token("h-b", "h-d", 400, 10_000)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+    assert_eq!(
+        s.rotate_refresh_token("unknown", "h-e", 400, 10_000)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+    // Expiry, and logout by family.
+    s.insert_refresh_token(
+        &NewRefreshToken {
+            family: "fam2",
+            ..token("h-f")
+        },
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.rotate_refresh_token("h-f", "h-g", 10_000, 20_000)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+    s.insert_refresh_token(
+        &NewRefreshToken {
+            family: "fam3",
+            ..token("h-h")
+        },
+        100,
+    )
+    .await
+    .unwrap();
+    assert!(s.revoke_refresh_family("h-h", 500).await.unwrap());
+    assert!(!s.revoke_refresh_family("h-h", 600).await.unwrap());
+    assert_eq!(
+        s.rotate_refresh_token("h-h", "h-i", 700, 10_000)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+
+    // A new password revokes the user's live refresh tokens.
+    s.insert_refresh_token(
+        &NewRefreshToken {
+            family: "fam4",
+            ..token("h-j")
+        },
+        100,
+    )
+    .await
+    .unwrap();
+    let changes = UserChanges {
+        password_hash: Some("h2"),
+        role: Some(Role::Waiter),
+        ..Default::default()
+    };
+    let changed = s
+        .update_user(r.id, user.id, &changes, 800)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.role, Role::Waiter);
+    assert_eq!(
+        s.user_credentials(r.id, "a@one.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "h2"
+    );
+    assert_eq!(
+        s.rotate_refresh_token("h-j", "h-k", 900, 10_000)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+    assert!(s
+        .update_user(other.id, user.id, &changes, 800)
+        .await
+        .unwrap()
+        .is_none());
+
+    assert!(!s.delete_user(other.id, user.id).await.unwrap());
+    assert!(s.delete_user(r.id, user.id).await.unwrap());
+    assert!(s.user(r.id, user.id, 900).await.unwrap().is_none());
+    s.close().await;
+}
+
+/// Every public function of the storage layer must be called in this file.
+#[test]
+fn every_storage_function_is_exercised_here() {
+    let this_file = include_str!("storage.rs");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/storage");
+    let mut missing = Vec::new();
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in source.lines() {
+            let line = line.trim_start();
+            let Some(rest) = line
+                .strip_prefix("pub async fn ")
+                .or_else(|| line.strip_prefix("pub fn "))
+            else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            count += 1;
+            if !this_file.contains(&format!(".{name}("))
+                && !this_file.contains(&format!("::{name}("))
+            {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(
+        count > 30,
+        "found only {count} storage functions; is the scan broken?"
+    );
+    assert!(
+        missing.is_empty(),
+        "storage functions not tested on both backends: {missing:?}"
+    );
+}
+
+crate::both_backends!(
+    restaurants_and_configuration,
+    accounts_lockout_and_refresh_tokens
+);
