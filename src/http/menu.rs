@@ -12,6 +12,7 @@ use restohub_protocol::Page;
 
 use super::extract::{Id, Json, Query};
 use super::pagination::PageParams;
+use super::reply::{created, deleted, OrNotFound};
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
@@ -63,7 +64,7 @@ async fn create_category(
         .create_category(caller.restaurant_id, new.name.trim(), new.position)
         .await
         .map_err(on_constraint(DUPLICATE_CATEGORY, CATEGORY_IN_USE))?;
-    Ok((StatusCode::CREATED, axum::Json(category)))
+    created(category)
 }
 
 async fn show_category(
@@ -75,8 +76,7 @@ async fn show_category(
         .store
         .category(caller.restaurant_id, id)
         .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("category"))
+        .or_not_found("category")
 }
 
 async fn update_category(
@@ -92,8 +92,7 @@ async fn update_category(
         .update_category(caller.restaurant_id, id, &patch)
         .await
         .map_err(on_constraint(DUPLICATE_CATEGORY, CATEGORY_IN_USE))?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("category"))
+        .or_not_found("category")
 }
 
 async fn remove_category(
@@ -102,16 +101,12 @@ async fn remove_category(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     caller.require_manager()?;
-    let deleted = state
+    let deleted_any = state
         .store
         .delete_category(caller.restaurant_id, id)
         .await
         .map_err(on_constraint(DUPLICATE_CATEGORY, CATEGORY_IN_USE))?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("category"))
-    }
+    deleted(deleted_any, "category")
 }
 
 async fn list_items(
@@ -145,7 +140,7 @@ async fn create_item(
         .create_menu_item(caller.restaurant_id, &new)
         .await
         .map_err(on_constraint(ITEM_CONFLICT, ITEM_REFERENCE))?;
-    Ok((StatusCode::CREATED, axum::Json(item)))
+    created(item)
 }
 
 async fn show_item(
@@ -157,8 +152,7 @@ async fn show_item(
         .store
         .menu_item(caller.restaurant_id, id)
         .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("menu item"))
+        .or_not_found("menu item")
 }
 
 async fn update_item(
@@ -181,8 +175,7 @@ async fn update_item(
         .update_menu_item(caller.restaurant_id, id, &patch)
         .await
         .map_err(on_constraint(ITEM_CONFLICT, ITEM_REFERENCE))?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("menu item"))
+        .or_not_found("menu item")
 }
 
 async fn remove_item(

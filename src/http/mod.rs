@@ -9,6 +9,7 @@ pub mod extract;
 mod health;
 mod menu;
 mod pagination;
+mod reply;
 mod restaurant;
 mod staff;
 mod stations;

@@ -8,6 +8,7 @@ use axum::Router;
 use restohub_protocol::api::restaurant::{Restaurant, RestaurantPatch};
 
 use super::extract::Json;
+use super::reply::OrNotFound;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -21,8 +22,7 @@ async fn show(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::
         .store
         .restaurant(caller.restaurant_id)
         .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("restaurant"))
+        .or_not_found("restaurant")
 }
 
 async fn update(
@@ -42,8 +42,7 @@ async fn update(
         .store
         .update_restaurant(caller.restaurant_id, &patch)
         .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("restaurant"))
+        .or_not_found("restaurant")
 }
 
 pub fn check_timezone(tz: &str) -> Result<(), ApiError> {

@@ -13,6 +13,7 @@ use restohub_protocol::{Page, Role};
 
 use super::extract::{Id, Json, Query};
 use super::pagination::PageParams;
+use super::reply::{created, deleted, OrNotFound};
 use crate::auth::sessions::normalise_email;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
@@ -95,7 +96,7 @@ async fn create(
         )
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
-    Ok((StatusCode::CREATED, axum::Json(user)))
+    created(user)
 }
 
 async fn show(
@@ -141,8 +142,7 @@ async fn update(
         .update_user(caller.restaurant_id, id, &changes, state.clock.now_ms())
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("user"))
+        .or_not_found("user")
 }
 
 async fn remove(
@@ -159,11 +159,10 @@ async fn remove(
             "you cannot delete your own account",
         ));
     }
-    if state.store.delete_user(caller.restaurant_id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("user"))
-    }
+    deleted(
+        state.store.delete_user(caller.restaurant_id, id).await?,
+        "user",
+    )
 }
 
 /// Lifts a lockout and resets the failure count.

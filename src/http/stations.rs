@@ -9,8 +9,9 @@ use restohub_protocol::Page;
 
 use super::extract::{Id, Json, Query};
 use super::pagination::PageParams;
+use super::reply::{created, deleted, OrNotFound};
 use crate::auth::Caller;
-use crate::error::{on_constraint, ApiError, ApiResult};
+use crate::error::{on_constraint, ApiResult};
 use crate::state::AppState;
 
 const DUPLICATE: &str = "a station with this name already exists";
@@ -46,7 +47,7 @@ async fn create(
         .create_station(caller.restaurant_id, new.name.trim())
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
-    Ok((StatusCode::CREATED, axum::Json(station)))
+    created(station)
 }
 
 async fn show(
@@ -59,8 +60,7 @@ async fn show(
         .store
         .station(caller.restaurant_id, id)
         .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("station"))
+        .or_not_found("station")
 }
 
 async fn update(
@@ -76,8 +76,7 @@ async fn update(
         .update_station(caller.restaurant_id, id, &patch)
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("station"))
+        .or_not_found("station")
 }
 
 async fn remove(
@@ -86,14 +85,10 @@ async fn remove(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     caller.require_manager()?;
-    let deleted = state
+    let deleted_any = state
         .store
         .delete_station(caller.restaurant_id, id)
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("station"))
-    }
+    deleted(deleted_any, "station")
 }

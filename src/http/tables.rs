@@ -10,6 +10,7 @@ use restohub_protocol::Page;
 
 use super::extract::{Id, Json, Query};
 use super::pagination::PageParams;
+use super::reply::{created, deleted, OrNotFound};
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
@@ -73,7 +74,7 @@ async fn create(
         )
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
-    Ok((StatusCode::CREATED, axum::Json(table)))
+    created(table)
 }
 
 async fn show(
@@ -103,8 +104,7 @@ async fn update(
         .update_table(caller.restaurant_id, id, &patch)
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("table"))
+        .or_not_found("table")
 }
 
 /// A new QR secret; the old printed card stops working.
@@ -118,8 +118,7 @@ async fn rotate_code(
         .store
         .set_guest_code(caller.restaurant_id, id, &new_guest_code())
         .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("table"))
+        .or_not_found("table")
 }
 
 async fn remove(
@@ -128,14 +127,10 @@ async fn remove(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     caller.require_manager()?;
-    let deleted = state
+    let deleted_any = state
         .store
         .delete_table(caller.restaurant_id, id)
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("table"))
-    }
+    deleted(deleted_any, "table")
 }
