@@ -184,6 +184,16 @@ pub struct Options {
     #[arg(long, env = "RESTOHUB_GUEST_SESSION_TTL", default_value_t = 6 * 3600, global = true)]
     pub guest_session_ttl: u64,
 
+    /// Attempts per minute per client address at login, refresh and guest
+    /// sessions; 0 turns the limit off.
+    #[arg(long, env = "RESTOHUB_AUTH_RATE_LIMIT", default_value_t = 120, global = true)]
+    pub auth_rate_limit: u32,
+
+    /// Behind a trusted reverse proxy: the header carrying the client's
+    /// address (e.g. x-forwarded-for). Never set it without such a proxy.
+    #[arg(long, env = "RESTOHUB_CLIENT_IP_HEADER", global = true)]
+    pub client_ip_header: Option<String>,
+
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, env = "RESTOHUB_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -213,6 +223,8 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub guest_session_ttl: Duration,
     pub max_body_bytes: usize,
+    pub auth_rate_limit: Option<std::num::NonZeroU32>,
+    pub client_ip_header: Option<String>,
 }
 
 impl Options {
@@ -284,6 +296,8 @@ impl Options {
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_days * 86_400),
             guest_session_ttl: Duration::from_secs(self.guest_session_ttl),
             max_body_bytes: self.max_body_bytes,
+            auth_rate_limit: std::num::NonZeroU32::new(self.auth_rate_limit),
+            client_ip_header: self.client_ip_header.clone(),
         })
     }
 }

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::{Passwords, TokenKeys};
 use crate::clock::SharedClock;
 use crate::config::{Config, Database};
+use crate::http::HttpOptions;
 use crate::state::{AppState, Settings};
 use crate::storage::{Location, Store};
 
@@ -55,8 +56,12 @@ impl Hub {
         };
         let router = crate::http::router(
             state.clone(),
-            config.max_body_bytes,
-            config.allowed_origins.clone(),
+            HttpOptions {
+                max_body_bytes: config.max_body_bytes,
+                allowed_origins: config.allowed_origins.clone(),
+                auth_rate_limit: config.auth_rate_limit,
+                client_ip_header: config.client_ip_header.clone(),
+            },
         );
         Ok(Hub { state, router })
     }
@@ -70,7 +75,10 @@ impl Hub {
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, backend = ?self.state.store.backend(), "restohub listening");
-        axum::serve(listener, self.router)
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server error")?;

@@ -9,17 +9,27 @@ use restohub_protocol::api::auth::{
 };
 
 use super::extract::Json;
+use super::rate_limit::{self, AuthLimiter};
 use crate::auth::{sessions, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The endpoints that take credentials pass the rate limit, if any.
+pub fn router(limiter: Option<AuthLimiter>) -> Router<AppState> {
+    let mut credentials = Router::new()
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
+        .route("/guest-sessions", post(guest_session));
+    if let Some(limiter) = limiter {
+        credentials = credentials.route_layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::limit,
+        ));
+    }
+    Router::new()
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
-        .route("/guest-sessions", post(guest_session))
+        .merge(credentials)
 }
 
 async fn login(

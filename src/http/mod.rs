@@ -9,12 +9,14 @@ pub mod extract;
 mod health;
 mod menu;
 mod pagination;
+mod rate_limit;
 mod reply;
 mod restaurant;
 mod staff;
 mod stations;
 mod tables;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -30,9 +32,20 @@ use tracing::Span;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router(state: AppState, max_body_bytes: usize, allowed_origins: Vec<HeaderValue>) -> Router {
+/// What shapes the router, besides the handlers' shared state.
+pub struct HttpOptions {
+    pub max_body_bytes: usize,
+    pub allowed_origins: Vec<HeaderValue>,
+    pub auth_rate_limit: Option<NonZeroU32>,
+    pub client_ip_header: Option<String>,
+}
+
+pub fn router(state: AppState, options: HttpOptions) -> Router {
+    let limiter = options
+        .auth_rate_limit
+        .map(|n| rate_limit::AuthLimiter::new(n, options.client_ip_header.clone()));
     let api = Router::new()
-        .merge(auth::router())
+        .merge(auth::router(limiter))
         .merge(restaurant::router())
         .merge(stations::router())
         .merge(menu::router())
@@ -48,17 +61,17 @@ pub fn router(state: AppState, max_body_bytes: usize, allowed_origins: Vec<Heade
                 "method not allowed on this endpoint",
             )
         })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_request(())
                 .on_response(log_response),
         );
-    if !allowed_origins.is_empty() {
+    if !options.allowed_origins.is_empty() {
         router = router.layer(
             CorsLayer::new()
-                .allow_origin(AllowOrigin::list(allowed_origins))
+                .allow_origin(AllowOrigin::list(options.allowed_origins))
                 .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
                 .allow_headers([AUTHORIZATION, CONTENT_TYPE]),
         );
