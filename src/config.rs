@@ -186,7 +186,12 @@ pub struct Options {
 
     /// Attempts per minute per client address at login, refresh and guest
     /// sessions; 0 turns the limit off.
-    #[arg(long, env = "RESTOHUB_AUTH_RATE_LIMIT", default_value_t = 120, global = true)]
+    #[arg(
+        long,
+        env = "RESTOHUB_AUTH_RATE_LIMIT",
+        default_value_t = 120,
+        global = true
+    )]
     pub auth_rate_limit: u32,
 
     /// Behind a trusted reverse proxy: the header carrying the client's

@@ -96,8 +96,19 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// An unreachable database is UNAVAILABLE (retry later); anything else
+    /// from it is INTERNAL. Either way the cause is logged, not sent.
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(anyhow::Error::new(e).context("database error"))
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the database is unavailable; retry shortly",
+                )
+            }
+            e => ApiError::Internal(anyhow::Error::new(e).context("database error")),
+        }
     }
 }
 

@@ -281,12 +281,27 @@ async fn credential_endpoints_are_rate_limited_per_address(backend: Backend) {
     app.tenant("bistro").await; // one login
     let (_, login) = app.login("bistro", "owner@bistro.test", PASSWORD).await;
     let token = token_of(&login);
-    assert_error(&app.login("bistro", "owner@bistro.test", "wrong").await, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    assert_error(
+        &app.login("bistro", "owner@bistro.test", "wrong").await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    );
     // The fourth attempt this minute from this address, right password or not.
     let limited = app.login("bistro", "owner@bistro.test", PASSWORD).await;
     assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
-    assert!(limited.1["error"]["details"]["retry_after_secs"].as_u64().unwrap() >= 1);
-    let guest = app.post("/api/v1/guest-sessions", None, json!({ "table_code": "GUESS12345" })).await;
+    assert!(
+        limited.1["error"]["details"]["retry_after_secs"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let guest = app
+        .post(
+            "/api/v1/guest-sessions",
+            None,
+            json!({ "table_code": "GUESS12345" }),
+        )
+        .await;
     assert_error(&guest, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
     // Authenticated work is not limited by it.
     assert_eq!(app.get("/api/v1/auth/me", &token).await.0, StatusCode::OK);

@@ -46,7 +46,19 @@ async fn ready_is_not_green_when_redis_is_down(backend: Backend) {
     assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
 }
 
+async fn a_lost_database_is_reported_not_hidden(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tenant = app.tenant("bistro").await;
+    app.store.close().await;
+    let reply = app.get("/api/v1/stations", &tenant.owner).await;
+    assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
+    let (status, ready) = get(&app, "/health/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(ready["components"]["database"]["status"], "down");
+}
+
 crate::both_backends!(
+    a_lost_database_is_reported_not_hidden,
     ready_reports_each_component,
     ready_checks_redis_when_configured,
     ready_is_not_green_when_redis_is_down,
