@@ -311,3 +311,42 @@ fn is_loopback_origin(origin: &str) -> bool {
     let host = origin.trim_start_matches("http://");
     host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Config> {
+        let mut cli = Cli::try_parse_from(std::iter::once("restohub").chain(args.iter().copied()))?;
+        cli.options
+            .allowed_origins
+            .retain(|o| args.contains(&o.as_str()));
+        cli.options.validate()
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = parse(&[
+            "--jwt-secret",
+            "super-secret-signing-key-of-length-32",
+            "--database-url",
+            "postgres://app:db-password@db.internal/restohub",
+            "--redis-url",
+            "redis://:redis-password@cache.internal",
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in ["super-secret-signing-key", "db-password", "redis-password"] {
+            assert!(!debug.contains(secret), "{secret} leaked: {debug}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let err = parse(&["--database-url", "mysql://x"]).unwrap_err();
+        assert!(err.to_string().contains("postgres://"), "{err}");
+        let err = parse(&["--allowed-origins", "pos.example.com"]).unwrap_err();
+        assert!(err.to_string().contains("http"), "{err}");
+        assert!(parse(&["--listen", "not-an-address"]).is_err());
+    }
+}

@@ -163,6 +163,77 @@ fn development_generates_and_keeps_a_secret() {
     );
 }
 
+/// The README's first command: a demo restaurant one can log in to and
+/// whose menu one can list.
+#[tokio::test]
+async fn demo_serves_a_restaurant_to_log_in_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = restohub(dir.path())
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut printed = String::new();
+    let mut base = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.split("ready at ").nth(1) {
+            base = Some(rest.trim().to_owned());
+        }
+        if line.contains("restohub listening") {
+            break;
+        }
+    }
+    let base = base.unwrap_or_else(|| panic!("no URL printed:\n{printed}"));
+    for role in ["owner", "manager", "waiter", "chef", "cashier"] {
+        assert!(
+            printed.contains(&format!("{role}@demo.restohub")),
+            "{printed}"
+        );
+    }
+    let http = reqwest::Client::new();
+    let login = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "restaurant": "demo", "email": "waiter@demo.restohub", "password": "restohub-demo" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, tokens) = read(login).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{tokens}");
+    let menu = http
+        .get(format!("{base}/api/v1/menu/items"))
+        .bearer_auth(token_of(&tokens))
+        .send()
+        .await
+        .unwrap();
+    let (status, menu) = read(menu).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let items = menu["items"].as_array().unwrap();
+    assert!(items.len() >= 10, "{menu}");
+    assert!(
+        items.iter().any(|i| i["stock"].as_i64().is_some()),
+        "some stock is tracked"
+    );
+    // A table code printed by the demo opens a guest session.
+    let code = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("T1 ").map(|c| c.trim().to_owned()))
+        .expect("T1 code printed");
+    let guest = http
+        .post(format!("{base}/api/v1/guest-sessions"))
+        .json(&serde_json::json!({ "table_code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guest.status(), reqwest::StatusCode::CREATED);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// `migrate` and `create-owner` through the binary, then log in to a hub on
 /// the same database.
 async fn create_owner_bootstraps_a_restaurant(backend: Backend) {
