@@ -13,6 +13,8 @@ use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::gateway::GatewaySettings;
+
 /// Minimum JWT signing secret length in production.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -199,6 +201,69 @@ pub struct Options {
     #[arg(long, env = "RESTOHUB_CLIENT_IP_HEADER", global = true)]
     pub client_ip_header: Option<String>,
 
+    /// Seconds a new WebSocket has to send its hello.
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_HELLO_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub ws_hello_timeout_ms: u64,
+
+    /// Milliseconds between heartbeat pings; a peer silent for three is dropped.
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_HEARTBEAT_MS",
+        default_value_t = 15000,
+        global = true
+    )]
+    pub ws_heartbeat_ms: u64,
+
+    /// Largest accepted WebSocket message, in bytes.
+    #[arg(long, env = "RESTOHUB_WS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024, global = true)]
+    pub ws_max_message_bytes: usize,
+
+    /// Frames a WebSocket session may have queued before it is disconnected
+    /// as a slow consumer.
+    #[arg(long, env = "RESTOHUB_WS_QUEUE", default_value_t = 256, global = true)]
+    pub ws_queue: usize,
+
+    /// Commands per second per WebSocket (bursts of twice that are allowed).
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_COMMANDS_PER_SEC",
+        default_value_t = 20,
+        global = true
+    )]
+    pub ws_commands_per_sec: u32,
+
+    /// WebSocket connections per instance.
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_MAX_CONNECTIONS",
+        default_value_t = 50_000,
+        global = true
+    )]
+    pub ws_max_connections: usize,
+
+    /// WebSocket connections per staff account (or guest session).
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_MAX_CONNECTIONS_PER_USER",
+        default_value_t = 20,
+        global = true
+    )]
+    pub ws_max_connections_per_user: usize,
+
+    /// On shutdown, seconds to wait for sessions to close.
+    #[arg(
+        long,
+        env = "RESTOHUB_SHUTDOWN_DRAIN_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_drain_secs: u64,
+
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, env = "RESTOHUB_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -230,6 +295,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub auth_rate_limit: Option<std::num::NonZeroU32>,
     pub client_ip_header: Option<String>,
+    pub gateway: GatewaySettings,
 }
 
 impl Options {
@@ -286,6 +352,31 @@ impl Options {
         {
             bail!("token lifetimes must be positive");
         }
+        let per_second = std::num::NonZeroU32::new(self.ws_commands_per_sec)
+            .context("--ws-commands-per-sec must be at least 1")?;
+        if self.ws_queue == 0
+            || self.ws_max_connections == 0
+            || self.ws_max_connections_per_user == 0
+        {
+            bail!("WebSocket queue and connection limits must be at least 1");
+        }
+        if self.ws_heartbeat_ms == 0 || self.ws_hello_timeout_ms == 0 {
+            bail!("WebSocket timeouts must be positive");
+        }
+        if self.ws_max_message_bytes < 1024 {
+            bail!("--ws-max-message-bytes must be at least 1024");
+        }
+        let gateway = GatewaySettings {
+            hello_timeout: Duration::from_millis(self.ws_hello_timeout_ms),
+            heartbeat_interval: Duration::from_millis(self.ws_heartbeat_ms),
+            max_message_bytes: self.ws_max_message_bytes,
+            queue_capacity: self.ws_queue,
+            commands_per_second: per_second,
+            command_burst: per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1)),
+            max_connections: self.ws_max_connections,
+            max_connections_per_user: self.ws_max_connections_per_user,
+            drain_timeout: Duration::from_secs(self.shutdown_drain_secs),
+        };
         Ok(Config {
             listen: self.listen,
             data_dir: self.data_dir.clone(),
@@ -303,6 +394,7 @@ impl Options {
             max_body_bytes: self.max_body_bytes,
             auth_rate_limit: std::num::NonZeroU32::new(self.auth_rate_limit),
             client_ip_header: self.client_ip_header.clone(),
+            gateway,
         })
     }
 }

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::{Passwords, TokenKeys};
 use crate::clock::SharedClock;
 use crate::config::{Config, Database};
+use crate::gateway::Gateway;
 use crate::http::HttpOptions;
 use crate::state::{AppState, Settings};
 use crate::storage::{Location, Store};
@@ -53,6 +54,8 @@ impl Hub {
                 guest_session_ttl_ms: ms(config.guest_session_ttl),
             }),
             redis,
+            gateway: Gateway::new(config.gateway.clone()),
+            allowed_origins: Arc::new(config.allowed_origins.clone()),
         };
         let router = crate::http::router(
             state.clone(),
@@ -66,8 +69,10 @@ impl Hub {
         Ok(Hub { state, router })
     }
 
-    /// Serves on an already bound listener until `shutdown` completes, then
-    /// finishes in-flight requests and closes the database pool.
+    /// Serves on an already bound listener until `shutdown` completes; then
+    /// tells every WebSocket session to reconnect elsewhere (close code 1012),
+    /// finishes in-flight requests, waits for sessions to close (up to the
+    /// drain timeout) and closes the database pool.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -78,10 +83,17 @@ impl Hub {
         let app = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let gateway = self.state.gateway.clone();
+        let stop_sessions = gateway.clone();
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: closing sessions with the restart code");
+                stop_sessions.begin_shutdown();
+            })
             .await
             .context("server error")?;
+        gateway.drained().await;
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())

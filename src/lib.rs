@@ -9,6 +9,8 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod events;
+pub mod gateway;
 pub mod http;
 pub mod hub;
 pub mod secret;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::{Passwords, TokenKeys};
 use crate::clock::SharedClock;
+use crate::gateway::Gateway;
 use crate::storage::Store;
 
 /// Settings handlers need, already validated, in the units they use.
@@ -23,4 +24,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Present when REDIS_URL is configured.
     pub redis: Option<redis::Client>,
+    pub gateway: Gateway,
+    /// Browser origins allowed to call the API and open WebSockets.
+    pub allowed_origins: Arc<Vec<axum::http::HeaderValue>>,
 }

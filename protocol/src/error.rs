@@ -26,6 +26,8 @@ pub enum ErrorCode {
     NotFound,
     /// The HTTP method is not supported on this path.
     MethodNotAllowed,
+    /// A WebSocket frame whose `type` is not a known command.
+    UnknownCommand,
     /// The change conflicts with existing data (a duplicate name, a row
     /// still referenced elsewhere).
     Conflict,
@@ -51,6 +53,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::UnknownCommand => "UNKNOWN_COMMAND",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
             ErrorCode::RateLimited => "RATE_LIMITED",
@@ -70,6 +73,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::UnknownCommand => 400,
             ErrorCode::Conflict => 409,
             ErrorCode::AccountLocked => 423,
             ErrorCode::RateLimited => 429,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod page;
 pub mod role;
 pub mod time;
+pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorEnvelope};
 pub use page::Page;

@@ -59,8 +59,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("request body is not valid JSON: {e}"),
         )
     })?;
+    from_value(value)
+}
+
+/// Deserializes an already parsed JSON object, naming the field of a shape
+/// error (VALIDATION_FAILED).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     // serde would also accept a struct written as an array of its fields;
-    // every request body of this API is an object.
+    // every request body and command of this API is an object.
     if !value.is_object() {
         return Err(ApiError::invalid_field(
             "body",

@@ -15,6 +15,7 @@ mod restaurant;
 mod staff;
 mod stations;
 mod tables;
+mod ws;
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -53,6 +54,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(staff::router());
     let mut router = Router::new()
         .nest("/api/v1", api)
+        .merge(ws::router())
         .merge(health::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {

@@ -2,6 +2,7 @@
 //! and on PostgreSQL. One test binary so it links once.
 
 mod support;
+mod ws_client;
 
 mod auth;
 mod cli;
@@ -12,3 +13,7 @@ mod roles;
 mod storage;
 mod tenancy;
 mod validation;
+mod ws_delivery;
+mod ws_protection;
+mod ws_rooms;
+mod ws_session;

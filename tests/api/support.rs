@@ -134,6 +134,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub store: Store,
+    pub gateway: restohub::gateway::Gateway,
+    pub addr: std::net::SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     pub db: Arc<TestDb>,
 }
@@ -153,7 +155,9 @@ pub fn test_config(db: &TestDb, extra: &[&str]) -> Config {
     cli.options.jwt_secret = Some(SecretString::from(
         "test-secret-of-at-least-thirty-two-bytes",
     ));
-    cli.options.allowed_origins.clear();
+    if !extra.contains(&"--allowed-origins") {
+        cli.options.allowed_origins.clear();
+    }
     cli.options.validate().expect("test configuration is valid")
 }
 
@@ -181,6 +185,7 @@ impl TestApp {
         let config = test_config(&db, extra);
         let hub = Hub::open(&config, clock.clone()).await.expect("hub starts");
         let store = hub.state.store.clone();
+        let gateway = hub.state.gateway.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -189,6 +194,8 @@ impl TestApp {
         }));
         TestApp {
             base: format!("http://{addr}"),
+            addr,
+            gateway,
             http: reqwest::Client::new(),
             clock,
             store,
@@ -299,6 +306,15 @@ impl TestApp {
         let (status, row) = self.post(path, Some(&tenant.owner), body).await;
         assert_eq!(status, StatusCode::CREATED, "POST {path}: {row}");
         row
+    }
+}
+
+impl TestApp {
+    /// Triggers the hub's graceful shutdown, as SIGTERM would.
+    pub fn shut_down(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 }
 

@@ -1,0 +1,166 @@
+//! The WebSocket protocol on `GET /ws`: JSON text frames, one message each.
+//!
+//! The client speaks first with [`Hello`]; the hub answers [`Welcome`] or
+//! closes with a [`close`] code. Every later command carries a client-chosen
+//! `id` and gets exactly one [`Ack`] or [`ErrorReply`] with that id. Events
+//! arrive as [`EventFrame`]s in the order of their per-restaurant `seq`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorCode, Role, Timestamp};
+
+pub mod close;
+mod room;
+
+pub use room::{Room, RoomError};
+
+/// A command id chosen by the client: a number or a string, echoed back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RequestId {
+    Number(i64),
+    Text(String),
+}
+
+/// Everything a client may send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Hello(Hello),
+    Subscribe(RoomCommand),
+    Unsubscribe(RoomCommand),
+    Presence(RoomCommand),
+    Ping(Ping),
+}
+
+impl ClientMessage {
+    /// The `type` strings, for telling an unknown command from a bad one.
+    pub const TYPES: [&'static str; 5] = ["hello", "subscribe", "unsubscribe", "presence", "ping"];
+}
+
+/// The first frame. `token` is the access token (staff or guest); a client
+/// that sent `Authorization: Bearer` on the upgrade request omits it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Hello {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The last `seq` this client has seen; the hub then sends what came after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
+    /// The restaurant the client means to join; if the token belongs to
+    /// another one, the hub closes with `FORBIDDEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restaurant_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoomCommand {
+    pub id: RequestId,
+    /// A room name such as `kitchen:1:3` (see [`Room`]).
+    pub room: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ping {
+    pub id: RequestId,
+}
+
+/// Everything the hub sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type")]
+pub enum ServerMessage {
+    #[serde(rename = "welcome")]
+    Welcome(Welcome),
+    #[serde(rename = "ack")]
+    Ack(Ack),
+    #[serde(rename = "error")]
+    Error(ErrorReply),
+    #[serde(rename = "event")]
+    Event(EventFrame),
+    #[serde(rename = "presence.joined")]
+    PresenceJoined(PresenceChange),
+    #[serde(rename = "presence.left")]
+    PresenceLeft(PresenceChange),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Welcome {
+    pub session_id: String,
+    pub restaurant_id: i64,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// A guest's table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<i64>,
+    /// Rooms the session was placed in because of its role.
+    pub rooms: Vec<String>,
+    /// The restaurant's latest event `seq` at the moment of joining.
+    pub seq: u64,
+    /// The hub pings this often; a peer silent for three intervals is dropped.
+    pub heartbeat_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ack {
+    pub id: RequestId,
+    #[serde(flatten)]
+    pub result: AckResult,
+}
+
+/// What a command did; `command` names the command acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum AckResult {
+    Subscribe { room: String },
+    Unsubscribe { room: String },
+    Presence { room: String, members: Vec<Member> },
+    Ping { server_time: Timestamp },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorReply {
+    /// The failed command's id; absent when the frame had none (e.g. not JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RequestId>,
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// A durable event. `seq` numbers the restaurant's events without gaps;
+/// `prev` is the `seq` of the event this session was sent before this one
+/// (or, for the first, the `since` of its hello, else the welcome's `seq`).
+/// A client that last saw `prev` has missed nothing meant for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventFrame {
+    pub prev: u64,
+    pub seq: u64,
+    /// e.g. `order.placed`, `menu.stock_update`.
+    pub kind: String,
+    /// When the change was committed.
+    pub at: Timestamp,
+    pub data: serde_json::Value,
+}
+
+/// Somebody connected to, or left, a room (not durable, no `seq`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PresenceChange {
+    pub room: String,
+    pub member: Member,
+}
+
+/// One connected session, as others in a room see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Member {
+    pub session_id: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<i64>,
+}

@@ -1,0 +1,84 @@
+//! Events: a change in a restaurant, numbered by its per-restaurant `seq` and
+//! addressed to the rooms that care about it.
+
+use restohub_protocol::ws::Room;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub restaurant_id: i64,
+    /// Gap-free per restaurant, in commit order.
+    pub seq: u64,
+    /// e.g. `order.placed`.
+    pub kind: String,
+    /// Commit time, UTC milliseconds.
+    pub at: i64,
+    /// Where it goes; a session in several of them gets it once.
+    pub rooms: Vec<Room>,
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    seq: u64,
+    kind: &'a str,
+    at: restohub_protocol::Timestamp,
+    data: &'a serde_json::Value,
+}
+
+impl Event {
+    /// The frame minus its per-session part: `"seq":..,"kind":..,"at":..,"data":..}`.
+    /// Serialized once per event; each recipient's frame is a short prefix
+    /// (`{"type":"event","prev":N,`) followed by these shared bytes.
+    pub fn shared_body(&self) -> String {
+        let body = Body {
+            seq: self.seq,
+            kind: &self.kind,
+            at: restohub_protocol::Timestamp(self.at),
+            data: &self.data,
+        };
+        let mut json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+        json.remove(0);
+        json
+    }
+}
+
+/// One recipient's frame from the shared body.
+pub fn event_frame(prev: u64, shared_body: &str) -> String {
+    let mut frame = String::with_capacity(40 + shared_body.len());
+    frame.push_str("{\"type\":\"event\",\"prev\":");
+    frame.push_str(&prev.to_string());
+    frame.push(',');
+    frame.push_str(shared_body);
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use restohub_protocol::ws::{EventFrame, ServerMessage};
+
+    #[test]
+    fn frames_parse_as_protocol_events() {
+        let event = Event {
+            restaurant_id: 1,
+            seq: 42,
+            kind: "order.placed".into(),
+            at: 1_800_000_000_000,
+            rooms: vec![Room::Kitchen(1)],
+            data: serde_json::json!({ "order_id": 7 }),
+        };
+        let frame = event_frame(40, &event.shared_body());
+        let parsed: ServerMessage = serde_json::from_str(&frame).unwrap();
+        assert_eq!(
+            parsed,
+            ServerMessage::Event(EventFrame {
+                prev: 40,
+                seq: 42,
+                kind: "order.placed".into(),
+                at: restohub_protocol::Timestamp(1_800_000_000_000),
+                data: serde_json::json!({ "order_id": 7 }),
+            })
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! Client commands after `hello`: parse → authorize → apply → reply, with
+//! exactly one reply (ack or error) per command.
+
+use restohub_protocol::ws::{
+    Ack, AckResult, ClientMessage, ErrorReply, RequestId, Room, ServerMessage,
+};
+use restohub_protocol::{ErrorCode, Timestamp};
+use serde_json::Value;
+
+use super::rooms;
+use super::session::Connection;
+use crate::error::ApiError;
+use crate::http::extract::from_value;
+
+/// An `error` frame for `id`.
+pub fn error_frame(id: Option<RequestId>, error: ApiError) -> String {
+    if let ApiError::Internal(cause) = &error {
+        tracing::error!(
+            error = format!("{cause:#}"),
+            "internal error in a websocket command"
+        );
+    }
+    let body = error.body();
+    let reply = ServerMessage::Error(ErrorReply {
+        id,
+        code: body.code,
+        message: body.message,
+        details: body.details,
+    });
+    serde_json::to_string(&reply).unwrap_or_default()
+}
+
+fn ack_frame(id: RequestId, result: AckResult) -> String {
+    serde_json::to_string(&ServerMessage::Ack(Ack { id, result })).unwrap_or_default()
+}
+
+/// Splits a frame into its id (if any) and the parsed command.
+fn parse(text: &str) -> Result<(RequestId, ClientMessage), (Option<RequestId>, ApiError)> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        (
+            None,
+            ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("frame is not valid JSON: {e}"),
+            ),
+        )
+    })?;
+    let id = value
+        .get("id")
+        .and_then(|id| serde_json::from_value::<RequestId>(id.clone()).ok());
+    let fail = |e: ApiError| (id.clone(), e);
+    let kind = match value.get("type") {
+        Some(Value::String(kind)) => kind.clone(),
+        Some(_) => {
+            return Err(fail(ApiError::invalid_field(
+                "type",
+                "type",
+                "must be a string",
+            )))
+        }
+        None if value.is_object() => {
+            return Err(fail(ApiError::invalid_field(
+                "type",
+                "required",
+                "missing field `type`",
+            )))
+        }
+        None => {
+            return Err(fail(ApiError::invalid_field(
+                "body",
+                "type",
+                "must be a JSON object",
+            )))
+        }
+    };
+    if !ClientMessage::TYPES.contains(&kind.as_str()) {
+        return Err(fail(ApiError::new(
+            ErrorCode::UnknownCommand,
+            format!(
+                "unknown command {kind:?}; known: {}",
+                ClientMessage::TYPES.join(", ")
+            ),
+        )));
+    }
+    let message = from_value::<ClientMessage>(value).map_err(fail)?;
+    if let ClientMessage::Hello(_) = message {
+        return Err(fail(ApiError::conflict(
+            "already authenticated; hello is the first frame only",
+        )));
+    }
+    match id {
+        Some(id) => Ok((id, message)),
+        None => Err((
+            None,
+            ApiError::invalid_field("id", "required", "every command needs an id"),
+        )),
+    }
+}
+
+impl Connection {
+    /// Runs one command and returns the reply frame.
+    pub(super) async fn command(&mut self, text: &str) -> String {
+        let (id, message) = match parse(text) {
+            Ok(parsed) => parsed,
+            Err((id, error)) => return error_frame(id, error),
+        };
+        match self.apply(message).await {
+            Ok(result) => ack_frame(id, result),
+            Err(error) => error_frame(Some(id), error),
+        }
+    }
+
+    async fn apply(&mut self, message: ClientMessage) -> Result<AckResult, ApiError> {
+        match message {
+            ClientMessage::Subscribe(cmd) => {
+                let room = self.permitted_room(&cmd.room).await?;
+                if self.rooms.insert(room) {
+                    self.gateway.join(room, &self.session);
+                }
+                Ok(AckResult::Subscribe {
+                    room: room.to_string(),
+                })
+            }
+            ClientMessage::Unsubscribe(cmd) => {
+                let room = parse_room(&cmd.room)?;
+                if self.rooms.remove(&room) {
+                    self.gateway.leave(room, &self.session);
+                }
+                Ok(AckResult::Unsubscribe {
+                    room: room.to_string(),
+                })
+            }
+            ClientMessage::Presence(cmd) => {
+                let room = self.permitted_room(&cmd.room).await?;
+                let members = self.gateway.members(room);
+                Ok(AckResult::Presence {
+                    room: room.to_string(),
+                    members,
+                })
+            }
+            ClientMessage::Ping(_) => Ok(AckResult::Ping {
+                server_time: Timestamp(self.state.clock.now_ms()),
+            }),
+            ClientMessage::Hello(_) => Err(ApiError::conflict("already authenticated")),
+        }
+    }
+
+    /// A room this session may be in, that exists.
+    async fn permitted_room(&self, name: &str) -> Result<Room, ApiError> {
+        let room = parse_room(name)?;
+        if !rooms::allowed(&self.caller, room) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("you may not join {room}"),
+            ));
+        }
+        let store = &self.state.store;
+        let exists = match room {
+            Room::Station(r, station) => store.station(r, station).await?.is_some(),
+            Room::Table(r, table) => store.table(r, table).await?.is_some(),
+            _ => true,
+        };
+        if !exists {
+            return Err(ApiError::not_found(&room.to_string()));
+        }
+        Ok(room)
+    }
+}
+
+fn parse_room(name: &str) -> Result<Room, ApiError> {
+    name.parse().map_err(|e: restohub_protocol::ws::RoomError| {
+        ApiError::invalid_field("room", "room", &e.0)
+    })
+}

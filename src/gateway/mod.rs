@@ -1,0 +1,337 @@
+//! The WebSocket gateway: live sessions, the rooms they are in, and delivery
+//! of events and presence to them.
+//!
+//! Delivery never waits on a client: each session has a bounded queue, and a
+//! session whose queue is full is disconnected as a slow consumer (it resumes
+//! with `since`). Events of one restaurant are delivered under that
+//! restaurant's lock, in the order `deliver` is called (seq order); joining a
+//! room takes the same lock, so the `seq` a session is told it joined at and
+//! the events it then receives fit together with no gap.
+
+mod commands;
+mod registry;
+pub mod rooms;
+mod session;
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use dashmap::DashMap;
+use restohub_protocol::ws::{close, Member, Room};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::events::{event_frame, Event};
+use registry::Registry;
+
+pub use session::run as run_session;
+
+/// Limits and timings, validated from the configuration.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    pub hello_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_message_bytes: usize,
+    /// Frames a session may have waiting before it counts as a slow consumer.
+    pub queue_capacity: usize,
+    pub commands_per_second: NonZeroU32,
+    pub command_burst: NonZeroU32,
+    pub max_connections: usize,
+    pub max_connections_per_user: usize,
+    pub drain_timeout: Duration,
+}
+
+impl GatewaySettings {
+    /// A peer silent this long is dropped.
+    pub fn heartbeat_timeout(&self) -> Duration {
+        self.heartbeat_interval * 3
+    }
+}
+
+/// Counters for health, metrics and tests.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub sessions: AtomicUsize,
+    pub slow_consumers: AtomicU64,
+    /// The most frames ever waiting in one session's queue.
+    pub max_queue_depth: AtomicUsize,
+    pub events_delivered: AtomicU64,
+}
+
+/// A live session as the rest of the gateway sees it.
+pub(crate) struct SessionHandle {
+    pub key: u64,
+    pub restaurant_id: i64,
+    pub member: Member,
+    tx: mpsc::Sender<Utf8Bytes>,
+    /// The last event seq this session was sent (its next frame's `prev`).
+    last_seq: AtomicU64,
+    kill: CancellationToken,
+    kill_code: AtomicU16,
+}
+
+impl SessionHandle {
+    /// Queues a frame without waiting; a full queue ends the session.
+    fn push(&self, frame: Utf8Bytes, stats: &Stats) -> bool {
+        match self.tx.try_send(frame) {
+            Ok(()) => {
+                let depth = self.tx.max_capacity() - self.tx.capacity();
+                stats.max_queue_depth.fetch_max(depth, Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.kick(close::SLOW_CONSUMER) {
+                    stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(session = %self.member.session_id, "slow consumer disconnected");
+                }
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Ends the session with `code`; true if this call decided it.
+    fn kick(&self, code: u16) -> bool {
+        let first = self
+            .kill_code
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        self.kill.cancel();
+        first
+    }
+}
+
+/// Per restaurant: the delivery lock and the last seq delivered.
+#[derive(Default)]
+struct Channel {
+    last_seq: u64,
+}
+
+pub struct Inner {
+    settings: GatewaySettings,
+    registry: Registry,
+    channels: DashMap<i64, Arc<Mutex<Channel>>>,
+    connections: AtomicUsize,
+    per_user: DashMap<String, usize>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    next_key: AtomicU64,
+    /// Distinguishes this instance's session ids from other instances'.
+    instance: String,
+    pub stats: Stats,
+}
+
+#[derive(Clone)]
+pub struct Gateway(Arc<Inner>);
+
+impl std::ops::Deref for Gateway {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Holds one of the instance's connection slots until dropped.
+pub struct ConnectionSlot(Gateway);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Gateway {
+    pub fn new(settings: GatewaySettings) -> Gateway {
+        let instance = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        Gateway(Arc::new(Inner {
+            settings,
+            registry: Registry::default(),
+            channels: DashMap::new(),
+            connections: AtomicUsize::new(0),
+            per_user: DashMap::new(),
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            next_key: AtomicU64::new(1),
+            instance,
+            stats: Stats::default(),
+        }))
+    }
+
+    pub fn settings(&self) -> &GatewaySettings {
+        &self.settings
+    }
+
+    /// Takes a connection slot, or `None` when the instance is full.
+    pub fn try_connect(&self) -> Option<ConnectionSlot> {
+        let max = self.settings.max_connections;
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| ConnectionSlot(self.clone()))
+    }
+
+    /// Runs a session task that shutdown waits for.
+    pub fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, task: F) {
+        self.tracker.spawn(task);
+    }
+
+    fn channel(&self, restaurant: i64) -> Arc<Mutex<Channel>> {
+        self.channels.entry(restaurant).or_default().clone()
+    }
+
+    /// Delivers one event to every local session in any of its rooms, once
+    /// each. Call in seq order per restaurant. Never waits on a client.
+    pub fn deliver(&self, event: &Event) {
+        let channel = self.channel(event.restaurant_id);
+        let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+        let body = event.shared_body();
+        let mut delivered = 0;
+        self.registry.for_each_recipient(&event.rooms, |session| {
+            let prev = session.last_seq.swap(event.seq, Ordering::AcqRel);
+            if session.push(Utf8Bytes::from(event_frame(prev, &body)), &self.stats) {
+                delivered += 1;
+            }
+        });
+        channel.last_seq = channel.last_seq.max(event.seq);
+        self.stats
+            .events_delivered
+            .fetch_add(delivered, Ordering::Relaxed);
+    }
+
+    /// The restaurant's last delivered seq.
+    pub fn last_seq(&self, restaurant: i64) -> u64 {
+        let channel = self.channel(restaurant);
+        let seq = channel.lock().unwrap_or_else(|e| e.into_inner()).last_seq;
+        seq
+    }
+
+    /// Stops every session with the restart code; new upgrades are refused.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+    }
+
+    /// Waits (up to the drain timeout) for sessions to finish closing.
+    pub async fn drained(&self) {
+        self.tracker.close();
+        if tokio::time::timeout(self.settings.drain_timeout, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("sessions still open after the drain timeout");
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+}
+
+impl Gateway {
+    /// Registers a new session of `restaurant`; its queue receiver is
+    /// returned for the session task to drain.
+    pub(crate) fn register(
+        &self,
+        restaurant_id: i64,
+        mut member: Member,
+        since: Option<u64>,
+    ) -> (Arc<SessionHandle>, mpsc::Receiver<Utf8Bytes>) {
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+        member.session_id = format!("{}-{key}", self.instance);
+        let (tx, rx) = mpsc::channel(self.settings.queue_capacity);
+        let session = Arc::new(SessionHandle {
+            key,
+            restaurant_id,
+            member,
+            tx,
+            last_seq: AtomicU64::new(since.unwrap_or(0)),
+            kill: CancellationToken::new(),
+            kill_code: AtomicU16::new(0),
+        });
+        self.stats.sessions.fetch_add(1, Ordering::Relaxed);
+        (session, rx)
+    }
+
+    /// Joins rooms and reads the restaurant's seq under its delivery lock, so
+    /// no event falls between the two. Without `since`, the session's next
+    /// event's `prev` is that seq.
+    pub(crate) fn join_all(
+        &self,
+        session: &Arc<SessionHandle>,
+        rooms: &[Room],
+        since: Option<u64>,
+    ) -> u64 {
+        let channel = self.channel(session.restaurant_id);
+        let channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+        for room in rooms {
+            self.join_locked(*room, session);
+        }
+        if since.is_none() {
+            session.last_seq.store(channel.last_seq, Ordering::Release);
+        }
+        channel.last_seq
+    }
+
+    pub(crate) fn join(&self, room: Room, session: &Arc<SessionHandle>) {
+        let channel = self.channel(session.restaurant_id);
+        let _order = channel.lock().unwrap_or_else(|e| e.into_inner());
+        self.join_locked(room, session);
+    }
+
+    fn join_locked(&self, room: Room, session: &Arc<SessionHandle>) {
+        if let Some(others) = self.registry.join(room, session) {
+            self.announce("presence.joined", room, &session.member, &others);
+        }
+    }
+
+    pub(crate) fn leave(&self, room: Room, session: &Arc<SessionHandle>) {
+        let channel = self.channel(session.restaurant_id);
+        let _order = channel.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(others) = self.registry.leave(room, session.key) {
+            self.announce("presence.left", room, &session.member, &others);
+        }
+    }
+
+    pub(crate) fn members(&self, room: Room) -> Vec<Member> {
+        self.registry.members(room)
+    }
+
+    /// One presence frame, serialized once, to everyone else in the room.
+    fn announce(&self, kind: &str, room: Room, member: &Member, to: &[Arc<SessionHandle>]) {
+        if to.is_empty() {
+            return;
+        }
+        let frame = serde_json::json!({ "type": kind, "room": room.to_string(), "member": member });
+        let frame = Utf8Bytes::from(frame.to_string());
+        for session in to {
+            session.push(frame.clone(), &self.stats);
+        }
+    }
+
+    /// Counts a connection of `user`; false when the account has too many.
+    pub(crate) fn add_user_connection(&self, user: &str) -> bool {
+        let mut count = self.per_user.entry(user.to_owned()).or_insert(0);
+        if *count >= self.settings.max_connections_per_user {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    pub(crate) fn remove_user_connection(&self, user: &str) {
+        if let Some(mut count) = self.per_user.get_mut(user) {
+            *count = count.saturating_sub(1);
+        }
+        self.per_user.remove_if(user, |_, n| *n == 0);
+    }
+
+    pub(crate) fn unregister(&self) {
+        self.stats.sessions.fetch_sub(1, Ordering::Relaxed);
+    }
+}

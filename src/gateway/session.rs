@@ -1,0 +1,366 @@
+//! One WebSocket connection, from `hello` to close: authenticate, join the
+//! role's rooms, then serve commands, the outbound queue and heartbeats in
+//! one task until the client leaves or is told to.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use restohub_protocol::ws::{close, ClientMessage, Hello, Member, ServerMessage, Welcome};
+use restohub_protocol::Role;
+use tokio::time::Instant;
+
+use super::{rooms, ConnectionSlot, Gateway, SessionHandle};
+use crate::auth::tokens::TokenError;
+use crate::auth::Caller;
+use crate::state::AppState;
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+/// Why a connection is refused before its session starts.
+struct Refusal(u16, &'static str);
+
+/// The session's state while it runs.
+pub(super) struct Connection {
+    pub gateway: Gateway,
+    pub state: AppState,
+    pub session: Arc<SessionHandle>,
+    pub caller: Caller,
+    pub rooms: HashSet<restohub_protocol::ws::Room>,
+    pub limiter: DefaultDirectRateLimiter,
+    /// Commands refused by the rate limit since the last accepted one.
+    pub limited_in_a_row: u32,
+}
+
+pub async fn run(
+    gateway: Gateway,
+    state: AppState,
+    socket: WebSocket,
+    header_token: Option<String>,
+    _slot: ConnectionSlot,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let hello =
+        match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(&mut stream)).await {
+            Err(_) => {
+                return close_with(
+                    &mut sink,
+                    &mut stream,
+                    close::HELLO_TIMEOUT,
+                    "no hello in time",
+                )
+                .await
+            }
+            Ok(Err(Some(Refusal(code, why)))) => {
+                return close_with(&mut sink, &mut stream, code, why).await
+            }
+            Ok(Err(None)) => return,
+            Ok(Ok(hello)) => hello,
+        };
+    if gateway.is_shutting_down() {
+        return close_with(
+            &mut sink,
+            &mut stream,
+            close::SERVICE_RESTART,
+            "server restarting",
+        )
+        .await;
+    }
+    let (caller, member, user_key) = match authenticate(&state, &hello, header_token).await {
+        Ok(identity) => identity,
+        Err(Refusal(code, why)) => return close_with(&mut sink, &mut stream, code, why).await,
+    };
+    if !gateway.add_user_connection(&user_key) {
+        return close_with(
+            &mut sink,
+            &mut stream,
+            close::TOO_MANY_CONNECTIONS,
+            "too many connections for this account",
+        )
+        .await;
+    }
+    let (session, rx) = gateway.register(caller.restaurant_id, member, hello.since);
+    let automatic = rooms::automatic(&caller);
+    let seq = gateway.join_all(&session, &automatic, hello.since);
+    let welcome = ServerMessage::Welcome(Welcome {
+        session_id: session.member.session_id.clone(),
+        restaurant_id: caller.restaurant_id,
+        role: caller.role,
+        user_id: caller.user_id,
+        table_id: caller.table_id,
+        rooms: automatic.iter().map(ToString::to_string).collect(),
+        seq,
+        heartbeat_interval_ms: gateway.settings.heartbeat_interval.as_millis() as u64,
+    });
+    let settings = &gateway.settings;
+    let quota = Quota::per_second(settings.commands_per_second).allow_burst(settings.command_burst);
+    let mut conn = Connection {
+        gateway: gateway.clone(),
+        state,
+        session: session.clone(),
+        caller,
+        rooms: automatic.into_iter().collect(),
+        limiter: RateLimiter::direct(quota),
+        limited_in_a_row: 0,
+    };
+    let code = match sink.send(text(&welcome)).await {
+        Ok(()) => conn.serve(&mut sink, &mut stream, rx).await,
+        Err(_) => 0,
+    };
+    // Out of every room before the closing handshake, so presence and
+    // delivery forget the session at once.
+    for room in std::mem::take(&mut conn.rooms) {
+        gateway.leave(room, &session);
+    }
+    gateway.unregister();
+    gateway.remove_user_connection(&user_key);
+    close_with(&mut sink, &mut stream, code, close_reason(code)).await;
+}
+
+impl Connection {
+    /// The main loop; returns the close code to send (0: none, peer gone).
+    async fn serve(
+        &mut self,
+        sink: &mut Sink,
+        stream: &mut Stream,
+        mut rx: tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    ) -> u16 {
+        let settings = self.gateway.settings.clone();
+        let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
+        heartbeat.tick().await;
+        let mut last_heard = Instant::now();
+        let kill = self.session.kill.clone();
+        let shutdown = self.gateway.shutdown.clone();
+        loop {
+            tokio::select! {
+                biased;
+                _ = kill.cancelled() => return self.session.kill_code.load(Ordering::Acquire),
+                _ = shutdown.cancelled() => return close::SERVICE_RESTART,
+                Some(frame) = rx.recv() => {
+                    // A client that stops reading blocks this send; the kill
+                    // (slow consumer) or shutdown still ends it.
+                    let sent = tokio::select! {
+                        r = sink.send(Message::Text(frame)) => r.is_ok(),
+                        _ = kill.cancelled() => return self.session.kill_code.load(Ordering::Acquire),
+                        _ = shutdown.cancelled() => return close::SERVICE_RESTART,
+                    };
+                    if !sent {
+                        return 0;
+                    }
+                }
+                incoming = stream.next() => {
+                    let message = match incoming {
+                        None => return 0,
+                        Some(Err(e)) => return read_error_code(&e),
+                        Some(Ok(message)) => message,
+                    };
+                    last_heard = Instant::now();
+                    if let Some(code) = self.receive(message).await {
+                        return code;
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > settings.heartbeat_timeout() {
+                        return close::HEARTBEAT_TIMEOUT;
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one inbound frame; `Some(code)` ends the session.
+    async fn receive(&mut self, message: Message) -> Option<u16> {
+        let reply = match message {
+            Message::Text(body) => {
+                if let Some(refused) = self.rate_limited() {
+                    refused
+                } else {
+                    self.command(body.as_str()).await
+                }
+            }
+            Message::Binary(_) => match self.rate_limited() {
+                Some(refused) => refused,
+                None => super::commands::error_frame(
+                    None,
+                    crate::error::ApiError::new(
+                        restohub_protocol::ErrorCode::UnsupportedMediaType,
+                        "binary frames are not supported; send JSON text frames",
+                    ),
+                ),
+            },
+            Message::Close(_) => return Some(0),
+            Message::Ping(_) | Message::Pong(_) => return None,
+        };
+        if self.limited_in_a_row > self.gateway.settings.command_burst.get() * 4 {
+            return Some(close::RATE_LIMITED);
+        }
+        self.session
+            .push(Utf8Bytes::from(reply), &self.gateway.stats);
+        None
+    }
+
+    /// An error frame when over the command rate, else `None`.
+    fn rate_limited(&mut self) -> Option<String> {
+        if self.limiter.check().is_ok() {
+            self.limited_in_a_row = 0;
+            return None;
+        }
+        self.limited_in_a_row += 1;
+        Some(super::commands::error_frame(
+            None,
+            crate::error::ApiError::new(
+                restohub_protocol::ErrorCode::RateLimited,
+                "too many commands; slow down",
+            ),
+        ))
+    }
+}
+
+/// Waits for the first text frame and parses it as `hello`.
+/// `Err(None)`: the peer went away.
+async fn read_hello(stream: &mut Stream) -> Result<Hello, Option<Refusal>> {
+    loop {
+        match stream.next().await {
+            None | Some(Ok(Message::Close(_))) => return Err(None),
+            Some(Err(e)) => {
+                let code = read_error_code(&e);
+                return Err((code != 0).then_some(Refusal(code, "frame too big")));
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
+                return Err(Some(Refusal(
+                    close::PROTOCOL_VIOLATION,
+                    "the first frame must be a hello",
+                )))
+            }
+            Some(Ok(Message::Text(body))) => {
+                return match serde_json::from_str::<ClientMessage>(body.as_str()) {
+                    Ok(ClientMessage::Hello(hello)) => Ok(hello),
+                    _ => Err(Some(Refusal(
+                        close::PROTOCOL_VIOLATION,
+                        "the first frame must be a hello",
+                    ))),
+                };
+            }
+        }
+    }
+}
+
+/// Checks the token (from hello or the upgrade header) and that its account
+/// or table still exists. Returns who it is, as others will see them, and
+/// the key connections are counted under (the account, or the guest session).
+async fn authenticate(
+    state: &AppState,
+    hello: &Hello,
+    header_token: Option<String>,
+) -> Result<(Caller, Member, String), Refusal> {
+    let token = hello.token.clone().or(header_token).ok_or(Refusal(
+        close::UNAUTHORIZED,
+        "no token in hello or Authorization header",
+    ))?;
+    let now = state.clock.now_ms();
+    let claims = state.tokens.verify(&token, now).map_err(|e| match e {
+        TokenError::Expired => Refusal(close::UNAUTHORIZED, "token expired"),
+        TokenError::Invalid => Refusal(close::UNAUTHORIZED, "invalid token"),
+    })?;
+    let caller =
+        Caller::from_claims(&claims).map_err(|_| Refusal(close::UNAUTHORIZED, "invalid token"))?;
+    if hello
+        .restaurant_id
+        .is_some_and(|r| r != caller.restaurant_id)
+    {
+        return Err(Refusal(
+            close::FORBIDDEN,
+            "the token is for another restaurant",
+        ));
+    }
+    let unavailable = |_| Refusal(close::SERVICE_RESTART, "database unavailable; retry");
+    let name = match (caller.role, caller.user_id, caller.table_id) {
+        (Role::Guest, _, Some(table)) => {
+            state
+                .store
+                .table(caller.restaurant_id, table)
+                .await
+                .map_err(unavailable)?
+                .ok_or(Refusal(close::UNAUTHORIZED, "the table no longer exists"))?;
+            None
+        }
+        (_, Some(user), _) => {
+            let user = state
+                .store
+                .user(caller.restaurant_id, user, now)
+                .await
+                .map_err(unavailable)?
+                .ok_or(Refusal(close::UNAUTHORIZED, "the account no longer exists"))?;
+            Some(user.name)
+        }
+        _ => return Err(Refusal(close::UNAUTHORIZED, "invalid token")),
+    };
+    let member = Member {
+        session_id: String::new(),
+        role: caller.role,
+        user_id: caller.user_id,
+        name,
+        table_id: caller.table_id,
+    };
+    Ok((caller, member, claims.sub))
+}
+
+fn read_error_code(e: &axum::Error) -> u16 {
+    let text = e.to_string();
+    if text.contains("Space limit exceeded")
+        || text.contains("too long")
+        || text.contains("Capacity")
+    {
+        close::MESSAGE_TOO_BIG
+    } else {
+        0
+    }
+}
+
+fn close_reason(code: u16) -> &'static str {
+    close::ALL
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("closing", |(_, name)| name)
+}
+
+fn text(message: &ServerMessage) -> Message {
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(message).unwrap_or_default(),
+    ))
+}
+
+/// The closing handshake: send a close frame (code 0: just answer the
+/// peer's), then read and discard until the peer's close or a deadline.
+/// Dropping the socket with unread input would reset the connection and
+/// could destroy the close frame before the client reads it.
+async fn close_with(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
+    let deadline = std::time::Duration::from_secs(2);
+    let _ = tokio::time::timeout(deadline, async {
+        if code != 0 {
+            let frame = Message::Close(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::from(reason),
+            }));
+            if sink.send(frame).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.flush().await;
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,170 @@
+//! Delivery: events reach the sessions in their rooms once each, in order,
+//! with `prev` chaining what each session was sent; a client that stops
+//! reading is cut off without holding up anyone else.
+
+use restohub::events::Event;
+use restohub_protocol::ws::Room;
+use serde_json::{json, Value};
+
+use crate::support::*;
+use crate::ws_client::WsClient;
+
+fn event(restaurant: i64, seq: u64, rooms: Vec<Room>, data: Value) -> Event {
+    Event {
+        restaurant_id: restaurant,
+        seq,
+        kind: "test.event".into(),
+        at: T0 + seq as i64,
+        rooms,
+        data,
+    }
+}
+
+/// Reads `n` events and returns (prev, seq) pairs.
+async fn events(ws: &mut WsClient, n: usize) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let e = ws.next_of("event").await;
+        out.push((e["prev"].as_u64().unwrap(), e["seq"].as_u64().unwrap()));
+    }
+    out
+}
+
+async fn events_arrive_once_in_order_with_prev(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.tenant("bistro").await;
+    let r = t.id;
+    let grill = app
+        .create(&t, "/api/v1/stations", json!({ "name": "Grill" }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (_, chef_token) = app.staff(&t, "chef").await;
+    let (mut chef, _) = WsClient::join(&app, &chef_token).await;
+    assert_eq!(
+        chef.subscribe(&format!("kitchen:{r}:{grill}")).await["type"],
+        "ack"
+    );
+    let (_, waiter_token) = app.staff(&t, "waiter").await;
+    let (mut waiter, _) = WsClient::join(&app, &waiter_token).await;
+    let other = app.tenant("other").await;
+    let (mut stranger, _) = WsClient::join(&app, &other.owner).await;
+
+    let kitchen_and_grill = vec![Room::Kitchen(r), Room::Station(r, grill)];
+    app.gateway
+        .deliver(&event(r, 1, kitchen_and_grill.clone(), json!({ "n": 1 })));
+    app.gateway
+        .deliver(&event(r, 2, vec![Room::Restaurant(r)], json!({ "n": 2 })));
+    app.gateway
+        .deliver(&event(r, 3, kitchen_and_grill, json!({ "n": 3 })));
+    app.gateway.deliver(&event(
+        r,
+        4,
+        vec![
+            Room::Restaurant(r),
+            Room::Role(r, restohub_protocol::Role::Waiter),
+        ],
+        json!({ "n": 4 }),
+    ));
+
+    // The chef is in restaurant, kitchen and its station: 1 and 3 once each,
+    // 2 and 4 via the restaurant room; each prev is the previous seq sent.
+    assert_eq!(events(&mut chef, 4).await, [(0, 1), (1, 2), (2, 3), (3, 4)]);
+    // The waiter is not in the kitchen: 2 and 4 only, and prev says so.
+    assert_eq!(events(&mut waiter, 2).await, [(0, 2), (2, 4)]);
+    // Nothing leaks to another restaurant, and nobody got a duplicate.
+    stranger.assert_alive().await;
+    chef.assert_alive().await;
+    assert!(chef.no_pending_events(), "chef got a duplicate");
+    assert!(stranger.no_pending_events());
+
+    // A late joiner is told the current seq, and its first prev is it.
+    let (mut late, welcome) = WsClient::join(&app, &t.owner).await;
+    assert_eq!(welcome["seq"], 4);
+    app.gateway
+        .deliver(&event(r, 5, vec![Room::Restaurant(r)], json!({ "n": 5 })));
+    let e = late.next_of("event").await;
+    assert_eq!(
+        (e["prev"].as_u64(), e["seq"].as_u64(), e["kind"].as_str()),
+        (Some(4), Some(5), Some("test.event"))
+    );
+    assert_eq!(e["data"], json!({ "n": 5 }));
+    assert_eq!(
+        e["at"],
+        restohub_protocol::Timestamp(T0 + 5).to_rfc3339().as_str()
+    );
+}
+
+async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &["--ws-queue", "16"]).await;
+    let t = app.tenant("bistro").await;
+    let r = t.id;
+    let (_, waiter) = app.staff(&t, "waiter").await;
+    let (mut reader, _) = WsClient::join(&app, &t.owner).await;
+    let (mut sleeper, _) = WsClient::join(&app, &waiter).await;
+    let big = "x".repeat(8 * 1024);
+
+    let mut seq = 0;
+    while app
+        .gateway
+        .stats
+        .slow_consumers
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        seq += 1;
+        assert!(seq < 20_000, "the sleeper was never cut off");
+        app.gateway.deliver(&event(
+            r,
+            seq,
+            vec![Room::Restaurant(r)],
+            json!({ "pad": big }),
+        ));
+        // The reader keeps up: it has every event so far, in order.
+        let e = reader.next_of("event").await;
+        assert_eq!(e["seq"], seq);
+    }
+    // The bound held: no session ever had more than its queue's worth waiting.
+    let depth = app
+        .gateway
+        .stats
+        .max_queue_depth
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(depth <= 16, "a queue held {depth} frames");
+    // The sleeper's connection ends (with the slow-consumer code if the
+    // close frame fits in its full socket), after at most what was queued.
+    let mut received = 0;
+    let ended = loop {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            futures::StreamExt::next(&mut sleeper.stream),
+        )
+        .await
+        {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))) => received += 1,
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => {
+                break frame.map(|f| u16::from(f.code))
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => break None,
+            Err(_) => panic!("the sleeper's connection did not end"),
+        }
+    };
+    assert!(
+        ended.is_none() || ended == Some(4030),
+        "closed with {ended:?}"
+    );
+    assert!(
+        received < seq as usize,
+        "the sleeper got everything ({received} of {seq})"
+    );
+    // The reader is unaffected and still receives.
+    app.gateway
+        .deliver(&event(r, seq + 1, vec![Room::Restaurant(r)], json!({})));
+    assert_eq!(reader.next_of("event").await["seq"], seq + 1);
+}
+
+crate::both_backends!(
+    events_arrive_once_in_order_with_prev,
+    a_client_that_stops_reading_is_cut_off_alone
+);
