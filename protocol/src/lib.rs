@@ -11,6 +11,7 @@ pub mod api;
 pub mod error;
 pub mod page;
 pub mod role;
+pub mod schema;
 pub mod time;
 pub mod ws;
 

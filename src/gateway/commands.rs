@@ -132,7 +132,8 @@ impl Connection {
             }
             ClientMessage::Presence(cmd) => {
                 let room = self.permitted_room(&cmd.room).await?;
-                let members = self.gateway.members(room);
+                let members = self.gateway.watch(room, &self.session);
+                self.watching.insert(room);
                 Ok(AckResult::Presence {
                     room: room.to_string(),
                     members,

@@ -285,21 +285,32 @@ impl Gateway {
     }
 
     fn join_locked(&self, room: Room, session: &Arc<SessionHandle>) {
-        if let Some(others) = self.registry.join(room, session) {
-            self.announce("presence.joined", room, &session.member, &others);
+        if self.registry.join(room, session) {
+            let watchers = self.registry.watchers(room, session.key);
+            self.announce("presence.joined", room, &session.member, &watchers);
         }
     }
 
     pub(crate) fn leave(&self, room: Room, session: &Arc<SessionHandle>) {
         let channel = self.channel(session.restaurant_id);
         let _order = channel.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(others) = self.registry.leave(room, session.key) {
-            self.announce("presence.left", room, &session.member, &others);
+        if self.registry.leave(room, session.key) {
+            let watchers = self.registry.watchers(room, session.key);
+            self.announce("presence.left", room, &session.member, &watchers);
         }
     }
 
-    pub(crate) fn members(&self, room: Room) -> Vec<Member> {
+    /// The room's members now; from now on `session` is told who joins and
+    /// leaves it.
+    pub(crate) fn watch(&self, room: Room, session: &Arc<SessionHandle>) -> Vec<Member> {
+        let channel = self.channel(session.restaurant_id);
+        let _order = channel.lock().unwrap_or_else(|e| e.into_inner());
+        self.registry.watch(room, session);
         self.registry.members(room)
+    }
+
+    pub(crate) fn unwatch(&self, room: Room, session: &Arc<SessionHandle>) {
+        self.registry.unwatch(room, session.key);
     }
 
     /// One presence frame, serialized once, to everyone else in the room.

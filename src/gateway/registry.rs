@@ -9,38 +9,61 @@ use restohub_protocol::ws::{Member, Room};
 
 use super::SessionHandle;
 
+type Members = DashMap<Room, HashMap<u64, Arc<SessionHandle>>>;
+
 #[derive(Default)]
 pub(crate) struct Registry {
-    rooms: DashMap<Room, HashMap<u64, Arc<SessionHandle>>>,
+    rooms: Members,
+    /// Sessions that asked to be told who joins and leaves a room. Presence
+    /// changes go to these only, so a join costs O(watchers), not O(members).
+    watchers: Members,
+}
+
+fn insert(map: &Members, room: Room, session: &Arc<SessionHandle>) -> bool {
+    map.entry(room)
+        .or_default()
+        .insert(session.key, session.clone())
+        .is_none()
+}
+
+fn remove(map: &Members, room: Room, key: u64) -> bool {
+    let Some(mut members) = map.get_mut(&room) else {
+        return false;
+    };
+    let removed = members.remove(&key).is_some();
+    let empty = members.is_empty();
+    drop(members);
+    if empty {
+        map.remove_if(&room, |_, m| m.is_empty());
+    }
+    removed
 }
 
 impl Registry {
-    /// Adds the session; returns the other members if it was not in yet.
-    pub fn join(
-        &self,
-        room: Room,
-        session: &Arc<SessionHandle>,
-    ) -> Option<Vec<Arc<SessionHandle>>> {
-        let mut members = self.rooms.entry(room).or_default();
-        if members.contains_key(&session.key) {
-            return None;
-        }
-        let others = members.values().cloned().collect();
-        members.insert(session.key, session.clone());
-        Some(others)
+    /// Adds the session; true if it was not in yet.
+    pub fn join(&self, room: Room, session: &Arc<SessionHandle>) -> bool {
+        insert(&self.rooms, room, session)
     }
 
-    /// Removes the session; returns the remaining members if it was in.
-    pub fn leave(&self, room: Room, key: u64) -> Option<Vec<Arc<SessionHandle>>> {
-        let mut members = self.rooms.get_mut(&room)?;
-        members.remove(&key)?;
-        let others: Vec<_> = members.values().cloned().collect();
-        let empty = members.is_empty();
-        drop(members);
-        if empty {
-            self.rooms.remove_if(&room, |_, m| m.is_empty());
-        }
-        Some(others)
+    /// Removes the session; true if it was in.
+    pub fn leave(&self, room: Room, key: u64) -> bool {
+        remove(&self.rooms, room, key)
+    }
+
+    pub fn watch(&self, room: Room, session: &Arc<SessionHandle>) {
+        insert(&self.watchers, room, session);
+    }
+
+    pub fn unwatch(&self, room: Room, key: u64) {
+        remove(&self.watchers, room, key);
+    }
+
+    /// Who watches the room's presence, but `except`.
+    pub fn watchers(&self, room: Room, except: u64) -> Vec<Arc<SessionHandle>> {
+        self.watchers
+            .get(&room)
+            .map(|w| w.values().filter(|s| s.key != except).cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn members(&self, room: Room) -> Vec<Member> {

@@ -32,6 +32,8 @@ pub(super) struct Connection {
     pub session: Arc<SessionHandle>,
     pub caller: Caller,
     pub rooms: HashSet<restohub_protocol::ws::Room>,
+    /// Rooms whose presence changes this session is told about.
+    pub watching: HashSet<restohub_protocol::ws::Room>,
     pub limiter: DefaultDirectRateLimiter,
     /// Commands refused by the rate limit since the last accepted one.
     pub limited_in_a_row: u32,
@@ -105,6 +107,7 @@ pub async fn run(
         session: session.clone(),
         caller,
         rooms: automatic.into_iter().collect(),
+        watching: HashSet::new(),
         limiter: RateLimiter::direct(quota),
         limited_in_a_row: 0,
     };
@@ -114,6 +117,9 @@ pub async fn run(
     };
     // Out of every room before the closing handshake, so presence and
     // delivery forget the session at once.
+    for room in std::mem::take(&mut conn.watching) {
+        gateway.unwatch(room, &session);
+    }
     for room in std::mem::take(&mut conn.rooms) {
         gateway.leave(room, &session);
     }

@@ -12,9 +12,10 @@ use restohub_protocol::ErrorCode;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Each socket reads in chunks of this size (tungstenite defaults to 128 KiB
-/// per socket, which 20,000 idle screens cannot afford).
-const READ_BUFFER: usize = 4 * 1024;
+/// Each socket's initial read buffer (tungstenite defaults to 128 KiB per
+/// socket, which 20,000 idle screens cannot afford). A hello with its token
+/// fits; larger frames grow it as needed, up to the frame limit.
+const READ_BUFFER: usize = 1024;
 /// Outbound frames are written as soon as they are queued.
 const WRITE_BUFFER: usize = 0;
 

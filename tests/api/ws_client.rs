@@ -175,6 +175,14 @@ impl WsClient {
         !self.pending.iter().any(|f| f["type"] == "event")
     }
 
+    pub fn no_pending_presence(&self) -> bool {
+        !self.pending.iter().any(|f| {
+            f["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("presence."))
+        })
+    }
+
     pub async fn subscribe(&mut self, room: &str) -> Value {
         self.command(json!({ "type": "subscribe", "room": room }))
             .await

@@ -158,9 +158,14 @@ async fn presence_shows_who_is_connected(backend: Backend) {
     let t = app.tenant("bistro").await;
     let kitchen = format!("kitchen:{}", t.id);
     let (mut manager, _) = WsClient::join(&app, &t.owner).await;
+    // Asking who is there also starts watching the room.
+    let list = manager
+        .command(json!({ "type": "presence", "room": kitchen }))
+        .await;
+    assert_eq!(list["members"], json!([]), "{list}");
     assert_eq!(manager.subscribe(&kitchen).await["type"], "ack");
 
-    // A kitchen screen comes online: the manager sees it join.
+    // A kitchen screen comes online: the watching manager sees it join.
     let (chef_id, chef_token) = app.staff(&t, "chef").await;
     let (mut chef, chef_welcome) = WsClient::join(&app, &chef_token).await;
     let in_kitchen = |kind: &'static str| {
@@ -207,6 +212,17 @@ async fn presence_shows_who_is_connected(backend: Backend) {
         .command(json!({ "type": "presence", "room": kitchen }))
         .await;
     assert_eq!(list["members"].as_array().unwrap().len(), 1, "{list}");
+    // Sessions that never asked are not told (presence is opt-in per room,
+    // so a join costs nothing for a big room's members).
+    let (_, other_chef) = app.staff(&t, "chef").await;
+    let (mut bystander, _) = WsClient::join(&app, &other_chef).await;
+    let (_late, _) = WsClient::join(&app, &chef_token).await;
+    manager.next_matching(in_kitchen("presence.joined")).await;
+    bystander.assert_alive().await;
+    assert!(
+        bystander.no_pending_presence(),
+        "presence went to a session that did not watch"
+    );
 }
 
 crate::both_backends!(
