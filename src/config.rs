@@ -255,6 +255,15 @@ pub struct Options {
     )]
     pub ws_max_connections_per_user: usize,
 
+    /// Hours the event log keeps events (clients further behind resync).
+    #[arg(
+        long,
+        env = "RESTOHUB_EVENT_RETENTION_HOURS",
+        default_value_t = 72,
+        global = true
+    )]
+    pub event_retention_hours: u64,
+
     /// On shutdown, seconds to wait for sessions to close.
     #[arg(
         long,
@@ -296,6 +305,7 @@ pub struct Config {
     pub auth_rate_limit: Option<std::num::NonZeroU32>,
     pub client_ip_header: Option<String>,
     pub gateway: GatewaySettings,
+    pub event_retention: Duration,
 }
 
 impl Options {
@@ -395,6 +405,7 @@ impl Options {
             auth_rate_limit: std::num::NonZeroU32::new(self.auth_rate_limit),
             client_ip_header: self.client_ip_header.clone(),
             gateway,
+            event_retention: Duration::from_secs(self.event_retention_hours.max(1) * 3600),
         })
     }
 }

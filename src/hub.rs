@@ -19,6 +19,7 @@ use crate::storage::{Location, Store};
 pub struct Hub {
     pub state: AppState,
     router: Router,
+    event_retention: std::time::Duration,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -66,7 +67,11 @@ impl Hub {
                 client_ip_header: config.client_ip_header.clone(),
             },
         );
-        Ok(Hub { state, router })
+        Ok(Hub {
+            state,
+            router,
+            event_retention: config.event_retention,
+        })
     }
 
     /// Serves on an already bound listener until `shutdown` completes; then
@@ -83,6 +88,7 @@ impl Hub {
         let app = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
         let gateway = self.state.gateway.clone();
         let stop_sessions = gateway.clone();
         axum::serve(listener, app)
@@ -94,9 +100,28 @@ impl Hub {
             .await
             .context("server error")?;
         gateway.drained().await;
+        pruner.abort();
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())
+    }
+}
+
+/// Retention: every ten minutes, deletes events older than `keep`.
+async fn prune_events(state: AppState, keep: std::time::Duration) {
+    let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match state
+            .store
+            .prune_events(state.clock.now_ms().saturating_sub(keep_ms))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "pruned old events"),
+            Err(e) => tracing::warn!(error = %e, "event pruning failed; will retry"),
+        }
     }
 }
 

@@ -31,6 +31,9 @@ pub enum ErrorCode {
     /// The change conflicts with existing data (a duplicate name, a row
     /// still referenced elsewhere).
     Conflict,
+    /// Some items of an order are short; `details.items` lists each with
+    /// what is left. Nothing was taken.
+    OutOfStock,
     /// Too many failed logins; `details.unlocks_at` says when to retry.
     AccountLocked,
     /// Too many requests; retry later.
@@ -55,6 +58,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorCode::UnknownCommand => "UNKNOWN_COMMAND",
             ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::OutOfStock => "OUT_OF_STOCK",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Unavailable => "UNAVAILABLE",
@@ -75,6 +79,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::UnknownCommand => 400,
             ErrorCode::Conflict => 409,
+            ErrorCode::OutOfStock => 409,
             ErrorCode::AccountLocked => 423,
             ErrorCode::RateLimited => 429,
             ErrorCode::Unavailable => 503,

@@ -5,7 +5,7 @@
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
 
-use crate::api::{auth, health, menu, restaurant, staff, stations, tables};
+use crate::api::{auth, health, menu, orders, restaurant, staff, stations, tables};
 use crate::ws::{ClientMessage, ServerMessage};
 use crate::{ErrorEnvelope, Page};
 
@@ -59,6 +59,10 @@ fn rest() -> Value {
         staff::NewStaffUser,
         staff::StaffUserPatch,
         Page<staff::StaffUser>,
+        orders::PlaceOrder,
+        orders::Placed,
+        orders::Order,
+        orders::ShortItem,
         ErrorEnvelope,
     );
     let defs: serde_json::Map<String, Value> =

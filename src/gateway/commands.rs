@@ -1,8 +1,9 @@
 //! Client commands after `hello`: parse → authorize → apply → reply, with
 //! exactly one reply (ack or error) per command.
 
+use restohub_protocol::api::orders::PlaceOrder;
 use restohub_protocol::ws::{
-    Ack, AckResult, ClientMessage, ErrorReply, RequestId, Room, ServerMessage,
+    Ack, AckResult, ClientMessage, ErrorReply, PlaceOrderCommand, RequestId, Room, ServerMessage,
 };
 use restohub_protocol::{ErrorCode, Timestamp};
 use serde_json::Value;
@@ -82,7 +83,27 @@ fn parse(text: &str) -> Result<(RequestId, ClientMessage), (Option<RequestId>, A
             ),
         )));
     }
-    let message = from_value::<ClientMessage>(value).map_err(fail)?;
+    let message = if kind == "order.place" {
+        // Parsed on its own: through serde's flatten the failing field's
+        // path would be lost.
+        let mut body = value;
+        if let Some(map) = body.as_object_mut() {
+            map.remove("type");
+            map.remove("id");
+        }
+        let order = from_value::<PlaceOrder>(body).map_err(fail)?;
+        match id.clone() {
+            Some(id) => ClientMessage::OrderPlace(PlaceOrderCommand { id, order }),
+            None => {
+                return Err((
+                    None,
+                    ApiError::invalid_field("id", "required", "every command needs an id"),
+                ))
+            }
+        }
+    } else {
+        from_value::<ClientMessage>(value).map_err(fail)?
+    };
     if let ClientMessage::Hello(_) = message {
         return Err(fail(ApiError::conflict(
             "already authenticated; hello is the first frame only",
@@ -142,6 +163,10 @@ impl Connection {
             ClientMessage::Ping(_) => Ok(AckResult::Ping {
                 server_time: Timestamp(self.state.clock.now_ms()),
             }),
+            ClientMessage::OrderPlace(cmd) => {
+                let placed = crate::orders::place(&self.state, &self.caller, cmd.order).await?;
+                Ok(AckResult::OrderPlace(placed))
+            }
             ClientMessage::Hello(_) => Err(ApiError::conflict("already authenticated")),
         }
     }

@@ -105,11 +105,20 @@ impl SessionHandle {
     }
 }
 
-/// Per restaurant: the delivery lock and the last seq delivered.
+/// Per restaurant: the delivery lock, the last seq delivered, and events
+/// that arrived ahead of a missing one.
 #[derive(Default)]
 struct Channel {
+    /// `last_seq` has been read from the event log.
+    ready: bool,
     last_seq: u64,
+    waiting: std::collections::BTreeMap<u64, Event>,
+    fill_scheduled: bool,
 }
+
+/// How long a gap may stand before the missing events are read from the log
+/// (a publisher that committed but never published: a cancelled request).
+const GAP_PATIENCE: Duration = Duration::from_millis(100);
 
 pub struct Inner {
     settings: GatewaySettings,
@@ -185,11 +194,19 @@ impl Gateway {
         self.channels.entry(restaurant).or_default().clone()
     }
 
-    /// Delivers one event to every local session in any of its rooms, once
-    /// each. Call in seq order per restaurant. Never waits on a client.
+    /// Delivers one event now, whatever came before it: the primitive under
+    /// [`Gateway::publish`], which keeps seq order.
     pub fn deliver(&self, event: &Event) {
         let channel = self.channel(event.restaurant_id);
         let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+        self.fan_out(event);
+        channel.last_seq = channel.last_seq.max(event.seq);
+    }
+
+    /// Sends one event to every local session in any of its rooms, once
+    /// each. The caller holds the restaurant's channel lock. Never waits on
+    /// a client.
+    fn fan_out(&self, event: &Event) {
         let body = event.shared_body();
         let mut delivered = 0;
         self.registry.for_each_recipient(&event.rooms, |session| {
@@ -198,10 +215,131 @@ impl Gateway {
                 delivered += 1;
             }
         });
-        channel.last_seq = channel.last_seq.max(event.seq);
         self.stats
             .events_delivered
             .fetch_add(delivered, Ordering::Relaxed);
+    }
+
+    /// Makes sure the restaurant's channel starts at the log's current seq,
+    /// so that neither a join nor a publish runs on an unknown position.
+    pub async fn open_channel(
+        &self,
+        restaurant: i64,
+        store: &crate::storage::Store,
+    ) -> sqlx::Result<()> {
+        if self
+            .channel(restaurant)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ready
+        {
+            return Ok(());
+        }
+        let seq = store.current_seq(restaurant).await?;
+        let channel = self.channel(restaurant);
+        let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+        if !channel.ready {
+            channel.ready = true;
+            channel.last_seq = channel.last_seq.max(seq);
+        }
+        Ok(())
+    }
+
+    /// Delivers committed events in seq order. Events ahead of a missing
+    /// seq wait; if the gap stands for a moment, the missing events are read
+    /// from the log. Seqs already delivered are ignored, so nothing reaches a
+    /// session twice.
+    pub async fn publish(&self, store: &crate::storage::Store, events: Vec<Event>) {
+        let Some(restaurant) = events.first().map(|e| e.restaurant_id) else {
+            return;
+        };
+        if let Err(e) = self.open_channel(restaurant, store).await {
+            tracing::error!(error = %e, "cannot read the event log; events wait for the gap fill");
+        }
+        let gap = {
+            let channel = self.channel(restaurant);
+            let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+            for event in events {
+                if event.seq > channel.last_seq {
+                    channel.waiting.insert(event.seq, event);
+                }
+            }
+            self.drain_in_order(&mut channel);
+            let gap = !channel.waiting.is_empty() && !channel.fill_scheduled;
+            if gap {
+                channel.fill_scheduled = true;
+            }
+            gap
+        };
+        if gap {
+            let gateway = self.clone();
+            let store = store.clone();
+            tokio::spawn(gateway.fill_gap(restaurant, store));
+        }
+    }
+
+    fn drain_in_order(&self, channel: &mut Channel) {
+        while let Some(entry) = channel.waiting.first_entry() {
+            let seq = *entry.key();
+            if seq <= channel.last_seq {
+                entry.remove();
+            } else if seq == channel.last_seq + 1 {
+                let event = entry.remove();
+                self.fan_out(&event);
+                channel.last_seq = seq;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Reads events missing before the waiting ones from the log until the
+    /// gap is closed. Runs as one task per restaurant at a time.
+    async fn fill_gap(self, restaurant: i64, store: crate::storage::Store) {
+        loop {
+            tokio::time::sleep(GAP_PATIENCE).await;
+            let (after, up_to) = {
+                let channel = self.channel(restaurant);
+                let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+                match channel.waiting.keys().next() {
+                    Some(&first) => (channel.last_seq, first - 1),
+                    None => {
+                        channel.fill_scheduled = false;
+                        return;
+                    }
+                }
+            };
+            let missing = match store.events_between(restaurant, after, up_to, 10_000).await {
+                Ok(missing) => missing,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot fill an event gap from the log; retrying");
+                    continue;
+                }
+            };
+            tracing::warn!(
+                restaurant,
+                after,
+                up_to,
+                found = missing.len(),
+                "filled an event gap from the log"
+            );
+            let channel = self.channel(restaurant);
+            let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+            if missing.is_empty() {
+                // Pruned, or a seq never committed: move on rather than stall.
+                channel.last_seq = channel.last_seq.max(up_to);
+            }
+            for event in missing {
+                if event.seq > channel.last_seq {
+                    channel.waiting.insert(event.seq, event);
+                }
+            }
+            self.drain_in_order(&mut channel);
+            if channel.waiting.is_empty() {
+                channel.fill_scheduled = false;
+                return;
+            }
+        }
     }
 
     /// The restaurant's last delivered seq.

@@ -86,6 +86,20 @@ pub async fn run(
         )
         .await;
     }
+    if gateway
+        .open_channel(caller.restaurant_id, &state.store)
+        .await
+        .is_err()
+    {
+        gateway.remove_user_connection(&user_key);
+        return close_with(
+            &mut sink,
+            &mut stream,
+            close::SERVICE_RESTART,
+            "database unavailable; retry",
+        )
+        .await;
+    }
     let (session, rx) = gateway.register(caller.restaurant_id, member, hello.since);
     let automatic = rooms::automatic(&caller);
     let seq = gateway.join_all(&session, &automatic, hello.since);

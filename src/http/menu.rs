@@ -21,6 +21,7 @@ const DUPLICATE_CATEGORY: &str = "a category with this name already exists";
 const CATEGORY_IN_USE: &str = "category still has menu items";
 const ITEM_CONFLICT: &str = "menu item conflicts with existing data";
 const ITEM_REFERENCE: &str = "category or station does not exist";
+const ITEM_ORDERED: &str = "menu item is on orders; mark it unavailable instead";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -184,15 +185,12 @@ async fn remove_item(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     caller.require_manager()?;
-    if state
+    let deleted_any = state
         .store
         .delete_menu_item(caller.restaurant_id, id)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("menu item"))
-    }
+        .await
+        .map_err(on_constraint(ITEM_CONFLICT, ITEM_ORDERED))?;
+    deleted(deleted_any, "menu item")
 }
 
 /// A menu item may only point at a category and station of its own

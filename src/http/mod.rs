@@ -8,6 +8,7 @@ mod auth;
 pub mod extract;
 mod health;
 mod menu;
+mod orders;
 mod pagination;
 mod rate_limit;
 mod reply;
@@ -51,7 +52,8 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(stations::router())
         .merge(menu::router())
         .merge(tables::router())
-        .merge(staff::router());
+        .merge(staff::router())
+        .merge(orders::router());
     let mut router = Router::new()
         .nest("/api/v1", api)
         .merge(ws::router())

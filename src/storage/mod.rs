@@ -26,15 +26,61 @@ macro_rules! on_db {
     };
 }
 
+/// Appends event drafts inside the open transaction `$tx`: takes the next
+/// seqs of the restaurant (its row lock orders concurrent writers, so seq
+/// follows commit order) and writes each event. Evaluates to `Vec<Event>`.
+macro_rules! append_events {
+    ($tx:expr, $restaurant:expr, $drafts:expr, $at:expr) => {{
+        let drafts: Vec<$crate::storage::EventDraft> = $drafts;
+        let last: i64 = sqlx::query_scalar(
+            "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
+        )
+        .bind($restaurant)
+        .bind(drafts.len() as i64)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let first = last - drafts.len() as i64 + 1;
+        let mut events = Vec::with_capacity(drafts.len());
+        for (i, draft) in drafts.into_iter().enumerate() {
+            let seq = first + i as i64;
+            let rooms: Vec<String> = draft.rooms.iter().map(ToString::to_string).collect();
+            sqlx::query(
+                "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind($restaurant)
+            .bind(seq)
+            .bind(&draft.kind)
+            .bind($at)
+            .bind(serde_json::to_string(&rooms).unwrap_or_default())
+            .bind(draft.data.to_string())
+            .execute(&mut *$tx)
+            .await?;
+            events.push($crate::events::Event {
+                restaurant_id: $restaurant,
+                seq: seq as u64,
+                kind: draft.kind,
+                at: $at,
+                rooms: draft.rooms,
+                data: draft.data,
+            });
+        }
+        events
+    }};
+}
+
+mod events;
 mod login_attempts;
 mod menu;
+mod orders;
 mod refresh_tokens;
 mod restaurants;
 mod stations;
 mod tables;
 mod users;
 
+pub use events::EventDraft;
 pub use login_attempts::LoginLock;
+pub use orders::{Invalid, LineRequest, PlaceOutcome, Placement, StockChange, TableChange};
 pub use refresh_tokens::{NewRefreshToken, Rotation};
 pub use tables::GuestTable;
 pub use users::{Credentials, NewUser, UserChanges};
@@ -128,6 +174,29 @@ impl Store {
 
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Opening a transaction that will write. On SQLite it takes the write lock
+/// up front (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy
+/// timeout instead of failing with "database is locked" when a read
+/// snapshot cannot be upgraded.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await
     }
 }
 

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod health;
 mod lockout;
+mod orders;
 mod resources;
 mod roles;
 mod storage;

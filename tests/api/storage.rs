@@ -430,6 +430,167 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
     s.close().await;
 }
 
+async fn orders_and_the_event_log(backend: Backend) {
+    use restohub::storage::{EventDraft, Invalid, LineRequest, PlaceOutcome, Placement};
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::ws::Room;
+
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let item = |name: &str, stock: Option<i64>| NewMenuItem {
+        name: name.into(),
+        description: String::new(),
+        price_cents: 100,
+        category_id: None,
+        station_id: None,
+        stock,
+        low_stock_threshold: 0,
+        available: true,
+    };
+    let soup = s
+        .create_menu_item(r.id, &item("Soup", Some(3)))
+        .await
+        .unwrap();
+    let tea = s.create_menu_item(r.id, &item("Tea", None)).await.unwrap();
+    let table = s.create_table(r.id, "T1", 2, "STORECODE1").await.unwrap();
+    assert_eq!(s.table_ids(r.id).await.unwrap(), vec![table.id]);
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 0);
+
+    let lines = |qty: i64| {
+        vec![
+            LineRequest {
+                menu_item_id: soup.id,
+                qty,
+                note: String::new(),
+                modifiers: vec![],
+            },
+            LineRequest {
+                menu_item_id: tea.id,
+                qty: 1,
+                note: "hot".into(),
+                modifiers: vec!["lemon".into()],
+            },
+        ]
+    };
+    let two = lines(2);
+    let placement =
+        |key: &'static str, lines: &'static [LineRequest], hash: &'static str| Placement {
+            restaurant_id: r.id,
+            table_id: Some(table.id),
+            source: OrderSource::DineIn,
+            note: "",
+            lines,
+            placed_by_user: None,
+            placed_by_role: Role::Waiter,
+            idempotency_key: key,
+            request_hash: hash,
+            now: 1000,
+        };
+    let two: &'static [LineRequest] = Box::leak(two.into_boxed_slice());
+    let drafts = |kinds: &[&str]| -> Vec<EventDraft> {
+        kinds
+            .iter()
+            .map(|k| EventDraft {
+                kind: (*k).into(),
+                rooms: vec![Room::Kitchen(r.id)],
+                data: serde_json::json!({}),
+            })
+            .collect()
+    };
+    let outcome = s
+        .place_order(&placement("a", two, "h1"), |order, stock, table_change| {
+            assert_eq!(order.total_cents, 300);
+            assert_eq!(stock.len(), 1);
+            assert_eq!((stock[0].before, stock[0].after), (3, 1));
+            assert_eq!(table_change.map(|t| t.to.as_str()), Some("occupied"));
+            drafts(&["order.placed", "menu.stock_changed"])
+        })
+        .await
+        .unwrap();
+    let PlaceOutcome::Placed { order, events } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(order.placed_seq, 1);
+    assert_eq!(s.order(r.id, order.id).await.unwrap().unwrap(), order);
+    assert_eq!(order.lines[1].modifiers, ["lemon"]);
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 2);
+
+    // The same key: the original; with another body: refused.
+    let again = s
+        .place_order(&placement("a", two, "h1"), |_, _, _| drafts(&["x"]))
+        .await
+        .unwrap();
+    assert!(matches!(again, PlaceOutcome::Existing(ref o) if o == &order));
+    let reused = s
+        .place_order(&placement("a", two, "other"), |_, _, _| drafts(&["x"]))
+        .await
+        .unwrap();
+    assert!(matches!(reused, PlaceOutcome::KeyReused));
+    // Short: nothing taken, nothing written.
+    let short = s
+        .place_order(&placement("b", two, "h2"), |_, _, _| drafts(&["x"]))
+        .await
+        .unwrap();
+    let PlaceOutcome::OutOfStock(items) = short else {
+        panic!("{short:?}")
+    };
+    assert_eq!(
+        (
+            items[0].menu_item_id,
+            items[0].requested,
+            items[0].available
+        ),
+        (soup.id, 2, 1)
+    );
+    let gone: &'static [LineRequest] = Box::leak(
+        vec![LineRequest {
+            menu_item_id: 999_999,
+            qty: 1,
+            note: String::new(),
+            modifiers: vec![],
+        }]
+        .into_boxed_slice(),
+    );
+    let invalid = s
+        .place_order(&placement("c", gone, "h3"), |_, _, _| drafts(&["x"]))
+        .await
+        .unwrap();
+    assert!(
+        matches!(invalid, PlaceOutcome::Invalid(Invalid(ref field, "not_found", _)) if field == "lines[0].menu_item_id")
+    );
+    assert_eq!(s.order_count(r.id).await.unwrap(), 1);
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 2);
+    assert_eq!(
+        s.menu_item(r.id, soup.id).await.unwrap().unwrap().stock,
+        Some(1)
+    );
+
+    // The log reads back in order, and retention prunes by age.
+    let logged = s.events_between(r.id, 0, 2, 100).await.unwrap();
+    assert_eq!(
+        logged
+            .iter()
+            .map(|e| (e.seq, e.kind.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "order.placed"), (2, "menu.stock_changed")]
+    );
+    assert_eq!(logged[0].rooms, [Room::Kitchen(r.id)]);
+    assert_eq!(s.events_between(r.id, 1, 2, 100).await.unwrap().len(), 1);
+    assert_eq!(s.prune_events(1000).await.unwrap(), 0);
+    assert_eq!(s.prune_events(1001).await.unwrap(), 2);
+    assert!(s.events_between(r.id, 0, 10, 100).await.unwrap().is_empty());
+    assert_eq!(
+        s.current_seq(r.id).await.unwrap(),
+        2,
+        "pruning never reuses seqs"
+    );
+    s.close().await;
+}
+
 /// Every public function of the storage layer must be called in this file.
 #[test]
 fn every_storage_function_is_exercised_here() {
@@ -471,5 +632,6 @@ fn every_storage_function_is_exercised_here() {
 
 crate::both_backends!(
     restaurants_and_configuration,
-    accounts_lockout_and_refresh_tokens
+    accounts_lockout_and_refresh_tokens,
+    orders_and_the_event_log,
 );

@@ -175,6 +175,21 @@ impl WsClient {
         !self.pending.iter().any(|f| f["type"] == "event")
     }
 
+    /// Removes and returns the first event among the frames already read.
+    pub fn take_pending_event(&mut self) -> Option<Value> {
+        let i = self.pending.iter().position(|f| f["type"] == "event")?;
+        self.pending.remove(i)
+    }
+
+    /// Events of `kind` among the frames already read.
+    pub fn pending_events_of(&self, kind: &str) -> Vec<Value> {
+        self.pending
+            .iter()
+            .filter(|f| f["type"] == "event" && f["kind"] == kind)
+            .cloned()
+            .collect()
+    }
+
     pub fn no_pending_presence(&self) -> bool {
         !self.pending.iter().any(|f| {
             f["type"]

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod health;
 pub mod menu;
+pub mod orders;
 pub mod restaurant;
 pub mod staff;
 pub mod stations;

@@ -32,11 +32,27 @@ pub enum ClientMessage {
     Unsubscribe(RoomCommand),
     Presence(RoomCommand),
     Ping(Ping),
+    #[serde(rename = "order.place")]
+    OrderPlace(PlaceOrderCommand),
 }
 
 impl ClientMessage {
     /// The `type` strings, for telling an unknown command from a bad one.
-    pub const TYPES: [&'static str; 5] = ["hello", "subscribe", "unsubscribe", "presence", "ping"];
+    pub const TYPES: [&'static str; 6] = [
+        "hello",
+        "subscribe",
+        "unsubscribe",
+        "presence",
+        "ping",
+        "order.place",
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlaceOrderCommand {
+    pub id: RequestId,
+    #[serde(flatten)]
+    pub order: crate::api::orders::PlaceOrder,
 }
 
 /// The first frame. `token` is the access token (staff or guest); a client
@@ -113,10 +129,21 @@ pub struct Ack {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum AckResult {
-    Subscribe { room: String },
-    Unsubscribe { room: String },
-    Presence { room: String, members: Vec<Member> },
-    Ping { server_time: Timestamp },
+    Subscribe {
+        room: String,
+    },
+    Unsubscribe {
+        room: String,
+    },
+    Presence {
+        room: String,
+        members: Vec<Member>,
+    },
+    Ping {
+        server_time: Timestamp,
+    },
+    #[serde(rename = "order.place")]
+    OrderPlace(crate::api::orders::Placed),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

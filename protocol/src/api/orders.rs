@@ -1,0 +1,156 @@
+//! Orders: placing one (WebSocket `order.place` or `POST /api/v1/orders`),
+//! and what the hub sends back.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::Timestamp;
+
+pub const MAX_LINES: u64 = 50;
+pub const MAX_QTY: i64 = 99;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderSource {
+    DineIn,
+    Takeaway,
+    /// From a guest's phone at the table.
+    Qr,
+}
+
+impl OrderSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderSource::DineIn => "dine_in",
+            OrderSource::Takeaway => "takeaway",
+            OrderSource::Qr => "qr",
+        }
+    }
+}
+
+impl TryFrom<String> for OrderSource {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        [OrderSource::DineIn, OrderSource::Takeaway, OrderSource::Qr]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown order source {s:?}"))
+    }
+}
+
+/// A placement. The same `idempotency_key` again returns the original order
+/// and changes nothing; with a different body it is `CONFLICT`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrder {
+    /// Chosen by the client, unique per order it means to place.
+    #[validate(length(min = 1, max = 100))]
+    pub idempotency_key: String,
+    /// Required for `dine_in` and `qr`; guests may only use their own table.
+    #[serde(default)]
+    pub table_id: Option<i64>,
+    pub source: OrderSource,
+    #[validate(length(min = 1, max = MAX_LINES), nested)]
+    pub lines: Vec<NewLine>,
+    #[serde(default)]
+    #[validate(length(max = 500))]
+    pub note: String,
+}
+
+/// Identical lines (same item, note and modifiers) are merged into one with
+/// the summed quantity; lines of one item that differ stay separate, and
+/// stock is checked for their total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    pub menu_item_id: i64,
+    #[validate(range(min = 1, max = MAX_QTY))]
+    pub qty: i64,
+    #[serde(default)]
+    #[validate(length(max = 200))]
+    pub note: String,
+    #[serde(default)]
+    #[validate(length(max = 10))]
+    pub modifiers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    InProgress,
+    Ready,
+    Served,
+    Closed,
+    Cancelled,
+}
+
+impl TryFrom<String> for OrderStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s)).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    Queued,
+    Preparing,
+    Ready,
+    Served,
+    Voided,
+}
+
+impl TryFrom<String> for LineStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s)).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderLine {
+    pub id: i64,
+    pub menu_item_id: i64,
+    pub station_id: Option<i64>,
+    /// Name and price as they were when ordered.
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub qty: i64,
+    pub note: String,
+    pub modifiers: Vec<String>,
+    pub status: LineStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Order {
+    pub id: i64,
+    pub table_id: Option<i64>,
+    pub source: OrderSource,
+    pub status: OrderStatus,
+    pub note: String,
+    pub total_cents: i64,
+    pub lines: Vec<OrderLine>,
+    pub created_at: Timestamp,
+    /// The seq of its `order.placed` event.
+    pub placed_seq: u64,
+}
+
+/// The reply to a placement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Placed {
+    pub order: Order,
+    /// True when this was a retry of an order already placed.
+    pub duplicate: bool,
+}
+
+/// One item an order wanted more of than there is (`OUT_OF_STOCK` details).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ShortItem {
+    pub menu_item_id: i64,
+    pub name: String,
+    pub requested: i64,
+    pub available: i64,
+}
