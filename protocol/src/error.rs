@@ -31,6 +31,9 @@ pub enum ErrorCode {
     /// The change conflicts with existing data (a duplicate name, a row
     /// still referenced elsewhere).
     Conflict,
+    /// The order or line is not in a state that allows this;
+    /// `details.current` is the state it is in.
+    InvalidTransition,
     /// Some items of an order are short; `details.items` lists each with
     /// what is left. Nothing was taken.
     OutOfStock,
@@ -58,6 +61,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorCode::UnknownCommand => "UNKNOWN_COMMAND",
             ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::InvalidTransition => "INVALID_TRANSITION",
             ErrorCode::OutOfStock => "OUT_OF_STOCK",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
             ErrorCode::RateLimited => "RATE_LIMITED",
@@ -79,6 +83,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::UnknownCommand => 400,
             ErrorCode::Conflict => 409,
+            ErrorCode::InvalidTransition => 409,
             ErrorCode::OutOfStock => 409,
             ErrorCode::AccountLocked => 423,
             ErrorCode::RateLimited => 429,

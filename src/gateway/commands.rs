@@ -3,7 +3,8 @@
 
 use restohub_protocol::api::orders::PlaceOrder;
 use restohub_protocol::ws::{
-    Ack, AckResult, ClientMessage, ErrorReply, PlaceOrderCommand, RequestId, Room, ServerMessage,
+    Ack, AckResult, ClientMessage, ErrorReply, OrderAck, PlaceOrderCommand, RequestId, Room,
+    ServerMessage,
 };
 use restohub_protocol::{ErrorCode, Timestamp};
 use serde_json::Value;
@@ -12,6 +13,7 @@ use super::rooms;
 use super::session::Connection;
 use crate::error::ApiError;
 use crate::http::extract::from_value;
+use crate::orders::lifecycle::{self, Action};
 
 /// An `error` frame for `id`.
 pub fn error_frame(id: Option<RequestId>, error: ApiError) -> String {
@@ -167,8 +169,37 @@ impl Connection {
                 let placed = crate::orders::place(&self.state, &self.caller, cmd.order).await?;
                 Ok(AckResult::OrderPlace(placed))
             }
+            ClientMessage::ItemSetStatus(cmd) => {
+                let action = Action::SetLine {
+                    line_id: cmd.line_id,
+                    to: cmd.status,
+                };
+                Ok(AckResult::ItemSetStatus(
+                    self.act(cmd.order_id, action).await?,
+                ))
+            }
+            ClientMessage::ItemVoid(cmd) => {
+                let action = Action::Void {
+                    line_id: cmd.line_id,
+                };
+                Ok(AckResult::ItemVoid(self.act(cmd.order_id, action).await?))
+            }
+            ClientMessage::OrderSetStatus(cmd) => {
+                let action = Action::SetOrder { to: cmd.status };
+                Ok(AckResult::OrderSetStatus(
+                    self.act(cmd.order_id, action).await?,
+                ))
+            }
+            ClientMessage::OrderCancel(cmd) => Ok(AckResult::OrderCancel(
+                self.act(cmd.order_id, Action::Cancel).await?,
+            )),
             ClientMessage::Hello(_) => Err(ApiError::conflict("already authenticated")),
         }
+    }
+
+    async fn act(&self, order_id: i64, action: Action) -> Result<OrderAck, ApiError> {
+        let order = lifecycle::act(&self.state, &self.caller, order_id, action).await?;
+        Ok(OrderAck { order })
     }
 
     /// A room this session may be in, that exists.

@@ -69,6 +69,7 @@ macro_rules! append_events {
 }
 
 mod events;
+mod lifecycle;
 mod login_attempts;
 mod menu;
 mod orders;
@@ -79,6 +80,7 @@ mod tables;
 mod users;
 
 pub use events::EventDraft;
+pub use lifecycle::{OrderChange, StockReturn};
 pub use login_attempts::LoginLock;
 pub use orders::{Invalid, LineRequest, PlaceOutcome, Placement, StockChange, TableChange};
 pub use refresh_tokens::{NewRefreshToken, Rotation};
@@ -183,11 +185,15 @@ impl Store {
 /// snapshot cannot be upgraded.
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
+    /// Appended to a SELECT that must lock its rows until commit.
+    const FOR_UPDATE: &'static str;
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
 }
 
 impl BeginWrite for SqlitePool {
     type Db = sqlx::Sqlite;
+    // The IMMEDIATE transaction already holds the database's write lock.
+    const FOR_UPDATE: &'static str = "";
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.begin_with("BEGIN IMMEDIATE").await
     }
@@ -195,6 +201,7 @@ impl BeginWrite for SqlitePool {
 
 impl BeginWrite for PgPool {
     type Db = sqlx::Postgres;
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.begin().await
     }

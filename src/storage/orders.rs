@@ -46,6 +46,8 @@ pub struct StockChange {
     pub before: i64,
     pub after: i64,
     pub low_stock_threshold: i64,
+    /// Stock came back to a sold-out item, which is orderable again.
+    pub became_available: bool,
 }
 
 /// The table went from free to occupied.
@@ -85,7 +87,7 @@ struct ItemRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct OrderRow {
+pub(super) struct OrderRow {
     id: i64,
     table_id: Option<i64>,
     #[sqlx(try_from = "String")]
@@ -99,7 +101,7 @@ struct OrderRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct LineRow {
+pub(super) struct LineRow {
     id: i64,
     menu_item_id: i64,
     station_id: Option<i64>,
@@ -112,7 +114,7 @@ struct LineRow {
     status: LineStatus,
 }
 
-fn assemble(order: OrderRow, lines: Vec<LineRow>) -> Order {
+pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> Order {
     Order {
         id: order.id,
         table_id: order.table_id,
@@ -139,7 +141,8 @@ fn assemble(order: OrderRow, lines: Vec<LineRow>) -> Order {
     }
 }
 
-const ORDER_COLS: &str = "id, table_id, source, status, note, total_cents, created_at, placed_seq";
+pub(super) const ORDER_COLS: &str =
+    "id, table_id, source, status, note, total_cents, created_at, placed_seq";
 
 impl Store {
     pub async fn order(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Order>> {
@@ -240,6 +243,7 @@ impl Store {
                         before: after + qty,
                         after,
                         low_stock_threshold: item.low_stock_threshold,
+                        became_available: false,
                     }),
                     None => short.push((id, item.name.clone(), qty)),
                 }

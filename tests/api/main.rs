@@ -7,6 +7,7 @@ mod ws_client;
 mod auth;
 mod cli;
 mod health;
+mod kitchen;
 mod lockout;
 mod orders;
 mod resources;

@@ -569,23 +569,107 @@ async fn orders_and_the_event_log(backend: Backend) {
         Some(1)
     );
 
+    // Changing an order: refused (nothing changes), unknown, and applied
+    // with stock back to a sold-out item and the table freed.
+    use restohub::storage::{OrderChange, StockReturn};
+    use restohub_protocol::api::orders::{LineStatus, OrderStatus};
+    let refused = s
+        .change_order(
+            r.id,
+            order.id,
+            2000,
+            |_| Err::<OrderChange, &str>("no"),
+            |_, _, _, _| drafts(&["x"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.map(|r| r.err()), Some(Some("no")));
+    let unknown = s
+        .change_order(
+            r.id,
+            999_999,
+            2000,
+            |_| Ok::<_, ()>(OrderChange::default()),
+            |_, _, _, _| vec![],
+        )
+        .await
+        .unwrap();
+    assert!(unknown.is_none());
+    let sold_out = MenuItemPatch {
+        stock: Some(Some(0)),
+        available: Some(false),
+        ..Default::default()
+    };
+    s.update_menu_item(r.id, soup.id, &sold_out).await.unwrap();
+    let line = order.lines[0].id;
+    let changed = s
+        .change_order(
+            r.id,
+            order.id,
+            2000,
+            |current| {
+                assert_eq!(current.status, OrderStatus::Placed);
+                Ok::<_, ()>(OrderChange {
+                    order_status: Some(OrderStatus::Cancelled),
+                    lines: vec![(line, LineStatus::Voided)],
+                    stock_returns: vec![StockReturn {
+                        menu_item_id: soup.id,
+                        qty: 2,
+                    }],
+                    table_status: Some("free"),
+                })
+            },
+            |before, after, stock, table| {
+                assert_eq!(
+                    (before.status, after.status),
+                    (OrderStatus::Placed, OrderStatus::Cancelled)
+                );
+                assert_eq!(after.lines[0].status, LineStatus::Voided);
+                assert_eq!(
+                    (stock[0].before, stock[0].after, stock[0].became_available),
+                    (0, 2, true)
+                );
+                assert_eq!(
+                    table.map(|t| (t.from.as_str(), t.to.as_str())),
+                    Some(("occupied", "free"))
+                );
+                drafts(&["order.cancelled"])
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.1.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
+    let soup_now = s.menu_item(r.id, soup.id).await.unwrap().unwrap();
+    assert_eq!((soup_now.stock, soup_now.available), (Some(2), true));
+    assert_eq!(
+        s.table(r.id, table.id).await.unwrap().unwrap().status,
+        TableStatus::Free
+    );
+
     // The log reads back in order, and retention prunes by age.
-    let logged = s.events_between(r.id, 0, 2, 100).await.unwrap();
+    let logged = s.events_between(r.id, 0, 3, 100).await.unwrap();
     assert_eq!(
         logged
             .iter()
             .map(|e| (e.seq, e.kind.as_str()))
             .collect::<Vec<_>>(),
-        [(1, "order.placed"), (2, "menu.stock_changed")]
+        [
+            (1, "order.placed"),
+            (2, "menu.stock_changed"),
+            (3, "order.cancelled")
+        ]
     );
     assert_eq!(logged[0].rooms, [Room::Kitchen(r.id)]);
     assert_eq!(s.events_between(r.id, 1, 2, 100).await.unwrap().len(), 1);
     assert_eq!(s.prune_events(1000).await.unwrap(), 0);
     assert_eq!(s.prune_events(1001).await.unwrap(), 2);
-    assert!(s.events_between(r.id, 0, 10, 100).await.unwrap().is_empty());
+    let left = s.events_between(r.id, 0, 10, 100).await.unwrap();
+    assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
     assert_eq!(
         s.current_seq(r.id).await.unwrap(),
-        2,
+        3,
         "pruning never reuses seqs"
     );
     s.close().await;

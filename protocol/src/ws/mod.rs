@@ -34,18 +34,65 @@ pub enum ClientMessage {
     Ping(Ping),
     #[serde(rename = "order.place")]
     OrderPlace(PlaceOrderCommand),
+    #[serde(rename = "item.set_status")]
+    ItemSetStatus(LineStatusCommand),
+    #[serde(rename = "item.void")]
+    ItemVoid(LineCommand),
+    #[serde(rename = "order.set_status")]
+    OrderSetStatus(OrderStatusCommand),
+    #[serde(rename = "order.cancel")]
+    OrderCancel(OrderCommand),
 }
 
 impl ClientMessage {
     /// The `type` strings, for telling an unknown command from a bad one.
-    pub const TYPES: [&'static str; 6] = [
+    pub const TYPES: [&'static str; 10] = [
         "hello",
         "subscribe",
         "unsubscribe",
         "presence",
         "ping",
         "order.place",
+        "item.set_status",
+        "item.void",
+        "order.set_status",
+        "order.cancel",
     ];
+}
+
+/// A station bumps a line forward one step, or recalls it back one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LineStatusCommand {
+    pub id: RequestId,
+    pub order_id: i64,
+    pub line_id: i64,
+    pub status: crate::api::orders::LineStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LineCommand {
+    pub id: RequestId,
+    pub order_id: i64,
+    pub line_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderStatusCommand {
+    pub id: RequestId,
+    pub order_id: i64,
+    pub status: crate::api::orders::OrderStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderCommand {
+    pub id: RequestId,
+    pub order_id: i64,
+}
+
+/// The order after a lifecycle command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderAck {
+    pub order: crate::api::orders::Order,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -144,6 +191,14 @@ pub enum AckResult {
     },
     #[serde(rename = "order.place")]
     OrderPlace(crate::api::orders::Placed),
+    #[serde(rename = "item.set_status")]
+    ItemSetStatus(OrderAck),
+    #[serde(rename = "item.void")]
+    ItemVoid(OrderAck),
+    #[serde(rename = "order.set_status")]
+    OrderSetStatus(OrderAck),
+    #[serde(rename = "order.cancel")]
+    OrderCancel(OrderAck),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,6 +1,9 @@
-//! Placing orders: who may, what is valid, which events go to which rooms.
-//! Shared by the WebSocket `order.place` command and `POST /api/v1/orders`;
-//! the transaction itself is `Store::place_order`.
+//! Orders: placing them (who may, what is valid, which events go where) and
+//! moving them through the kitchen (`lifecycle`). Shared by the WebSocket
+//! commands and the REST API; the transactions are in `storage`.
+
+mod events;
+pub mod lifecycle;
 
 use restohub_protocol::api::orders::{Order, OrderSource, PlaceOrder, Placed};
 use restohub_protocol::ws::Room;
@@ -42,7 +45,7 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
     let outcome = state
         .store
         .place_order(&placement, |order, stock, table| {
-            events(r, order, stock, table, &tables)
+            placement_events(r, order, stock, table, &tables)
         })
         .await?;
     match outcome {
@@ -152,37 +155,23 @@ fn fingerprint(req: &PlaceOrder) -> String {
         .collect()
 }
 
-/// The events of a placement and where they go:
-/// - `order.placed` (the whole order) to the expo (`kitchen:{r}`), waiters,
-///   the dashboard and the table;
-/// - `ticket.placed` (only its lines) to each station the order touches;
-/// - `menu.stock_changed` for each tracked item, `menu.stock_low` when it
-///   crosses its threshold, `menu.availability_changed` when it runs out —
-///   to all staff and every table (guests see availability live);
-/// - `table.status_changed` when a free table becomes occupied.
-fn events(
+/// The events of a placement and where they go (see `events`):
+/// `order.placed` (the whole order) to the expo, waiters, the dashboard and
+/// the table; `ticket.placed` (only its lines) to each station; the stock,
+/// availability and table events.
+fn placement_events(
     r: i64,
     order: &Order,
     stock: &[StockChange],
     table: Option<&TableChange>,
     tables: &[i64],
 ) -> Vec<EventDraft> {
-    let draft = |kind: &str, rooms: Vec<Room>, data| EventDraft {
-        kind: kind.into(),
-        rooms,
-        data,
-    };
-    let mut order_rooms = vec![
-        Room::Kitchen(r),
-        Room::Role(r, Role::Waiter),
-        Room::Dashboard(r),
-    ];
-    order_rooms.extend(order.table_id.map(|t| Room::Table(r, t)));
-    let mut out = vec![draft("order.placed", order_rooms, json!(order))];
-    let mut stations: Vec<i64> = order.lines.iter().filter_map(|l| l.station_id).collect();
-    stations.sort_unstable();
-    stations.dedup();
-    for station in stations {
+    let mut out = vec![events::draft(
+        "order.placed",
+        events::order_rooms(r, order),
+        json!(order),
+    )];
+    for station in events::stations(order) {
         let lines: Vec<_> = order
             .lines
             .iter()
@@ -192,45 +181,13 @@ fn events(
             "order_id": order.id, "station_id": station, "table_id": order.table_id,
             "note": order.note, "created_at": order.created_at, "lines": lines,
         });
-        out.push(draft(
+        out.push(events::draft(
             "ticket.placed",
             vec![Room::Station(r, station)],
             ticket,
         ));
     }
-    let mut menu_rooms = vec![Room::Restaurant(r)];
-    menu_rooms.extend(tables.iter().map(|t| Room::Table(r, *t)));
-    for change in stock {
-        let item = json!({ "menu_item_id": change.menu_item_id, "name": change.name, "stock": change.after });
-        out.push(draft(
-            "menu.stock_changed",
-            menu_rooms.clone(),
-            item.clone(),
-        ));
-        let threshold = change.low_stock_threshold;
-        if change.before > threshold && change.after <= threshold && change.after > 0 {
-            out.push(draft(
-                "menu.stock_low",
-                vec![Room::Restaurant(r), Room::Dashboard(r)],
-                item.clone(),
-            ));
-        }
-        if change.after == 0 {
-            let unavailable = json!({ "menu_item_id": change.menu_item_id, "name": change.name, "available": false });
-            out.push(draft(
-                "menu.availability_changed",
-                menu_rooms.clone(),
-                unavailable,
-            ));
-        }
-    }
-    if let Some(change) = table {
-        let data = json!({ "table_id": change.table_id, "from": change.from, "status": change.to });
-        out.push(draft(
-            "table.status_changed",
-            vec![Room::Restaurant(r), Room::Table(r, change.table_id)],
-            data,
-        ));
-    }
+    out.extend(events::stock(r, stock, tables));
+    out.extend(events::table(r, table));
     out
 }

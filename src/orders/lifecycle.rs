@@ -1,0 +1,338 @@
+//! An order in the kitchen's language, after it is placed.
+//!
+//! Lines: queued → preparing → ready → served, plus voided. A station bumps
+//! a line one step forward or recalls it one step back; a waiter serves a
+//! ready line. The order follows its lines (ready when every line not voided
+//! is ready), is served by a waiter, closed by a cashier or manager, and can
+//! be cancelled while nothing is being prepared. Cancelling, and voiding a
+//! line still queued, give its stock back; a voided line already in the
+//! works is recorded as waste. Anything else is INVALID_TRANSITION with the
+//! current state.
+
+use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
+use restohub_protocol::ws::Room;
+use restohub_protocol::{ErrorCode, Role};
+use serde_json::json;
+
+use super::events;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::{EventDraft, OrderChange, StockChange, StockReturn, TableChange};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    SetLine { line_id: i64, to: LineStatus },
+    Void { line_id: i64 },
+    SetOrder { to: OrderStatus },
+    Cancel,
+}
+
+pub async fn act(
+    state: &AppState,
+    caller: &Caller,
+    order_id: i64,
+    action: Action,
+) -> ApiResult<Order> {
+    let r = caller.restaurant_id;
+    let tables = state.store.table_ids(r).await?;
+    let result = state
+        .store
+        .change_order(
+            r,
+            order_id,
+            state.clock.now_ms(),
+            |order| decide(caller, order, action),
+            |before, after, stock, table| lifecycle_events(r, before, after, stock, table, &tables),
+        )
+        .await?;
+    match result {
+        None => Err(ApiError::not_found("order")),
+        Some(Err(e)) => Err(e),
+        Some(Ok((order, events))) => {
+            state.gateway.publish(&state.store, events).await;
+            Ok(order)
+        }
+    }
+}
+
+fn invalid(what: &str, current: impl serde::Serialize, why: &str) -> ApiError {
+    let current = json!(current);
+    ApiError::with_details(
+        ErrorCode::InvalidTransition,
+        format!("{why} ({what} is {})", current.as_str().unwrap_or("?")),
+        json!({ "current": current }),
+    )
+}
+
+fn allowed(caller: &Caller, roles: &[Role]) -> ApiResult<()> {
+    caller.require(roles.contains(&caller.role))
+}
+
+const KITCHEN: &[Role] = &[Role::Owner, Role::Manager, Role::Chef];
+const FLOOR: &[Role] = &[Role::Owner, Role::Manager, Role::Waiter];
+const TILL: &[Role] = &[Role::Owner, Role::Manager, Role::Cashier];
+
+/// Decides the change from the order as it is now (under its lock).
+pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<OrderChange> {
+    if caller.role == Role::Guest
+        && (order.table_id != caller.table_id || !matches!(action, Action::Cancel))
+    {
+        // Other tables' orders do not exist for a guest; its own it may only cancel.
+        return if order.table_id == caller.table_id {
+            Err(ApiError::forbidden())
+        } else {
+            Err(ApiError::not_found("order"))
+        };
+    }
+    if matches!(order.status, OrderStatus::Closed | OrderStatus::Cancelled) {
+        return Err(invalid("order", order.status, "the order is finished"));
+    }
+    let mut lines: Vec<(i64, LineStatus)> = order.lines.iter().map(|l| (l.id, l.status)).collect();
+    let mut change = OrderChange::default();
+    match action {
+        Action::SetLine { line_id, to } => {
+            allowed(
+                caller,
+                if to == LineStatus::Served {
+                    FLOOR
+                } else {
+                    KITCHEN
+                },
+            )?;
+            let from = line_status(order, line_id)?;
+            use LineStatus::*;
+            let step = matches!(
+                (from, to),
+                (Queued, Preparing)
+                    | (Preparing, Ready)
+                    | (Ready, Preparing)
+                    | (Preparing, Queued)
+                    | (Ready, Served)
+            );
+            if !step {
+                return Err(invalid(
+                    "line",
+                    from,
+                    &format!("a line cannot go from {} to {}", name(from), name(to)),
+                ));
+            }
+            set(&mut lines, line_id, to);
+            change.lines.push((line_id, to));
+        }
+        Action::Void { line_id } => {
+            allowed(caller, FLOOR)?;
+            let from = line_status(order, line_id)?;
+            if from == LineStatus::Voided {
+                return Err(invalid("line", from, "the line is already voided"));
+            }
+            if from == LineStatus::Queued {
+                change.stock_returns.extend(give_back(order, Some(line_id)));
+            }
+            set(&mut lines, line_id, LineStatus::Voided);
+            change.lines.push((line_id, LineStatus::Voided));
+        }
+        Action::SetOrder {
+            to: OrderStatus::Served,
+        } => {
+            allowed(caller, FLOOR)?;
+            if order.status != OrderStatus::Ready {
+                return Err(invalid(
+                    "order",
+                    order.status,
+                    "only a ready order can be served",
+                ));
+            }
+            for (id, status) in lines.iter_mut().filter(|(_, s)| *s == LineStatus::Ready) {
+                *status = LineStatus::Served;
+                change.lines.push((*id, LineStatus::Served));
+            }
+        }
+        Action::SetOrder {
+            to: OrderStatus::Closed,
+        } => {
+            allowed(caller, TILL)?;
+            if order.status != OrderStatus::Served {
+                return Err(invalid(
+                    "order",
+                    order.status,
+                    "only a served order can be closed",
+                ));
+            }
+            change.order_status = Some(OrderStatus::Closed);
+            change.table_status = Some("cleaning");
+            return Ok(change);
+        }
+        Action::SetOrder { to } => {
+            return Err(invalid(
+                "order",
+                order.status,
+                &format!(
+                    "an order is set to {} through its lines",
+                    json!(to).as_str().unwrap_or("?")
+                ),
+            ));
+        }
+        Action::Cancel => {
+            if caller.role != Role::Guest {
+                allowed(
+                    caller,
+                    &[Role::Owner, Role::Manager, Role::Waiter, Role::Cashier],
+                )?;
+            }
+            if let Some(busy) = order
+                .lines
+                .iter()
+                .find(|l| !matches!(l.status, LineStatus::Queued | LineStatus::Voided))
+            {
+                return Err(invalid(
+                    "a line",
+                    busy.status,
+                    "the kitchen has started; void lines instead",
+                ));
+            }
+            change.stock_returns.extend(give_back(order, None));
+            for (id, status) in lines.iter_mut().filter(|(_, s)| *s == LineStatus::Queued) {
+                *status = LineStatus::Voided;
+                change.lines.push((*id, LineStatus::Voided));
+            }
+        }
+    }
+    let derived = follow_lines(&lines);
+    if derived != order.status {
+        change.order_status = Some(derived);
+        if derived == OrderStatus::Cancelled {
+            change.table_status = Some("free");
+        }
+    }
+    Ok(change)
+}
+
+fn line_status(order: &Order, line_id: i64) -> ApiResult<LineStatus> {
+    order
+        .lines
+        .iter()
+        .find(|l| l.id == line_id)
+        .map(|l| l.status)
+        .ok_or_else(|| ApiError::not_found("line"))
+}
+
+fn set(lines: &mut [(i64, LineStatus)], id: i64, to: LineStatus) {
+    if let Some(line) = lines.iter_mut().find(|(l, _)| *l == id) {
+        line.1 = to;
+    }
+}
+
+fn name(status: LineStatus) -> String {
+    json!(status).as_str().unwrap_or("?").to_owned()
+}
+
+/// Stock back for the queued lines (one, or all).
+fn give_back(order: &Order, only: Option<i64>) -> Vec<StockReturn> {
+    order
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Queued && only.is_none_or(|id| id == l.id))
+        .map(|l| StockReturn {
+            menu_item_id: l.menu_item_id,
+            qty: l.qty,
+        })
+        .collect()
+}
+
+/// The order's status from its lines.
+pub fn follow_lines(lines: &[(i64, LineStatus)]) -> OrderStatus {
+    use LineStatus::*;
+    let live: Vec<LineStatus> = lines
+        .iter()
+        .map(|(_, s)| *s)
+        .filter(|s| *s != Voided)
+        .collect();
+    if live.is_empty() {
+        OrderStatus::Cancelled
+    } else if live.iter().all(|s| *s == Served) {
+        OrderStatus::Served
+    } else if live.iter().all(|s| matches!(s, Ready | Served)) {
+        OrderStatus::Ready
+    } else if live.iter().any(|s| matches!(s, Preparing | Ready | Served)) {
+        OrderStatus::InProgress
+    } else {
+        OrderStatus::Placed
+    }
+}
+
+/// `order.line_status_changed` to the expo, the line's station and the
+/// table; `order.status_changed` (or `order.cancelled`) to the expo,
+/// waiters, dashboard and table (and the stations, for a cancellation);
+/// stock and table events as for a placement.
+fn lifecycle_events(
+    r: i64,
+    before: &Order,
+    after: &Order,
+    stock: &[StockChange],
+    table: Option<&TableChange>,
+    tables: &[i64],
+) -> Vec<EventDraft> {
+    let mut out = Vec::new();
+    for (old, new) in before
+        .lines
+        .iter()
+        .zip(&after.lines)
+        .filter(|(o, n)| o.status != n.status)
+    {
+        let mut rooms = vec![Room::Kitchen(r)];
+        rooms.extend(new.station_id.map(|s| Room::Station(r, s)));
+        rooms.extend(after.table_id.map(|t| Room::Table(r, t)));
+        let wasted = new.status == LineStatus::Voided && old.status != LineStatus::Queued;
+        let data = json!({
+            "order_id": after.id, "line_id": new.id, "station_id": new.station_id, "table_id": after.table_id,
+            "name": new.name, "qty": new.qty, "from": old.status, "status": new.status, "wasted": wasted,
+        });
+        out.push(events::draft("order.line_status_changed", rooms, data));
+    }
+    if before.status != after.status {
+        let mut rooms = events::order_rooms(r, after);
+        if after.status == OrderStatus::Cancelled {
+            rooms.extend(
+                events::stations(after)
+                    .into_iter()
+                    .map(|s| Room::Station(r, s)),
+            );
+            let data =
+                json!({ "order_id": after.id, "table_id": after.table_id, "from": before.status });
+            out.push(events::draft("order.cancelled", rooms, data));
+        } else {
+            let data = json!({ "order_id": after.id, "table_id": after.table_id, "from": before.status, "status": after.status });
+            out.push(events::draft("order.status_changed", rooms, data));
+        }
+    }
+    out.extend(events::stock(r, stock, tables));
+    out.extend(events::table(r, table));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LineStatus::*;
+
+    #[test]
+    fn the_order_follows_its_lines() {
+        let status = |lines: &[LineStatus]| {
+            follow_lines(
+                &lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (i as i64, *s))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(status(&[Queued, Queued]), OrderStatus::Placed);
+        assert_eq!(status(&[Preparing, Queued]), OrderStatus::InProgress);
+        assert_eq!(status(&[Ready, Queued]), OrderStatus::InProgress);
+        assert_eq!(status(&[Ready, Voided]), OrderStatus::Ready);
+        assert_eq!(status(&[Ready, Served]), OrderStatus::Ready);
+        assert_eq!(status(&[Served, Voided]), OrderStatus::Served);
+        assert_eq!(status(&[Voided, Voided]), OrderStatus::Cancelled);
+    }
+}

@@ -1,0 +1,127 @@
+//! Changing an order after it is placed (bumps, serving, closing, cancelling,
+//! voiding): lock the order, let the caller decide from its current state,
+//! apply, append events — one transaction. Two stations racing on one line
+//! are serialized by the lock; the second decides on the first's result.
+
+use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
+
+use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
+use super::{BeginWrite, EventDraft, StockChange, Store, TableChange};
+use crate::events::Event;
+
+/// Stock to give back for a line that never reached the kitchen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockReturn {
+    pub menu_item_id: i64,
+    pub qty: i64,
+}
+
+/// What a command decided to change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderChange {
+    pub order_status: Option<OrderStatus>,
+    pub lines: Vec<(i64, LineStatus)>,
+    pub stock_returns: Vec<StockReturn>,
+    /// The table's new status, applied only when no other order on it is
+    /// still open.
+    pub table_status: Option<&'static str>,
+}
+
+fn status_str<T: serde::Serialize>(status: T) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+const LINE_COLS: &str =
+    "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status";
+
+impl Store {
+    /// `Ok(None)`: no such order in the restaurant. `Ok(Some(Err(e)))`:
+    /// `decide` refused; nothing changed.
+    pub async fn change_order<E>(
+        &self,
+        r: i64,
+        order_id: i64,
+        now: i64,
+        decide: impl FnOnce(&Order) -> Result<OrderChange, E>,
+        events: impl FnOnce(&Order, &Order, &[StockChange], Option<&TableChange>) -> Vec<EventDraft>,
+    ) -> sqlx::Result<Option<Result<(Order, Vec<Event>), E>>> {
+        let result = on_db!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let lock = format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2{}", pool_lock(pool));
+            let row: Option<OrderRow> = sqlx::query_as(&lock).bind(r).bind(order_id).fetch_optional(&mut *tx).await?;
+            let Some(row) = row else { return Ok(None) };
+            let lines_sql = format!("SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 AND order_id = $2 ORDER BY id");
+            let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
+            let before = assemble(row, lines);
+            let change = match decide(&before) {
+                Ok(change) => change,
+                Err(e) => return Ok(Some(Err(e))),
+            };
+            for (line, status) in &change.lines {
+                sqlx::query("UPDATE order_lines SET status = $4 WHERE restaurant_id = $1 AND order_id = $2 AND id = $3")
+                    .bind(r).bind(order_id).bind(line).bind(status_str(status)).execute(&mut *tx).await?;
+            }
+            if let Some(status) = change.order_status {
+                sqlx::query("UPDATE orders SET status = $3, updated_at = $4 WHERE restaurant_id = $1 AND id = $2")
+                    .bind(r).bind(order_id).bind(status_str(status)).bind(now).execute(&mut *tx).await?;
+            }
+            let mut returns = change.stock_returns.clone();
+            returns.sort_by_key(|s| s.menu_item_id);
+            let mut stock = Vec::new();
+            for back in returns {
+                let row: Option<(i64, String, i64, bool)> = sqlx::query_as(
+                    "UPDATE menu_items SET stock = stock + $3 WHERE restaurant_id = $1 AND id = $2 AND stock IS NOT NULL \
+                     RETURNING stock, name, low_stock_threshold, available")
+                    .bind(r).bind(back.menu_item_id).bind(back.qty).fetch_optional(&mut *tx).await?;
+                let Some((after, name, threshold, available)) = row else { continue };
+                let before_qty = after - back.qty;
+                // A sold-out item is back when stock returns.
+                let became_available = before_qty == 0 && !available;
+                if became_available {
+                    sqlx::query("UPDATE menu_items SET available = TRUE WHERE restaurant_id = $1 AND id = $2")
+                        .bind(r).bind(back.menu_item_id).execute(&mut *tx).await?;
+                }
+                stock.push(StockChange {
+                    menu_item_id: back.menu_item_id,
+                    name,
+                    before: before_qty,
+                    after,
+                    low_stock_threshold: threshold,
+                    became_available,
+                });
+            }
+            let mut table_change = None;
+            if let (Some(to), Some(table)) = (change.table_status, before.table_id) {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM orders WHERE restaurant_id = $1 AND table_id = $2 \
+                     AND status NOT IN ('closed', 'cancelled')")
+                    .bind(r).bind(table).fetch_one(&mut *tx).await?;
+                let from: Option<String> = sqlx::query_scalar(
+                    "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
+                    .bind(r).bind(table).fetch_optional(&mut *tx).await?;
+                if let Some(from) = from.filter(|f| open == 0 && f != to) {
+                    sqlx::query("UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 AND id = $2")
+                        .bind(r).bind(table).bind(to).execute(&mut *tx).await?;
+                    table_change = Some(TableChange { table_id: table, from, to: to.into() });
+                }
+            }
+            let row: OrderRow = sqlx::query_as(&format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2"))
+                .bind(r).bind(order_id).fetch_one(&mut *tx).await?;
+            let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
+            let after = assemble(row, lines);
+            let drafts = events(&before, &after, &stock, table_change.as_ref());
+            let appended = if drafts.is_empty() { Vec::new() } else { append_events!(tx, r, drafts, now) };
+            tx.commit().await?;
+            Some(Ok((after, appended)))
+        });
+        Ok(result)
+    }
+}
+
+/// The row-locking suffix of the pool's backend.
+fn pool_lock<P: BeginWrite>(_: &P) -> &'static str {
+    P::FOR_UPDATE
+}
