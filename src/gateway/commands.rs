@@ -193,6 +193,19 @@ impl Connection {
             ClientMessage::OrderCancel(cmd) => Ok(AckResult::OrderCancel(
                 self.act(cmd.order_id, Action::Cancel).await?,
             )),
+            ClientMessage::MenuSetStock(cmd) => {
+                self.set_stock(cmd.menu_item_id, cmd.stock.flatten()).await
+            }
+            ClientMessage::MenuSetAvailable(cmd) => {
+                self.set_available(cmd.menu_item_id, cmd.available).await
+            }
+            ClientMessage::TableCallWaiter(cmd) => self.call_waiter(cmd.table_id).await,
+            ClientMessage::TableSetStatus(cmd) => {
+                self.set_table_status(cmd.table_id, cmd.status).await
+            }
+            ClientMessage::KitchenSnapshot(cmd) => self.kitchen_snapshot(cmd.station_id).await,
+            ClientMessage::TableSnapshot(cmd) => self.table_snapshot(cmd.table_id).await,
+            ClientMessage::MenuSnapshot(_) => self.menu_snapshot().await,
             ClientMessage::Hello(_) => Err(ApiError::conflict("already authenticated")),
         }
     }

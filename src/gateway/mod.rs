@@ -9,6 +9,7 @@
 //! the events it then receives fit together with no gap.
 
 mod commands;
+mod floor;
 mod registry;
 pub mod rooms;
 mod session;

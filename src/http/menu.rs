@@ -171,12 +171,9 @@ async fn update_item(
     )
     .await?;
     patch.name = patch.name.map(|n| n.trim().to_owned());
-    state
-        .store
-        .update_menu_item(caller.restaurant_id, id, &patch)
+    crate::menu::change(&state, &caller, id, patch)
         .await
-        .map_err(on_constraint(ITEM_CONFLICT, ITEM_REFERENCE))?
-        .or_not_found("menu item")
+        .map(axum::Json)
 }
 
 async fn remove_item(

@@ -35,7 +35,7 @@ pub fn stations(order: &Order) -> Vec<i64> {
 }
 
 /// All staff and every table: guests see availability live.
-fn menu_rooms(r: i64, tables: &[i64]) -> Vec<Room> {
+pub fn menu_rooms(r: i64, tables: &[i64]) -> Vec<Room> {
     let mut rooms = vec![Room::Restaurant(r)];
     rooms.extend(tables.iter().map(|t| Room::Table(r, *t)));
     rooms

@@ -2,7 +2,7 @@
 //! moving them through the kitchen (`lifecycle`). Shared by the WebSocket
 //! commands and the REST API; the transactions are in `storage`.
 
-mod events;
+pub(crate) mod events;
 pub mod lifecycle;
 
 use restohub_protocol::api::orders::{Order, OrderSource, PlaceOrder, Placed};

@@ -2,7 +2,8 @@
 
 use restohub_protocol::api::menu::{Category, CategoryPatch, MenuItem, MenuItemPatch, NewMenuItem};
 
-use super::{PageQuery, Store};
+use super::{BeginWrite, EventDraft, PageQuery, Store};
+use crate::events::Event;
 
 macro_rules! item_cols {
     () => {
@@ -90,31 +91,76 @@ impl Store {
             .bind(restaurant).bind(page.after).bind(page.limit).fetch_all(pool).await)
     }
 
+    /// Applies `patch` with no events (see [`Store::change_menu_item`]).
     pub async fn update_menu_item(
         &self,
         restaurant: i64,
         id: i64,
         patch: &MenuItemPatch,
     ) -> sqlx::Result<Option<MenuItem>> {
-        on_db!(self, pool => sqlx::query_as(concat!(
-            "UPDATE menu_items SET name = COALESCE($3, name), description = COALESCE($4, description), ",
-            "price_cents = COALESCE($5, price_cents), ",
-            "category_id = CASE WHEN $6 THEN $7 ELSE category_id END, ",
-            "station_id = CASE WHEN $8 THEN $9 ELSE station_id END, ",
-            "stock = CASE WHEN $10 THEN $11 ELSE stock END, ",
-            "low_stock_threshold = COALESCE($12, low_stock_threshold), available = COALESCE($13, available) ",
-            "WHERE restaurant_id = $1 AND id = $2 RETURNING ", item_cols!()))
-            .bind(restaurant).bind(id).bind(&patch.name).bind(&patch.description)
-            .bind(patch.price_cents)
-            .bind(patch.category_id.is_some()).bind(patch.category_id.flatten())
-            .bind(patch.station_id.is_some()).bind(patch.station_id.flatten())
-            .bind(patch.stock.is_some()).bind(patch.stock.flatten())
-            .bind(patch.low_stock_threshold).bind(patch.available)
-            .fetch_optional(pool).await)
+        let changed = self
+            .change_menu_item(
+                restaurant,
+                id,
+                0,
+                |_| Ok::<_, std::convert::Infallible>(patch.clone()),
+                |_, _| vec![],
+            )
+            .await?;
+        Ok(changed.and_then(Result::ok).map(|(item, _)| item))
+    }
+
+    /// Changes an item and appends its events in one transaction: `decide`
+    /// sees the item as it is (locked) and returns the patch to apply, or
+    /// refuses; `events` sees it before and after. `Ok(None)`: no such item.
+    pub async fn change_menu_item<E>(
+        &self,
+        restaurant: i64,
+        id: i64,
+        now: i64,
+        decide: impl FnOnce(&MenuItem) -> Result<MenuItemPatch, E>,
+        events: impl FnOnce(&MenuItem, &MenuItem) -> Vec<EventDraft>,
+    ) -> sqlx::Result<Option<Result<(MenuItem, Vec<Event>), E>>> {
+        let r = restaurant;
+        let result = on_db!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let lock = format!(concat!("SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id = $2{}"), lock_suffix(pool));
+            let before: Option<MenuItem> = sqlx::query_as(&lock).bind(r).bind(id).fetch_optional(&mut *tx).await?;
+            let Some(before) = before else { return Ok(None) };
+            let patch = match decide(&before) {
+                Ok(patch) => patch,
+                Err(e) => return Ok(Some(Err(e))),
+            };
+            let after: MenuItem = sqlx::query_as(concat!(
+                "UPDATE menu_items SET name = COALESCE($3, name), description = COALESCE($4, description), ",
+                "price_cents = COALESCE($5, price_cents), ",
+                "category_id = CASE WHEN $6 THEN $7 ELSE category_id END, ",
+                "station_id = CASE WHEN $8 THEN $9 ELSE station_id END, ",
+                "stock = CASE WHEN $10 THEN $11 ELSE stock END, ",
+                "low_stock_threshold = COALESCE($12, low_stock_threshold), available = COALESCE($13, available) ",
+                "WHERE restaurant_id = $1 AND id = $2 RETURNING ", item_cols!()))
+                .bind(r).bind(id).bind(&patch.name).bind(&patch.description)
+                .bind(patch.price_cents)
+                .bind(patch.category_id.is_some()).bind(patch.category_id.flatten())
+                .bind(patch.station_id.is_some()).bind(patch.station_id.flatten())
+                .bind(patch.stock.is_some()).bind(patch.stock.flatten())
+                .bind(patch.low_stock_threshold).bind(patch.available)
+                .fetch_one(&mut *tx).await?;
+            let drafts = events(&before, &after);
+            let appended = if drafts.is_empty() { Vec::new() } else { append_events!(tx, r, drafts, now) };
+            tx.commit().await?;
+            Some(Ok((after, appended)))
+        });
+        Ok(result)
     }
 
     pub async fn delete_menu_item(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
         on_db!(self, pool => sqlx::query("DELETE FROM menu_items WHERE restaurant_id = $1 AND id = $2")
             .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
     }
+}
+
+/// The row-locking suffix of the pool's backend.
+pub(super) fn lock_suffix<P: BeginWrite>(_: &P) -> &'static str {
+    P::FOR_UPDATE
 }

@@ -75,6 +75,7 @@ mod menu;
 mod orders;
 mod refresh_tokens;
 mod restaurants;
+mod snapshots;
 mod stations;
 mod tables;
 mod users;
@@ -188,6 +189,8 @@ pub(crate) trait BeginWrite {
     /// Appended to a SELECT that must lock its rows until commit.
     const FOR_UPDATE: &'static str;
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
+    /// A read-only transaction whose reads all see one snapshot.
+    async fn begin_snapshot(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
 }
 
 impl BeginWrite for SqlitePool {
@@ -197,6 +200,10 @@ impl BeginWrite for SqlitePool {
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.begin_with("BEGIN IMMEDIATE").await
     }
+    // In WAL mode a deferred transaction reads one snapshot from its first read.
+    async fn begin_snapshot(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin().await
+    }
 }
 
 impl BeginWrite for PgPool {
@@ -204,6 +211,10 @@ impl BeginWrite for PgPool {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.begin().await
+    }
+    async fn begin_snapshot(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
     }
 }
 

@@ -88,7 +88,7 @@ struct ItemRow {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct OrderRow {
-    id: i64,
+    pub(super) id: i64,
     table_id: Option<i64>,
     #[sqlx(try_from = "String")]
     source: OrderSource,

@@ -6,6 +6,7 @@ mod ws_client;
 
 mod auth;
 mod cli;
+mod floor;
 mod health;
 mod kitchen;
 mod lockout;

@@ -648,6 +648,76 @@ async fn orders_and_the_event_log(backend: Backend) {
         TableStatus::Free
     );
 
+    // Snapshots carry the seq they are consistent with.
+    let (seq, open) = s.kitchen_snapshot(r.id).await.unwrap();
+    assert_eq!((seq, open.len()), (3, 0), "the only order was cancelled");
+    let (seq, tables, open) = s.table_snapshot(r.id, Some(table.id)).await.unwrap();
+    assert_eq!((seq, tables.len(), open.len()), (3, 1, 0));
+    let (seq, categories, items) = s.menu_snapshot(r.id).await.unwrap();
+    assert_eq!((seq, categories.len(), items.len()), (3, 0, 2));
+    // Table status and stand-alone events, each with its seq.
+    let set = s
+        .set_table_status(r.id, table.id, TableStatus::Reserved, 1500, |from, t| {
+            assert_eq!((from, t.status), ("free", TableStatus::Reserved));
+            drafts(&["table.status_changed"])
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(set.1[0].seq, 4);
+    let same = s
+        .set_table_status(r.id, table.id, TableStatus::Reserved, 1500, |_, _| {
+            drafts(&["x"])
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(same.1.is_empty(), "no change, no event");
+    assert!(s
+        .set_table_status(r.id, 999_999, TableStatus::Free, 1500, |_, _| vec![])
+        .await
+        .unwrap()
+        .is_none());
+    let called = s
+        .append_events(r.id, drafts(&["table.waiter_called"]), 1500)
+        .await
+        .unwrap();
+    assert_eq!(called[0].seq, 5);
+    // A menu change with its events, and one refused.
+    let restock = s
+        .change_menu_item(
+            r.id,
+            soup.id,
+            1500,
+            |_| {
+                Ok::<_, ()>(MenuItemPatch {
+                    stock: Some(Some(9)),
+                    ..Default::default()
+                })
+            },
+            |b, a| {
+                assert_eq!((b.stock, a.stock), (Some(2), Some(9)));
+                drafts(&["menu.stock_changed"])
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!((restock.0.stock, restock.1[0].seq), (Some(9), 6));
+    let refused = s
+        .change_menu_item(
+            r.id,
+            soup.id,
+            1500,
+            |_| Err::<MenuItemPatch, _>("no"),
+            |_, _| vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.map(|r| r.err()), Some(Some("no")));
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 6);
+
     // The log reads back in order, and retention prunes by age.
     let logged = s.events_between(r.id, 0, 3, 100).await.unwrap();
     assert_eq!(
@@ -666,10 +736,10 @@ async fn orders_and_the_event_log(backend: Backend) {
     assert_eq!(s.prune_events(1000).await.unwrap(), 0);
     assert_eq!(s.prune_events(1001).await.unwrap(), 2);
     let left = s.events_between(r.id, 0, 10, 100).await.unwrap();
-    assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
+    assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5, 6]);
     assert_eq!(
         s.current_seq(r.id).await.unwrap(),
-        3,
+        6,
         "pruning never reuses seqs"
     );
     s.close().await;

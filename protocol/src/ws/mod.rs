@@ -42,11 +42,25 @@ pub enum ClientMessage {
     OrderSetStatus(OrderStatusCommand),
     #[serde(rename = "order.cancel")]
     OrderCancel(OrderCommand),
+    #[serde(rename = "menu.set_stock")]
+    MenuSetStock(MenuStockCommand),
+    #[serde(rename = "menu.set_available")]
+    MenuSetAvailable(MenuAvailableCommand),
+    #[serde(rename = "table.call_waiter")]
+    TableCallWaiter(TableCommand),
+    #[serde(rename = "table.set_status")]
+    TableSetStatus(TableStatusCommand),
+    #[serde(rename = "kitchen.snapshot")]
+    KitchenSnapshot(KitchenSnapshotCommand),
+    #[serde(rename = "table.snapshot")]
+    TableSnapshot(TableCommand),
+    #[serde(rename = "menu.snapshot")]
+    MenuSnapshot(Ping),
 }
 
 impl ClientMessage {
     /// The `type` strings, for telling an unknown command from a bad one.
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 17] = [
         "hello",
         "subscribe",
         "unsubscribe",
@@ -57,7 +71,70 @@ impl ClientMessage {
         "item.void",
         "order.set_status",
         "order.cancel",
+        "menu.set_stock",
+        "menu.set_available",
+        "table.call_waiter",
+        "table.set_status",
+        "kitchen.snapshot",
+        "table.snapshot",
+        "menu.snapshot",
     ];
+}
+
+/// Sets a menu item's stock; `null` stops tracking it. Required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MenuStockCommand {
+    pub id: RequestId,
+    pub menu_item_id: i64,
+    /// Required; `null` stops tracking.
+    #[serde(deserialize_with = "crate::api::nullable")]
+    pub stock: Option<Option<i64>>,
+}
+
+/// 86es an item (`false`) or brings it back (`true`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MenuAvailableCommand {
+    pub id: RequestId,
+    pub menu_item_id: i64,
+    pub available: bool,
+}
+
+/// A table; a guest's own table when omitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TableCommand {
+    pub id: RequestId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TableStatusCommand {
+    pub id: RequestId,
+    pub table_id: i64,
+    pub status: crate::api::tables::TableStatus,
+}
+
+/// Open tickets, of one station or the whole kitchen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KitchenSnapshotCommand {
+    pub id: RequestId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station_id: Option<i64>,
+}
+
+/// An open order as a kitchen screen draws it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ticket {
+    pub order: crate::api::orders::Order,
+    /// Milliseconds since it was placed.
+    pub age_ms: i64,
+}
+
+/// A table with its open orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TableView {
+    pub table: crate::api::tables::Table,
+    pub orders: Vec<crate::api::orders::Order>,
 }
 
 /// A station bumps a line forward one step, or recalls it back one.
@@ -199,6 +276,40 @@ pub enum AckResult {
     OrderSetStatus(OrderAck),
     #[serde(rename = "order.cancel")]
     OrderCancel(OrderAck),
+    #[serde(rename = "menu.set_stock")]
+    MenuSetStock {
+        item: crate::api::menu::MenuItem,
+    },
+    #[serde(rename = "menu.set_available")]
+    MenuSetAvailable {
+        item: crate::api::menu::MenuItem,
+    },
+    #[serde(rename = "table.call_waiter")]
+    TableCallWaiter {
+        table_id: i64,
+    },
+    #[serde(rename = "table.set_status")]
+    TableSetStatus {
+        table: crate::api::tables::Table,
+    },
+    /// Each snapshot is consistent with `seq`: apply events after it.
+    #[serde(rename = "kitchen.snapshot")]
+    KitchenSnapshot {
+        seq: u64,
+        station_id: Option<i64>,
+        tickets: Vec<Ticket>,
+    },
+    #[serde(rename = "table.snapshot")]
+    TableSnapshot {
+        seq: u64,
+        tables: Vec<TableView>,
+    },
+    #[serde(rename = "menu.snapshot")]
+    MenuSnapshot {
+        seq: u64,
+        categories: Vec<crate::api::menu::Category>,
+        items: Vec<crate::api::menu::MenuItem>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

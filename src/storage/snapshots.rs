@@ -1,0 +1,151 @@
+//! What a screen draws before live events: open tickets, tables with their
+//! orders, the menu — each read in one snapshot together with the seq it is
+//! consistent with. Also table status changes and stand-alone events.
+
+use std::collections::HashMap;
+
+use restohub_protocol::api::menu::{Category, MenuItem};
+use restohub_protocol::api::orders::Order;
+use restohub_protocol::api::tables::{Table, TableStatus};
+
+use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
+use super::{BeginWrite, EventDraft, Store};
+use crate::events::Event;
+
+const OPEN: &str = "('placed', 'in_progress', 'ready', 'served')";
+const IN_KITCHEN: &str = "('placed', 'in_progress', 'ready')";
+
+#[derive(sqlx::FromRow)]
+struct OwnedLine {
+    order_id: i64,
+    #[sqlx(flatten)]
+    line: LineRow,
+}
+
+fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> Vec<Order> {
+    let mut by_order: HashMap<i64, Vec<LineRow>> = HashMap::new();
+    for l in lines {
+        by_order.entry(l.order_id).or_default().push(l.line);
+    }
+    orders
+        .into_iter()
+        .map(|o| {
+            let lines = by_order.remove(&o.id).unwrap_or_default();
+            assemble(o, lines)
+        })
+        .collect()
+}
+
+/// Reads the seq, then orders matching `filter` with their lines, in one
+/// snapshot. `$1` is the restaurant.
+macro_rules! orders_in_snapshot {
+    ($tx:expr, $r:expr, $filter:expr, $bind:expr) => {{
+        let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
+            .bind($r).fetch_optional(&mut *$tx).await?.unwrap_or(0);
+        let orders: Vec<OrderRow> = sqlx::query_as(&format!(
+            "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND {} ORDER BY created_at, id", $filter))
+            .bind($r).bind($bind).fetch_all(&mut *$tx).await?;
+        let lines: Vec<OwnedLine> = sqlx::query_as(&format!(
+            "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status \
+             FROM order_lines WHERE restaurant_id = $1 AND order_id IN \
+             (SELECT id FROM orders WHERE restaurant_id = $1 AND {}) ORDER BY id", $filter))
+            .bind($r).bind($bind).fetch_all(&mut *$tx).await?;
+        (seq as u64, group(orders, lines))
+    }};
+}
+
+impl Store {
+    /// Orders still in the kitchen (placed, in progress, ready), oldest first.
+    pub async fn kitchen_snapshot(&self, r: i64) -> sqlx::Result<(u64, Vec<Order>)> {
+        let filter = format!("status IN {IN_KITCHEN} AND $2 = $2");
+        on_db!(self, pool => {
+            let mut tx = pool.begin_snapshot().await?;
+            let result = orders_in_snapshot!(tx, r, filter, 0_i64);
+            tx.commit().await?;
+            Ok(result)
+        })
+    }
+
+    /// Tables (one, or all) with their open orders.
+    pub async fn table_snapshot(
+        &self,
+        r: i64,
+        table: Option<i64>,
+    ) -> sqlx::Result<(u64, Vec<Table>, Vec<Order>)> {
+        let filter = format!("status IN {OPEN} AND ($2 = 0 OR table_id = $2)");
+        let only = table.unwrap_or(0);
+        on_db!(self, pool => {
+            let mut tx = pool.begin_snapshot().await?;
+            let (seq, orders) = orders_in_snapshot!(tx, r, filter, only);
+            let tables: Vec<Table> = sqlx::query_as(
+                "SELECT id, label, seats, status, guest_code FROM dining_tables \
+                 WHERE restaurant_id = $1 AND ($2 = 0 OR id = $2) ORDER BY id")
+                .bind(r).bind(only).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok((seq, tables, orders))
+        })
+    }
+
+    /// The whole menu with stock and availability.
+    pub async fn menu_snapshot(&self, r: i64) -> sqlx::Result<(u64, Vec<Category>, Vec<MenuItem>)> {
+        on_db!(self, pool => {
+            let mut tx = pool.begin_snapshot().await?;
+            let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
+                .bind(r).fetch_optional(&mut *tx).await?.unwrap_or(0);
+            let categories: Vec<Category> = sqlx::query_as(
+                "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 ORDER BY position, id")
+                .bind(r).fetch_all(&mut *tx).await?;
+            let items: Vec<MenuItem> = sqlx::query_as(
+                "SELECT id, category_id, station_id, name, description, price_cents, stock, low_stock_threshold, \
+                 available FROM menu_items WHERE restaurant_id = $1 ORDER BY id")
+                .bind(r).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok((seq as u64, categories, items))
+        })
+    }
+
+    /// Sets a table's status with its events; `None` if there is no such
+    /// table. No events when the status does not change.
+    pub async fn set_table_status(
+        &self,
+        r: i64,
+        table: i64,
+        status: TableStatus,
+        now: i64,
+        events: impl FnOnce(&str, &Table) -> Vec<EventDraft>,
+    ) -> sqlx::Result<Option<(Table, Vec<Event>)>> {
+        on_db!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let from: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
+                .bind(r).bind(table).fetch_optional(&mut *tx).await?;
+            let Some(from) = from else { return Ok(None) };
+            let after: Table = sqlx::query_as(
+                "UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 AND id = $2 \
+                 RETURNING id, label, seats, status, guest_code")
+                .bind(r).bind(table).bind(status.as_str()).fetch_one(&mut *tx).await?;
+            let appended = if from == status.as_str() {
+                Vec::new()
+            } else {
+                append_events!(tx, r, events(&from, &after), now)
+            };
+            tx.commit().await?;
+            Ok(Some((after, appended)))
+        })
+    }
+
+    /// Appends events that record no other change (a call for a waiter).
+    pub async fn append_events(
+        &self,
+        r: i64,
+        drafts: Vec<EventDraft>,
+        now: i64,
+    ) -> sqlx::Result<Vec<Event>> {
+        on_db!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let appended = append_events!(tx, r, drafts, now);
+            tx.commit().await?;
+            Ok(appended)
+        })
+    }
+}
