@@ -1,16 +1,24 @@
-//! A terminal kitchen display: logs in, opens the hub's WebSocket, shows the
-//! kitchen's (or one station's) live events, checks their continuity with
-//! `prev`, and reconnects on its own with `since` whenever the connection
-//! drops (Wi-Fi, a hub restart, a slow-consumer cut).
+//! A terminal kitchen display for one station (or the whole kitchen): logs
+//! in, draws the open tickets from `kitchen.snapshot` with their ages, keeps
+//! them live from events (checking continuity with `prev`), and bumps lines
+//! from the keyboard. It reconnects on its own after drops and restarts,
+//! taking a fresh snapshot.
 //!
 //!     cargo run --example kitchen_display -- http://127.0.0.1:8080 demo chef@demo.restohub restohub-demo [station-id]
+//!
+//! Keys (then Enter): `b <line>` bumps a line one step (queued → preparing →
+//! ready), `r <line>` recalls it one step, `q` quits.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use restohub_protocol::api::auth::{LoginRequest, RefreshRequest, Tokens};
-use restohub_protocol::ws::{ClientMessage, Hello, RequestId, RoomCommand, ServerMessage};
+use restohub_protocol::api::orders::{LineStatus, Order};
+use restohub_protocol::ws::{AckResult, ClientMessage, Hello, ServerMessage};
 use restohub_protocol::ErrorEnvelope;
+use serde_json::{json, Value};
+use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -20,8 +28,11 @@ struct Screen {
     base: String,
     tokens: Tokens,
     station: Option<i64>,
-    /// The last event seq shown; sent as `since` on reconnect.
+    /// Open tickets by order id, as this screen shows them.
+    tickets: BTreeMap<i64, Order>,
     last_seq: Option<u64>,
+    status: String,
+    next_id: i64,
 }
 
 #[tokio::main]
@@ -47,25 +58,42 @@ async fn main() -> Result<(), Error> {
         base: base.clone(),
         tokens,
         station,
+        tickets: BTreeMap::new(),
         last_seq: None,
+        status: String::new(),
+        next_id: 1,
     };
+    let (keys_tx, mut keys) = tokio::sync::mpsc::channel::<String>(16);
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if keys_tx.send(line).await.is_err() {
+                break;
+            }
+        }
+    });
     let mut backoff = Duration::from_millis(500);
     loop {
-        match screen.session().await {
-            Ok(reason) => println!("-- disconnected: {reason}; reconnecting"),
-            Err(e) => println!("-- connection failed: {e}; retrying in {backoff:?}"),
+        match screen.session(&mut keys).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(reason)) => screen.status = format!("disconnected: {reason}; reconnecting"),
+            Err(e) => screen.status = format!("connection failed: {e}; retrying in {backoff:?}"),
         }
+        screen.draw();
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(10));
         if let Err(e) = screen.refresh().await {
-            println!("-- could not refresh the login: {e}");
+            screen.status = format!("could not refresh the login: {e}");
         }
     }
 }
 
 impl Screen {
-    /// One connection, until it ends; returns why it ended.
-    async fn session(&mut self) -> Result<String, Error> {
+    /// One connection; `Ok(None)` when the user quits, else why it ended.
+    async fn session(
+        &mut self,
+        keys: &mut tokio::sync::mpsc::Receiver<String>,
+    ) -> Result<Option<String>, Error> {
         let url = format!("{}/ws", self.base.replacen("http", "ws", 1));
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         let hello = ClientMessage::Hello(Hello {
@@ -75,82 +103,245 @@ impl Screen {
         });
         ws.send(Message::text(serde_json::to_string(&hello)?))
             .await?;
-        while let Some(frame) = ws.next().await {
-            let text = match frame? {
-                Message::Text(text) => text,
-                Message::Close(Some(close)) => {
-                    return Ok(format!("closed {} {}", u16::from(close.code), close.reason))
-                }
-                Message::Close(None) => return Ok("closed".into()),
-                _ => continue,
-            };
-            match serde_json::from_str::<ServerMessage>(text.as_str())? {
-                ServerMessage::Welcome(w) => {
-                    println!(
-                        "== {} screen, restaurant {}, at seq {} (session {})",
-                        w.role, w.restaurant_id, w.seq, w.session_id
-                    );
-                    if self.last_seq.is_some_and(|last| w.seq > last) {
-                        println!(
-                            "!! events {}..={} happened while away",
-                            self.last_seq.unwrap_or(0) + 1,
-                            w.seq
-                        );
-                    }
-                    self.last_seq.get_or_insert(w.seq);
-                    if let Some(station) = self.station {
-                        let r = w.restaurant_id;
-                        for (id, kind, room) in [
-                            (1, "unsubscribe", format!("kitchen:{r}")),
-                            (2, "subscribe", format!("kitchen:{r}:{station}")),
-                        ] {
-                            let cmd = RoomCommand {
-                                id: RequestId::Number(id),
-                                room,
-                            };
-                            let cmd = if kind == "subscribe" {
-                                ClientMessage::Subscribe(cmd)
-                            } else {
-                                ClientMessage::Unsubscribe(cmd)
-                            };
-                            ws.send(Message::text(serde_json::to_string(&cmd)?)).await?;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                frame = ws.next() => {
+                    let text = match frame {
+                        None => return Ok(Some("connection lost".into())),
+                        Some(Err(e)) => return Ok(Some(e.to_string())),
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(close))) => {
+                            return Ok(Some(close.map_or("closed".into(), |c| format!("closed {} {}", u16::from(c.code), c.reason))))
                         }
+                        Some(Ok(_)) => continue,
+                    };
+                    let message: ServerMessage = serde_json::from_str(text.as_str())?;
+                    if let Some(reason) = self.receive(&mut ws, message).await? {
+                        return Ok(Some(reason));
                     }
                 }
-                ServerMessage::Event(e) => {
-                    if Some(e.prev) != self.last_seq && self.last_seq.is_some() {
-                        println!(
-                            "!! gap: expected prev {:?}, got {}; resuming",
-                            self.last_seq, e.prev
-                        );
-                        return Ok("gap detected".into());
-                    }
-                    self.last_seq = Some(e.seq);
-                    println!(
-                        "#{:<6} {}  {:<22} {}",
-                        e.seq,
-                        e.at.to_rfc3339(),
-                        e.kind,
-                        e.data
-                    );
-                }
-                ServerMessage::PresenceJoined(p) => println!(
-                    "   + {} {} online in {}",
-                    p.member.role,
-                    p.member.name.unwrap_or_default(),
-                    p.room
-                ),
-                ServerMessage::PresenceLeft(p) => println!(
-                    "   - {} {} left {}",
-                    p.member.role,
-                    p.member.name.unwrap_or_default(),
-                    p.room
-                ),
-                ServerMessage::Ack(a) => println!("   ok {:?}", a.result),
-                ServerMessage::Error(e) => println!("   error {}: {}", e.code, e.message),
+                key = keys.recv() => match key.as_deref().map(str::trim) {
+                    None | Some("q") => return Ok(None),
+                    Some(command) => self.key(&mut ws, command).await?,
+                },
+                _ = tick.tick() => self.draw(),
             }
         }
-        Ok("connection lost".into())
+    }
+
+    async fn receive<S>(
+        &mut self,
+        ws: &mut S,
+        message: ServerMessage,
+    ) -> Result<Option<String>, Error>
+    where
+        S: SinkExt<Message> + Unpin,
+        S::Error: std::error::Error + Send + Sync + 'static,
+    {
+        match message {
+            ServerMessage::Welcome(w) => {
+                let r = w.restaurant_id;
+                if let Some(station) = self.station {
+                    // A station screen: only its own tickets.
+                    self.send(
+                        ws,
+                        json!({ "type": "unsubscribe", "room": format!("kitchen:{r}") }),
+                    )
+                    .await?;
+                    self.send(
+                        ws,
+                        json!({ "type": "subscribe", "room": format!("kitchen:{r}:{station}") }),
+                    )
+                    .await?;
+                }
+                self.send(
+                    ws,
+                    json!({ "type": "kitchen.snapshot", "station_id": self.station }),
+                )
+                .await?;
+                self.status = format!("connected as {} (session {})", w.role, w.session_id);
+            }
+            ServerMessage::Ack(ack) => match ack.result {
+                AckResult::KitchenSnapshot { seq, tickets, .. } => {
+                    self.tickets = tickets.into_iter().map(|t| (t.order.id, t.order)).collect();
+                    self.last_seq = Some(seq);
+                }
+                AckResult::ItemSetStatus(o) => {
+                    self.status = format!("order {} is now {:?}", o.order.id, o.order.status)
+                }
+                _ => {}
+            },
+            ServerMessage::Error(e) => self.status = format!("{}: {}", e.code, e.message),
+            ServerMessage::Event(e) => {
+                let Some(last) = self.last_seq else {
+                    return Ok(None);
+                };
+                if e.seq <= last {
+                    return Ok(None); // already in the snapshot
+                }
+                if e.prev != last {
+                    return Ok(Some(format!(
+                        "gap before seq {} (had {last}); resyncing",
+                        e.seq
+                    )));
+                }
+                self.last_seq = Some(e.seq);
+                self.apply(&e.kind, &e.data);
+            }
+            ServerMessage::PresenceJoined(_) | ServerMessage::PresenceLeft(_) => {}
+        }
+        self.draw();
+        Ok(None)
+    }
+
+    /// Keeps the open tickets current from the events this screen gets.
+    fn apply(&mut self, kind: &str, data: &Value) {
+        match kind {
+            "order.placed" => {
+                if let Ok(order) = serde_json::from_value::<Order>(data.clone()) {
+                    self.tickets.insert(order.id, order);
+                }
+            }
+            "ticket.placed" => {
+                if let (Some(id), Ok(lines)) = (
+                    data["order_id"].as_i64(),
+                    serde_json::from_value(data["lines"].clone()),
+                ) {
+                    let order = Order {
+                        id,
+                        table_id: data["table_id"].as_i64(),
+                        source: restohub_protocol::api::orders::OrderSource::DineIn,
+                        status: restohub_protocol::api::orders::OrderStatus::Placed,
+                        note: data["note"].as_str().unwrap_or_default().into(),
+                        total_cents: 0,
+                        lines,
+                        created_at: serde_json::from_value(data["created_at"].clone())
+                            .unwrap_or(restohub_protocol::Timestamp(0)),
+                        placed_seq: 0,
+                    };
+                    self.tickets.insert(id, order);
+                }
+            }
+            "order.line_status_changed" => {
+                let (order, line) = (data["order_id"].as_i64(), data["line_id"].as_i64());
+                let status: Option<LineStatus> =
+                    serde_json::from_value(data["status"].clone()).ok();
+                if let (Some(o), Some(l), Some(status)) = (order, line, status) {
+                    if let Some(line) = self
+                        .tickets
+                        .get_mut(&o)
+                        .and_then(|t| t.lines.iter_mut().find(|x| x.id == l))
+                    {
+                        line.status = status;
+                    }
+                }
+            }
+            "order.cancelled" => {
+                if let Some(o) = data["order_id"].as_i64() {
+                    self.tickets.remove(&o);
+                }
+            }
+            _ => {}
+        }
+        // A ticket whose lines are all ready, served or voided leaves the screen.
+        self.tickets.retain(|_, t| {
+            t.lines
+                .iter()
+                .any(|l| matches!(l.status, LineStatus::Queued | LineStatus::Preparing))
+        });
+    }
+
+    async fn key<S>(&mut self, ws: &mut S, command: &str) -> Result<(), Error>
+    where
+        S: SinkExt<Message> + Unpin,
+        S::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let mut words = command.split_whitespace();
+        let (verb, line) = (
+            words.next(),
+            words.next().and_then(|w| w.parse::<i64>().ok()),
+        );
+        let Some(line) = line else {
+            self.status = "keys: b <line> bump, r <line> recall, q quit".into();
+            return Ok(());
+        };
+        let Some((order, current)) = self.tickets.values().find_map(|t| {
+            t.lines
+                .iter()
+                .find(|l| l.id == line)
+                .map(|l| (t.id, l.status))
+        }) else {
+            self.status = format!("no open line {line}");
+            return Ok(());
+        };
+        let to = match (verb, current) {
+            (Some("b"), LineStatus::Queued) => "preparing",
+            (Some("b"), LineStatus::Preparing) => "ready",
+            (Some("r"), LineStatus::Preparing) => "queued",
+            (Some("r"), LineStatus::Ready) => "preparing",
+            _ => {
+                self.status = format!("line {line} is {current:?}; nothing to do");
+                return Ok(());
+            }
+        };
+        self.send(
+            ws,
+            json!({ "type": "item.set_status", "order_id": order, "line_id": line, "status": to }),
+        )
+        .await
+    }
+
+    async fn send<S>(&mut self, ws: &mut S, mut command: Value) -> Result<(), Error>
+    where
+        S: SinkExt<Message> + Unpin,
+        S::Error: std::error::Error + Send + Sync + 'static,
+    {
+        command["id"] = json!(self.next_id);
+        self.next_id += 1;
+        ws.send(Message::text(command.to_string())).await?;
+        Ok(())
+    }
+
+    fn draw(&self) {
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut out = String::from("\x1b[2J\x1b[H");
+        let title = self
+            .station
+            .map_or("whole kitchen".to_owned(), |s| format!("station {s}"));
+        out.push_str(&format!(
+            "KITCHEN DISPLAY — {title} — {} open tickets (seq {:?})\n\n",
+            self.tickets.len(),
+            self.last_seq
+        ));
+        for ticket in self.tickets.values() {
+            let age = (now - ticket.created_at.millis()).max(0) / 1000;
+            let table = ticket
+                .table_id
+                .map_or("takeaway".into(), |t| format!("table {t}"));
+            out.push_str(&format!(
+                "#{:<5} {:<10} {:>3}:{:02}\n",
+                ticket.id,
+                table,
+                age / 60,
+                age % 60
+            ));
+            for line in &ticket.lines {
+                let note = if line.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", line.note)
+                };
+                out.push_str(&format!(
+                    "   [{:>5}] {:>2} x {}{note:<20} {:?}\n",
+                    line.id, line.qty, line.name, line.status
+                ));
+            }
+        }
+        out.push_str(&format!("\n{}\n> ", self.status));
+        print!("{out}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
     }
 
     /// Refreshes the login only when the access token is about to expire:
