@@ -100,6 +100,7 @@ impl Screen {
             token: Some(self.tokens.access_token.clone()),
             since: self.last_seq,
             restaurant_id: None,
+            rooms: Vec::new(),
         });
         ws.send(Message::text(serde_json::to_string(&hello)?))
             .await?;
@@ -189,7 +190,9 @@ impl Screen {
                 self.last_seq = Some(e.seq);
                 self.apply(&e.kind, &e.data);
             }
-            ServerMessage::PresenceJoined(_) | ServerMessage::PresenceLeft(_) => {}
+            ServerMessage::PresenceJoined(_)
+            | ServerMessage::PresenceLeft(_)
+            | ServerMessage::Resumed(_) => {}
         }
         self.draw();
         Ok(None)

@@ -255,6 +255,17 @@ pub struct Options {
     )]
     pub ws_max_connections_per_user: usize,
 
+    /// Milliseconds between checks of the event log for events this
+    /// instance has not delivered (the bound on delivery delay when a
+    /// publisher dies after commit or a bus message is lost).
+    #[arg(
+        long,
+        env = "RESTOHUB_EVENT_POLL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub event_poll_ms: u64,
+
     /// Hours the event log keeps events (clients further behind resync).
     #[arg(
         long,
@@ -306,6 +317,7 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     pub gateway: GatewaySettings,
     pub event_retention: Duration,
+    pub event_poll: Duration,
 }
 
 impl Options {
@@ -406,6 +418,7 @@ impl Options {
             client_ip_header: self.client_ip_header.clone(),
             gateway,
             event_retention: Duration::from_secs(self.event_retention_hours.max(1) * 3600),
+            event_poll: Duration::from_millis(self.event_poll_ms.max(10)),
         })
     }
 }

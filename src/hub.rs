@@ -20,6 +20,7 @@ pub struct Hub {
     pub state: AppState,
     router: Router,
     event_retention: std::time::Duration,
+    event_poll: std::time::Duration,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -71,6 +72,7 @@ impl Hub {
             state,
             router,
             event_retention: config.event_retention,
+            event_poll: config.event_poll,
         })
     }
 
@@ -89,6 +91,12 @@ impl Hub {
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
+        let poller = tokio::spawn(
+            self.state
+                .gateway
+                .clone()
+                .poll_log(self.state.store.clone(), self.event_poll),
+        );
         let gateway = self.state.gateway.clone();
         let stop_sessions = gateway.clone();
         axum::serve(listener, app)
@@ -101,6 +109,7 @@ impl Hub {
             .context("server error")?;
         gateway.drained().await;
         pruner.abort();
+        poller.abort();
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())

@@ -217,24 +217,33 @@ impl Connection {
 
     /// A room this session may be in, that exists.
     async fn permitted_room(&self, name: &str) -> Result<Room, ApiError> {
-        let room = parse_room(name)?;
-        if !rooms::allowed(&self.caller, room) {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!("you may not join {room}"),
-            ));
-        }
-        let store = &self.state.store;
-        let exists = match room {
-            Room::Station(r, station) => store.station(r, station).await?.is_some(),
-            Room::Table(r, table) => store.table(r, table).await?.is_some(),
-            _ => true,
-        };
-        if !exists {
-            return Err(ApiError::not_found(&room.to_string()));
-        }
-        Ok(room)
+        check_room(&self.state, &self.caller, name).await
     }
+}
+
+/// A room `caller` may be in, that exists.
+pub(super) async fn check_room(
+    state: &crate::state::AppState,
+    caller: &crate::auth::Caller,
+    name: &str,
+) -> Result<Room, ApiError> {
+    let room = parse_room(name)?;
+    if !rooms::allowed(caller, room) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("you may not join {room}"),
+        ));
+    }
+    let store = &state.store;
+    let exists = match room {
+        Room::Station(r, station) => store.station(r, station).await?.is_some(),
+        Room::Table(r, table) => store.table(r, table).await?.is_some(),
+        _ => true,
+    };
+    if !exists {
+        return Err(ApiError::not_found(&room.to_string()));
+    }
+    Ok(room)
 }
 
 fn parse_room(name: &str) -> Result<Room, ApiError> {

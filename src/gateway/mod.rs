@@ -211,7 +211,13 @@ impl Gateway {
         let body = event.shared_body();
         let mut delivered = 0;
         self.registry.for_each_recipient(&event.rooms, |session| {
-            let prev = session.last_seq.swap(event.seq, Ordering::AcqRel);
+            // Under the channel lock: no other delivery to this session races.
+            let prev = session.last_seq.load(Ordering::Acquire);
+            if event.seq <= prev {
+                // Already sent (a resumed session that was ahead of this instance).
+                return;
+            }
+            session.last_seq.store(event.seq, Ordering::Release);
             if session.push(Utf8Bytes::from(event_frame(prev, &body)), &self.stats) {
                 delivered += 1;
             }
@@ -411,10 +417,55 @@ impl Gateway {
         for room in rooms {
             self.join_locked(*room, session);
         }
-        if since.is_none() {
-            session.last_seq.store(channel.last_seq, Ordering::Release);
-        }
+        // Live events start after whichever is later: what this instance has
+        // delivered, or what the client says it has seen.
+        let start = channel.last_seq.max(since.unwrap_or(0));
+        session.last_seq.store(start, Ordering::Release);
         channel.last_seq
+    }
+
+    /// Every `interval`, reads events that reached the log but not this
+    /// instance (a publisher that died after commit, a lost bus message) for
+    /// each restaurant it serves, so delivery is late at worst, never lost.
+    pub async fn poll_log(self, store: crate::storage::Store, interval: Duration) {
+        let mut every = tokio::time::interval(interval);
+        loop {
+            every.tick().await;
+            let open: Vec<(i64, u64)> = self
+                .channels
+                .iter()
+                .filter_map(|c| {
+                    let channel = c.value().lock().unwrap_or_else(|e| e.into_inner());
+                    channel.ready.then_some((*c.key(), channel.last_seq))
+                })
+                .collect();
+            for (restaurant, delivered) in open {
+                let behind = match store.current_seq(restaurant).await {
+                    Ok(seq) => seq > delivered,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot poll the event log");
+                        continue;
+                    }
+                };
+                if behind {
+                    match store
+                        .events_between(restaurant, delivered, u64::MAX >> 1, 10_000)
+                        .await
+                    {
+                        Ok(events) if !events.is_empty() => {
+                            tracing::debug!(
+                                restaurant,
+                                count = events.len(),
+                                "delivering events found in the log"
+                            );
+                            self.publish(&store, events).await;
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "cannot read the event log"),
+                    }
+                }
+            }
+        }
     }
 
     pub(crate) fn join(&self, room: Room, session: &Arc<SessionHandle>) {

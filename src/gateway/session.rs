@@ -100,18 +100,46 @@ pub async fn run(
         )
         .await;
     }
+    let mut joined = rooms::automatic(&caller);
+    for name in &hello.rooms {
+        match super::commands::check_room(&state, &caller, name).await {
+            Ok(room) if !joined.contains(&room) => joined.push(room),
+            Ok(_) => {}
+            Err(e) => {
+                gateway.remove_user_connection(&user_key);
+                let code = match e.code() {
+                    restohub_protocol::ErrorCode::Forbidden => close::FORBIDDEN,
+                    _ => close::PROTOCOL_VIOLATION,
+                };
+                return close_with(
+                    &mut sink,
+                    &mut stream,
+                    code,
+                    "a room in hello cannot be joined",
+                )
+                .await;
+            }
+        }
+    }
     let (session, rx) = gateway.register(caller.restaurant_id, member, hello.since);
-    let automatic = rooms::automatic(&caller);
-    let seq = gateway.join_all(&session, &automatic, hello.since);
+    let seq = gateway.join_all(&session, &joined, hello.since);
+    let replay = match replay(&state, &caller, &joined, hello.since, seq).await {
+        Ok(replay) => replay,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the event log for a resume");
+            Replay::Resync
+        }
+    };
     let welcome = ServerMessage::Welcome(Welcome {
         session_id: session.member.session_id.clone(),
         restaurant_id: caller.restaurant_id,
         role: caller.role,
         user_id: caller.user_id,
         table_id: caller.table_id,
-        rooms: automatic.iter().map(ToString::to_string).collect(),
+        rooms: joined.iter().map(ToString::to_string).collect(),
         seq,
         heartbeat_interval_ms: gateway.settings.heartbeat_interval.as_millis() as u64,
+        resync_required: matches!(replay, Replay::Resync),
     });
     let settings = &gateway.settings;
     let quota = Quota::per_second(settings.commands_per_second).allow_burst(settings.command_burst);
@@ -120,14 +148,28 @@ pub async fn run(
         state,
         session: session.clone(),
         caller,
-        rooms: automatic.into_iter().collect(),
+        rooms: joined.into_iter().collect(),
         watching: HashSet::new(),
         limiter: RateLimiter::direct(quota),
         limited_in_a_row: 0,
     };
-    let code = match sink.send(text(&welcome)).await {
-        Ok(()) => conn.serve(&mut sink, &mut stream, rx).await,
-        Err(_) => 0,
+    let mut greeted = sink.send(text(&welcome)).await.is_ok();
+    if let (true, Replay::Frames(frames)) = (greeted, replay) {
+        for frame in frames {
+            if sink
+                .send(Message::Text(Utf8Bytes::from(frame)))
+                .await
+                .is_err()
+            {
+                greeted = false;
+                break;
+            }
+        }
+    }
+    let code = if greeted {
+        conn.serve(&mut sink, &mut stream, rx).await
+    } else {
+        0
     };
     // Out of every room before the closing handshake, so presence and
     // delivery forget the session at once.
@@ -242,6 +284,65 @@ impl Connection {
             ),
         ))
     }
+}
+
+/// Longest replay a resume gets; further behind, the client resyncs.
+const MAX_REPLAY: u64 = 10_000;
+
+enum Replay {
+    /// Frames to send after the welcome: events, then `resumed`.
+    Frames(Vec<String>),
+    Resync,
+}
+
+/// The events in `(since, seq]` the session's rooms allow, as frames with
+/// their `prev` chain from `since`, then a `resumed` marker. Nothing to do
+/// without `since` or when the client is not behind.
+async fn replay(
+    state: &AppState,
+    caller: &Caller,
+    rooms: &[restohub_protocol::ws::Room],
+    since: Option<u64>,
+    seq: u64,
+) -> sqlx::Result<Replay> {
+    let Some(since) = since else {
+        return Ok(Replay::Frames(Vec::new()));
+    };
+    let resumed = |seq: u64, replayed: u64| {
+        let frame = ServerMessage::Resumed(restohub_protocol::ws::Resumed {
+            since,
+            seq,
+            replayed,
+        });
+        serde_json::to_string(&frame).unwrap_or_default()
+    };
+    if since >= seq {
+        // Nothing missed (or this instance is behind the client: live
+        // events up to `since` are skipped, so the seam has no duplicate).
+        return Ok(Replay::Frames(vec![resumed(since, 0)]));
+    }
+    if seq - since > MAX_REPLAY {
+        return Ok(Replay::Resync);
+    }
+    let events = state
+        .store
+        .events_between(caller.restaurant_id, since, seq, MAX_REPLAY as i64)
+        .await?;
+    if events.len() as u64 != seq - since {
+        // Part of the range was pruned.
+        return Ok(Replay::Resync);
+    }
+    let mut frames = Vec::new();
+    let mut prev = since;
+    for event in events
+        .iter()
+        .filter(|e| e.rooms.iter().any(|r| rooms.contains(r)))
+    {
+        frames.push(crate::events::event_frame(prev, &event.shared_body()));
+        prev = event.seq;
+    }
+    frames.push(resumed(seq, frames.len() as u64));
+    Ok(Replay::Frames(frames))
 }
 
 /// Waits for the first text frame and parses it as `hello`.

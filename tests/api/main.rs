@@ -12,6 +12,7 @@ mod kitchen;
 mod lockout;
 mod orders;
 mod resources;
+mod resume;
 mod roles;
 mod storage;
 mod tenancy;

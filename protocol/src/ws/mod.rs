@@ -192,6 +192,12 @@ pub struct Hello {
     /// another one, the hub closes with `FORBIDDEN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restaurant_id: Option<i64>,
+    /// Rooms to join before the welcome (and before any replay), besides the
+    /// role's own: a station screen names its station here so that what it
+    /// missed there is replayed too. A room it may not join closes with
+    /// `FORBIDDEN`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -222,6 +228,8 @@ pub enum ServerMessage {
     PresenceJoined(PresenceChange),
     #[serde(rename = "presence.left")]
     PresenceLeft(PresenceChange),
+    #[serde(rename = "resumed")]
+    Resumed(Resumed),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -240,6 +248,21 @@ pub struct Welcome {
     pub seq: u64,
     /// The hub pings this often; a peer silent for three intervals is dropped.
     pub heartbeat_interval_ms: u64,
+    /// The hello's `since` is older than the event log reaches back (or too
+    /// far behind to replay): nothing is replayed; redraw from snapshots and
+    /// continue from `seq`.
+    #[serde(default)]
+    pub resync_required: bool,
+}
+
+/// After a hello with `since`, the events between `since` and the welcome's
+/// `seq` that the session's rooms allow have been replayed (as ordinary
+/// event frames); live events follow, the first with `prev` = `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Resumed {
+    pub since: u64,
+    pub seq: u64,
+    pub replayed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
