@@ -45,7 +45,17 @@ impl Hub {
             None => None,
         };
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let gateway = Gateway::new(config.gateway.clone());
+        let bus: Arc<dyn crate::bus::EventBus> = match &redis {
+            Some(client) => Arc::new(crate::bus::RedisBus::start(
+                client.clone(),
+                gateway.clone(),
+                store.clone(),
+            )),
+            None => Arc::new(crate::bus::LocalBus),
+        };
         let state = AppState {
+            bus,
             store,
             clock,
             tokens: Arc::new(TokenKeys::new(&secret)),
@@ -56,7 +66,7 @@ impl Hub {
                 guest_session_ttl_ms: ms(config.guest_session_ttl),
             }),
             redis,
-            gateway: Gateway::new(config.gateway.clone()),
+            gateway,
             allowed_origins: Arc::new(config.allowed_origins.clone()),
         };
         let router = crate::http::router(

@@ -43,7 +43,7 @@ pub async fn change(
         None => Err(ApiError::not_found("menu item")),
         Some(Err(e)) => Err(e),
         Some(Ok((item, events))) => {
-            state.gateway.publish(&state.store, events).await;
+            state.announce(events).await;
             Ok(item)
         }
     }

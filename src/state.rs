@@ -25,6 +25,22 @@ pub struct AppState {
     /// Present when REDIS_URL is configured.
     pub redis: Option<redis::Client>,
     pub gateway: Gateway,
+    /// Carries committed events to the other instances.
+    pub bus: Arc<dyn crate::bus::EventBus>,
     /// Browser origins allowed to call the API and open WebSockets.
     pub allowed_origins: Arc<Vec<axum::http::HeaderValue>>,
+}
+
+impl AppState {
+    /// After a commit: deliver to this instance's sessions now, and hand the
+    /// events to the other instances without making the caller wait.
+    pub async fn announce(&self, events: Vec<crate::events::Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let bus = self.bus.clone();
+        let copy = events.clone();
+        tokio::spawn(async move { bus.publish(&copy).await });
+        self.gateway.publish(&self.store, events).await;
+    }
 }

@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use restohub_protocol::api::health::{ComponentHealth, ComponentState, Health};
 
+use crate::bus::BusHealth;
 use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -33,7 +34,17 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
             status: ComponentState::Disabled,
             error: None,
         },
-        Some(client) => check(ping_redis(client)).await,
+        Some(client) => {
+            let mut redis = check(ping_redis(client)).await;
+            // Reachable is not enough: this instance must be receiving events.
+            if let (ComponentState::Up, BusHealth::Down(why)) = (redis.status, state.bus.health()) {
+                redis = ComponentHealth {
+                    status: ComponentState::Down,
+                    error: Some(why),
+                };
+            }
+            redis
+        }
     };
     let all_up = [&database, &redis]
         .iter()

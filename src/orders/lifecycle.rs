@@ -50,7 +50,7 @@ pub async fn act(
         None => Err(ApiError::not_found("order")),
         Some(Err(e)) => Err(e),
         Some(Ok((order, events))) => {
-            state.gateway.publish(&state.store, events).await;
+            state.announce(events).await;
             Ok(order)
         }
     }

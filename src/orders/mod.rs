@@ -50,7 +50,7 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         .await?;
     match outcome {
         PlaceOutcome::Placed { order, events } => {
-            state.gateway.publish(&state.store, events).await;
+            state.announce(events).await;
             Ok(Placed {
                 order,
                 duplicate: false,

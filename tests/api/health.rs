@@ -8,6 +8,21 @@ async fn get(app: &TestApp, path: &str) -> (StatusCode, serde_json::Value) {
     app.call(Method::GET, path, None, None).await
 }
 
+/// Polls readiness until 200 (bounded), returning the report.
+pub async fn wait_until_ready(app: &TestApp) -> serde_json::Value {
+    for _ in 0..100 {
+        let (status, ready) = get(app, "/health/ready").await;
+        if status == StatusCode::OK {
+            return ready;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the instance never became ready: {:?}",
+        get(app, "/health/ready").await
+    );
+}
+
 async fn ready_reports_each_component(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (status, live) = get(&app, "/health/live").await;
@@ -23,8 +38,8 @@ async fn ready_reports_each_component(backend: Backend) {
 
 async fn ready_checks_redis_when_configured(backend: Backend) {
     let app = TestApp::spawn_with(backend, &["--redis-url", "redis://127.0.0.1:6379"]).await;
-    let (status, ready) = get(&app, "/health/ready").await;
-    assert_eq!(status, StatusCode::OK, "{ready}");
+    // Ready once the instance has subscribed to events.
+    let ready = wait_until_ready(&app).await;
     assert_eq!(ready["components"]["redis"]["status"], "up");
 }
 

@@ -181,6 +181,11 @@ impl TestApp {
         Self::start(self.db.clone(), self.clock.clone(), &[]).await
     }
 
+    /// Another instance on the same database, with its own arguments.
+    pub async fn sibling_with(&self, extra: &[&str]) -> TestApp {
+        Self::start(self.db.clone(), self.clock.clone(), extra).await
+    }
+
     async fn start(db: Arc<TestDb>, clock: Arc<ManualClock>, extra: &[&str]) -> TestApp {
         let config = test_config(&db, extra);
         let hub = Hub::open(&config, clock.clone()).await.expect("hub starts");

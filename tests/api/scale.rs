@@ -1,0 +1,261 @@
+//! Several hub instances on one PostgreSQL database and a Redis server this
+//! test owns: every screen gets every event meant for it exactly once and in
+//! order, whichever instance it is on and whatever Redis does.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::health::wait_until_ready;
+use crate::orders::{floor, Floor};
+use crate::support::*;
+use crate::ws_client::WsClient;
+
+/// A redis-server on a free port, stopped when dropped.
+struct PrivateRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = PrivateRedis { port, child: None };
+        redis.resume();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn resume(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for the scale-out tests");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn instances(redis: &PrivateRedis, n: usize) -> Vec<Arc<TestApp>> {
+    let url = redis.url();
+    let args = ["--redis-url", url.as_str(), "--event-poll-ms", "200"];
+    let first = TestApp::spawn_with(Backend::Postgres, &args).await;
+    let mut all = Vec::new();
+    for _ in 1..n {
+        all.push(Arc::new(first.sibling_with(&args).await));
+    }
+    all.insert(0, Arc::new(first));
+    for app in &all {
+        wait_until_ready(app).await;
+    }
+    all
+}
+
+/// Reads events until `n` of `kind` have arrived; checks prev continuity
+/// and strictly increasing seq; returns every (seq, kind).
+async fn collect(ws: &mut WsClient, start: u64, kind: &str, n: usize) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let mut last = start;
+    let mut count = 0;
+    while count < n {
+        let e = ws
+            .next_matching(|f| f["type"] == "event" || f["type"] == "resumed")
+            .await;
+        if e["type"] == "resumed" {
+            // The replay is done; live events continue from here.
+            last = e["seq"].as_u64().unwrap();
+            continue;
+        }
+        let (prev, seq) = (e["prev"].as_u64().unwrap(), e["seq"].as_u64().unwrap());
+        assert_eq!(prev, last, "gap or duplicate before {e}");
+        assert!(seq > last);
+        last = seq;
+        if e["kind"] == kind {
+            count += 1;
+        }
+        out.push((seq, e["kind"].as_str().unwrap().to_owned()));
+    }
+    out
+}
+
+async fn place(app: &TestApp, f: &Floor, token: &str, key: String) -> StatusCode {
+    let body = json!({ "idempotency_key": key, "table_id": f.t1, "source": "dine_in", "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
+    app.post("/api/v1/orders", Some(token), body).await.0
+}
+
+async fn expo(app: &TestApp, token: &str) -> (WsClient, u64) {
+    let (ws, welcome) = WsClient::join(app, token).await;
+    (ws, welcome["seq"].as_u64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_deliver_every_event_once_in_order() {
+    let redis = PrivateRedis::start();
+    let apps = instances(&redis, 3).await;
+    let f = floor(&apps[0], "chain").await;
+    let (_, chef) = apps[0].staff(&f.t, "chef").await;
+    let mut screens = Vec::new();
+    for app in &apps {
+        screens.push(expo(app, &chef).await);
+    }
+    let (_, waiter) = apps[0].staff(&f.t, "waiter").await;
+    const ORDERS: usize = 400;
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let app = apps[worker % 2].clone();
+        let (waiter, f_t1, bread) = (waiter.clone(), f.t1, f.bread);
+        tasks.push(tokio::spawn(async move {
+            for n in 0..ORDERS / 8 {
+                let body = json!({ "idempotency_key": format!("w{worker}-{n}"), "table_id": f_t1, "source": "dine_in",
+                                   "lines": [{ "menu_item_id": bread, "qty": 1 }] });
+                let (status, reply) = app.post("/api/v1/orders", Some(&waiter), body).await;
+                assert_eq!(status, StatusCode::CREATED, "{reply}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut lists = Vec::new();
+    for (ws, start) in screens.iter_mut() {
+        lists.push(collect(ws, *start, "order.placed", ORDERS).await);
+    }
+    assert_eq!(lists[0], lists[1], "instance 1 and 2 screens differ");
+    assert_eq!(lists[0], lists[2], "instance 1 and 3 screens differ");
+    for (ws, _) in screens.iter_mut() {
+        ws.assert_alive().await;
+        assert!(
+            ws.pending_events_of("order.placed").is_empty(),
+            "a duplicate arrived"
+        );
+    }
+    assert_eq!(
+        apps[0].store.order_count(f.t.id).await.unwrap(),
+        ORDERS as i64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_delays_but_loses_nothing() {
+    let mut redis = PrivateRedis::start();
+    let apps = instances(&redis, 2).await;
+    let f = floor(&apps[0], "chain").await;
+    let (_, chef) = apps[0].staff(&f.t, "chef").await;
+    let (_, waiter) = apps[0].staff(&f.t, "waiter").await;
+    let (mut remote, start) = expo(&apps[1], &chef).await;
+
+    place(&apps[0], &f, &waiter, "before".into()).await;
+    redis.stop();
+    // Readiness stops being green on both instances.
+    for app in &apps {
+        let mut degraded = None;
+        for _ in 0..100 {
+            let (status, body) = app
+                .call(reqwest::Method::GET, "/health/ready", None, None)
+                .await;
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                degraded = Some(body);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let body: Value = degraded.expect("readiness stayed green with Redis down");
+        assert_eq!(body["components"]["redis"]["status"], "down");
+    }
+    // Orders keep flowing on instance 1 and still reach instance 2's screen.
+    for n in 0..20 {
+        assert_eq!(
+            place(&apps[0], &f, &waiter, format!("during-{n}")).await,
+            StatusCode::CREATED
+        );
+    }
+    redis.resume();
+    wait_until_ready(&apps[1]).await;
+    for n in 0..20 {
+        assert_eq!(
+            place(&apps[0], &f, &waiter, format!("after-{n}")).await,
+            StatusCode::CREATED
+        );
+    }
+    let got = collect(&mut remote, start, "order.placed", 41).await;
+    let placed = got.iter().filter(|(_, k)| k == "order.placed").count();
+    assert_eq!(placed, 41);
+    remote.assert_alive().await;
+    assert!(
+        remote.pending_events_of("order.placed").is_empty(),
+        "a duplicate arrived"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_resumes_on_another_instance() {
+    let redis = PrivateRedis::start();
+    let apps = instances(&redis, 3).await;
+    let f = floor(&apps[0], "chain").await;
+    let (_, chef) = apps[0].staff(&f.t, "chef").await;
+    let (_, waiter) = apps[0].staff(&f.t, "waiter").await;
+    let (mut reference, ref_start) = expo(&apps[1], &chef).await;
+    let (mut screen, start) = expo(&apps[0], &chef).await;
+    for n in 0..10 {
+        place(&apps[1], &f, &waiter, format!("a{n}")).await;
+    }
+    let seen = collect(&mut screen, start, "order.placed", 10).await;
+    let last = seen.last().unwrap().0;
+    drop(screen);
+    for n in 0..10 {
+        place(&apps[1], &f, &waiter, format!("b{n}")).await;
+    }
+    // Back on instance 3, with since.
+    let mut back = WsClient::connect(&apps[2]).await;
+    back.send(json!({ "type": "hello", "token": chef, "since": last }))
+        .await;
+    let welcome = back.recv().await;
+    assert_eq!(welcome["resync_required"], false, "{welcome}");
+    for n in 0..5 {
+        place(&apps[0], &f, &waiter, format!("c{n}")).await;
+    }
+    let mut resumed_list = seen.clone();
+    resumed_list.extend(collect(&mut back, last, "order.placed", 15).await);
+    let reference_list = collect(&mut reference, ref_start, "order.placed", 25).await;
+    assert_eq!(resumed_list, reference_list);
+}
