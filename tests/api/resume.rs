@@ -167,7 +167,94 @@ async fn a_commit_nobody_published_arrives_by_polling(backend: Backend) {
     );
 }
 
+/// A screen cut off as a slow consumer resumes with since and loses nothing.
+async fn a_slow_consumer_resumes_without_loss(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &["--ws-queue", "8"]).await;
+    let f = floor(&app, "bistro").await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let (mut sleeper, welcome) = grill_screen(&app, &f, &chef, None).await;
+    let start = welcome["seq"].as_u64().unwrap();
+    // Large kitchen events, committed to the log and published, while the
+    // sleeper reads nothing, until it is cut off.
+    let pad = "x".repeat(16 * 1024);
+    let mut n = 0;
+    while app
+        .gateway
+        .stats
+        .slow_consumers
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        n += 1;
+        assert!(n < 5000, "never cut off");
+        let draft = restohub::storage::EventDraft {
+            kind: "test.big".into(),
+            rooms: vec![restohub_protocol::ws::Room::Kitchen(f.t.id)],
+            data: json!({ "n": n, "pad": pad }),
+        };
+        let events = app
+            .store
+            .append_events(f.t.id, vec![draft], T0)
+            .await
+            .unwrap();
+        app.gateway.publish(&app.store, events).await;
+    }
+    // It reads what it had, up to the cut.
+    let mut got: Vec<(u64, String)> = Vec::new();
+    let mut last = start;
+    loop {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            futures::StreamExt::next(&mut sleeper.stream),
+        )
+        .await
+        {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                let e: Value = serde_json::from_str(t.as_str()).unwrap();
+                if e["type"] == "event" {
+                    assert_eq!(e["prev"].as_u64().unwrap(), last);
+                    last = e["seq"].as_u64().unwrap();
+                    got.push((last, e["kind"].as_str().unwrap().to_owned()));
+                }
+            }
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))))
+            | Ok(None)
+            | Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(_))) => {}
+            Err(_) => panic!("the cut-off connection did not end"),
+        }
+    }
+    assert!((got.len() as u64) < n, "it was cut off before the end");
+    // Resume: the rest comes from the log; together, every event exactly once.
+    let (mut back, _) = grill_screen(&app, &f, &chef, Some(last)).await;
+    let mut replayed = 0;
+    loop {
+        let frame = back.recv().await;
+        if frame["type"] == "resumed" {
+            assert_eq!(frame["replayed"].as_u64(), Some(replayed));
+            break;
+        }
+        if frame["type"] == "event" {
+            assert_eq!(frame["prev"].as_u64().unwrap(), last);
+            last = frame["seq"].as_u64().unwrap();
+            got.push((last, frame["kind"].as_str().unwrap().to_owned()));
+            replayed += 1;
+        }
+    }
+    let truth: Vec<(u64, String)> = app
+        .store
+        .events_between(f.t.id, start, u64::MAX >> 1, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.kind))
+        .collect();
+    assert_eq!(got.len() as u64, n);
+    assert_eq!(got, truth);
+}
+
 crate::both_backends!(
+    a_slow_consumer_resumes_without_loss,
     a_reconnecting_screen_misses_nothing,
     a_screen_too_far_behind_is_told_to_resync,
     a_commit_nobody_published_arrives_by_polling,

@@ -139,7 +139,7 @@ async fn three_instances_deliver_every_event_once_in_order() {
         screens.push(expo(app, &chef).await);
     }
     let (_, waiter) = apps[0].staff(&f.t, "waiter").await;
-    const ORDERS: usize = 400;
+    const ORDERS: usize = 2000;
     let mut tasks = Vec::new();
     for worker in 0..8 {
         let app = apps[worker % 2].clone();
@@ -258,4 +258,143 @@ async fn a_screen_resumes_on_another_instance() {
     resumed_list.extend(collect(&mut back, last, "order.placed", 15).await);
     let reference_list = collect(&mut reference, ref_start, "order.placed", 25).await;
     assert_eq!(resumed_list, reference_list);
+}
+
+/// The binary as a second instance on the same database and Redis, which
+/// the test can kill outright (SIGKILL: no shutdown, no goodbye).
+struct ChildHub {
+    child: Child,
+    addr: String,
+}
+
+impl ChildHub {
+    fn start(app: &TestApp, redis: &PrivateRedis) -> ChildHub {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_restohub"))
+            .env_clear()
+            .env("DATABASE_URL", app.db.database_url().unwrap())
+            .env("REDIS_URL", redis.url())
+            .env(
+                "RESTOHUB_JWT_SECRET",
+                "test-secret-of-at-least-thirty-two-bytes",
+            )
+            .env("RESTOHUB_LISTEN", "127.0.0.1:0")
+            .env("RESTOHUB_LOG_FORMAT", "json")
+            .env("RESTOHUB_EVENT_POLL_MS", "200")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next().expect("the child hub exited").unwrap();
+            let Ok(log) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if log["message"] == "restohub listening" {
+                break log["addr"].as_str().unwrap().to_owned();
+            }
+        };
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ChildHub { child, addr }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildHub {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_loses_no_event_and_duplicates_no_order() {
+    let redis = PrivateRedis::start();
+    let apps = instances(&redis, 1).await;
+    let a = &apps[0];
+    let f = floor(a, "chain").await;
+    let (_, chef) = a.staff(&f.t, "chef").await;
+    let (_, waiter) = a.staff(&f.t, "waiter").await;
+    let mut b = ChildHub::start(a, &redis);
+    let b_base = format!("http://{}", b.addr);
+    let (mut reference, ref_start) = expo(a, &chef).await;
+
+    // A kitchen screen on B.
+    let (mut screen, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", b.addr))
+        .await
+        .unwrap();
+    use futures::{SinkExt, StreamExt};
+    screen
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            json!({ "type": "hello", "token": chef }).to_string(),
+        ))
+        .await
+        .unwrap();
+    let mut last = 0;
+    let mut seen: Vec<(u64, String)> = Vec::new();
+    let mut welcome_seen = false;
+
+    // A waiter's phone on B places orders; B is killed halfway; the phone
+    // retries each unanswered order on A with the same key.
+    let http = reqwest::Client::new();
+    let mut keys = Vec::new();
+    for n in 0..60 {
+        if n == 30 {
+            b.kill();
+        }
+        let key = format!("phone-{n}");
+        let body = json!({ "idempotency_key": key, "table_id": f.t1, "source": "dine_in", "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
+        let on_b = http
+            .post(format!("{b_base}/api/v1/orders"))
+            .bearer_auth(&waiter)
+            .json(&body)
+            .send()
+            .await;
+        let answered = matches!(&on_b, Ok(res) if res.status().is_success());
+        if !answered {
+            let (status, reply) = a.post("/api/v1/orders", Some(&waiter), body).await;
+            assert!(status.is_success(), "{reply}");
+        }
+        keys.push(key);
+    }
+    assert_eq!(
+        a.store.order_count(f.t.id).await.unwrap(),
+        60,
+        "a retry duplicated an order"
+    );
+
+    // The screen read what B sent before dying...
+    while let Some(Ok(frame)) = screen.next().await {
+        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
+            continue;
+        };
+        let e: Value = serde_json::from_str(text.as_str()).unwrap();
+        match e["type"].as_str() {
+            Some("welcome") => {
+                last = e["seq"].as_u64().unwrap();
+                welcome_seen = true;
+            }
+            Some("event") => {
+                assert_eq!(e["prev"].as_u64().unwrap(), last);
+                last = e["seq"].as_u64().unwrap();
+                seen.push((last, e["kind"].as_str().unwrap().to_owned()));
+            }
+            _ => {}
+        }
+    }
+    assert!(welcome_seen);
+    // ...then reconnects to A with since and gets the rest.
+    let mut back = WsClient::connect(a).await;
+    back.send(json!({ "type": "hello", "token": chef, "since": last }))
+        .await;
+    let placed_before = seen.iter().filter(|(_, k)| k == "order.placed").count();
+    seen.extend(collect(&mut back, last, "order.placed", 60 - placed_before).await);
+    let truth = collect(&mut reference, ref_start, "order.placed", 60).await;
+    assert_eq!(seen, truth);
 }
