@@ -21,6 +21,13 @@ use crate::gateway::Gateway;
 use crate::storage::Store;
 
 const CHANNEL_PREFIX: &str = "restohub:events:";
+const PRESENCE_CHANNEL_PREFIX: &str = "restohub:presence:";
+const PRESENCE_KEY_PREFIX: &str = "restohub:members:";
+const INSTANCE_KEY_PREFIX: &str = "restohub:instance:";
+/// An instance refreshes its liveness this often; members of an instance
+/// not heard from for `INSTANCE_TTL` no longer count as present.
+const INSTANCE_BEAT: Duration = Duration::from_secs(2);
+const INSTANCE_TTL: Duration = Duration::from_secs(6);
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Whether cross-instance delivery works right now.
@@ -38,6 +45,10 @@ pub trait EventBus: Send + Sync {
     /// the broker: a failure is logged and left to the log poller.
     async fn publish(&self, events: &[Event]);
     fn health(&self) -> BusHealth;
+    /// Members of `room` on other live instances.
+    async fn remote_members(&self, _room: Room) -> Vec<restohub_protocol::ws::Member> {
+        Vec::new()
+    }
 }
 
 pub struct LocalBus;
@@ -91,7 +102,17 @@ impl Wire {
     }
 }
 
+/// A member as other instances see it.
+#[derive(Serialize, Deserialize)]
+struct Presence {
+    instance: String,
+    room: String,
+    member: restohub_protocol::ws::Member,
+    joined: bool,
+}
+
 pub struct RedisBus {
+    instance: String,
     client: redis::Client,
     publisher: Mutex<Option<redis::aio::MultiplexedConnection>>,
     subscribed: Arc<AtomicBool>,
@@ -102,6 +123,10 @@ impl RedisBus {
     /// gateway's ordered delivery and reconnects on its own.
     pub fn start(client: redis::Client, gateway: Gateway, store: Store) -> RedisBus {
         let subscribed = Arc::new(AtomicBool::new(false));
+        let instance = gateway.instance().to_owned();
+        if let Some(notes) = gateway.share_presence() {
+            tokio::spawn(share_presence(client.clone(), instance.clone(), notes));
+        }
         tokio::spawn(subscribe(
             client.clone(),
             gateway,
@@ -109,6 +134,7 @@ impl RedisBus {
             subscribed.clone(),
         ));
         RedisBus {
+            instance,
             client,
             publisher: Mutex::new(None),
             subscribed,
@@ -151,11 +177,114 @@ impl EventBus for RedisBus {
         }
     }
 
+    async fn remote_members(&self, room: Room) -> Vec<restohub_protocol::ws::Member> {
+        let Ok(Ok(mut conn)) = tokio::time::timeout(
+            PUBLISH_TIMEOUT,
+            self.client.get_multiplexed_async_connection(),
+        )
+        .await
+        else {
+            return Vec::new();
+        };
+        let entries: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(format!("{PRESENCE_KEY_PREFIX}{room}"))
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        let mut alive = std::collections::HashMap::<String, bool>::new();
+        let mut members = Vec::new();
+        for json in entries.values() {
+            let Ok(entry) = serde_json::from_str::<Presence>(json) else {
+                continue;
+            };
+            if entry.instance == self.instance {
+                continue; // this instance's members are counted locally
+            }
+            let live = match alive.get(&entry.instance) {
+                Some(live) => *live,
+                None => {
+                    let live: bool = redis::cmd("EXISTS")
+                        .arg(format!("{INSTANCE_KEY_PREFIX}{}", entry.instance))
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap_or(false);
+                    alive.insert(entry.instance.clone(), live);
+                    live
+                }
+            };
+            if live {
+                members.push(entry.member);
+            }
+        }
+        members
+    }
+
     fn health(&self) -> BusHealth {
         if self.subscribed.load(Ordering::Acquire) {
             BusHealth::Up
         } else {
             BusHealth::Down("not subscribed to Redis".into())
+        }
+    }
+}
+
+/// Writes this instance's joins and leaves to Redis (a hash per room, and a
+/// message for other instances' watchers) and keeps its liveness key fresh.
+async fn share_presence(
+    client: redis::Client,
+    instance: String,
+    mut notes: tokio::sync::mpsc::Receiver<crate::gateway::PresenceNote>,
+) {
+    let mut conn: Option<redis::aio::MultiplexedConnection> = None;
+    let mut beat = tokio::time::interval(INSTANCE_BEAT);
+    loop {
+        let note = tokio::select! {
+            note = notes.recv() => match note {
+                Some(note) => Some(note),
+                None => return,
+            },
+            _ = beat.tick() => None,
+        };
+        if conn.is_none() {
+            conn = client.get_multiplexed_async_connection().await.ok();
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let result = match note {
+            None => {
+                redis::cmd("SET")
+                    .arg(format!("{INSTANCE_KEY_PREFIX}{instance}"))
+                    .arg(1)
+                    .arg("PX")
+                    .arg(INSTANCE_TTL.as_millis() as u64)
+                    .query_async::<()>(c)
+                    .await
+            }
+            Some(note) => {
+                let room = note.room.to_string();
+                let entry = Presence {
+                    instance: instance.clone(),
+                    room: room.clone(),
+                    member: note.member,
+                    joined: note.joined,
+                };
+                let json = serde_json::to_string(&entry).unwrap_or_default();
+                let key = format!("{PRESENCE_KEY_PREFIX}{room}");
+                let mut pipe = redis::pipe();
+                if note.joined {
+                    pipe.hset(&key, &entry.member.session_id, &json);
+                } else {
+                    pipe.hdel(&key, &entry.member.session_id);
+                }
+                pipe.publish(
+                    format!("{PRESENCE_CHANNEL_PREFIX}{}", note.restaurant_id),
+                    &json,
+                );
+                pipe.query_async::<()>(c).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "cannot share presence on Redis");
+            conn = None;
         }
     }
 }
@@ -169,13 +298,26 @@ async fn subscribe(
     let mut backoff = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.psubscribe(format!("{CHANNEL_PREFIX}*")).await {
+            Ok(mut pubsub) => match pubsub
+                .psubscribe(&[
+                    format!("{CHANNEL_PREFIX}*"),
+                    format!("{PRESENCE_CHANNEL_PREFIX}*"),
+                ])
+                .await
+            {
                 Ok(()) => {
                     subscribed.store(true, Ordering::Release);
                     tracing::info!("subscribed to events on Redis");
                     backoff = Duration::from_millis(100);
                     let mut messages = pubsub.into_on_message();
                     while let Some(message) = messages.next().await {
+                        if message
+                            .get_channel_name()
+                            .starts_with(PRESENCE_CHANNEL_PREFIX)
+                        {
+                            forward_presence(&gateway, &message);
+                            continue;
+                        }
                         let payload: String = match message.get_payload() {
                             Ok(p) => p,
                             Err(e) => {
@@ -204,5 +346,21 @@ async fn subscribe(
         subscribed.store(false, Ordering::Release);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Another instance's join or leave, for this instance's watchers.
+fn forward_presence(gateway: &Gateway, message: &redis::Msg) {
+    let Ok(payload) = message.get_payload::<String>() else {
+        return;
+    };
+    let Ok(entry) = serde_json::from_str::<Presence>(&payload) else {
+        return;
+    };
+    if entry.instance == gateway.instance() {
+        return;
+    }
+    if let Ok(room) = entry.room.parse::<Room>() {
+        gateway.remote_presence(room, &entry.member, entry.joined);
     }
 }

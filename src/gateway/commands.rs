@@ -155,7 +155,9 @@ impl Connection {
             }
             ClientMessage::Presence(cmd) => {
                 let room = self.permitted_room(&cmd.room).await?;
-                let members = self.gateway.watch(room, &self.session);
+                let mut members = self.gateway.watch(room, &self.session);
+                members.extend(self.state.bus.remote_members(room).await);
+                members.sort_by(|a, b| a.session_id.cmp(&b.session_id));
                 self.watching.insert(room);
                 Ok(AckResult::Presence {
                     room: room.to_string(),

@@ -106,6 +106,15 @@ impl SessionHandle {
     }
 }
 
+/// A local join or leave, to share with other instances.
+#[derive(Debug, Clone)]
+pub struct PresenceNote {
+    pub restaurant_id: i64,
+    pub room: Room,
+    pub member: Member,
+    pub joined: bool,
+}
+
 /// Per restaurant: the delivery lock, the last seq delivered, and events
 /// that arrived ahead of a missing one.
 #[derive(Default)]
@@ -132,6 +141,8 @@ pub struct Inner {
     next_key: AtomicU64,
     /// Distinguishes this instance's session ids from other instances'.
     instance: String,
+    /// Where joins and leaves are shared with other instances (Redis).
+    presence_out: std::sync::OnceLock<mpsc::Sender<PresenceNote>>,
     pub stats: Stats,
 }
 
@@ -167,6 +178,7 @@ impl Gateway {
             tracker: TaskTracker::new(),
             next_key: AtomicU64::new(1),
             instance,
+            presence_out: std::sync::OnceLock::new(),
             stats: Stats::default(),
         }))
     }
@@ -478,7 +490,46 @@ impl Gateway {
         if self.registry.join(room, session) {
             let watchers = self.registry.watchers(room, session.key);
             self.announce("presence.joined", room, &session.member, &watchers);
+            self.share(session, room, true);
         }
+    }
+
+    /// Tells other instances, without waiting (a full queue drops the note;
+    /// the member's entry then lives until its instance's liveness expires).
+    fn share(&self, session: &SessionHandle, room: Room, joined: bool) {
+        if let Some(out) = self.presence_out.get() {
+            let note = PresenceNote {
+                restaurant_id: session.restaurant_id,
+                room,
+                member: session.member.clone(),
+                joined,
+            };
+            if out.try_send(note).is_err() {
+                tracing::warn!("presence queue full; a presence change was not shared");
+            }
+        }
+    }
+
+    /// Connects presence to other instances; returns the notes to share.
+    pub fn share_presence(&self) -> Option<mpsc::Receiver<PresenceNote>> {
+        let (tx, rx) = mpsc::channel(10_000);
+        self.presence_out.set(tx).ok().map(|_| rx)
+    }
+
+    /// This instance's id (the prefix of its session ids).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// A join or leave on another instance: tell this instance's watchers.
+    pub fn remote_presence(&self, room: Room, member: &Member, joined: bool) {
+        let kind = if joined {
+            "presence.joined"
+        } else {
+            "presence.left"
+        };
+        let watchers = self.registry.watchers(room, 0);
+        self.announce(kind, room, member, &watchers);
     }
 
     pub(crate) fn leave(&self, room: Room, session: &Arc<SessionHandle>) {
@@ -487,6 +538,7 @@ impl Gateway {
         if self.registry.leave(room, session.key) {
             let watchers = self.registry.watchers(room, session.key);
             self.announce("presence.left", room, &session.member, &watchers);
+            self.share(session, room, false);
         }
     }
 

@@ -398,3 +398,56 @@ async fn a_killed_instance_loses_no_event_and_duplicates_no_order() {
     let truth = collect(&mut reference, ref_start, "order.placed", 60).await;
     assert_eq!(seen, truth);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_spans_instances_and_forgets_killed_ones() {
+    let redis = PrivateRedis::start();
+    let apps = instances(&redis, 1).await;
+    let a = &apps[0];
+    let f = floor(a, "chain").await;
+    let kitchen = format!("kitchen:{}", f.t.id);
+    let (mut manager, _) = WsClient::join(a, &f.t.owner).await;
+    let before = manager
+        .command(json!({ "type": "presence", "room": kitchen }))
+        .await;
+    assert_eq!(before["members"], json!([]), "{before}");
+
+    // A kitchen screen comes online on another instance.
+    let mut b = ChildHub::start(a, &redis);
+    let (_, chef) = a.staff(&f.t, "chef").await;
+    let mut screen = WsClient::connect_addr(&b.addr).await;
+    screen.send(json!({ "type": "hello", "token": chef })).await;
+    let welcome = screen.recv().await;
+    let session = welcome["session_id"].clone();
+    let room = kitchen.clone();
+    let joined = manager
+        .next_matching(move |f| f["type"] == "presence.joined" && f["room"] == room.as_str())
+        .await;
+    assert_eq!(joined["member"]["session_id"], session);
+    let now = manager
+        .command(json!({ "type": "presence", "room": kitchen }))
+        .await;
+    let ids: Vec<&Value> = now["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["session_id"])
+        .collect();
+    assert_eq!(ids, [&session], "{now}");
+
+    // That instance is killed: its screen leaves presence within the
+    // liveness bound (6 s), without any goodbye.
+    b.kill();
+    let mut gone = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let list = manager
+            .command(json!({ "type": "presence", "room": kitchen }))
+            .await;
+        if list["members"] == json!([]) {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "a killed instance's screen stayed present");
+}

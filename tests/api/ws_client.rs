@@ -60,6 +60,18 @@ impl WsClient {
         }
     }
 
+    /// Connects to a hub at `addr` (host:port) not started by this process.
+    pub async fn connect_addr(addr: &str) -> WsClient {
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("connect");
+        WsClient {
+            stream,
+            pending: VecDeque::new(),
+            next_id: 1,
+        }
+    }
+
     /// Connects, says hello with `token`, and returns the welcome.
     pub async fn join(app: &TestApp, token: &str) -> (WsClient, Value) {
         let mut client = Self::connect(app).await;
