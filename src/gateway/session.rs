@@ -47,40 +47,86 @@ pub async fn run(
     _slot: ConnectionSlot,
 ) {
     let (mut sink, mut stream) = socket.split();
-    let hello =
-        match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(&mut stream)).await {
-            Err(_) => {
-                return close_with(
-                    &mut sink,
-                    &mut stream,
-                    close::HELLO_TIMEOUT,
-                    "no hello in time",
-                )
-                .await
-            }
-            Ok(Err(Some(Refusal(code, why)))) => {
-                return close_with(&mut sink, &mut stream, code, why).await
-            }
-            Ok(Err(None)) => return,
-            Ok(Ok(hello)) => hello,
-        };
+    // The handshake's state (hello, token checks, replay) is boxed and freed
+    // before the session settles into its loop, so an idle session holds only
+    // the loop's state.
+    let Some(ready) = Box::pin(handshake(
+        &gateway,
+        state,
+        &mut sink,
+        &mut stream,
+        header_token,
+    ))
+    .await
+    else {
+        return;
+    };
+    let Ready {
+        mut conn,
+        rx,
+        user_key,
+        greeted,
+    } = ready;
+    let session = conn.session.clone();
+    let code = if greeted {
+        Box::pin(conn.serve(&mut sink, &mut stream, rx)).await
+    } else {
+        0
+    };
+    // Out of every room before the closing handshake, so presence and
+    // delivery forget the session at once.
+    for room in std::mem::take(&mut conn.watching) {
+        gateway.unwatch(room, &session);
+    }
+    for room in std::mem::take(&mut conn.rooms) {
+        gateway.leave(room, &session);
+    }
+    gateway.unregister();
+    gateway.remove_user_connection(&user_key);
+    Box::pin(close_with(&mut sink, &mut stream, code, close_reason(code))).await;
+}
+
+/// A session that passed its handshake.
+struct Ready {
+    conn: Connection,
+    rx: tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    user_key: String,
+    /// The welcome (and any replay) went out.
+    greeted: bool,
+}
+
+/// Closes a connection refused during the handshake.
+async fn refuse(sink: &mut Sink, stream: &mut Stream, code: u16, why: &str) -> Option<Ready> {
+    close_with(sink, stream, code, why).await;
+    None
+}
+
+/// hello → authentication → rooms → welcome (and replay), or a close code.
+async fn handshake(
+    gateway: &Gateway,
+    state: AppState,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    header_token: Option<String>,
+) -> Option<Ready> {
+    let hello = match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(stream)).await
+    {
+        Err(_) => return refuse(sink, stream, close::HELLO_TIMEOUT, "no hello in time").await,
+        Ok(Err(Some(Refusal(code, why)))) => return refuse(sink, stream, code, why).await,
+        Ok(Err(None)) => return None,
+        Ok(Ok(hello)) => hello,
+    };
     if gateway.is_shutting_down() {
-        return close_with(
-            &mut sink,
-            &mut stream,
-            close::SERVICE_RESTART,
-            "server restarting",
-        )
-        .await;
+        return refuse(sink, stream, close::SERVICE_RESTART, "server restarting").await;
     }
     let (caller, member, user_key) = match authenticate(&state, &hello, header_token).await {
         Ok(identity) => identity,
-        Err(Refusal(code, why)) => return close_with(&mut sink, &mut stream, code, why).await,
+        Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
     };
     if !gateway.add_user_connection(&user_key) {
-        return close_with(
-            &mut sink,
-            &mut stream,
+        return refuse(
+            sink,
+            stream,
             close::TOO_MANY_CONNECTIONS,
             "too many connections for this account",
         )
@@ -92,9 +138,9 @@ pub async fn run(
         .is_err()
     {
         gateway.remove_user_connection(&user_key);
-        return close_with(
-            &mut sink,
-            &mut stream,
+        return refuse(
+            sink,
+            stream,
             close::SERVICE_RESTART,
             "database unavailable; retry",
         )
@@ -111,13 +157,7 @@ pub async fn run(
                     restohub_protocol::ErrorCode::Forbidden => close::FORBIDDEN,
                     _ => close::PROTOCOL_VIOLATION,
                 };
-                return close_with(
-                    &mut sink,
-                    &mut stream,
-                    code,
-                    "a room in hello cannot be joined",
-                )
-                .await;
+                return refuse(sink, stream, code, "a room in hello cannot be joined").await;
             }
         }
     }
@@ -143,7 +183,7 @@ pub async fn run(
     });
     let settings = &gateway.settings;
     let quota = Quota::per_second(settings.commands_per_second).allow_burst(settings.command_burst);
-    let mut conn = Connection {
+    let conn = Connection {
         gateway: gateway.clone(),
         state,
         session: session.clone(),
@@ -166,22 +206,12 @@ pub async fn run(
             }
         }
     }
-    let code = if greeted {
-        conn.serve(&mut sink, &mut stream, rx).await
-    } else {
-        0
-    };
-    // Out of every room before the closing handshake, so presence and
-    // delivery forget the session at once.
-    for room in std::mem::take(&mut conn.watching) {
-        gateway.unwatch(room, &session);
-    }
-    for room in std::mem::take(&mut conn.rooms) {
-        gateway.leave(room, &session);
-    }
-    gateway.unregister();
-    gateway.remove_user_connection(&user_key);
-    close_with(&mut sink, &mut stream, code, close_reason(code)).await;
+    Some(Ready {
+        conn,
+        rx,
+        user_key,
+        greeted,
+    })
 }
 
 impl Connection {
@@ -245,7 +275,9 @@ impl Connection {
                 if let Some(refused) = self.rate_limited() {
                     refused
                 } else {
-                    self.command(body.as_str()).await
+                    // Boxed: a command's future (a placement, a snapshot) is
+                    // large, and an idle session should not carry its space.
+                    Box::pin(self.command(body.as_str())).await
                 }
             }
             Message::Binary(_) => match self.rate_limited() {
