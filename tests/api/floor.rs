@@ -10,16 +10,8 @@ use crate::ws_client::{error_code, WsClient};
 async fn menu_changes_reach_guests_live(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = floor(&app, "bistro").await;
-    let (_, chef) = app.staff(&f.t, "chef").await;
-    let (mut c, _) = WsClient::join(&app, &chef).await;
-    let (_, g) = app
-        .post(
-            "/api/v1/guest-sessions",
-            None,
-            json!({ "table_code": f.t1_code }),
-        )
-        .await;
-    let (mut guest, _) = WsClient::join(&app, &token_of(&g)).await;
+    let mut c = WsClient::staff(&app, &f.t, "chef").await;
+    let mut guest = WsClient::guest(&app, &f.t1_code).await;
     let set_stock = |stock: serde_json::Value| json!({ "type": "menu.set_stock", "menu_item_id": f.wine, "stock": stock });
 
     let zero = c.command(set_stock(json!(0))).await;
@@ -71,8 +63,7 @@ async fn menu_changes_reach_guests_live(backend: Backend) {
         json!(null)
     );
 
-    let (_, waiter) = app.staff(&f.t, "waiter").await;
-    let (mut w, _) = WsClient::join(&app, &waiter).await;
+    let mut w = WsClient::staff(&app, &f.t, "waiter").await;
     assert_eq!(
         error_code(&w.command(set_stock(json!(3))).await),
         "FORBIDDEN"
@@ -116,14 +107,7 @@ async fn guests_call_a_waiter_and_staff_set_tables(backend: Backend) {
     let f = floor(&app, "bistro").await;
     let (_, waiter) = app.staff(&f.t, "waiter").await;
     let (mut w, _) = WsClient::join(&app, &waiter).await;
-    let (_, g) = app
-        .post(
-            "/api/v1/guest-sessions",
-            None,
-            json!({ "table_code": f.t1_code }),
-        )
-        .await;
-    let (mut guest, _) = WsClient::join(&app, &token_of(&g)).await;
+    let mut guest = WsClient::guest(&app, &f.t1_code).await;
 
     let called = guest.command(json!({ "type": "table.call_waiter" })).await;
     assert_eq!(called["table_id"], f.t1, "{called}");
@@ -230,14 +214,7 @@ async fn snapshots_are_consistent_with_their_seq(backend: Backend) {
     assert_eq!(first_new["seq"].as_u64(), Some(current + 1));
 
     // A guest sees its own table only.
-    let (_, g) = app
-        .post(
-            "/api/v1/guest-sessions",
-            None,
-            json!({ "table_code": f.t1_code }),
-        )
-        .await;
-    let (mut guest, _) = WsClient::join(&app, &token_of(&g)).await;
+    let mut guest = WsClient::guest(&app, &f.t1_code).await;
     let mine = guest.command(json!({ "type": "table.snapshot" })).await;
     let tables = mine["tables"].as_array().unwrap();
     assert_eq!(tables.len(), 1, "{mine}");

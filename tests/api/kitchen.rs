@@ -63,20 +63,10 @@ async fn a_full_service_reaches_each_screen_exactly(backend: Backend) {
     let f = floor(&app, "bistro").await;
     let mut grill = station_screen(&app, &f, f.grill).await;
     let mut bar = station_screen(&app, &f, f.bar).await;
-    let (_, expo_token) = app.staff(&f.t, "chef").await;
-    let (mut expo, _) = WsClient::join(&app, &expo_token).await;
-    let (_, waiter_token) = app.staff(&f.t, "waiter").await;
-    let (mut waiter, _) = WsClient::join(&app, &waiter_token).await;
-    let (_, cashier_token) = app.staff(&f.t, "cashier").await;
-    let (mut cashier, _) = WsClient::join(&app, &cashier_token).await;
-    let (_, g) = app
-        .post(
-            "/api/v1/guest-sessions",
-            None,
-            json!({ "table_code": f.t1_code }),
-        )
-        .await;
-    let (mut guest, _) = WsClient::join(&app, &token_of(&g)).await;
+    let mut expo = WsClient::staff(&app, &f.t, "chef").await;
+    let mut waiter = WsClient::staff(&app, &f.t, "waiter").await;
+    let mut cashier = WsClient::staff(&app, &f.t, "cashier").await;
+    let mut guest = WsClient::guest(&app, &f.t1_code).await;
 
     let lines = json!([{ "menu_item_id": f.steak, "qty": 1 }, { "menu_item_id": f.wine, "qty": 1 }, { "menu_item_id": f.bread, "qty": 1 }]);
     let placed = waiter.command(order("svc", f.t1, lines)).await;
@@ -278,16 +268,8 @@ async fn roles_and_illegal_steps_are_refused(backend: Backend) {
     let f = floor(&app, "bistro").await;
     let (_, waiter) = app.staff(&f.t, "waiter").await;
     let (mut w, _) = WsClient::join(&app, &waiter).await;
-    let (_, chef) = app.staff(&f.t, "chef").await;
-    let (mut c, _) = WsClient::join(&app, &chef).await;
-    let (_, g) = app
-        .post(
-            "/api/v1/guest-sessions",
-            None,
-            json!({ "table_code": f.t1_code }),
-        )
-        .await;
-    let (mut guest, _) = WsClient::join(&app, &token_of(&g)).await;
+    let mut c = WsClient::staff(&app, &f.t, "chef").await;
+    let mut guest = WsClient::guest(&app, &f.t1_code).await;
     let placed = w
         .command(order(
             "roles",
@@ -332,8 +314,7 @@ async fn roles_and_illegal_steps_are_refused(backend: Backend) {
         "FORBIDDEN",
         "waiters do not take payment"
     );
-    let (_, cashier) = app.staff(&f.t, "cashier").await;
-    let (mut till, _) = WsClient::join(&app, &cashier).await;
+    let mut till = WsClient::staff(&app, &f.t, "cashier").await;
     assert_eq!(
         error_code(&till.command(close.clone()).await),
         "INVALID_TRANSITION",

@@ -356,14 +356,7 @@ async fn bad_orders_change_nothing(backend: Backend) {
         .await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
     // A guest orders for its own table only, as qr.
-    let (_, guest) = app
-        .post(
-            "/api/v1/guest-sessions",
-            None,
-            json!({ "table_code": f.t1_code }),
-        )
-        .await;
-    let (mut guest_ws, _) = WsClient::join(&app, &token_of(&guest)).await;
+    let mut guest_ws = WsClient::guest(&app, &f.t1_code).await;
     let elsewhere = json!({ "type": "order.place", "idempotency_key": "g1", "table_id": f.t2, "source": "qr", "lines": [line(f.steak, 1)] });
     assert_eq!(error_code(&guest_ws.command(elsewhere).await), "FORBIDDEN");
     let as_waiter = json!({ "type": "order.place", "idempotency_key": "g2", "source": "dine_in", "lines": [line(f.steak, 1)] });

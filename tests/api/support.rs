@@ -306,6 +306,19 @@ impl TestApp {
         (user["id"].as_i64().unwrap(), token_of(&body))
     }
 
+    /// A guest session's access token for the table with `code`.
+    pub async fn guest_token(&self, code: impl serde::Serialize) -> String {
+        let (status, guest) = self
+            .post(
+                "/api/v1/guest-sessions",
+                None,
+                json!({ "table_code": code }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{guest}");
+        token_of(&guest)
+    }
+
     /// Creates through the API as the owner; returns the new row.
     pub async fn create(&self, tenant: &Tenant, path: &str, body: Value) -> Value {
         let (status, row) = self.post(path, Some(&tenant.owner), body).await;

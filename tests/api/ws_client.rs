@@ -60,6 +60,17 @@ impl WsClient {
         }
     }
 
+    /// A guest's phone at the table with `code`, connected.
+    pub async fn guest(app: &TestApp, code: impl serde::Serialize) -> WsClient {
+        Self::join(app, &app.guest_token(code).await).await.0
+    }
+
+    /// A new staff account of `role`, connected.
+    pub async fn staff(app: &TestApp, tenant: &crate::support::Tenant, role: &str) -> WsClient {
+        let (_, token) = app.staff(tenant, role).await;
+        Self::join(app, &token).await.0
+    }
+
     /// Connects to a hub at `addr` (host:port) not started by this process.
     pub async fn connect_addr(addr: &str) -> WsClient {
         let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))

@@ -39,14 +39,12 @@ async fn events_arrive_once_in_order_with_prev(backend: Backend) {
         .await["id"]
         .as_i64()
         .unwrap();
-    let (_, chef_token) = app.staff(&t, "chef").await;
-    let (mut chef, _) = WsClient::join(&app, &chef_token).await;
+    let mut chef = WsClient::staff(&app, &t, "chef").await;
     assert_eq!(
         chef.subscribe(&format!("kitchen:{r}:{grill}")).await["type"],
         "ack"
     );
-    let (_, waiter_token) = app.staff(&t, "waiter").await;
-    let (mut waiter, _) = WsClient::join(&app, &waiter_token).await;
+    let mut waiter = WsClient::staff(&app, &t, "waiter").await;
     let other = app.tenant("other").await;
     let (mut stranger, _) = WsClient::join(&app, &other.owner).await;
 

@@ -12,8 +12,7 @@ async fn malformed_frames_get_errors_and_the_connection_survives(backend: Backen
     let app = TestApp::spawn(backend).await;
     let t = app.tenant("bistro").await;
     let (mut ws, _) = WsClient::join(&app, &t.owner).await;
-    let (_, waiter) = app.staff(&t, "waiter").await;
-    let (mut bystander, _) = WsClient::join(&app, &waiter).await;
+    let mut bystander = WsClient::staff(&app, &t, "waiter").await;
 
     let cases: [(&str, &str, Option<Value>); 9] = [
         ("{not json", "MALFORMED_JSON", None),

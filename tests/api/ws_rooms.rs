@@ -214,8 +214,7 @@ async fn presence_shows_who_is_connected(backend: Backend) {
     assert_eq!(list["members"].as_array().unwrap().len(), 1, "{list}");
     // Sessions that never asked are not told (presence is opt-in per room,
     // so a join costs nothing for a big room's members).
-    let (_, other_chef) = app.staff(&t, "chef").await;
-    let (mut bystander, _) = WsClient::join(&app, &other_chef).await;
+    let mut bystander = WsClient::staff(&app, &t, "chef").await;
     let (_late, _) = WsClient::join(&app, &chef_token).await;
     manager.next_matching(in_kitchen("presence.joined")).await;
     bystander.assert_alive().await;

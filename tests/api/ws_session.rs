@@ -230,8 +230,7 @@ async fn shutdown_tells_every_session_to_reconnect(backend: Backend) {
     let mut app = TestApp::spawn(backend).await;
     let t = app.tenant("bistro").await;
     let (mut first, _) = WsClient::join(&app, &t.owner).await;
-    let (_, waiter) = app.staff(&t, "waiter").await;
-    let (mut second, _) = WsClient::join(&app, &waiter).await;
+    let mut second = WsClient::staff(&app, &t, "waiter").await;
     app.shut_down();
     assert_eq!(first.ended().await, Ended::Closed(1012));
     assert_eq!(second.ended().await, Ended::Closed(1012));
