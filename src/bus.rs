@@ -41,9 +41,9 @@ pub enum BusHealth {
 
 #[async_trait::async_trait]
 pub trait EventBus: Send + Sync {
-    /// Hands committed events to the other instances. Never waits long on
-    /// the broker: a failure is logged and left to the log poller.
-    async fn publish(&self, events: &[Event]);
+    /// Hands committed events to the other instances without making the
+    /// caller wait: a failure is logged and left to the log poller.
+    fn publish(&self, events: &[Event]);
     fn health(&self) -> BusHealth;
     /// Members of `room` on other live instances.
     async fn remote_members(&self, _room: Room) -> Vec<restohub_protocol::ws::Member> {
@@ -55,50 +55,9 @@ pub struct LocalBus;
 
 #[async_trait::async_trait]
 impl EventBus for LocalBus {
-    async fn publish(&self, _: &[Event]) {}
+    fn publish(&self, _: &[Event]) {}
     fn health(&self) -> BusHealth {
         BusHealth::Local
-    }
-}
-
-/// An event as it travels over Redis.
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    restaurant_id: i64,
-    seq: u64,
-    kind: String,
-    at: i64,
-    rooms: Vec<String>,
-    data: serde_json::Value,
-}
-
-impl From<&Event> for Wire {
-    fn from(e: &Event) -> Wire {
-        Wire {
-            restaurant_id: e.restaurant_id,
-            seq: e.seq,
-            kind: e.kind.clone(),
-            at: e.at,
-            rooms: e.rooms.iter().map(ToString::to_string).collect(),
-            data: e.data.clone(),
-        }
-    }
-}
-
-impl Wire {
-    fn into_event(self) -> Event {
-        Event {
-            restaurant_id: self.restaurant_id,
-            seq: self.seq,
-            kind: self.kind,
-            at: self.at,
-            rooms: self
-                .rooms
-                .iter()
-                .filter_map(|r| r.parse::<Room>().ok())
-                .collect(),
-            data: self.data,
-        }
     }
 }
 
@@ -114,7 +73,7 @@ struct Presence {
 pub struct RedisBus {
     instance: String,
     client: redis::Client,
-    publisher: Mutex<Option<redis::aio::MultiplexedConnection>>,
+    publisher: Arc<Mutex<Option<redis::aio::MultiplexedConnection>>>,
     subscribed: Arc<AtomicBool>,
 }
 
@@ -136,45 +95,60 @@ impl RedisBus {
         RedisBus {
             instance,
             client,
-            publisher: Mutex::new(None),
+            publisher: Arc::new(Mutex::new(None)),
             subscribed,
         }
     }
+}
 
-    async fn try_publish(&self, channel: &str, payload: &str) -> redis::RedisResult<()> {
-        let mut publisher = self.publisher.lock().await;
-        if publisher.is_none() {
-            *publisher = Some(self.client.get_multiplexed_async_connection().await?);
-        }
-        let conn = publisher.as_mut().expect("just connected");
-        let result = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async::<i64>(conn)
-            .await;
-        if result.is_err() {
-            *publisher = None;
-        }
-        result.map(|_| ())
+/// One PUBLISH on the shared connection, reconnecting after a failure.
+async fn send(
+    client: &redis::Client,
+    publisher: &Mutex<Option<redis::aio::MultiplexedConnection>>,
+    channel: &str,
+    payload: &str,
+) -> redis::RedisResult<()> {
+    let mut publisher = publisher.lock().await;
+    if publisher.is_none() {
+        *publisher = Some(client.get_multiplexed_async_connection().await?);
     }
+    let conn = publisher.as_mut().expect("just connected");
+    let result = redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(payload)
+        .query_async::<i64>(conn)
+        .await;
+    if result.is_err() {
+        *publisher = None;
+    }
+    result.map(|_| ())
 }
 
 #[async_trait::async_trait]
 impl EventBus for RedisBus {
-    async fn publish(&self, events: &[Event]) {
+    fn publish(&self, events: &[Event]) {
         let Some(first) = events.first() else { return };
         let channel = format!("{CHANNEL_PREFIX}{}", first.restaurant_id);
-        let wire: Vec<Wire> = events.iter().map(Wire::from).collect();
-        let payload = serde_json::to_string(&wire).unwrap_or_default();
-        match tokio::time::timeout(PUBLISH_TIMEOUT, self.try_publish(&channel, &payload)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "publishing to Redis failed; other instances will read the log")
+        let payload = serde_json::to_string(events).unwrap_or_default();
+        let (client, publisher) = (self.client.clone(), self.publisher.clone());
+        tokio::spawn(async move {
+            match tokio::time::timeout(
+                PUBLISH_TIMEOUT,
+                send(&client, &publisher, &channel, &payload),
+            )
+            .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "publishing to Redis failed; other instances will read the log")
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        "publishing to Redis timed out; other instances will read the log"
+                    )
+                }
             }
-            Err(_) => {
-                tracing::warn!("publishing to Redis timed out; other instances will read the log")
-            }
-        }
+        });
     }
 
     async fn remote_members(&self, room: Room) -> Vec<restohub_protocol::ws::Member> {
@@ -325,11 +299,8 @@ async fn subscribe(
                                 continue;
                             }
                         };
-                        match serde_json::from_str::<Vec<Wire>>(&payload) {
-                            Ok(wire) => {
-                                let events = wire.into_iter().map(Wire::into_event).collect();
-                                gateway.publish(&store, events).await;
-                            }
+                        match serde_json::from_str::<Vec<Event>>(&payload) {
+                            Ok(events) => gateway.publish(&store, events).await,
                             Err(e) => {
                                 tracing::warn!(error = %e, "malformed events on the event channel")
                             }

@@ -1,10 +1,13 @@
 //! Events: a change in a restaurant, numbered by its per-restaurant `seq` and
 //! addressed to the rooms that care about it.
 
-use restohub_protocol::ws::Room;
-use serde::Serialize;
+use std::fmt::Write;
 
-#[derive(Debug, Clone)]
+use restohub_protocol::ws::Room;
+use serde::{Deserialize, Serialize};
+
+/// Also the form events travel in between instances.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     pub restaurant_id: i64,
     /// Gap-free per restaurant, in commit order.
@@ -47,7 +50,7 @@ impl Event {
 pub fn event_frame(prev: u64, shared_body: &str) -> String {
     let mut frame = String::with_capacity(40 + shared_body.len());
     frame.push_str("{\"type\":\"event\",\"prev\":");
-    frame.push_str(&prev.to_string());
+    let _ = write!(frame, "{prev}");
     frame.push(',');
     frame.push_str(shared_body);
     frame

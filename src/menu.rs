@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
-use crate::orders::events::{draft, menu_rooms};
+use crate::orders::events::{crosses_low, draft, menu_rooms};
 use crate::state::AppState;
 use crate::storage::EventDraft;
 
@@ -76,9 +76,8 @@ fn events(r: i64, before: &MenuItem, after: &MenuItem, tables: &[i64]) -> Vec<Ev
     if before.stock != after.stock {
         let data = json!({ "menu_item_id": after.id, "name": after.name, "stock": after.stock });
         out.push(draft("menu.stock_changed", rooms.clone(), data.clone()));
-        let threshold = after.low_stock_threshold;
         if let (Some(b), Some(a)) = (before.stock, after.stock) {
-            if b > threshold && a <= threshold && a > 0 {
+            if crosses_low(b, a, after.low_stock_threshold) {
                 out.push(draft(
                     "menu.stock_low",
                     vec![Room::Restaurant(r), Room::Dashboard(r)],

@@ -38,9 +38,7 @@ impl AppState {
         if events.is_empty() {
             return;
         }
-        let bus = self.bus.clone();
-        let copy = events.clone();
-        tokio::spawn(async move { bus.publish(&copy).await });
+        self.bus.publish(&events);
         self.gateway.publish(&self.store, events).await;
     }
 }

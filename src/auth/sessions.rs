@@ -6,7 +6,7 @@ use restohub_protocol::{ErrorCode, Role, Timestamp};
 use serde_json::json;
 
 use super::lockout::lock_duration_ms;
-use super::tokens::{random_token, token_hash, Claims};
+use super::tokens::{random_token, sha256_hex, Claims};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{NewRefreshToken, Rotation};
@@ -88,7 +88,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
                 restaurant_id: restaurant.id,
                 user_id,
                 family: &family,
-                token_hash: &token_hash(&refresh_token),
+                token_hash: &sha256_hex(&refresh_token),
                 expires_at: refresh_expires_at,
             },
             now,
@@ -114,8 +114,8 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens>
     let rotation = state
         .store
         .rotate_refresh_token(
-            &token_hash(refresh_token),
-            &token_hash(&new_token),
+            &sha256_hex(refresh_token),
+            &sha256_hex(&new_token),
             now,
             expires_at,
         )
@@ -149,7 +149,7 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> ApiResult<()> {
     let now = state.clock.now_ms();
     state
         .store
-        .revoke_refresh_family(&token_hash(refresh_token), now)
+        .revoke_refresh_family(&sha256_hex(refresh_token), now)
         .await?;
     Ok(())
 }

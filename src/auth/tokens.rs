@@ -86,9 +86,10 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What the database keeps instead of a refresh token.
-pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
+/// SHA-256 as lower-case hex: what the database keeps instead of a refresh
+/// token, and an order request's fingerprint.
+pub fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

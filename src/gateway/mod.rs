@@ -123,7 +123,6 @@ struct Channel {
     ready: bool,
     last_seq: u64,
     waiting: std::collections::BTreeMap<u64, Event>,
-    fill_scheduled: bool,
 }
 
 /// How long a gap may stand before the missing events are read from the log
@@ -138,6 +137,8 @@ pub struct Inner {
     per_user: DashMap<String, usize>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// Wakes the log poller early when events wait behind a missing one.
+    gap: tokio::sync::Notify,
     next_key: AtomicU64,
     /// Distinguishes this instance's session ids from other instances'.
     instance: String,
@@ -176,6 +177,7 @@ impl Gateway {
             per_user: DashMap::new(),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            gap: tokio::sync::Notify::new(),
             next_key: AtomicU64::new(1),
             instance,
             presence_out: std::sync::OnceLock::new(),
@@ -265,35 +267,25 @@ impl Gateway {
     }
 
     /// Delivers committed events in seq order. Events ahead of a missing
-    /// seq wait; if the gap stands for a moment, the missing events are read
-    /// from the log. Seqs already delivered are ignored, so nothing reaches a
-    /// session twice.
+    /// seq wait, and the log poller is woken to read the missing ones. Seqs
+    /// already delivered are ignored, so nothing reaches a session twice.
     pub async fn publish(&self, store: &crate::storage::Store, events: Vec<Event>) {
         let Some(restaurant) = events.first().map(|e| e.restaurant_id) else {
             return;
         };
         if let Err(e) = self.open_channel(restaurant, store).await {
-            tracing::error!(error = %e, "cannot read the event log; events wait for the gap fill");
+            tracing::error!(error = %e, "cannot read the event log; the poller will catch up");
         }
-        let gap = {
-            let channel = self.channel(restaurant);
-            let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
-            for event in events {
-                if event.seq > channel.last_seq {
-                    channel.waiting.insert(event.seq, event);
-                }
+        let channel = self.channel(restaurant);
+        let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+        for event in events {
+            if event.seq > channel.last_seq {
+                channel.waiting.insert(event.seq, event);
             }
-            self.drain_in_order(&mut channel);
-            let gap = !channel.waiting.is_empty() && !channel.fill_scheduled;
-            if gap {
-                channel.fill_scheduled = true;
-            }
-            gap
-        };
-        if gap {
-            let gateway = self.clone();
-            let store = store.clone();
-            tokio::spawn(gateway.fill_gap(restaurant, store));
+        }
+        self.drain_in_order(&mut channel);
+        if !channel.waiting.is_empty() {
+            self.gap.notify_one();
         }
     }
 
@@ -312,53 +304,44 @@ impl Gateway {
         }
     }
 
-    /// Reads events missing before the waiting ones from the log until the
-    /// gap is closed. Runs as one task per restaurant at a time.
-    async fn fill_gap(self, restaurant: i64, store: crate::storage::Store) {
-        loop {
-            tokio::time::sleep(GAP_PATIENCE).await;
-            let (after, up_to) = {
-                let channel = self.channel(restaurant);
-                let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
-                match channel.waiting.keys().next() {
-                    Some(&first) => (channel.last_seq, first - 1),
-                    None => {
-                        channel.fill_scheduled = false;
-                        return;
-                    }
-                }
-            };
-            let missing = match store.events_between(restaurant, after, up_to, 10_000).await {
-                Ok(missing) => missing,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot fill an event gap from the log; retrying");
-                    continue;
-                }
-            };
+    /// Reads the events a restaurant's log has beyond what this instance
+    /// delivered, and delivers them in order. A seq the log no longer has
+    /// (pruned) is skipped rather than waited for.
+    async fn catch_up(&self, restaurant: i64, store: &crate::storage::Store) -> sqlx::Result<()> {
+        let delivered = self.last_seq(restaurant);
+        let current = store.current_seq(restaurant).await?;
+        if current <= delivered {
+            return Ok(());
+        }
+        let events = store
+            .events_between(restaurant, delivered, current, 10_000)
+            .await?;
+        tracing::debug!(
+            restaurant,
+            delivered,
+            current,
+            found = events.len(),
+            "caught up from the log"
+        );
+        let first_in_log = events.first().map_or(current + 1, |e| e.seq);
+        let channel = self.channel(restaurant);
+        let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
+        if first_in_log > channel.last_seq + 1 {
             tracing::warn!(
                 restaurant,
-                after,
-                up_to,
-                found = missing.len(),
-                "filled an event gap from the log"
+                from = channel.last_seq + 1,
+                to = first_in_log - 1,
+                "events missing from the log skipped"
             );
-            let channel = self.channel(restaurant);
-            let mut channel = channel.lock().unwrap_or_else(|e| e.into_inner());
-            if missing.is_empty() {
-                // Pruned, or a seq never committed: move on rather than stall.
-                channel.last_seq = channel.last_seq.max(up_to);
-            }
-            for event in missing {
-                if event.seq > channel.last_seq {
-                    channel.waiting.insert(event.seq, event);
-                }
-            }
-            self.drain_in_order(&mut channel);
-            if channel.waiting.is_empty() {
-                channel.fill_scheduled = false;
-                return;
+            channel.last_seq = first_in_log - 1;
+        }
+        for event in events {
+            if event.seq > channel.last_seq {
+                channel.waiting.insert(event.seq, event);
             }
         }
+        self.drain_in_order(&mut channel);
+        Ok(())
     }
 
     /// The restaurant's last delivered seq.
@@ -436,45 +419,27 @@ impl Gateway {
         channel.last_seq
     }
 
-    /// Every `interval`, reads events that reached the log but not this
-    /// instance (a publisher that died after commit, a lost bus message) for
-    /// each restaurant it serves, so delivery is late at worst, never lost.
+    /// Every `interval`, or shortly after events arrive behind a missing
+    /// one, reads events that reached the log but not this instance (a
+    /// publisher that died after commit, a lost bus message, a request
+    /// cancelled between commit and delivery) for each restaurant it serves,
+    /// so delivery is late at worst, never lost.
     pub async fn poll_log(self, store: crate::storage::Store, interval: Duration) {
         let mut every = tokio::time::interval(interval);
         loop {
-            every.tick().await;
-            let open: Vec<(i64, u64)> = self
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = self.gap.notified() => tokio::time::sleep(GAP_PATIENCE).await,
+            }
+            let open: Vec<i64> = self
                 .channels
                 .iter()
-                .filter_map(|c| {
-                    let channel = c.value().lock().unwrap_or_else(|e| e.into_inner());
-                    channel.ready.then_some((*c.key(), channel.last_seq))
-                })
+                .filter(|c| c.value().lock().unwrap_or_else(|e| e.into_inner()).ready)
+                .map(|c| *c.key())
                 .collect();
-            for (restaurant, delivered) in open {
-                let behind = match store.current_seq(restaurant).await {
-                    Ok(seq) => seq > delivered,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot poll the event log");
-                        continue;
-                    }
-                };
-                if behind {
-                    match store
-                        .events_between(restaurant, delivered, u64::MAX >> 1, 10_000)
-                        .await
-                    {
-                        Ok(events) if !events.is_empty() => {
-                            tracing::debug!(
-                                restaurant,
-                                count = events.len(),
-                                "delivering events found in the log"
-                            );
-                            self.publish(&store, events).await;
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "cannot read the event log"),
-                    }
+            for restaurant in open {
+                if let Err(e) = self.catch_up(restaurant, &store).await {
+                    tracing::warn!(error = %e, "cannot read the event log; will retry");
                 }
             }
         }

@@ -53,8 +53,7 @@ pub fn stock(r: i64, changes: &[StockChange], tables: &[i64]) -> Vec<EventDraft>
             menu_rooms(r, tables),
             item.clone(),
         ));
-        let threshold = change.low_stock_threshold;
-        if change.before > threshold && change.after <= threshold && change.after > 0 {
+        if crosses_low(change.before, change.after, change.low_stock_threshold) {
             out.push(draft(
                 "menu.stock_low",
                 vec![Room::Restaurant(r), Room::Dashboard(r)],
@@ -78,6 +77,11 @@ pub fn stock(r: i64, changes: &[StockChange], tables: &[i64]) -> Vec<EventDraft>
         }
     }
     out
+}
+
+/// Stock went down to (or past) the low-stock threshold, but not to zero.
+pub fn crosses_low(before: i64, after: i64, threshold: i64) -> bool {
+    before > threshold && after <= threshold && after > 0
 }
 
 pub fn table(r: i64, change: Option<&TableChange>) -> Option<EventDraft> {

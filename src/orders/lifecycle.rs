@@ -35,7 +35,11 @@ pub async fn act(
     action: Action,
 ) -> ApiResult<Order> {
     let r = caller.restaurant_id;
-    let tables = state.store.table_ids(r).await?;
+    // Menu events go to every table; only cancelling or voiding changes stock.
+    let tables = match action {
+        Action::Cancel | Action::Void { .. } => state.store.table_ids(r).await?,
+        _ => Vec::new(),
+    };
     let result = state
         .store
         .change_order(

@@ -9,7 +9,6 @@ use restohub_protocol::api::orders::{Order, OrderSource, PlaceOrder, Placed};
 use restohub_protocol::ws::Room;
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use validator::Validate;
 
 use crate::auth::Caller;
@@ -148,11 +147,7 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
 }
 
 fn fingerprint(req: &PlaceOrder) -> String {
-    let canonical = serde_json::to_string(req).unwrap_or_default();
-    Sha256::digest(canonical.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::auth::tokens::sha256_hex(&serde_json::to_string(req).unwrap_or_default())
 }
 
 /// The events of a placement and where they go (see `events`):

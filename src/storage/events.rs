@@ -25,13 +25,12 @@ struct Row {
 
 impl Row {
     fn into_event(self) -> Event {
-        let rooms: Vec<String> = serde_json::from_str(&self.rooms).unwrap_or_default();
         Event {
             restaurant_id: self.restaurant_id,
             seq: self.seq as u64,
             kind: self.kind,
             at: self.at,
-            rooms: rooms.iter().filter_map(|r| r.parse().ok()).collect(),
+            rooms: serde_json::from_str(&self.rooms).unwrap_or_default(),
             data: serde_json::from_str(&self.data).unwrap_or(serde_json::Value::Null),
         }
     }

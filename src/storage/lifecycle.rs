@@ -50,7 +50,7 @@ impl Store {
     ) -> sqlx::Result<Option<Result<(Order, Vec<Event>), E>>> {
         let result = on_db!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let lock = format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2{}", super::menu::lock_suffix(pool));
+            let lock = format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2{}", super::lock_suffix(pool));
             let row: Option<OrderRow> = sqlx::query_as(&lock).bind(r).bind(order_id).fetch_optional(&mut *tx).await?;
             let Some(row) = row else { return Ok(None) };
             let lines_sql = format!("SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 AND order_id = $2 ORDER BY id");

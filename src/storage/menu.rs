@@ -124,7 +124,7 @@ impl Store {
         let r = restaurant;
         let result = on_db!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let lock = format!(concat!("SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id = $2{}"), lock_suffix(pool));
+            let lock = format!(concat!("SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id = $2{}"), super::lock_suffix(pool));
             let before: Option<MenuItem> = sqlx::query_as(&lock).bind(r).bind(id).fetch_optional(&mut *tx).await?;
             let Some(before) = before else { return Ok(None) };
             let patch = match decide(&before) {
@@ -158,9 +158,4 @@ impl Store {
         on_db!(self, pool => sqlx::query("DELETE FROM menu_items WHERE restaurant_id = $1 AND id = $2")
             .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
     }
-}
-
-/// The row-locking suffix of the pool's backend.
-pub(super) fn lock_suffix<P: BeginWrite>(_: &P) -> &'static str {
-    P::FOR_UPDATE
 }

@@ -43,7 +43,6 @@ macro_rules! append_events {
         let mut events = Vec::with_capacity(drafts.len());
         for (i, draft) in drafts.into_iter().enumerate() {
             let seq = first + i as i64;
-            let rooms: Vec<String> = draft.rooms.iter().map(ToString::to_string).collect();
             sqlx::query(
                 "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -51,7 +50,7 @@ macro_rules! append_events {
             .bind(seq)
             .bind(&draft.kind)
             .bind($at)
-            .bind(serde_json::to_string(&rooms).unwrap_or_default())
+            .bind(serde_json::to_string(&draft.rooms).unwrap_or_default())
             .bind(draft.data.to_string())
             .execute(&mut *$tx)
             .await?;
@@ -216,6 +215,11 @@ impl BeginWrite for PgPool {
         self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
     }
+}
+
+/// The row-locking suffix of the pool's backend.
+pub(crate) fn lock_suffix<P: BeginWrite>(_: &P) -> &'static str {
+    P::FOR_UPDATE
 }
 
 /// Keyset pagination: rows with `id > after`, at most `limit` of them.

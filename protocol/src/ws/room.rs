@@ -96,6 +96,21 @@ impl FromStr for Room {
     }
 }
 
+/// On the wire (and in the event log) a room is its name.
+impl serde::Serialize for Room {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Room {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Room, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse()
+            .map_err(|e: RoomError| serde::de::Error::custom(e.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
