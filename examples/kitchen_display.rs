@@ -192,7 +192,8 @@ impl Screen {
             }
             ServerMessage::PresenceJoined(_)
             | ServerMessage::PresenceLeft(_)
-            | ServerMessage::Resumed(_) => {}
+            | ServerMessage::Resumed(_)
+            | ServerMessage::Dashboard(_) => {}
         }
         self.draw();
         Ok(None)
@@ -222,6 +223,7 @@ impl Screen {
                         created_at: serde_json::from_value(data["created_at"].clone())
                             .unwrap_or(restohub_protocol::Timestamp(0)),
                         placed_seq: 0,
+                        ready_at: None,
                     };
                     self.tickets.insert(id, order);
                 }

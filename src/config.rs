@@ -266,6 +266,26 @@ pub struct Options {
     )]
     pub event_poll_ms: u64,
 
+    /// The shortest time between two dashboard snapshots of one restaurant:
+    /// changes in between are coalesced into the next snapshot.
+    #[arg(
+        long,
+        env = "RESTOHUB_DASHBOARD_INTERVAL_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub dashboard_interval_ms: u64,
+
+    /// Milliseconds after which an open dashboard gets a fresh snapshot
+    /// even with no change (ticket ages move, the business day turns).
+    #[arg(
+        long,
+        env = "RESTOHUB_DASHBOARD_REFRESH_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub dashboard_refresh_ms: u64,
+
     /// Hours the event log keeps events (clients further behind resync).
     #[arg(
         long,
@@ -398,6 +418,8 @@ impl Options {
             max_connections: self.ws_max_connections,
             max_connections_per_user: self.ws_max_connections_per_user,
             drain_timeout: Duration::from_secs(self.shutdown_drain_secs),
+            dashboard_interval: Duration::from_millis(self.dashboard_interval_ms.max(10)),
+            dashboard_refresh: Duration::from_millis(self.dashboard_refresh_ms.max(100)),
         };
         Ok(Config {
             listen: self.listen,

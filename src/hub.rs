@@ -107,6 +107,12 @@ impl Hub {
                 .clone()
                 .poll_log(self.state.store.clone(), self.event_poll),
         );
+        let dashboards = tokio::spawn(
+            self.state
+                .gateway
+                .clone()
+                .refresh_dashboards(self.state.store.clone(), self.state.clock.clone()),
+        );
         let gateway = self.state.gateway.clone();
         let stop_sessions = gateway.clone();
         axum::serve(listener, app)
@@ -120,6 +126,7 @@ impl Hub {
         gateway.drained().await;
         pruner.abort();
         poller.abort();
+        dashboards.abort();
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())

@@ -18,6 +18,7 @@ pub mod menu;
 pub mod orders;
 pub mod secret;
 pub mod state;
+pub mod stats;
 pub mod storage;
 pub mod telemetry;
 

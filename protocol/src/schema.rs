@@ -5,7 +5,7 @@
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
 
-use crate::api::{auth, health, menu, orders, restaurant, staff, stations, tables};
+use crate::api::{analytics, auth, health, menu, orders, restaurant, staff, stations, tables};
 use crate::ws::{ClientMessage, ServerMessage};
 use crate::{ErrorEnvelope, Page};
 
@@ -63,6 +63,9 @@ fn rest() -> Value {
         orders::Placed,
         orders::Order,
         orders::ShortItem,
+        analytics::AnalyticsQuery,
+        analytics::Analytics,
+        analytics::DashboardStats,
         ErrorEnvelope,
     );
     let defs: serde_json::Map<String, Value> =

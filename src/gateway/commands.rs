@@ -139,6 +139,15 @@ impl Connection {
                 let room = self.permitted_room(&cmd.room).await?;
                 if self.rooms.insert(room) {
                     self.gateway.join(room, &self.session);
+                    if let Room::Dashboard(r) = room {
+                        // Queued: it follows the ack.
+                        let now = self.state.clock.now_ms();
+                        match self.state.store.dashboard(r, now).await {
+                            Ok(Some(stats)) => self.gateway.send_dashboard(&self.session, stats),
+                            // The refresher sends one soon.
+                            _ => self.gateway.dashboard_changed(r),
+                        }
+                    }
                 }
                 Ok(AckResult::Subscribe {
                     room: room.to_string(),

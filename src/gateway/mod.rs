@@ -9,6 +9,7 @@
 //! the events it then receives fit together with no gap.
 
 mod commands;
+mod dashboard;
 mod floor;
 mod registry;
 pub mod rooms;
@@ -44,6 +45,10 @@ pub struct GatewaySettings {
     pub max_connections: usize,
     pub max_connections_per_user: usize,
     pub drain_timeout: Duration,
+    /// At most one dashboard snapshot per restaurant this often.
+    pub dashboard_interval: Duration,
+    /// A dashboard with no changes is refreshed this often.
+    pub dashboard_refresh: Duration,
 }
 
 impl GatewaySettings {
@@ -61,6 +66,8 @@ pub struct Stats {
     /// The most frames ever waiting in one session's queue.
     pub max_queue_depth: AtomicUsize,
     pub events_delivered: AtomicU64,
+    /// Dashboard snapshots sent (each counted once per session).
+    pub dashboards_sent: AtomicU64,
 }
 
 /// A live session as the rest of the gateway sees it.
@@ -71,6 +78,8 @@ pub(crate) struct SessionHandle {
     tx: mpsc::Sender<Utf8Bytes>,
     /// The last event seq this session was sent (its next frame's `prev`).
     last_seq: AtomicU64,
+    /// The seq of the last dashboard snapshot sent (never an older one after).
+    dashboard_seq: AtomicU64,
     kill: CancellationToken,
     kill_code: AtomicU16,
 }
@@ -144,6 +153,8 @@ pub struct Inner {
     instance: String,
     /// Where joins and leaves are shared with other instances (Redis).
     presence_out: std::sync::OnceLock<mpsc::Sender<PresenceNote>>,
+    /// Restaurants whose dashboards need a fresh snapshot.
+    dashboards: dashboard::Pending,
     pub stats: Stats,
 }
 
@@ -181,6 +192,7 @@ impl Gateway {
             next_key: AtomicU64::new(1),
             instance,
             presence_out: std::sync::OnceLock::new(),
+            dashboards: dashboard::Pending::default(),
             stats: Stats::default(),
         }))
     }
@@ -239,6 +251,7 @@ impl Gateway {
         self.stats
             .events_delivered
             .fetch_add(delivered, Ordering::Relaxed);
+        self.dashboard_changed(event.restaurant_id);
     }
 
     /// Makes sure the restaurant's channel starts at the log's current seq,
@@ -391,6 +404,7 @@ impl Gateway {
             member,
             tx,
             last_seq: AtomicU64::new(since.unwrap_or(0)),
+            dashboard_seq: AtomicU64::new(0),
             kill: CancellationToken::new(),
             kill_code: AtomicU16::new(0),
         });

@@ -76,6 +76,23 @@ impl Registry {
         members
     }
 
+    /// The room's local sessions.
+    pub fn sessions(&self, room: Room) -> Vec<Arc<SessionHandle>> {
+        self.rooms
+            .get(&room)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn has_members(&self, room: Room) -> bool {
+        self.rooms.contains_key(&room)
+    }
+
+    /// Every room with a local member that `keep` selects.
+    pub fn rooms_where(&self, keep: impl Fn(&Room) -> bool) -> Vec<Room> {
+        self.rooms.iter().map(|e| *e.key()).filter(keep).collect()
+    }
+
     /// Calls `f` once per session in any of `rooms`.
     pub fn for_each_recipient(&self, rooms: &[Room], mut f: impl FnMut(&Arc<SessionHandle>)) {
         if let [room] = rooms {

@@ -10,7 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use restohub_protocol::ws::{close, ClientMessage, Hello, Member, ServerMessage, Welcome};
+use restohub_protocol::ws::{close, ClientMessage, Hello, Member, Room, ServerMessage, Welcome};
 use restohub_protocol::Role;
 use tokio::time::Instant;
 
@@ -206,12 +206,39 @@ async fn handshake(
             }
         }
     }
+    if greeted {
+        greeted = send_dashboards(&conn, sink).await;
+    }
     Some(Ready {
         conn,
         rx,
         user_key,
         greeted,
     })
+}
+
+/// The first snapshot of each dashboard room the session starts in, after
+/// the welcome and any replay; false if the peer is gone.
+async fn send_dashboards(conn: &Connection, sink: &mut Sink) -> bool {
+    for room in &conn.rooms {
+        let Room::Dashboard(r) = *room else { continue };
+        match conn
+            .state
+            .store
+            .dashboard(r, conn.state.clock.now_ms())
+            .await
+        {
+            Ok(Some(stats)) if conn.gateway.take_dashboard_turn(&conn.session, stats.seq) => {
+                let frame = super::dashboard::frame(stats);
+                if sink.send(Message::Text(frame)).await.is_err() {
+                    return false;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => conn.gateway.dashboard_changed(r),
+        }
+    }
+    true
 }
 
 impl Connection {

@@ -4,6 +4,7 @@
 //! Handlers check the caller's role and pass the caller's restaurant to
 //! storage; they never query across restaurants.
 
+mod analytics;
 mod auth;
 pub mod extract;
 mod health;
@@ -53,7 +54,8 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(menu::router())
         .merge(tables::router())
         .merge(staff::router())
-        .merge(orders::router());
+        .merge(orders::router())
+        .merge(analytics::router());
     let mut router = Router::new()
         .nest("/api/v1", api)
         .merge(ws::router())

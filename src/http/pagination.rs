@@ -13,17 +13,23 @@ pub struct PageParams {
     pub after: Option<i64>,
 }
 
+/// `?limit=`, defaulted and checked.
+pub fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(ApiError::invalid_field(
+            "limit",
+            "range",
+            &format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        ));
+    }
+    Ok(limit)
+}
+
 impl PageParams {
     /// Asks storage for one row more than the page, to know if there is a next.
     pub fn query(&self) -> Result<PageQuery, ApiError> {
-        let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            return Err(ApiError::invalid_field(
-                "limit",
-                "range",
-                &format!("must be between 1 and {MAX_PAGE_SIZE}"),
-            ));
-        }
+        let limit = page_size(self.limit)?;
         Ok(PageQuery {
             after: self.after.unwrap_or(0),
             limit: i64::from(limit) + 1,

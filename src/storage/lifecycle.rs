@@ -55,6 +55,7 @@ impl Store {
             let Some(row) = row else { return Ok(None) };
             let lines_sql = format!("SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 AND order_id = $2 ORDER BY id");
             let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
+            let (day, hour) = (row.business_day.clone(), row.hour_start);
             let before = assemble(row, lines);
             let change = match decide(&before) {
                 Ok(change) => change,
@@ -65,8 +66,9 @@ impl Store {
                     .bind(r).bind(order_id).bind(line).bind(status_str(status)).execute(&mut *tx).await?;
             }
             if let Some(status) = change.order_status {
-                sqlx::query("UPDATE orders SET status = $3, updated_at = $4 WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r).bind(order_id).bind(status_str(status)).bind(now).execute(&mut *tx).await?;
+                let ready_at = crate::stats::ready_at(&before, status, now);
+                sqlx::query("UPDATE orders SET status = $3, updated_at = $4, ready_at = $5 WHERE restaurant_id = $1 AND id = $2")
+                    .bind(r).bind(order_id).bind(status_str(status)).bind(now).bind(ready_at).execute(&mut *tx).await?;
             }
             let mut returns = change.stock_returns.clone();
             returns.sort_by_key(|s| s.menu_item_id);
@@ -112,6 +114,7 @@ impl Store {
                 .bind(r).bind(order_id).fetch_one(&mut *tx).await?;
             let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
             let after = assemble(row, lines);
+            record_stats!(tx, r, &day, hour, &crate::stats::delta(Some(&before), &after));
             let drafts = events(&before, &after, &stock, table_change.as_ref());
             let appended = if drafts.is_empty() { Vec::new() } else { append_events!(tx, r, drafts, now) };
             tx.commit().await?;

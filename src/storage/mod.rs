@@ -67,6 +67,48 @@ macro_rules! append_events {
     }};
 }
 
+/// Adds a [`crate::stats::Delta`] to the order's hour and items inside the
+/// open transaction `$tx`: one upsert per changed row.
+macro_rules! record_stats {
+    ($tx:expr, $restaurant:expr, $day:expr, $hour:expr, $delta:expr) => {{
+        let delta: &$crate::stats::Delta = $delta;
+        let c = delta.counters;
+        if !c.is_zero() {
+            sqlx::query(
+                "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, booked_cents, \
+                 closed_orders, closed_cents, cancelled, cancelled_cents, voided, voided_cents) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
+                 orders = hourly_stats.orders + excluded.orders, \
+                 booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
+                 closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
+                 closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
+                 cancelled = hourly_stats.cancelled + excluded.cancelled, \
+                 cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
+                 voided = hourly_stats.voided + excluded.voided, \
+                 voided_cents = hourly_stats.voided_cents + excluded.voided_cents",
+            )
+            .bind($restaurant).bind($hour).bind($day)
+            .bind(c.orders).bind(c.booked_cents).bind(c.closed_orders).bind(c.closed_cents)
+            .bind(c.cancelled).bind(c.cancelled_cents).bind(c.voided).bind(c.voided_cents)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (item, qty, cents) in &delta.items {
+            sqlx::query(
+                "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, revenue_cents) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restaurant_id, business_day, menu_item_id) \
+                 DO UPDATE SET qty = item_stats.qty + excluded.qty, \
+                 revenue_cents = item_stats.revenue_cents + excluded.revenue_cents",
+            )
+            .bind($restaurant).bind($day).bind(*item).bind(*qty).bind(*cents)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+mod analytics;
 mod events;
 mod lifecycle;
 mod login_attempts;
@@ -79,6 +121,7 @@ mod stations;
 mod tables;
 mod users;
 
+pub use analytics::AnalyticsRange;
 pub use events::EventDraft;
 pub use lifecycle::{OrderChange, StockReturn};
 pub use login_attempts::LoginLock;

@@ -98,6 +98,9 @@ pub(super) struct OrderRow {
     total_cents: i64,
     created_at: i64,
     placed_seq: i64,
+    ready_at: Option<i64>,
+    pub(super) business_day: String,
+    pub(super) hour_start: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -124,6 +127,7 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> Order {
         total_cents: order.total_cents,
         created_at: Timestamp(order.created_at),
         placed_seq: order.placed_seq as u64,
+        ready_at: order.ready_at.map(Timestamp),
         lines: lines
             .into_iter()
             .map(|l| OrderLine {
@@ -142,7 +146,7 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> Order {
 }
 
 pub(super) const ORDER_COLS: &str =
-    "id, table_id, source, status, note, total_cents, created_at, placed_seq";
+    "id, table_id, source, status, note, total_cents, created_at, placed_seq, ready_at, business_day, hour_start";
 
 impl Store {
     pub async fn order(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Order>> {
@@ -180,6 +184,9 @@ impl Store {
         let r = p.restaurant_id;
         let outcome = on_db!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            let timezone: String = sqlx::query_scalar("SELECT timezone FROM restaurants WHERE id = $1")
+                .bind(r).fetch_one(&mut *tx).await?;
+            let (day, hour) = crate::stats::business_hour(crate::stats::zone(&timezone), p.now);
             let existing: Option<(i64, String)> = sqlx::query_as(
                 "SELECT id, request_hash FROM orders WHERE restaurant_id = $1 AND idempotency_key = $2")
                 .bind(r).bind(p.idempotency_key).fetch_optional(&mut *tx).await?;
@@ -259,11 +266,11 @@ impl Store {
             let total: i64 = p.lines.iter().map(|l| items[&l.menu_item_id].price_cents * l.qty).sum();
             let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
                 "INSERT INTO orders (restaurant_id, table_id, source, status, note, total_cents, placed_by_user, \
-                 placed_by_role, idempotency_key, request_hash, placed_seq, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, 0, $10, $10) RETURNING id")
+                 placed_by_role, idempotency_key, request_hash, placed_seq, created_at, updated_at, business_day, hour_start) \
+                 VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12) RETURNING id")
                 .bind(r).bind(p.table_id).bind(p.source.as_str()).bind(p.note).bind(total)
                 .bind(p.placed_by_user).bind(p.placed_by_role.as_str()).bind(p.idempotency_key)
-                .bind(p.request_hash).bind(p.now)
+                .bind(p.request_hash).bind(p.now).bind(&day).bind(hour)
                 .fetch_one(&mut *tx).await;
             let order_id = match inserted {
                 Ok(id) => id,
@@ -310,7 +317,9 @@ impl Store {
                 lines,
                 created_at: Timestamp(p.now),
                 placed_seq: 0,
+                ready_at: None,
             };
+            record_stats!(tx, r, &day, hour, &crate::stats::delta(None, &order));
             let drafts = events(&order, &changes, table_change.as_ref());
             let appended = append_events!(tx, r, drafts, p.now);
             order.placed_seq = appended.first().map_or(0, |e| e.seq);

@@ -745,6 +745,286 @@ async fn orders_and_the_event_log(backend: Backend) {
     s.close().await;
 }
 
+/// The counters follow placements and every later change exactly, on the
+/// business day (in the restaurant's zone) the order was placed.
+async fn statistics_follow_every_change(backend: Backend) {
+    use restohub::storage::{AnalyticsRange, LineRequest, OrderChange, PlaceOutcome, Placement};
+    use restohub_protocol::api::analytics::{Amount, GroupBy};
+    use restohub_protocol::api::orders::{LineStatus, OrderSource, OrderStatus};
+
+    let (_db, s) = open(backend).await;
+    // Kolkata is UTC+05:30: local hours start at :30 UTC.
+    let r = s
+        .create_restaurant("stats", "Stats", "Asia/Kolkata", "INR", 0)
+        .await
+        .unwrap();
+    let item = |name: &str, price_cents: i64, stock: Option<i64>| NewMenuItem {
+        name: name.into(),
+        description: String::new(),
+        price_cents,
+        category_id: None,
+        station_id: None,
+        stock,
+        low_stock_threshold: 4,
+        available: true,
+    };
+    let dal = s
+        .create_menu_item(r.id, &item("Dal", 250, Some(5)))
+        .await
+        .unwrap();
+    let naan = s
+        .create_menu_item(r.id, &item("Naan", 100, None))
+        .await
+        .unwrap();
+    // 2027-01-15 23:10 in Kolkata.
+    let late = 1_800_034_800_000; // 2027-01-15T17:40:00Z
+    let line = |menu_item_id, qty| LineRequest {
+        menu_item_id,
+        qty,
+        note: String::new(),
+        modifiers: vec![],
+    };
+    let place = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
+        let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
+        Placement {
+            restaurant_id: r.id,
+            table_id: None,
+            source: OrderSource::Takeaway,
+            note: "",
+            lines,
+            placed_by_user: None,
+            placed_by_role: Role::Cashier,
+            idempotency_key: key,
+            request_hash: key,
+            now,
+        }
+    };
+    let PlaceOutcome::Placed { order: a, .. } = s
+        .place_order(
+            &place("a", vec![line(dal.id, 2), line(naan.id, 1)], late),
+            |_, _, _| vec![],
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("not placed")
+    };
+    let d = s.dashboard(r.id, late).await.unwrap().unwrap();
+    assert_eq!(d.business_day, "2027-01-15");
+    assert_eq!(
+        (
+            d.today.orders,
+            d.today.revenue_open_cents,
+            d.today.average_order_cents
+        ),
+        (1, 600, Some(600))
+    );
+    assert_eq!(
+        (
+            d.open_orders.placed,
+            d.slowest_open_ticket.map(|t| t.order_id)
+        ),
+        (1, Some(a.id))
+    );
+    assert_eq!(
+        d.top_by_qty
+            .iter()
+            .map(|i| (i.menu_item_id, i.qty))
+            .collect::<Vec<_>>(),
+        [(dal.id, 2), (naan.id, 1)]
+    );
+    assert_eq!(d.top_by_revenue[0].revenue_cents, 500);
+    assert_eq!(
+        d.low_stock
+            .iter()
+            .map(|i| (i.menu_item_id, i.stock))
+            .collect::<Vec<_>>(),
+        [(dal.id, Some(3))]
+    );
+    assert_eq!(d.orders_per_hour.len(), 24);
+    let now_hour = d.orders_per_hour[23];
+    assert_eq!(
+        (now_hour.hour_start.0, now_hour.orders),
+        (late - 10 * 60_000, 1)
+    );
+    assert!(s.dashboard(999_999, late).await.unwrap().is_none());
+
+    // Ready after five minutes; a line voided; closed after midnight: all
+    // of it counts on the 15th.
+    let change = |lines: Vec<(i64, LineStatus)>, status: Option<OrderStatus>| {
+        move |_: &restohub_protocol::api::orders::Order| {
+            Ok::<_, ()>(OrderChange {
+                order_status: status,
+                lines,
+                ..OrderChange::default()
+            })
+        }
+    };
+    let all_ready = a.lines.iter().map(|l| (l.id, LineStatus::Ready)).collect();
+    let (ready, _) = s
+        .change_order(
+            r.id,
+            a.id,
+            late + 300_000,
+            change(all_ready, Some(OrderStatus::Ready)),
+            |_, _, _, _| vec![],
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ready.ready_at.map(|t| t.0), Some(late + 300_000));
+    let naan_line = a
+        .lines
+        .iter()
+        .find(|l| l.menu_item_id == naan.id)
+        .unwrap()
+        .id;
+    s.change_order(
+        r.id,
+        a.id,
+        late + 400_000,
+        change(vec![(naan_line, LineStatus::Voided)], None),
+        |_, _, _, _| vec![],
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .unwrap();
+    let after_midnight = late + 3_600_000;
+    let (closed, _) = s
+        .change_order(
+            r.id,
+            a.id,
+            after_midnight,
+            change(vec![], Some(OrderStatus::Closed)),
+            |_, _, _, _| vec![],
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        closed.ready_at, ready.ready_at,
+        "closing keeps the ready time"
+    );
+
+    // A second order on the 16th, cancelled.
+    let PlaceOutcome::Placed { order: b, .. } = s
+        .place_order(
+            &place("b", vec![line(naan.id, 3)], after_midnight),
+            |_, _, _| vec![],
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("not placed")
+    };
+    let voided = b.lines.iter().map(|l| (l.id, LineStatus::Voided)).collect();
+    s.change_order(
+        r.id,
+        b.id,
+        after_midnight,
+        change(voided, Some(OrderStatus::Cancelled)),
+        |_, _, _, _| vec![],
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .unwrap();
+
+    let d = s.dashboard(r.id, after_midnight).await.unwrap().unwrap();
+    assert_eq!(d.business_day, "2027-01-16");
+    assert_eq!(
+        (d.today.orders, d.today.cancellations),
+        (
+            0,
+            Amount {
+                count: 1,
+                cents: 300
+            }
+        )
+    );
+    assert_eq!(d.open_orders, Default::default());
+    assert!(d.top_by_qty.is_empty());
+
+    let range = |group_by, after, limit| AnalyticsRange {
+        from: "2027-01-15".parse().unwrap(),
+        to: "2027-01-16".parse().unwrap(),
+        group_by,
+        after,
+        limit,
+    };
+    let days = s
+        .analytics(r.id, &range(GroupBy::Day, None, 50))
+        .await
+        .unwrap()
+        .unwrap();
+    let t = &days.totals;
+    assert_eq!(
+        (t.orders, t.revenue_closed_cents, t.revenue_open_cents),
+        (1, 500, 0)
+    );
+    assert_eq!(
+        (t.voids, t.cancellations),
+        (
+            Amount {
+                count: 1,
+                cents: 100
+            },
+            Amount {
+                count: 1,
+                cents: 300
+            }
+        )
+    );
+    assert_eq!(
+        (t.kitchen.orders, t.kitchen.average_ms, t.kitchen.p90_ms),
+        (1, Some(300_000), Some(300_000))
+    );
+    assert_eq!(
+        days.top_by_qty
+            .iter()
+            .map(|i| (i.menu_item_id, i.qty))
+            .collect::<Vec<_>>(),
+        [(dal.id, 2)]
+    );
+    assert_eq!(days.buckets.len(), 2);
+    assert_eq!(
+        (
+            days.buckets[0].business_day.as_str(),
+            days.buckets[0].figures.revenue_closed_cents
+        ),
+        ("2027-01-15", 500)
+    );
+    assert_eq!(days.buckets[1].figures.cancellations.count, 1);
+    assert_eq!(days.next_after, None);
+    let hours = s
+        .analytics(r.id, &range(GroupBy::Hour, None, 24))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hours.buckets.len(), 24);
+    assert_eq!(hours.buckets[23].figures.orders, 1, "23:00 on the 15th");
+    let next = hours.next_after.unwrap();
+    let rest = s
+        .analytics(r.id, &range(GroupBy::Hour, Some(next.0), 24))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((rest.buckets.len(), rest.next_after), (24, None));
+    assert_eq!(
+        rest.buckets[0].figures.cancellations.count, 1,
+        "00:00 on the 16th"
+    );
+    assert!(s
+        .analytics(999_999, &range(GroupBy::Day, None, 5))
+        .await
+        .unwrap()
+        .is_none());
+    s.close().await;
+}
+
 /// Every public function of the storage layer must be called in this file.
 #[test]
 fn every_storage_function_is_exercised_here() {
@@ -788,4 +1068,5 @@ crate::both_backends!(
     restaurants_and_configuration,
     accounts_lockout_and_refresh_tokens,
     orders_and_the_event_log,
+    statistics_follow_every_change,
 );

@@ -3,6 +3,7 @@
 //! Request types reject unknown fields and carry their own validation rules
 //! (the `validator` derive), so the limits are part of the contract.
 
+pub mod analytics;
 pub mod auth;
 pub mod health;
 pub mod menu;

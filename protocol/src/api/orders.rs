@@ -136,6 +136,9 @@ pub struct Order {
     pub created_at: Timestamp,
     /// The seq of its `order.placed` event.
     pub placed_seq: u64,
+    /// When it last became ready (absent while the kitchen is still on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<Timestamp>,
 }
 
 /// The reply to a placement.

@@ -230,6 +230,10 @@ pub enum ServerMessage {
     PresenceLeft(PresenceChange),
     #[serde(rename = "resumed")]
     Resumed(Resumed),
+    /// The live statistics, to sessions in `dashboard:{r}`: one on joining,
+    /// then a fresh one after changes (a few per second at most).
+    #[serde(rename = "dashboard")]
+    Dashboard(Box<crate::api::analytics::DashboardStats>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,115 @@
+//! Live dashboards. When events of a restaurant reach this instance and it
+//! has sessions in that restaurant's `dashboard:{r}` room, the restaurant is
+//! marked; one task takes the marked restaurants, reads each one's
+//! statistics once and sends the same snapshot to all its local dashboard
+//! sessions, then waits `dashboard_interval` before the next round. However
+//! many orders arrive, a dashboard gets at most one snapshot per interval,
+//! and the round after the last event reflects it (its `seq` says so).
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use axum::extract::ws::Utf8Bytes;
+use restohub_protocol::api::analytics::DashboardStats;
+use restohub_protocol::ws::{Room, ServerMessage};
+
+use super::{Gateway, SessionHandle};
+use crate::clock::SharedClock;
+use crate::storage::Store;
+
+#[derive(Default)]
+pub(super) struct Pending {
+    restaurants: Mutex<BTreeSet<i64>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Pending {
+    fn mark(&self, restaurant: i64) {
+        self.restaurants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(restaurant);
+        self.wake.notify_one();
+    }
+
+    fn take(&self) -> BTreeSet<i64> {
+        std::mem::take(&mut *self.restaurants.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The frame of a snapshot.
+pub(crate) fn frame(stats: DashboardStats) -> Utf8Bytes {
+    let message = ServerMessage::Dashboard(Box::new(stats));
+    Utf8Bytes::from(serde_json::to_string(&message).unwrap_or_default())
+}
+
+impl Gateway {
+    /// An event of `restaurant` was delivered here.
+    pub(super) fn dashboard_changed(&self, restaurant: i64) {
+        if self.registry.has_members(Room::Dashboard(restaurant)) {
+            self.dashboards.mark(restaurant);
+        }
+    }
+
+    /// True if `session` may be sent a snapshot at `seq` (none newer went
+    /// out); records it as sent.
+    pub(crate) fn take_dashboard_turn(&self, session: &SessionHandle, seq: u64) -> bool {
+        let newest = session.dashboard_seq.fetch_max(seq, Ordering::AcqRel);
+        let fresh = newest <= seq;
+        if fresh {
+            self.stats.dashboards_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        fresh
+    }
+
+    /// Queues a snapshot to one session (one that just joined the room).
+    pub(crate) fn send_dashboard(&self, session: &SessionHandle, stats: DashboardStats) {
+        if self.take_dashboard_turn(session, stats.seq) {
+            session.push(frame(stats), &self.stats);
+        }
+    }
+
+    /// Runs for the life of the hub: fresh snapshots to local dashboards
+    /// after changes (coalesced), and every `dashboard_refresh` without.
+    pub async fn refresh_dashboards(self, store: Store, clock: SharedClock) {
+        let interval = self.settings.dashboard_interval;
+        let refresh = self.settings.dashboard_refresh;
+        loop {
+            if tokio::time::timeout(refresh, self.dashboards.wake.notified())
+                .await
+                .is_err()
+            {
+                let open = self
+                    .registry
+                    .rooms_where(|room| matches!(room, Room::Dashboard(_)));
+                for restaurant in open.into_iter().filter_map(Room::restaurant) {
+                    self.dashboards.mark(restaurant);
+                }
+            }
+            for restaurant in self.dashboards.take() {
+                let sessions = self.registry.sessions(Room::Dashboard(restaurant));
+                if sessions.is_empty() {
+                    continue;
+                }
+                match store.dashboard(restaurant, clock.now_ms()).await {
+                    Ok(Some(stats)) => {
+                        let seq = stats.seq;
+                        let frame = frame(stats);
+                        for session in sessions {
+                            if self.take_dashboard_turn(&session, seq) {
+                                session.push(frame.clone(), &self.stats);
+                            }
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, restaurant, "cannot read dashboard statistics; will retry");
+                        self.dashboards.mark(restaurant);
+                    }
+                }
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
