@@ -204,15 +204,14 @@ mod tests {
     #[test]
     fn hours_and_days_follow_the_zone() {
         let berlin = zone("Europe/Berlin");
-        // 2026-11-21 23:30 in Berlin is 22:30 UTC.
-        let at = 1_795_300_000_000; // 2026-11-21T21:06:40Z
+        let at = 1_795_300_000_000; // 2026-11-21T22:26:40Z, 23:26 in Berlin
         let (day, hour) = business_hour(berlin, at);
         assert_eq!(day, "2026-11-21");
-        assert_eq!(hour, 1_795_298_400_000); // 21:00Z = 22:00 Berlin
+        assert_eq!(hour, 1_795_298_400_000); // 22:00Z = 23:00 Berlin
         let kolkata = zone("Asia/Kolkata"); // +05:30
         let (day, hour) = business_hour(kolkata, at);
-        assert_eq!(day, "2026-11-22"); // 02:36 local
-        assert_eq!((at - hour) / 60_000, 36);
+        assert_eq!(day, "2026-11-22"); // 03:56 local
+        assert_eq!((at - hour) / 60_000, 56);
         let d = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(); // DST starts
         let start = day_start(berlin, d);
         let next = day_start(berlin, d.succ_opt().unwrap());
