@@ -115,6 +115,14 @@ impl Hub {
         );
         let gateway = self.state.gateway.clone();
         let stop_sessions = gateway.clone();
+        // Small frames (acks, events) go out at once: without TCP_NODELAY a
+        // frame written behind another waits for the peer's delayed ACK
+        // (40 ms on Linux).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
