@@ -104,6 +104,10 @@ struct HotArgs {
     stock: i64,
     #[arg(long, default_value = "Cheeseburger")]
     item: String,
+    /// Who orders. Cashiers get only stock events; waiters also get every
+    /// order.placed, and 1,000 of them at once overflow their queues.
+    #[arg(long, default_value = "cashier")]
+    role: String,
 }
 
 #[tokio::main]
@@ -551,8 +555,8 @@ async fn hot(args: HotArgs) -> Result<(), Error> {
     if !res.status().is_success() {
         return Err(format!("cannot set the stock: {}", res.text().await?).into());
     }
-    let waiter = token(c, "waiter").await?;
-    let (conns, failed) = connect_many(&hubs, waiter, args.clients, 0).await;
+    let orderer = token(c, &args.role).await?;
+    let (conns, failed) = connect_many(&hubs, orderer, args.clients, 0).await;
     println!("clients: {} connected, {failed} failed", conns.len());
     let run = uuid::Uuid::new_v4().simple().to_string();
     let go = Arc::new(tokio::sync::Barrier::new(conns.len() + 1));
