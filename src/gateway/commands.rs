@@ -121,6 +121,16 @@ fn parse(text: &str) -> Result<(RequestId, ClientMessage), (Option<RequestId>, A
 }
 
 impl Connection {
+    /// Queues a dashboard snapshot for a session that just joined
+    /// `dashboard:{r}`; if it cannot be read, the refresher sends one soon.
+    pub(super) async fn send_first_dashboard(&self, r: i64) {
+        let now = self.state.clock.now_ms();
+        match self.state.store.dashboard(r, now).await {
+            Ok(Some(stats)) => self.gateway.send_dashboard(&self.session, stats),
+            _ => self.gateway.dashboard_changed(r),
+        }
+    }
+
     /// Runs one command and returns the reply frame.
     pub(super) async fn command(&mut self, text: &str) -> String {
         let (id, message) = match parse(text) {
@@ -141,12 +151,7 @@ impl Connection {
                     self.gateway.join(room, &self.session);
                     if let Room::Dashboard(r) = room {
                         // Queued: it follows the ack.
-                        let now = self.state.clock.now_ms();
-                        match self.state.store.dashboard(r, now).await {
-                            Ok(Some(stats)) => self.gateway.send_dashboard(&self.session, stats),
-                            // The refresher sends one soon.
-                            _ => self.gateway.dashboard_changed(r),
-                        }
+                        self.send_first_dashboard(r).await;
                     }
                 }
                 Ok(AckResult::Subscribe {

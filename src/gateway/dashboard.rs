@@ -39,7 +39,7 @@ impl Pending {
 }
 
 /// The frame of a snapshot.
-pub(crate) fn frame(stats: DashboardStats) -> Utf8Bytes {
+fn frame(stats: DashboardStats) -> Utf8Bytes {
     let message = ServerMessage::Dashboard(Box::new(stats));
     Utf8Bytes::from(serde_json::to_string(&message).unwrap_or_default())
 }
@@ -54,7 +54,7 @@ impl Gateway {
 
     /// True if `session` may be sent a snapshot at `seq` (none newer went
     /// out); records it as sent.
-    pub(crate) fn take_dashboard_turn(&self, session: &SessionHandle, seq: u64) -> bool {
+    fn take_dashboard_turn(&self, session: &SessionHandle, seq: u64) -> bool {
         let newest = session.dashboard_seq.fetch_max(seq, Ordering::AcqRel);
         let fresh = newest <= seq;
         if fresh {

@@ -206,8 +206,11 @@ async fn handshake(
             }
         }
     }
-    if greeted {
-        greeted = send_dashboards(&conn, sink).await;
+    // Queued: the first snapshot follows the welcome and any replay.
+    for room in &conn.rooms {
+        if let Room::Dashboard(r) = *room {
+            conn.send_first_dashboard(r).await;
+        }
     }
     Some(Ready {
         conn,
@@ -215,30 +218,6 @@ async fn handshake(
         user_key,
         greeted,
     })
-}
-
-/// The first snapshot of each dashboard room the session starts in, after
-/// the welcome and any replay; false if the peer is gone.
-async fn send_dashboards(conn: &Connection, sink: &mut Sink) -> bool {
-    for room in &conn.rooms {
-        let Room::Dashboard(r) = *room else { continue };
-        match conn
-            .state
-            .store
-            .dashboard(r, conn.state.clock.now_ms())
-            .await
-        {
-            Ok(Some(stats)) if conn.gateway.take_dashboard_turn(&conn.session, stats.seq) => {
-                let frame = super::dashboard::frame(stats);
-                if sink.send(Message::Text(frame)).await.is_err() {
-                    return false;
-                }
-            }
-            Ok(_) => {}
-            Err(_) => conn.gateway.dashboard_changed(r),
-        }
-    }
-    true
 }
 
 impl Connection {

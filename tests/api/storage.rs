@@ -430,6 +430,25 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
     s.close().await;
 }
 
+/// An available menu item with no category or station.
+fn menu_item(
+    name: &str,
+    price_cents: i64,
+    stock: Option<i64>,
+    low_stock_threshold: i64,
+) -> NewMenuItem {
+    NewMenuItem {
+        name: name.into(),
+        description: String::new(),
+        price_cents,
+        category_id: None,
+        station_id: None,
+        stock,
+        low_stock_threshold,
+        available: true,
+    }
+}
+
 async fn orders_and_the_event_log(backend: Backend) {
     use restohub::storage::{EventDraft, Invalid, LineRequest, PlaceOutcome, Placement};
     use restohub_protocol::api::orders::OrderSource;
@@ -440,16 +459,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         .create_restaurant("one", "One", "UTC", "EUR", 10)
         .await
         .unwrap();
-    let item = |name: &str, stock: Option<i64>| NewMenuItem {
-        name: name.into(),
-        description: String::new(),
-        price_cents: 100,
-        category_id: None,
-        station_id: None,
-        stock,
-        low_stock_threshold: 0,
-        available: true,
-    };
+    let item = |name: &str, stock: Option<i64>| menu_item(name, 100, stock, 0);
     let soup = s
         .create_menu_item(r.id, &item("Soup", Some(3)))
         .await
@@ -758,16 +768,8 @@ async fn statistics_follow_every_change(backend: Backend) {
         .create_restaurant("stats", "Stats", "Asia/Kolkata", "INR", 0)
         .await
         .unwrap();
-    let item = |name: &str, price_cents: i64, stock: Option<i64>| NewMenuItem {
-        name: name.into(),
-        description: String::new(),
-        price_cents,
-        category_id: None,
-        station_id: None,
-        stock,
-        low_stock_threshold: 4,
-        available: true,
-    };
+    let item =
+        |name: &str, price_cents: i64, stock: Option<i64>| menu_item(name, price_cents, stock, 4);
     let dal = s
         .create_menu_item(r.id, &item("Dal", 250, Some(5)))
         .await
