@@ -26,7 +26,8 @@ trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18091) 2>/dev/null && break; sleep 0.2; done
 for rate in $rates; do
     echo "== $backend, $rate orders/s"
-    ./target/release/examples/loadgen orders --hub http://127.0.0.1:18091 --rate "$rate" --seconds 10 --clients 8
+    ./target/release/examples/loadgen orders --hub http://127.0.0.1:18091 --rate "$rate" --seconds 10 --clients 8 \
+        --cpu "hub:$hub,postgres:=postgres"
 done
 if [ "$backend" = postgres ]; then
     kill $hub; wait $hub 2>/dev/null || true

@@ -10,7 +10,8 @@
 //!   time, so a stalled hub cannot hide behind a waiting client), optionally
 //!   with kitchen screens watching; ack latency, commit→screen latency,
 //!   deliveries/s and errors by code. `--hub` takes several instances; clients
-//!   and screens are spread over them (the scale-out scenario).
+//!   and screens are spread over them (the scale-out scenario). `--chain N`
+//!   spreads orders and screens over N restaurants instead of the demo.
 //! - `hot`: N clients order one tracked item at once; time to drain,
 //!   failures other than OUT_OF_STOCK, and whether stock was oversold.
 //!
@@ -18,6 +19,7 @@
 //!
 //!     cargo run --release --example loadgen -- idle <hub url> <hub pid> <restaurant> <email> <password> <connections>
 //!     cargo run --release --example loadgen -- orders --hub <url>[,<url>...] --rate 500 --seconds 10 --clients 8 --screens 2000
+//!     cargo run --release --example loadgen -- orders --hub <url> --restaurant bench --chain 100 --item Soup --rate 1000 --screens 2000
 //!     cargo run --release --example loadgen -- hot --hub <url> --clients 1000 --stock 200
 
 use std::collections::{BTreeMap, HashMap};
@@ -91,6 +93,16 @@ struct OrdersArgs {
     /// The menu item every order takes (an untracked one never runs out).
     #[arg(long, default_value = "Tomato soup")]
     item: String,
+    /// A chain instead of the demo: restaurants `<restaurant>-1` …
+    /// `<restaurant>-N` (made beforehand with `restohub create-owner`, owner
+    /// `owner@<slug>.restohub`). Each gets a waiter, a chef and the item if it
+    /// lacks them; orders, clients and screens are spread evenly over them.
+    #[arg(long, default_value_t = 0)]
+    chain: usize,
+    /// Processes whose CPU time to report over the measured window, as
+    /// `label:pid` pairs (comma separated; pids of one label are summed).
+    #[arg(long, value_delimiter = ',')]
+    cpu: Vec<String>,
 }
 
 #[derive(Args)]
@@ -126,6 +138,75 @@ async fn main() -> Result<(), Error> {
     }
 }
 
+/// CPU time (user + system) in seconds of `label:pid` processes, or with
+/// `label:=name` of every process named `name` now (e.g. all PostgreSQL
+/// backends), per label and pid; `loadgen` is this process.
+fn cpu_seconds(specs: &[String]) -> BTreeMap<(String, String), f64> {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let own = format!("loadgen:{}", std::process::id());
+    let mut out = BTreeMap::new();
+    for spec in specs.iter().chain((!specs.is_empty()).then_some(&own)) {
+        let Some((label, target)) = spec.split_once(':') else {
+            continue;
+        };
+        let pids: Vec<String> = match target.strip_prefix('=') {
+            Some(name) => std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|pid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .is_ok_and(|comm| comm.trim_end() == name)
+                })
+                .collect(),
+            None => vec![target.to_owned()],
+        };
+        for pid in pids {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // The fields after the command name (which may hold spaces):
+            // utime and stime are the 12th and 13th.
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            let used = fields.get(11..13).map_or(0.0, |f| {
+                f.iter().filter_map(|v| v.parse::<f64>().ok()).sum::<f64>()
+            });
+            out.insert((label.to_owned(), pid), used / ticks);
+        }
+    }
+    out
+}
+
+/// CPU used per label between two [`cpu_seconds`] readings, as a share of
+/// one core over `seconds`: processes started in between count from zero,
+/// ones that ended in between are left out.
+fn cpu_shares(
+    before: &BTreeMap<(String, String), f64>,
+    after: &BTreeMap<(String, String), f64>,
+    seconds: f64,
+) -> String {
+    let mut used: BTreeMap<&str, f64> = BTreeMap::new();
+    for ((label, pid), end) in after {
+        let start = before
+            .get(&(label.clone(), pid.clone()))
+            .copied()
+            .unwrap_or(0.0);
+        *used.entry(label).or_default() += end - start;
+    }
+    let shares: Vec<String> = used
+        .iter()
+        .map(|(label, s)| format!("{label} {:.0}%", 100.0 * s / seconds))
+        .collect();
+    shares.join(", ")
+}
+
 /// Resident memory of a process, in bytes.
 fn rss(pid: u32) -> Result<u64, Error> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -156,8 +237,13 @@ async fn login(base: &str, restaurant: &str, email: &str, password: &str) -> Res
 }
 
 async fn token(c: &Common, role: &str) -> Result<Arc<str>, Error> {
-    let email = format!("{role}@{}.restohub", c.restaurant);
-    Ok(login(&c.hub[0], &c.restaurant, &email, &c.password)
+    token_of(c, &c.restaurant, role).await
+}
+
+/// A login's access token, `<role>@<slug>.restohub` of restaurant `slug`.
+async fn token_of(c: &Common, slug: &str, role: &str) -> Result<Arc<str>, Error> {
+    let email = format!("{role}@{slug}.restohub");
+    Ok(login(&c.hub[0], slug, &email, &c.password)
         .await?
         .access_token
         .into())
@@ -202,7 +288,7 @@ async fn connect_many(
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
         let permit = handshakes.clone().acquire_owned().await;
-        let (hub, token) = (hubs[i % hubs.len()], token.clone());
+        let (hub, token) = (hubs[(offset + i) % hubs.len()], token.clone());
         tasks.push(tokio::spawn(async move {
             let ws = connect(hub, source(offset + i), &token).await;
             drop(permit);
@@ -308,6 +394,17 @@ fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
+/// The `at` of an event frame in µs since the epoch, read without parsing
+/// the whole frame (the body's first `"at"` is the event's, before `data`):
+/// thousands of screens parsing every frame would take the hub's CPU.
+fn event_at_us(frame: &str) -> Option<i64> {
+    let start = frame.find(r#""at":""#)? + r#""at":""#.len();
+    let end = start + frame[start..].find('"')?;
+    chrono::DateTime::parse_from_rfc3339(&frame[start..end])
+        .ok()
+        .map(|at| at.timestamp_micros())
+}
+
 /// The id of a menu item by name.
 async fn item_id(c: &Common, token: &str, name: &str) -> Result<i64, Error> {
     let menu: Value = reqwest::Client::new()
@@ -346,10 +443,8 @@ fn watch(mut ws: Ws, screens: Arc<Screens>) -> tokio::task::JoinHandle<()> {
                         }
                         screens.deliveries.fetch_add(1, Ordering::Relaxed);
                         if text.as_str().contains(r#""kind":"order.placed""#) {
-                            let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
-                            let at = frame["at"].as_str().and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok());
-                            if let Some(at) = at {
-                                let _ = local.record((received - at.timestamp_micros()).max(1) as u64);
+                            if let Some(at) = event_at_us(text.as_str()) {
+                                let _ = local.record((received - at).max(1) as u64);
                             }
                         }
                     }
@@ -377,10 +472,13 @@ struct Client {
     ok: u64,
     errors: BTreeMap<String, u64>,
     last_ack: Option<Instant>,
+    /// The worst ack latency of the orders due in each second of the run, µs.
+    worst: Vec<u64>,
 }
 
 async fn client(
     ws: Ws,
+    start: Instant,
     schedule: Vec<Instant>,
     item: i64,
     tag: String,
@@ -407,6 +505,7 @@ async fn client(
         ok: 0,
         errors: BTreeMap::new(),
         last_ack: None,
+        worst: Vec::new(),
     };
     let mut replies = 0;
     while replies < expected {
@@ -431,7 +530,13 @@ async fn client(
         replies += 1;
         let now = Instant::now();
         out.last_ack = Some(now);
-        let _ = out.ack.record((now - intended).as_micros().max(1) as u64);
+        let latency = (now - intended).as_micros().max(1) as u64;
+        let _ = out.ack.record(latency);
+        let second = intended.saturating_duration_since(start).as_secs() as usize;
+        if out.worst.len() <= second {
+            out.worst.resize(second + 1, 0);
+        }
+        out.worst[second] = out.worst[second].max(latency);
         if kind == "ack" {
             out.ok += 1;
         } else {
@@ -448,29 +553,110 @@ async fn client(
     out
 }
 
+/// A restaurant the orders go to.
+struct Site {
+    waiter: Arc<str>,
+    chef: Arc<str>,
+    item: i64,
+}
+
+/// The demo restaurant, or with `--chain N` the N bench restaurants, each
+/// given the waiter, chef and item it lacks (as its owner, over REST).
+async fn sites(args: &OrdersArgs) -> Result<Vec<Site>, Error> {
+    let c = &args.common;
+    if args.chain == 0 {
+        let waiter = token(c, "waiter").await?;
+        let item = item_id(c, &waiter, &args.item).await?;
+        let chef = token(c, "chef").await?;
+        return Ok(vec![Site { waiter, chef, item }]);
+    }
+    let http = reqwest::Client::new();
+    let mut sites = Vec::with_capacity(args.chain);
+    for i in 1..=args.chain {
+        let slug = format!("{}-{i}", c.restaurant);
+        let owner = token_of(c, &slug, "owner").await?;
+        for role in ["waiter", "chef"] {
+            let res = http
+                .post(format!("{}/api/v1/users", c.hub[0]))
+                .bearer_auth(&*owner)
+                .json(
+                    &json!({ "email": format!("{role}@{slug}.restohub"), "name": role,
+                               "role": role, "password": c.password }),
+                )
+                .send()
+                .await?;
+            if !res.status().is_success() && res.status() != reqwest::StatusCode::CONFLICT {
+                return Err(
+                    format!("cannot add the {role} of {slug}: {}", res.text().await?).into(),
+                );
+            }
+        }
+        let item = match item_id(c, &owner, &args.item).await {
+            Ok(id) => id,
+            Err(_) => {
+                let res = http
+                    .post(format!("{}/api/v1/menu/items", c.hub[0]))
+                    .bearer_auth(&*owner)
+                    .json(&json!({ "name": args.item, "price_cents": 450 }))
+                    .send()
+                    .await?;
+                if !res.status().is_success() {
+                    return Err(
+                        format!("cannot add the item of {slug}: {}", res.text().await?).into(),
+                    );
+                }
+                res.json::<Value>().await?["id"]
+                    .as_i64()
+                    .ok_or("item without id")?
+            }
+        };
+        let (waiter, chef) = (
+            token_of(c, &slug, "waiter").await?,
+            token_of(c, &slug, "chef").await?,
+        );
+        sites.push(Site { waiter, chef, item });
+    }
+    Ok(sites)
+}
+
+/// `n` spread evenly over `parts`: the share of part `i`.
+fn share(n: usize, parts: usize, i: usize) -> usize {
+    n / parts + usize::from(i < n % parts)
+}
+
 async fn orders(args: OrdersArgs) -> Result<(), Error> {
     let c = &args.common;
     let hubs: Vec<SocketAddr> = c.hub.iter().map(|h| addr(h)).collect::<Result<_, _>>()?;
-    let waiter = token(c, "waiter").await?;
-    let item = item_id(c, &waiter, &args.item).await?;
+    let sites = sites(&args).await?;
     let screens = Arc::new(Screens {
         delivery: Mutex::new(histogram()),
         deliveries: AtomicU64::new(0),
         closed: AtomicUsize::new(0),
     });
     let mut watchers = Vec::new();
-    if args.screens > 0 {
-        let chef = token(c, "chef").await?;
-        let (open, failed) = connect_many(&hubs, chef, args.screens, 0).await;
-        println!("screens: {} open, {failed} failed", open.len());
-        watchers = open
-            .into_iter()
-            .map(|ws| watch(ws, screens.clone()))
-            .collect();
+    let mut opened = 0;
+    for (i, site) in sites.iter().enumerate() {
+        let n = share(args.screens, sites.len(), i);
+        let (open, failed) = connect_many(&hubs, site.chef.clone(), n, opened).await;
+        if failed > 0 {
+            return Err(format!("{failed} screens failed to connect").into());
+        }
+        opened += n;
+        watchers.extend(open.into_iter().map(|ws| watch(ws, screens.clone())));
     }
-    let (conns, failed) = connect_many(&hubs, waiter, args.clients, args.screens).await;
-    if failed > 0 || conns.is_empty() {
-        return Err(format!("{failed} ordering connections failed").into());
+    if args.screens > 0 {
+        println!("screens: {opened} open over {} restaurant(s)", sites.len());
+    }
+    // Every site gets at least one ordering connection.
+    let mut conns = Vec::new();
+    for (i, site) in sites.iter().enumerate() {
+        let n = share(args.clients.max(sites.len()), sites.len(), i);
+        let (open, failed) = connect_many(&hubs, site.waiter.clone(), n, opened).await;
+        if failed > 0 {
+            return Err(format!("{failed} ordering connections failed").into());
+        }
+        opened += n;
+        conns.extend(open.into_iter().map(|ws| (ws, site.item)));
     }
     let total = args.rate * args.seconds;
     let start = Instant::now() + Duration::from_millis(500);
@@ -479,30 +665,40 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
     let deadline = start + Duration::from_secs(args.seconds + 15);
     let clients = conns.len();
     let mut tasks = Vec::new();
-    for (i, ws) in conns.into_iter().enumerate() {
+    for (i, (ws, item)) in conns.into_iter().enumerate() {
         let schedule: Vec<Instant> = (i as u64..total)
             .step_by(clients)
             .map(|k| start + gap * k as u32)
             .collect();
         tasks.push(tokio::spawn(client(
             ws,
+            start,
             schedule,
             item,
             format!("{run}-{i}"),
             deadline,
         )));
     }
+    tokio::time::sleep_until(start.into()).await;
+    let cpu_before = cpu_seconds(&args.cpu);
     let mut ack = histogram();
+    let mut worst: Vec<u64> = Vec::new();
     let (mut ok, mut errors, mut last) = (0, BTreeMap::<String, u64>::new(), start);
     for task in tasks {
         let out = task.await?;
         ack.add(&out.ack)?;
+        worst.resize(worst.len().max(out.worst.len()), 0);
+        for (w, o) in worst.iter_mut().zip(&out.worst) {
+            *w = (*w).max(*o);
+        }
         ok += out.ok;
         for (code, n) in out.errors {
             *errors.entry(code).or_default() += n;
         }
         last = last.max(out.last_ack.unwrap_or(start));
     }
+    let cpu_after = cpu_seconds(&args.cpu);
+    let cpu_window = start.elapsed().as_secs_f64();
     // Let the last deliveries land, then stop the screens.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let took = (last - start).as_secs_f64().max(f64::EPSILON);
@@ -523,6 +719,17 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
         ok as f64 / took
     );
     quantiles("ack latency (from intended send)", &ack);
+    let worst: Vec<String> = worst
+        .iter()
+        .map(|w| format!("{:.0}", *w as f64 / 1000.0))
+        .collect();
+    println!("worst ack per second of the run, ms: {}", worst.join(" "));
+    if !cpu_after.is_empty() {
+        println!(
+            "CPU over the run (100% = one core): {}",
+            cpu_shares(&cpu_before, &cpu_after, cpu_window)
+        );
+    }
     if args.screens > 0 {
         let delivery = screens.delivery.lock().unwrap();
         quantiles(

@@ -195,9 +195,10 @@ async fn handshake(
     };
     let mut greeted = sink.send(text(&welcome)).await.is_ok();
     if let (true, Replay::Frames(frames)) = (greeted, replay) {
+        // Fed, not flushed one by one: a long replay leaves in few writes.
         for frame in frames {
             if sink
-                .send(Message::Text(Utf8Bytes::from(frame)))
+                .feed(Message::Text(Utf8Bytes::from(frame)))
                 .await
                 .is_err()
             {
@@ -205,6 +206,7 @@ async fn handshake(
                 break;
             }
         }
+        greeted = greeted && sink.flush().await.is_ok();
     }
     // Queued: the first snapshot follows the welcome and any replay.
     for room in &conn.rooms {
@@ -243,7 +245,7 @@ impl Connection {
                     // A client that stops reading blocks this send; the kill
                     // (slow consumer) or shutdown still ends it.
                     let sent = tokio::select! {
-                        r = sink.send(Message::Text(frame)) => r.is_ok(),
+                        r = send_queued(sink, frame, &mut rx) => r.is_ok(),
                         _ = kill.cancelled() => return self.session.kill_code.load(Ordering::Acquire),
                         _ = shutdown.cancelled() => return close::SERVICE_RESTART,
                     };
@@ -502,6 +504,27 @@ fn text(message: &ServerMessage) -> Message {
 /// peer's), then read and discard until the peer's close or a deadline.
 /// Dropping the socket with unread input would reset the connection and
 /// could destroy the close frame before the client reads it.
+/// Frames written with one flush at most: bounds the time a session spends
+/// writing before it looks at its socket and timers again.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and the frames already queued behind it (up to
+/// [`WRITE_BATCH`]) with one flush, so a session that falls behind (a burst,
+/// a busy instance) catches up in one write instead of one per frame; with
+/// nothing queued it is a plain send.
+async fn send_queued(
+    sink: &mut Sink,
+    first: Utf8Bytes,
+    rx: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Text(first)).await?;
+    for _ in 1..WRITE_BATCH {
+        let Ok(frame) = rx.try_recv() else { break };
+        sink.feed(Message::Text(frame)).await?;
+    }
+    sink.flush().await
+}
+
 async fn close_with(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
     let deadline = std::time::Duration::from_secs(2);
     let _ = tokio::time::timeout(deadline, async {

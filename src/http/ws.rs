@@ -16,8 +16,10 @@ use crate::state::AppState;
 /// socket, which 20,000 idle screens cannot afford). A hello with its token
 /// fits; larger frames grow it as needed, up to the frame limit.
 const READ_BUFFER: usize = 1024;
-/// Outbound frames are written as soon as they are queued.
-const WRITE_BUFFER: usize = 0;
+/// Outbound frames fed without a flush collect up to this many bytes before
+/// they are written (a session writes its queued frames together, see
+/// `send_queued`); every send still ends with a flush, so nothing waits.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))

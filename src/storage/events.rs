@@ -64,7 +64,7 @@ impl Store {
     /// Retention: deletes events older than `before` (ms). The seq counter
     /// is untouched, so numbering continues without reuse.
     pub async fn prune_events(&self, before: i64) -> sqlx::Result<u64> {
-        on_db!(self, pool => sqlx::query("DELETE FROM events WHERE at < $1")
+        on_db!(self, write pool => sqlx::query("DELETE FROM events WHERE at < $1")
             .bind(before).execute(pool).await.map(|r| r.rows_affected()))
     }
 }

@@ -48,7 +48,8 @@ impl Store {
         decide: impl FnOnce(&Order) -> Result<OrderChange, E>,
         events: impl FnOnce(&Order, &Order, &[StockChange], Option<&TableChange>) -> Vec<EventDraft>,
     ) -> sqlx::Result<Option<Result<(Order, Vec<Event>), E>>> {
-        let result = on_db!(self, pool => {
+        let _turn = self.lane(r).await;
+        let result = on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
             let lock = format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2{}", super::lock_suffix(pool));
             let row: Option<OrderRow> = sqlx::query_as(&lock).bind(r).bind(order_id).fetch_optional(&mut *tx).await?;

@@ -4,7 +4,7 @@
 //! exist for emails with no account too, so lockout gives away nothing about
 //! which accounts exist.
 
-use super::Store;
+use super::{BeginWrite, Store};
 
 /// The state after a failed login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +39,8 @@ impl Store {
         now: i64,
         lock_for: fn(i64) -> Option<i64>,
     ) -> sqlx::Result<LoginLock> {
-        on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+        on_db!(self, write pool => {
+            let mut tx = pool.begin_write().await?;
             let failures: i64 = sqlx::query_scalar(
                 "INSERT INTO login_attempts (restaurant_id, email, failures) VALUES ($1, $2, 1) \
                  ON CONFLICT (restaurant_id, email) DO UPDATE SET failures = login_attempts.failures + 1 \
@@ -58,7 +58,7 @@ impl Store {
 
     /// After a successful login, or when a manager unlocks the account.
     pub async fn clear_login_failures(&self, restaurant: i64, email: &str) -> sqlx::Result<()> {
-        on_db!(self, pool => sqlx::query("DELETE FROM login_attempts WHERE restaurant_id = $1 AND email = $2")
+        on_db!(self, write pool => sqlx::query("DELETE FROM login_attempts WHERE restaurant_id = $1 AND email = $2")
             .bind(restaurant).bind(email).execute(pool).await.map(|_| ()))
     }
 }

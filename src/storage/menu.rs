@@ -18,7 +18,7 @@ impl Store {
         name: &str,
         position: i64,
     ) -> sqlx::Result<Category> {
-        on_db!(self, pool => sqlx::query_as(
+        on_db!(self, write pool => sqlx::query_as(
             "INSERT INTO menu_categories (restaurant_id, name, position) VALUES ($1, $2, $3) RETURNING id, name, position")
             .bind(restaurant).bind(name).bind(position).fetch_one(pool).await)
     }
@@ -45,7 +45,7 @@ impl Store {
         id: i64,
         patch: &CategoryPatch,
     ) -> sqlx::Result<Option<Category>> {
-        on_db!(self, pool => sqlx::query_as(
+        on_db!(self, write pool => sqlx::query_as(
             "UPDATE menu_categories SET name = COALESCE($3, name), position = COALESCE($4, position) \
              WHERE restaurant_id = $1 AND id = $2 RETURNING id, name, position")
             .bind(restaurant).bind(id).bind(&patch.name).bind(patch.position)
@@ -54,7 +54,7 @@ impl Store {
 
     /// Fails with a foreign-key violation while menu items are in it.
     pub async fn delete_category(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, pool => sqlx::query("DELETE FROM menu_categories WHERE restaurant_id = $1 AND id = $2")
+        on_db!(self, write pool => sqlx::query("DELETE FROM menu_categories WHERE restaurant_id = $1 AND id = $2")
             .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
     }
 
@@ -65,7 +65,7 @@ impl Store {
         restaurant: i64,
         item: &NewMenuItem,
     ) -> sqlx::Result<MenuItem> {
-        on_db!(self, pool => sqlx::query_as(concat!(
+        on_db!(self, write pool => sqlx::query_as(concat!(
             "INSERT INTO menu_items (restaurant_id, category_id, station_id, name, description, ",
             "price_cents, stock, low_stock_threshold, available) ",
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ", item_cols!()))
@@ -122,7 +122,7 @@ impl Store {
         events: impl FnOnce(&MenuItem, &MenuItem) -> Vec<EventDraft>,
     ) -> sqlx::Result<Option<Result<(MenuItem, Vec<Event>), E>>> {
         let r = restaurant;
-        let result = on_db!(self, pool => {
+        let result = on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
             let lock = format!(concat!("SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id = $2{}"), super::lock_suffix(pool));
             let before: Option<MenuItem> = sqlx::query_as(&lock).bind(r).bind(id).fetch_optional(&mut *tx).await?;
@@ -155,7 +155,7 @@ impl Store {
     }
 
     pub async fn delete_menu_item(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, pool => sqlx::query("DELETE FROM menu_items WHERE restaurant_id = $1 AND id = $2")
+        on_db!(self, write pool => sqlx::query("DELETE FROM menu_items WHERE restaurant_id = $1 AND id = $2")
             .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
     }
 }

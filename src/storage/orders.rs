@@ -182,7 +182,8 @@ impl Store {
         events: impl FnOnce(&Order, &[StockChange], Option<&TableChange>) -> Vec<EventDraft>,
     ) -> sqlx::Result<PlaceOutcome> {
         let r = p.restaurant_id;
-        let outcome = on_db!(self, pool => {
+        let _turn = self.lane(r).await;
+        let outcome = on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
             let timezone: String = sqlx::query_scalar("SELECT timezone FROM restaurants WHERE id = $1")
                 .bind(r).fetch_one(&mut *tx).await?;

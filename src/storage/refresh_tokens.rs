@@ -1,6 +1,6 @@
 //! Refresh tokens: single use, rotated within a family, with reuse detection.
 
-use super::Store;
+use super::{BeginWrite, Store};
 
 pub struct NewRefreshToken<'a> {
     pub restaurant_id: i64,
@@ -29,7 +29,7 @@ impl Store {
         token: &NewRefreshToken<'_>,
         now: i64,
     ) -> sqlx::Result<()> {
-        on_db!(self, pool => sqlx::query(
+        on_db!(self, write pool => sqlx::query(
             "INSERT INTO refresh_tokens (restaurant_id, user_id, family, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(token.restaurant_id).bind(token.user_id).bind(token.family)
@@ -46,8 +46,8 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> sqlx::Result<Rotation> {
-        on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+        on_db!(self, write pool => {
+            let mut tx = pool.begin_write().await?;
             let live: Option<(i64, i64, String)> = sqlx::query_as(
                 "UPDATE refresh_tokens SET used_at = $2 \
                  WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
@@ -80,7 +80,7 @@ impl Store {
 
     /// Logout: revokes the token's whole family. False if the token is unknown.
     pub async fn revoke_refresh_family(&self, token_hash: &str, now: i64) -> sqlx::Result<bool> {
-        on_db!(self, pool => sqlx::query(
+        on_db!(self, write pool => sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family = \
              (SELECT family FROM refresh_tokens WHERE token_hash = $1)")
             .bind(token_hash).bind(now).execute(pool).await.map(|r| r.rows_affected() > 0))

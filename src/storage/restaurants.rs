@@ -19,7 +19,7 @@ impl Store {
         currency: &str,
         now: i64,
     ) -> sqlx::Result<Restaurant> {
-        on_db!(self, pool => sqlx::query_as(concat!(
+        on_db!(self, write pool => sqlx::query_as(concat!(
             "INSERT INTO restaurants (slug, name, timezone, currency, created_at) ",
             "VALUES ($1, $2, $3, $4, $5) RETURNING ", cols!()))
             .bind(slug).bind(name).bind(timezone).bind(currency).bind(now)
@@ -41,7 +41,7 @@ impl Store {
         id: i64,
         patch: &RestaurantPatch,
     ) -> sqlx::Result<Option<Restaurant>> {
-        on_db!(self, pool => sqlx::query_as(concat!(
+        on_db!(self, write pool => sqlx::query_as(concat!(
             "UPDATE restaurants SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), ",
             "currency = COALESCE($4, currency) WHERE id = $1 RETURNING ", cols!()))
             .bind(id).bind(&patch.name).bind(&patch.timezone).bind(&patch.currency)

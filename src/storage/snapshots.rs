@@ -114,7 +114,7 @@ impl Store {
         now: i64,
         events: impl FnOnce(&str, &Table) -> Vec<EventDraft>,
     ) -> sqlx::Result<Option<(Table, Vec<Event>)>> {
-        on_db!(self, pool => {
+        on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
             let from: Option<String> = sqlx::query_scalar(
                 "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
@@ -141,7 +141,7 @@ impl Store {
         drafts: Vec<EventDraft>,
         now: i64,
     ) -> sqlx::Result<Vec<Event>> {
-        on_db!(self, pool => {
+        on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
             let appended = append_events!(tx, r, drafts, now);
             tx.commit().await?;

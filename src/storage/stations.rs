@@ -6,7 +6,7 @@ use super::{PageQuery, Store};
 
 impl Store {
     pub async fn create_station(&self, restaurant: i64, name: &str) -> sqlx::Result<Station> {
-        on_db!(self, pool => sqlx::query_as(
+        on_db!(self, write pool => sqlx::query_as(
             "INSERT INTO stations (restaurant_id, name) VALUES ($1, $2) RETURNING id, name")
             .bind(restaurant).bind(name).fetch_one(pool).await)
     }
@@ -29,14 +29,14 @@ impl Store {
         id: i64,
         patch: &StationPatch,
     ) -> sqlx::Result<Option<Station>> {
-        on_db!(self, pool => sqlx::query_as(
+        on_db!(self, write pool => sqlx::query_as(
             "UPDATE stations SET name = COALESCE($3, name) WHERE restaurant_id = $1 AND id = $2 RETURNING id, name")
             .bind(restaurant).bind(id).bind(&patch.name).fetch_optional(pool).await)
     }
 
     /// Fails with a foreign-key violation while menu items still use it.
     pub async fn delete_station(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, pool => sqlx::query("DELETE FROM stations WHERE restaurant_id = $1 AND id = $2")
+        on_db!(self, write pool => sqlx::query("DELETE FROM stations WHERE restaurant_id = $1 AND id = $2")
             .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
     }
 }

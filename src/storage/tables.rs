@@ -27,7 +27,7 @@ impl Store {
         seats: i64,
         guest_code: &str,
     ) -> sqlx::Result<Table> {
-        on_db!(self, pool => sqlx::query_as(concat!(
+        on_db!(self, write pool => sqlx::query_as(concat!(
             "INSERT INTO dining_tables (restaurant_id, label, seats, guest_code) VALUES ($1, $2, $3, $4) ",
             "RETURNING ", cols!()))
             .bind(restaurant).bind(label).bind(seats).bind(guest_code).fetch_one(pool).await)
@@ -57,7 +57,7 @@ impl Store {
         id: i64,
         patch: &TablePatch,
     ) -> sqlx::Result<Option<Table>> {
-        on_db!(self, pool => sqlx::query_as(concat!(
+        on_db!(self, write pool => sqlx::query_as(concat!(
             "UPDATE dining_tables SET label = COALESCE($3, label), seats = COALESCE($4, seats), ",
             "status = COALESCE($5, status) WHERE restaurant_id = $1 AND id = $2 RETURNING ", cols!()))
             .bind(restaurant).bind(id).bind(&patch.label).bind(patch.seats)
@@ -72,13 +72,13 @@ impl Store {
         id: i64,
         guest_code: &str,
     ) -> sqlx::Result<Option<Table>> {
-        on_db!(self, pool => sqlx::query_as(concat!(
+        on_db!(self, write pool => sqlx::query_as(concat!(
             "UPDATE dining_tables SET guest_code = $3 WHERE restaurant_id = $1 AND id = $2 RETURNING ", cols!()))
             .bind(restaurant).bind(id).bind(guest_code).fetch_optional(pool).await)
     }
 
     pub async fn delete_table(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, pool => sqlx::query("DELETE FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
+        on_db!(self, write pool => sqlx::query("DELETE FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
             .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
     }
 }

@@ -3,7 +3,7 @@
 use restohub_protocol::api::staff::StaffUser;
 use restohub_protocol::Role;
 
-use super::{PageQuery, Store};
+use super::{BeginWrite, PageQuery, Store};
 
 /// The user columns plus the current lock, if any, from `login_attempts`.
 /// `$1` is the restaurant, `$2` the current time.
@@ -50,7 +50,7 @@ impl Store {
         user: &NewUser<'_>,
         now: i64,
     ) -> sqlx::Result<StaffUser> {
-        let id: i64 = on_db!(self, pool => sqlx::query_scalar(
+        let id: i64 = on_db!(self, write pool => sqlx::query_scalar(
             "INSERT INTO users (restaurant_id, email, name, role, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
             .bind(restaurant).bind(user.email).bind(user.name).bind(user.role.as_str())
@@ -100,8 +100,8 @@ impl Store {
         changes: &UserChanges<'_>,
         now: i64,
     ) -> sqlx::Result<Option<StaffUser>> {
-        let updated = on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+        let updated = on_db!(self, write pool => {
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE users SET email = COALESCE($3, email), name = COALESCE($4, name), \
                  role = COALESCE($5, role), password_hash = COALESCE($6, password_hash) \
@@ -124,7 +124,7 @@ impl Store {
     }
 
     pub async fn delete_user(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, pool => sqlx::query("DELETE FROM users WHERE restaurant_id = $1 AND id = $2")
+        on_db!(self, write pool => sqlx::query("DELETE FROM users WHERE restaurant_id = $1 AND id = $2")
             .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
     }
 }
