@@ -256,9 +256,9 @@ impl Store {
     /// serialize on its rows from the statistics upsert to commit (the hour's
     /// figures, the event seq); more of them at once only queue on those row
     /// locks, where PostgreSQL spends CPU on waits and re-checks: pgbench on
-    /// `bench/place_order.sql` commits 613 per second with 4 clients and 259
-    /// with 16. Waiting here instead also leaves the pool's other
-    /// connections to other restaurants.
+    /// `bench/place_order.sql` commits 940 per second with 4 clients and 410
+    /// with 16 (BENCHMARKS.md). Waiting here instead also leaves the pool's
+    /// other connections to other restaurants.
     async fn lane(&self, restaurant: i64) -> Option<tokio::sync::OwnedSemaphorePermit> {
         let lane = self
             .lanes
