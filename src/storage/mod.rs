@@ -172,6 +172,44 @@ const LANE_WIDTH: usize = 4;
 pub struct Store {
     pub(crate) db: Db,
     lanes: Arc<DashMap<i64, Arc<tokio::sync::Semaphore>>>,
+    /// SQLite's checkpoint task, stopped when the last clone is dropped.
+    _checkpointer: Option<Arc<AbortOnDrop>>,
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often SQLite's WAL is checkpointed into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpoints SQLite's WAL from a read connection, beside the writer.
+/// Left to itself, SQLite runs a checkpoint inside the commit that takes the
+/// WAL past 1,000 pages, syncing the files to disk while every writer waits:
+/// that put a 6-7 ms p99 on placements (2.2 ms with the file on tmpfs). A
+/// passive checkpoint (allowed on `query_only` connections) copies what
+/// it can without blocking writers or readers.
+async fn checkpoints(pool: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "SQLite checkpoint failed; will retry");
+        }
+    }
 }
 
 /// Where the data lives.
@@ -185,6 +223,7 @@ pub enum Location<'a> {
 impl Store {
     /// Opens the pool (creating a SQLite file if needed) without migrating.
     pub async fn connect(location: Location<'_>, max_connections: u32) -> anyhow::Result<Store> {
+        let mut checkpointer = None;
         let db = match location {
             Location::SqliteFile(path) => {
                 if let Some(dir) = path.parent() {
@@ -208,8 +247,11 @@ impl Store {
                         .with_context(|| format!("cannot open SQLite database {}", path.display()))
                 };
                 // The writer first: it creates the file and switches it to WAL.
-                let write = open(options.clone(), 1).await?;
+                // It never checkpoints itself (see `checkpoints`).
+                let write = open(options.clone().pragma("wal_autocheckpoint", "0"), 1).await?;
                 let read = open(options.pragma("query_only", "ON"), max_connections).await?;
+                let task = tokio::spawn(checkpoints(read.clone()));
+                checkpointer = Some(Arc::new(AbortOnDrop(task.abort_handle())));
                 Db::Sqlite { read, write }
             }
             Location::Postgres(url) => {
@@ -227,6 +269,7 @@ impl Store {
         Ok(Store {
             db,
             lanes: Arc::default(),
+            _checkpointer: checkpointer,
         })
     }
 
