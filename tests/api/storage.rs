@@ -1027,6 +1027,41 @@ async fn statistics_follow_every_change(backend: Backend) {
     s.close().await;
 }
 
+/// SQLite's writer never checkpoints inside a commit; the store's own task
+/// copies the WAL into the database file. Were that task gone, the file
+/// would stay at its first pages and the WAL would grow without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_reach_the_database_file() {
+    let (db, s) = open(Backend::Sqlite).await;
+    let file = db.dir.path().join("store.db");
+    let size = || std::fs::metadata(&file).unwrap().len();
+    let r = s
+        .create_restaurant("wal", "Wal", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let before = size();
+    let note = "x".repeat(1000);
+    for i in 0..200 {
+        let draft = restohub::storage::EventDraft {
+            kind: "table.waiter_called".into(),
+            rooms: vec![],
+            data: serde_json::json!({ "n": i, "note": note }),
+        };
+        s.append_events(r.id, vec![draft], 1000 + i).await.unwrap();
+    }
+    // 200 KB of events: at least that much must leave the WAL.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 200_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file is still {} bytes (was {before})",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    s.close().await;
+}
+
 /// Every public function of the storage layer must be called in this file.
 #[test]
 fn every_storage_function_is_exercised_here() {
