@@ -28,7 +28,6 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
     let lines = merge_lines(&req)?;
     let request_hash = fingerprint(&req);
     let r = caller.restaurant_id;
-    let tables = state.store.table_ids(r).await?;
     let placement = Placement {
         restaurant_id: r,
         table_id,
@@ -40,11 +39,12 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         idempotency_key: &req.idempotency_key,
         request_hash: &request_hash,
         now: state.clock.now_ms(),
+        clock: &*state.clock,
     };
     let outcome = state
         .store
-        .place_order(&placement, |order, stock, table| {
-            placement_events(r, order, stock, table, &tables)
+        .place_order(&placement, |order, stock, table, tables| {
+            placement_events(r, order, stock, table, tables)
         })
         .await?;
     match outcome {

@@ -36,34 +36,56 @@ macro_rules! on_db {
     };
 }
 
+/// Takes the restaurant's next `$2` event seqs; returns the last.
+pub(crate) const NEXT_SEQS: &str =
+    "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq";
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)";
+/// Adds an order's counters to its hour.
+pub(crate) const ADD_HOURLY_STATS: &str =
+    "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, booked_cents, \
+     closed_orders, closed_cents, cancelled, cancelled_cents, voided, voided_cents) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
+     orders = hourly_stats.orders + excluded.orders, \
+     booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
+     closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
+     closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
+     cancelled = hourly_stats.cancelled + excluded.cancelled, \
+     cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
+     voided = hourly_stats.voided + excluded.voided, \
+     voided_cents = hourly_stats.voided_cents + excluded.voided_cents";
+/// Adds an item's quantity and revenue to its business day.
+pub(crate) const ADD_ITEM_STATS: &str =
+    "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, revenue_cents) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restaurant_id, business_day, menu_item_id) \
+     DO UPDATE SET qty = item_stats.qty + excluded.qty, \
+     revenue_cents = item_stats.revenue_cents + excluded.revenue_cents";
+
 /// Appends event drafts inside the open transaction `$tx`: takes the next
 /// seqs of the restaurant (its row lock orders concurrent writers, so seq
 /// follows commit order) and writes each event. Evaluates to `Vec<Event>`.
 macro_rules! append_events {
     ($tx:expr, $restaurant:expr, $drafts:expr, $at:expr) => {{
         let drafts: Vec<$crate::storage::EventDraft> = $drafts;
-        let last: i64 = sqlx::query_scalar(
-            "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
-        )
-        .bind($restaurant)
-        .bind(drafts.len() as i64)
-        .fetch_one(&mut *$tx)
-        .await?;
+        let last: i64 = sqlx::query_scalar($crate::storage::NEXT_SEQS)
+            .bind($restaurant)
+            .bind(drafts.len() as i64)
+            .fetch_one(&mut *$tx)
+            .await?;
         let first = last - drafts.len() as i64 + 1;
         let mut events = Vec::with_capacity(drafts.len());
         for (i, draft) in drafts.into_iter().enumerate() {
             let seq = first + i as i64;
-            sqlx::query(
-                "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind($restaurant)
-            .bind(seq)
-            .bind(&draft.kind)
-            .bind($at)
-            .bind(serde_json::to_string(&draft.rooms).unwrap_or_default())
-            .bind(draft.data.to_string())
-            .execute(&mut *$tx)
-            .await?;
+            sqlx::query($crate::storage::INSERT_EVENT)
+                .bind($restaurant)
+                .bind(seq)
+                .bind(&draft.kind)
+                .bind($at)
+                .bind(serde_json::to_string(&draft.rooms).unwrap_or_default())
+                .bind(draft.data.to_string())
+                .execute(&mut *$tx)
+                .await?;
             events.push($crate::events::Event {
                 restaurant_id: $restaurant,
                 seq: seq as u64,
@@ -84,41 +106,36 @@ macro_rules! record_stats {
         let delta: &$crate::stats::Delta = $delta;
         let c = delta.counters;
         if !c.is_zero() {
-            sqlx::query(
-                "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, booked_cents, \
-                 closed_orders, closed_cents, cancelled, cancelled_cents, voided, voided_cents) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
-                 orders = hourly_stats.orders + excluded.orders, \
-                 booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
-                 closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
-                 closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
-                 cancelled = hourly_stats.cancelled + excluded.cancelled, \
-                 cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
-                 voided = hourly_stats.voided + excluded.voided, \
-                 voided_cents = hourly_stats.voided_cents + excluded.voided_cents",
-            )
-            .bind($restaurant).bind($hour).bind($day)
-            .bind(c.orders).bind(c.booked_cents).bind(c.closed_orders).bind(c.closed_cents)
-            .bind(c.cancelled).bind(c.cancelled_cents).bind(c.voided).bind(c.voided_cents)
-            .execute(&mut *$tx)
-            .await?;
+            sqlx::query($crate::storage::ADD_HOURLY_STATS)
+                .bind($restaurant)
+                .bind($hour)
+                .bind($day)
+                .bind(c.orders)
+                .bind(c.booked_cents)
+                .bind(c.closed_orders)
+                .bind(c.closed_cents)
+                .bind(c.cancelled)
+                .bind(c.cancelled_cents)
+                .bind(c.voided)
+                .bind(c.voided_cents)
+                .execute(&mut *$tx)
+                .await?;
         }
         for (item, qty, cents) in &delta.items {
-            sqlx::query(
-                "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, revenue_cents) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restaurant_id, business_day, menu_item_id) \
-                 DO UPDATE SET qty = item_stats.qty + excluded.qty, \
-                 revenue_cents = item_stats.revenue_cents + excluded.revenue_cents",
-            )
-            .bind($restaurant).bind($day).bind(*item).bind(*qty).bind(*cents)
-            .execute(&mut *$tx)
-            .await?;
+            sqlx::query($crate::storage::ADD_ITEM_STATS)
+                .bind($restaurant)
+                .bind($day)
+                .bind(*item)
+                .bind(*qty)
+                .bind(*cents)
+                .execute(&mut *$tx)
+                .await?;
         }
     }};
 }
 
 mod analytics;
+mod direct;
 mod events;
 mod lifecycle;
 mod login_attempts;
@@ -242,6 +259,9 @@ impl Store {
                     SqlitePoolOptions::new()
                         .max_connections(connections)
                         .acquire_timeout(Duration::from_secs(10))
+                        // A ping is a round trip to the connection's thread,
+                        // and a local file does not go stale.
+                        .test_before_acquire(false)
                         .connect_with(options)
                         .await
                         .with_context(|| format!("cannot open SQLite database {}", path.display()))

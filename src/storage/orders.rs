@@ -11,7 +11,13 @@ use restohub_protocol::api::orders::{
 };
 use restohub_protocol::{Role, Timestamp};
 
-use super::{BeginWrite, EventDraft, Store};
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::PgPool;
+
+use super::direct::{self, End};
+use super::{BeginWrite, Db, EventDraft, Store};
+use crate::clock::Clock;
 use crate::events::Event;
 
 /// One line to place (identical lines already merged).
@@ -35,7 +41,11 @@ pub struct Placement<'a> {
     /// Fingerprint of the request, to tell a retry from a different order
     /// reusing the key.
     pub request_hash: &'a str,
+    /// When the hub took the order: its `created_at` and business hour.
     pub now: i64,
+    /// Read again for the events' `at`, as they are appended just before
+    /// the commit (after any wait for the restaurant's lane or the writer).
+    pub clock: &'a dyn Clock,
 }
 
 /// A tracked item's stock as this placement changed it.
@@ -169,167 +179,33 @@ impl Store {
 
     /// Ids of the restaurant's tables (availability events go to each).
     pub async fn table_ids(&self, restaurant: i64) -> sqlx::Result<Vec<i64>> {
-        on_db!(self, pool => sqlx::query_scalar("SELECT id FROM dining_tables WHERE restaurant_id = $1 ORDER BY id")
+        on_db!(self, pool => sqlx::query_scalar(TABLE_IDS)
             .bind(restaurant).fetch_all(pool).await)
     }
 
     /// Places an order in one transaction. `events` builds the event drafts
-    /// from the new order and what it changed; they get their seqs and are
-    /// written in the same transaction.
+    /// from the new order, what it changed and, when it changed stock, the
+    /// restaurant's table ids (guests see availability); they get their seqs and are
+    /// written in the same transaction, stamped with `p.clock` as they are
+    /// appended (just before the commit).
     pub async fn place_order(
         &self,
         p: &Placement<'_>,
-        events: impl FnOnce(&Order, &[StockChange], Option<&TableChange>) -> Vec<EventDraft>,
+        events: impl FnOnce(&Order, &[StockChange], Option<&TableChange>, &[i64]) -> Vec<EventDraft>,
     ) -> sqlx::Result<PlaceOutcome> {
         let r = p.restaurant_id;
         let _turn = self.lane(r).await;
-        let outcome = on_db!(self, write pool => {
-            let mut tx = pool.begin_write().await?;
-            let timezone: String = sqlx::query_scalar("SELECT timezone FROM restaurants WHERE id = $1")
-                .bind(r).fetch_one(&mut *tx).await?;
-            let (day, hour) = crate::stats::business_hour(crate::stats::zone(&timezone), p.now);
-            let existing: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, request_hash FROM orders WHERE restaurant_id = $1 AND idempotency_key = $2")
-                .bind(r).bind(p.idempotency_key).fetch_optional(&mut *tx).await?;
-            if let Some((id, hash)) = existing {
-                tx.rollback().await?;
-                return self.existing(r, id, &hash, p.request_hash).await;
+        let step = match &self.db {
+            Db::Sqlite { write, .. } => {
+                direct::write(write, |c| place_direct(c, p, events)).await?
             }
-            let mut table_change = None;
-            if let Some(table) = p.table_id {
-                let status: Option<String> = sqlx::query_scalar(
-                    "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r).bind(table).fetch_optional(&mut *tx).await?;
-                match status {
-                    None => return Ok(PlaceOutcome::Invalid(Invalid("table_id".into(), "not_found", "no such table".into()))),
-                    Some(s) if s == "free" => {
-                        sqlx::query("UPDATE dining_tables SET status = 'occupied' WHERE restaurant_id = $1 AND id = $2")
-                            .bind(r).bind(table).execute(&mut *tx).await?;
-                        table_change = Some(TableChange { table_id: table, from: s, to: "occupied".into() });
-                    }
-                    Some(_) => {}
-                }
-            }
-            // Items, in id order; quantities summed per item.
-            let mut wanted: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-            for line in p.lines {
-                *wanted.entry(line.menu_item_id).or_default() += line.qty;
-            }
-            let mut items = std::collections::HashMap::new();
-            for &id in wanted.keys() {
-                let item: Option<ItemRow> = sqlx::query_as(
-                    "SELECT name, price_cents, station_id, stock, low_stock_threshold, available \
-                     FROM menu_items WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r).bind(id).fetch_optional(&mut *tx).await?;
-                let index = p.lines.iter().position(|l| l.menu_item_id == id).unwrap_or(0);
-                let field = format!("lines[{index}].menu_item_id");
-                match item {
-                    None => return Ok(PlaceOutcome::Invalid(Invalid(field, "not_found", "no such menu item".into()))),
-                    // Sold out (stock 0) is OUT_OF_STOCK below; only an item
-                    // 86'd by hand is "unavailable".
-                    Some(item) if !item.available && item.stock != Some(0) => {
-                        return Ok(PlaceOutcome::Invalid(Invalid(field, "unavailable", format!("{} is not available", item.name))))
-                    }
-                    Some(item) => { items.insert(id, item); }
-                }
-            }
-            let mut changes = Vec::new();
-            let mut short = Vec::new();
-            for (&id, &qty) in &wanted {
-                let item = &items[&id];
-                if item.stock.is_none() {
-                    continue;
-                }
-                let left: Option<i64> = sqlx::query_scalar(
-                    "UPDATE menu_items SET stock = stock - $3 \
-                     WHERE restaurant_id = $1 AND id = $2 AND stock >= $3 RETURNING stock")
-                    .bind(r).bind(id).bind(qty).fetch_optional(&mut *tx).await?;
-                match left {
-                    Some(after) => changes.push(StockChange {
-                        menu_item_id: id,
-                        name: item.name.clone(),
-                        before: after + qty,
-                        after,
-                        low_stock_threshold: item.low_stock_threshold,
-                        became_available: false,
-                    }),
-                    None => short.push((id, item.name.clone(), qty)),
-                }
-            }
-            if !short.is_empty() {
-                tx.rollback().await?;
-                return self.shortages(r, short).await;
-            }
-            for change in changes.iter().filter(|c| c.after == 0) {
-                sqlx::query("UPDATE menu_items SET available = FALSE WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r).bind(change.menu_item_id).execute(&mut *tx).await?;
-            }
-            let total: i64 = p.lines.iter().map(|l| items[&l.menu_item_id].price_cents * l.qty).sum();
-            let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                "INSERT INTO orders (restaurant_id, table_id, source, status, note, total_cents, placed_by_user, \
-                 placed_by_role, idempotency_key, request_hash, placed_seq, created_at, updated_at, business_day, hour_start) \
-                 VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12) RETURNING id")
-                .bind(r).bind(p.table_id).bind(p.source.as_str()).bind(p.note).bind(total)
-                .bind(p.placed_by_user).bind(p.placed_by_role.as_str()).bind(p.idempotency_key)
-                .bind(p.request_hash).bind(p.now).bind(&day).bind(hour)
-                .fetch_one(&mut *tx).await;
-            let order_id = match inserted {
-                Ok(id) => id,
-                // The same key, placed concurrently: theirs won.
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    tx.rollback().await?;
-                    let (id, hash): (i64, String) = sqlx::query_as(
-                        "SELECT id, request_hash FROM orders WHERE restaurant_id = $1 AND idempotency_key = $2")
-                        .bind(r).bind(p.idempotency_key).fetch_one(pool).await?;
-                    return self.existing(r, id, &hash, p.request_hash).await;
-                }
-                Err(e) => return Err(e),
-            };
-            let mut lines = Vec::with_capacity(p.lines.len());
-            for line in p.lines {
-                let item = &items[&line.menu_item_id];
-                let modifiers = serde_json::to_string(&line.modifiers).unwrap_or_else(|_| "[]".into());
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, station_id, name, \
-                     unit_price_cents, qty, note, modifiers, status) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued') RETURNING id")
-                    .bind(r).bind(order_id).bind(line.menu_item_id).bind(item.station_id).bind(&item.name)
-                    .bind(item.price_cents).bind(line.qty).bind(&line.note).bind(&modifiers)
-                    .fetch_one(&mut *tx).await?;
-                lines.push(OrderLine {
-                    id,
-                    menu_item_id: line.menu_item_id,
-                    station_id: item.station_id,
-                    name: item.name.clone(),
-                    unit_price_cents: item.price_cents,
-                    qty: line.qty,
-                    note: line.note.clone(),
-                    modifiers: line.modifiers.clone(),
-                    status: LineStatus::Queued,
-                });
-            }
-            let mut order = Order {
-                id: order_id,
-                table_id: p.table_id,
-                source: p.source,
-                status: OrderStatus::Placed,
-                note: p.note.to_owned(),
-                total_cents: total,
-                lines,
-                created_at: Timestamp(p.now),
-                placed_seq: 0,
-                ready_at: None,
-            };
-            record_stats!(tx, r, &day, hour, &crate::stats::delta(None, &order));
-            let drafts = events(&order, &changes, table_change.as_ref());
-            let appended = append_events!(tx, r, drafts, p.now);
-            order.placed_seq = appended.first().map_or(0, |e| e.seq);
-            sqlx::query("UPDATE orders SET placed_seq = $3 WHERE restaurant_id = $1 AND id = $2")
-                .bind(r).bind(order_id).bind(order.placed_seq as i64).execute(&mut *tx).await?;
-            tx.commit().await?;
-            PlaceOutcome::Placed { order, events: appended }
-        });
-        Ok(outcome)
+            Db::Postgres(pool) => place_pg(pool, p, events).await?,
+        };
+        match step {
+            Step::Done(outcome) => Ok(outcome),
+            Step::Existing { id, hash } => self.existing(r, id, &hash, p.request_hash).await,
+            Step::Short(short) => self.shortages(r, short).await,
+        }
     }
 
     async fn existing(
@@ -364,5 +240,417 @@ impl Store {
             });
         }
         Ok(PlaceOutcome::OutOfStock(items))
+    }
+}
+
+/// What the placement transaction decided; an `Existing` order or the
+/// shortages are read after it ends.
+enum Step {
+    Done(PlaceOutcome),
+    Existing {
+        id: i64,
+        hash: String,
+    },
+    /// (item, name, quantity wanted) of each item short of stock.
+    Short(Vec<(i64, String, i64)>),
+}
+
+// The placement's statements, the same text on both backends.
+/// The restaurant's timezone, and the order already placed with this key.
+const OPENING: &str = "SELECT r.timezone, o.id, o.request_hash FROM restaurants r \
+     LEFT JOIN orders o ON o.restaurant_id = r.id AND o.idempotency_key = $2 WHERE r.id = $1";
+const BY_KEY: &str =
+    "SELECT id, request_hash FROM orders WHERE restaurant_id = $1 AND idempotency_key = $2";
+const TABLE_STATUS: &str = "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2";
+const OCCUPY_TABLE: &str =
+    "UPDATE dining_tables SET status = 'occupied' WHERE restaurant_id = $1 AND id = $2";
+const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_threshold, available \
+     FROM menu_items WHERE restaurant_id = $1 AND id = $2";
+const TAKE_STOCK: &str = "UPDATE menu_items SET stock = stock - $3 \
+     WHERE restaurant_id = $1 AND id = $2 AND stock >= $3 RETURNING stock";
+const SOLD_OUT: &str =
+    "UPDATE menu_items SET available = FALSE WHERE restaurant_id = $1 AND id = $2";
+const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source, status, note, \
+     total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
+     created_at, updated_at, business_day, hour_start) \
+     VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12) RETURNING id";
+const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
+     station_id, name, unit_price_cents, qty, note, modifiers, status) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued') RETURNING id";
+const TABLE_IDS: &str = "SELECT id FROM dining_tables WHERE restaurant_id = $1 ORDER BY id";
+const SET_PLACED_SEQ: &str =
+    "UPDATE orders SET placed_seq = $3 WHERE restaurant_id = $1 AND id = $2";
+
+/// Quantities wanted per item, in item-id order (the order stock is taken in).
+fn wanted(lines: &[LineRequest]) -> BTreeMap<i64, i64> {
+    let mut wanted = BTreeMap::new();
+    for line in lines {
+        *wanted.entry(line.menu_item_id).or_default() += line.qty;
+    }
+    wanted
+}
+
+/// The item if it can be ordered.
+fn admit(p: &Placement<'_>, id: i64, item: Option<ItemRow>) -> Result<ItemRow, Invalid> {
+    let index = p
+        .lines
+        .iter()
+        .position(|l| l.menu_item_id == id)
+        .unwrap_or(0);
+    let field = format!("lines[{index}].menu_item_id");
+    match item {
+        None => Err(Invalid(field, "not_found", "no such menu item".into())),
+        // Sold out (stock 0) is OUT_OF_STOCK; only an item 86'd by hand is
+        // "unavailable".
+        Some(item) if !item.available && item.stock != Some(0) => Err(Invalid(
+            field,
+            "unavailable",
+            format!("{} is not available", item.name),
+        )),
+        Some(item) => Ok(item),
+    }
+}
+
+fn taken(id: i64, item: &ItemRow, qty: i64, after: i64) -> StockChange {
+    StockChange {
+        menu_item_id: id,
+        name: item.name.clone(),
+        before: after + qty,
+        after,
+        low_stock_threshold: item.low_stock_threshold,
+        became_available: false,
+    }
+}
+
+fn modifiers(line: &LineRequest) -> String {
+    serde_json::to_string(&line.modifiers).unwrap_or_else(|_| "[]".into())
+}
+
+/// The placed order, from its id, its lines' ids and the items they order.
+fn placed(
+    p: &Placement<'_>,
+    id: i64,
+    items: &HashMap<i64, ItemRow>,
+    line_ids: impl IntoIterator<Item = i64>,
+) -> Order {
+    let lines: Vec<OrderLine> = p
+        .lines
+        .iter()
+        .zip(line_ids)
+        .map(|(line, id)| {
+            let item = &items[&line.menu_item_id];
+            OrderLine {
+                id,
+                menu_item_id: line.menu_item_id,
+                station_id: item.station_id,
+                name: item.name.clone(),
+                unit_price_cents: item.price_cents,
+                qty: line.qty,
+                note: line.note.clone(),
+                modifiers: line.modifiers.clone(),
+                status: LineStatus::Queued,
+            }
+        })
+        .collect();
+    Order {
+        id,
+        table_id: p.table_id,
+        source: p.source,
+        status: OrderStatus::Placed,
+        note: p.note.to_owned(),
+        total_cents: total(p, items),
+        lines,
+        created_at: Timestamp(p.now),
+        placed_seq: 0,
+        ready_at: None,
+    }
+}
+
+fn total(p: &Placement<'_>, items: &HashMap<i64, ItemRow>) -> i64 {
+    p.lines
+        .iter()
+        .map(|l| items[&l.menu_item_id].price_cents * l.qty)
+        .sum()
+}
+
+/// The placement on PostgreSQL.
+async fn place_pg(
+    pool: &PgPool,
+    p: &Placement<'_>,
+    events: impl FnOnce(&Order, &[StockChange], Option<&TableChange>, &[i64]) -> Vec<EventDraft>,
+) -> sqlx::Result<Step> {
+    let r = p.restaurant_id;
+    let mut tx = pool.begin_write().await?;
+    let (timezone, id, hash): (String, Option<i64>, Option<String>) = sqlx::query_as(OPENING)
+        .bind(r)
+        .bind(p.idempotency_key)
+        .fetch_one(&mut *tx)
+        .await?;
+    if let (Some(id), Some(hash)) = (id, hash) {
+        tx.rollback().await?;
+        return Ok(Step::Existing { id, hash });
+    }
+    let (day, hour) = crate::stats::business_hour(crate::stats::zone(&timezone), p.now);
+    let mut table_change = None;
+    if let Some(table) = p.table_id {
+        let status: Option<String> = sqlx::query_scalar(TABLE_STATUS)
+            .bind(r)
+            .bind(table)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match status {
+            None => return Ok(Step::Done(no_table())),
+            Some(s) if s == "free" => {
+                sqlx::query(OCCUPY_TABLE)
+                    .bind(r)
+                    .bind(table)
+                    .execute(&mut *tx)
+                    .await?;
+                table_change = Some(occupied(table, s));
+            }
+            Some(_) => {}
+        }
+    }
+    let wanted = wanted(p.lines);
+    let mut items = HashMap::new();
+    for &id in wanted.keys() {
+        let item: Option<ItemRow> = sqlx::query_as(ITEM)
+            .bind(r)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match admit(p, id, item) {
+            Ok(item) => items.insert(id, item),
+            Err(invalid) => return Ok(Step::Done(PlaceOutcome::Invalid(invalid))),
+        };
+    }
+    let mut changes = Vec::new();
+    let mut short = Vec::new();
+    for (&id, &qty) in wanted.iter().filter(|(id, _)| items[id].stock.is_some()) {
+        let left: Option<i64> = sqlx::query_scalar(TAKE_STOCK)
+            .bind(r)
+            .bind(id)
+            .bind(qty)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match left {
+            Some(after) => changes.push(taken(id, &items[&id], qty, after)),
+            None => short.push((id, items[&id].name.clone(), qty)),
+        }
+    }
+    if !short.is_empty() {
+        tx.rollback().await?;
+        return Ok(Step::Short(short));
+    }
+    for change in changes.iter().filter(|c| c.after == 0) {
+        sqlx::query(SOLD_OUT)
+            .bind(r)
+            .bind(change.menu_item_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let inserted: sqlx::Result<i64> = sqlx::query_scalar(INSERT_ORDER)
+        .bind(r)
+        .bind(p.table_id)
+        .bind(p.source.as_str())
+        .bind(p.note)
+        .bind(total(p, &items))
+        .bind(p.placed_by_user)
+        .bind(p.placed_by_role.as_str())
+        .bind(p.idempotency_key)
+        .bind(p.request_hash)
+        .bind(p.now)
+        .bind(&day)
+        .bind(hour)
+        .fetch_one(&mut *tx)
+        .await;
+    let order_id = match inserted {
+        Ok(id) => id,
+        // The same key, placed concurrently: theirs won.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            tx.rollback().await?;
+            let (id, hash): (i64, String) = sqlx::query_as(BY_KEY)
+                .bind(r)
+                .bind(p.idempotency_key)
+                .fetch_one(pool)
+                .await?;
+            return Ok(Step::Existing { id, hash });
+        }
+        Err(e) => return Err(e),
+    };
+    let mut line_ids = Vec::with_capacity(p.lines.len());
+    for line in p.lines {
+        let item = &items[&line.menu_item_id];
+        let id: i64 = sqlx::query_scalar(INSERT_LINE)
+            .bind(r)
+            .bind(order_id)
+            .bind(line.menu_item_id)
+            .bind(item.station_id)
+            .bind(&item.name)
+            .bind(item.price_cents)
+            .bind(line.qty)
+            .bind(&line.note)
+            .bind(modifiers(line))
+            .fetch_one(&mut *tx)
+            .await?;
+        line_ids.push(id);
+    }
+    let mut order = placed(p, order_id, &items, line_ids);
+    record_stats!(tx, r, &day, hour, &crate::stats::delta(None, &order));
+    let tables: Vec<i64> = if changes.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar(TABLE_IDS)
+            .bind(r)
+            .fetch_all(&mut *tx)
+            .await?
+    };
+    let drafts = events(&order, &changes, table_change.as_ref(), &tables);
+    let appended = append_events!(tx, r, drafts, p.clock.now_ms());
+    order.placed_seq = appended.first().map_or(0, |e| e.seq);
+    sqlx::query(SET_PLACED_SEQ)
+        .bind(r)
+        .bind(order_id)
+        .bind(order.placed_seq as i64)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Step::Done(PlaceOutcome::Placed {
+        order,
+        events: appended,
+    }))
+}
+
+/// The same placement on SQLite's writer, run directly (see [`direct`]).
+fn place_direct(
+    c: &rusqlite::Connection,
+    p: &Placement<'_>,
+    events: impl FnOnce(&Order, &[StockChange], Option<&TableChange>, &[i64]) -> Vec<EventDraft>,
+) -> rusqlite::Result<End<Step>> {
+    let r = p.restaurant_id;
+    let (timezone, id, hash): (String, Option<i64>, Option<String>) =
+        direct::one(c, OPENING, &[&r, &p.idempotency_key], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+    if let (Some(id), Some(hash)) = (id, hash) {
+        return Ok(End::Rollback(Step::Existing { id, hash }));
+    }
+    let (day, hour) = crate::stats::business_hour(crate::stats::zone(&timezone), p.now);
+    let mut table_change = None;
+    if let Some(table) = p.table_id {
+        let status: Option<String> =
+            direct::optional(c, TABLE_STATUS, &[&r, &table], |row| row.get(0))?;
+        match status {
+            None => return Ok(End::Rollback(Step::Done(no_table()))),
+            Some(s) if s == "free" => {
+                direct::execute(c, OCCUPY_TABLE, &[&r, &table])?;
+                table_change = Some(occupied(table, s));
+            }
+            Some(_) => {}
+        }
+    }
+    let wanted = wanted(p.lines);
+    let mut items = HashMap::new();
+    for &id in wanted.keys() {
+        let item = direct::optional(c, ITEM, &[&r, &id], |row| {
+            Ok(ItemRow {
+                name: row.get(0)?,
+                price_cents: row.get(1)?,
+                station_id: row.get(2)?,
+                stock: row.get(3)?,
+                low_stock_threshold: row.get(4)?,
+                available: row.get(5)?,
+            })
+        })?;
+        match admit(p, id, item) {
+            Ok(item) => items.insert(id, item),
+            Err(invalid) => return Ok(End::Rollback(Step::Done(PlaceOutcome::Invalid(invalid)))),
+        };
+    }
+    let mut changes = Vec::new();
+    let mut short = Vec::new();
+    for (&id, &qty) in wanted.iter().filter(|(id, _)| items[id].stock.is_some()) {
+        let left: Option<i64> =
+            direct::optional(c, TAKE_STOCK, &[&r, &id, &qty], |row| row.get(0))?;
+        match left {
+            Some(after) => changes.push(taken(id, &items[&id], qty, after)),
+            None => short.push((id, items[&id].name.clone(), qty)),
+        }
+    }
+    if !short.is_empty() {
+        return Ok(End::Rollback(Step::Short(short)));
+    }
+    for change in changes.iter().filter(|c| c.after == 0) {
+        direct::execute(c, SOLD_OUT, &[&r, &change.menu_item_id])?;
+    }
+    let order_id: i64 = direct::one(
+        c,
+        INSERT_ORDER,
+        &[
+            &r,
+            &p.table_id,
+            &p.source.as_str(),
+            &p.note,
+            &total(p, &items),
+            &p.placed_by_user,
+            &p.placed_by_role.as_str(),
+            &p.idempotency_key,
+            &p.request_hash,
+            &p.now,
+            &day,
+            &hour,
+        ],
+        |row| row.get(0),
+    )?;
+    let mut line_ids = Vec::with_capacity(p.lines.len());
+    for line in p.lines {
+        let item = &items[&line.menu_item_id];
+        let args: [&dyn rusqlite::ToSql; 9] = [
+            &r,
+            &order_id,
+            &line.menu_item_id,
+            &item.station_id,
+            &item.name,
+            &item.price_cents,
+            &line.qty,
+            &line.note,
+            &modifiers(line),
+        ];
+        line_ids.push(direct::one(c, INSERT_LINE, &args, |row| row.get(0))?);
+    }
+    let mut order = placed(p, order_id, &items, line_ids);
+    direct::record_stats(c, r, &day, hour, &crate::stats::delta(None, &order))?;
+    let tables = if changes.is_empty() {
+        Vec::new()
+    } else {
+        direct::all(c, TABLE_IDS, &[&r], |row| row.get(0))?
+    };
+    let drafts = events(&order, &changes, table_change.as_ref(), &tables);
+    let appended = direct::append_events(c, r, drafts, p.clock.now_ms())?;
+    order.placed_seq = appended.first().map_or(0, |e| e.seq);
+    direct::execute(
+        c,
+        SET_PLACED_SEQ,
+        &[&r, &order_id, &(order.placed_seq as i64)],
+    )?;
+    Ok(End::Commit(Step::Done(PlaceOutcome::Placed {
+        order,
+        events: appended,
+    })))
+}
+
+fn no_table() -> PlaceOutcome {
+    PlaceOutcome::Invalid(Invalid(
+        "table_id".into(),
+        "not_found",
+        "no such table".into(),
+    ))
+}
+
+fn occupied(table_id: i64, from: String) -> TableChange {
+    TableChange {
+        table_id,
+        from,
+        to: "occupied".into(),
     }
 }

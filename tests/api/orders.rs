@@ -580,11 +580,12 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         idempotency_key: "lost-publish",
         request_hash: "h",
         now: T0,
+        clock: &restohub::clock::SystemClock,
     };
     let kitchen = vec![restohub_protocol::ws::Room::Kitchen(f.t.id)];
     let outcome = app
         .store
-        .place_order(&placement, |o, _, _| {
+        .place_order(&placement, |o, _, _, _| {
             vec![restohub::storage::EventDraft {
                 kind: "order.placed".into(),
                 rooms: kitchen,

@@ -2,6 +2,7 @@
 //! so SQLite and PostgreSQL cannot drift apart. A guard test fails when a
 //! public storage function is not called here.
 
+use restohub::clock::ManualClock;
 use restohub::storage::{
     Backend, Location, NewRefreshToken, NewUser, PageQuery, Rotation, Store, UserChanges,
 };
@@ -486,6 +487,9 @@ async fn orders_and_the_event_log(backend: Backend) {
         ]
     };
     let two = lines(2);
+    // The order is taken at 1000; its events are appended later, at 1200
+    // (after waiting for the writer, say), and say so.
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1200)));
     let placement =
         |key: &'static str, lines: &'static [LineRequest], hash: &'static str| Placement {
             restaurant_id: r.id,
@@ -498,6 +502,7 @@ async fn orders_and_the_event_log(backend: Backend) {
             idempotency_key: key,
             request_hash: hash,
             now: 1000,
+            clock,
         };
     let two: &'static [LineRequest] = Box::leak(two.into_boxed_slice());
     let drafts = |kinds: &[&str]| -> Vec<EventDraft> {
@@ -511,19 +516,29 @@ async fn orders_and_the_event_log(backend: Backend) {
             .collect()
     };
     let outcome = s
-        .place_order(&placement("a", two, "h1"), |order, stock, table_change| {
-            assert_eq!(order.total_cents, 300);
-            assert_eq!(stock.len(), 1);
-            assert_eq!((stock[0].before, stock[0].after), (3, 1));
-            assert_eq!(table_change.map(|t| t.to.as_str()), Some("occupied"));
-            drafts(&["order.placed", "menu.stock_changed"])
-        })
+        .place_order(
+            &placement("a", two, "h1"),
+            |order, stock, table_change, tables| {
+                assert_eq!(order.total_cents, 300);
+                // Stock changed, so the tables (whose guests see it) are listed.
+                assert_eq!(tables, [table.id]);
+                assert_eq!(stock.len(), 1);
+                assert_eq!((stock[0].before, stock[0].after), (3, 1));
+                assert_eq!(table_change.map(|t| t.to.as_str()), Some("occupied"));
+                drafts(&["order.placed", "menu.stock_changed"])
+            },
+        )
         .await
         .unwrap();
     let PlaceOutcome::Placed { order, events } = outcome else {
         panic!("{outcome:?}")
     };
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        events.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [1200, 1200]
+    );
+    assert_eq!(order.created_at.0, 1000);
     assert_eq!(order.placed_seq, 1);
     assert_eq!(s.order(r.id, order.id).await.unwrap().unwrap(), order);
     assert_eq!(order.lines[1].modifiers, ["lemon"]);
@@ -531,18 +546,18 @@ async fn orders_and_the_event_log(backend: Backend) {
 
     // The same key: the original; with another body: refused.
     let again = s
-        .place_order(&placement("a", two, "h1"), |_, _, _| drafts(&["x"]))
+        .place_order(&placement("a", two, "h1"), |_, _, _, _| drafts(&["x"]))
         .await
         .unwrap();
     assert!(matches!(again, PlaceOutcome::Existing(ref o) if o == &order));
     let reused = s
-        .place_order(&placement("a", two, "other"), |_, _, _| drafts(&["x"]))
+        .place_order(&placement("a", two, "other"), |_, _, _, _| drafts(&["x"]))
         .await
         .unwrap();
     assert!(matches!(reused, PlaceOutcome::KeyReused));
     // Short: nothing taken, nothing written.
     let short = s
-        .place_order(&placement("b", two, "h2"), |_, _, _| drafts(&["x"]))
+        .place_order(&placement("b", two, "h2"), |_, _, _, _| drafts(&["x"]))
         .await
         .unwrap();
     let PlaceOutcome::OutOfStock(items) = short else {
@@ -566,7 +581,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         .into_boxed_slice(),
     );
     let invalid = s
-        .place_order(&placement("c", gone, "h3"), |_, _, _| drafts(&["x"]))
+        .place_order(&placement("c", gone, "h3"), |_, _, _, _| drafts(&["x"]))
         .await
         .unwrap();
     assert!(
@@ -743,8 +758,8 @@ async fn orders_and_the_event_log(backend: Backend) {
     );
     assert_eq!(logged[0].rooms, [Room::Kitchen(r.id)]);
     assert_eq!(s.events_between(r.id, 1, 2, 100).await.unwrap().len(), 1);
-    assert_eq!(s.prune_events(1000).await.unwrap(), 0);
-    assert_eq!(s.prune_events(1001).await.unwrap(), 2);
+    assert_eq!(s.prune_events(1200).await.unwrap(), 0);
+    assert_eq!(s.prune_events(1201).await.unwrap(), 2);
     let left = s.events_between(r.id, 0, 10, 100).await.unwrap();
     assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5, 6]);
     assert_eq!(
@@ -799,12 +814,13 @@ async fn statistics_follow_every_change(backend: Backend) {
             idempotency_key: key,
             request_hash: key,
             now,
+            clock: &restohub::clock::SystemClock,
         }
     };
     let PlaceOutcome::Placed { order: a, .. } = s
         .place_order(
             &place("a", vec![line(dal.id, 2), line(naan.id, 1)], late),
-            |_, _, _| vec![],
+            |_, _, _, _| vec![],
         )
         .await
         .unwrap()
@@ -915,7 +931,7 @@ async fn statistics_follow_every_change(backend: Backend) {
     let PlaceOutcome::Placed { order: b, .. } = s
         .place_order(
             &place("b", vec![line(naan.id, 3)], after_midnight),
-            |_, _, _| vec![],
+            |_, _, _, _| vec![],
         )
         .await
         .unwrap()
