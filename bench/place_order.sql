@@ -2,10 +2,8 @@
 -- untracked item of the demo restaurant: id 1, "Tomato soup", station 2), for
 -- pgbench against the hub's own PostgreSQL database. bench/orders.sh runs it.
 \set key random(1, 1000000000000)
-SELECT id FROM dining_tables WHERE restaurant_id = 1 ORDER BY id;
 BEGIN;
-SELECT timezone FROM restaurants WHERE id = 1;
-SELECT id, request_hash FROM orders WHERE restaurant_id = 1 AND idempotency_key = 'pgbench-' || :key;
+SELECT r.timezone, o.id, o.request_hash FROM restaurants r LEFT JOIN orders o ON o.restaurant_id = r.id AND o.idempotency_key = 'pgbench-' || :key WHERE r.id = 1;
 SELECT name, price_cents, station_id, stock, low_stock_threshold, available FROM menu_items WHERE restaurant_id = 1 AND id = 1;
 INSERT INTO orders (restaurant_id, table_id, source, status, note, total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, created_at, updated_at, business_day, hour_start) VALUES (1, NULL, 'takeaway', 'placed', '', 650, 4, 'waiter', 'pgbench-' || :key, 'a3f1c2e4b5d6a7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70', 0, 1800000000000, 1800000000000, '2027-01-15', 1799996400000) RETURNING id \gset order_
 INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status) VALUES (1, :order_id, 1, 2, 'Tomato soup', 650, 1, '', '[]', 'queued') RETURNING id \gset line_
