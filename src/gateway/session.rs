@@ -500,10 +500,6 @@ fn text(message: &ServerMessage) -> Message {
     ))
 }
 
-/// The closing handshake: send a close frame (code 0: just answer the
-/// peer's), then read and discard until the peer's close or a deadline.
-/// Dropping the socket with unread input would reset the connection and
-/// could destroy the close frame before the client reads it.
 /// Frames written with one flush at most: bounds the time a session spends
 /// writing before it looks at its socket and timers again.
 const WRITE_BATCH: usize = 64;
@@ -525,6 +521,10 @@ async fn send_queued(
     sink.flush().await
 }
 
+/// The closing handshake: send a close frame (code 0: just answer the
+/// peer's), then read and discard until the peer's close or a deadline.
+/// Dropping the socket with unread input would reset the connection and
+/// could destroy the close frame before the client reads it.
 async fn close_with(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
     let deadline = std::time::Duration::from_secs(2);
     let _ = tokio::time::timeout(deadline, async {

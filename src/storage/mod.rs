@@ -332,8 +332,13 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_db!(self, pool => pool.close().await);
-        on_db!(self, write pool => pool.close().await);
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

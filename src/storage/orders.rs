@@ -292,18 +292,21 @@ fn wanted(lines: &[LineRequest]) -> BTreeMap<i64, i64> {
 
 /// The item if it can be ordered.
 fn admit(p: &Placement<'_>, id: i64, item: Option<ItemRow>) -> Result<ItemRow, Invalid> {
-    let index = p
-        .lines
-        .iter()
-        .position(|l| l.menu_item_id == id)
-        .unwrap_or(0);
-    let field = format!("lines[{index}].menu_item_id");
+    // The field path is built only for a refusal, not for every line placed.
+    let field = || {
+        let index = p
+            .lines
+            .iter()
+            .position(|l| l.menu_item_id == id)
+            .unwrap_or(0);
+        format!("lines[{index}].menu_item_id")
+    };
     match item {
-        None => Err(Invalid(field, "not_found", "no such menu item".into())),
+        None => Err(Invalid(field(), "not_found", "no such menu item".into())),
         // Sold out (stock 0) is OUT_OF_STOCK; only an item 86'd by hand is
         // "unavailable".
         Some(item) if !item.available && item.stock != Some(0) => Err(Invalid(
-            field,
+            field(),
             "unavailable",
             format!("{} is not available", item.name),
         )),
