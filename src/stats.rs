@@ -101,6 +101,20 @@ impl Counters {
     pub fn is_zero(&self) -> bool {
         *self == Counters::default()
     }
+
+    /// The counters in the order of `hourly_stats`' columns.
+    pub fn columns(&self) -> [i64; 8] {
+        [
+            self.orders,
+            self.booked_cents,
+            self.closed_orders,
+            self.closed_cents,
+            self.cancelled,
+            self.cancelled_cents,
+            self.voided,
+            self.voided_cents,
+        ]
+    }
 }
 
 /// What one order in its current state counts for.

@@ -191,19 +191,9 @@ pub(super) fn record_stats(
 ) -> rusqlite::Result<()> {
     let c = delta.counters;
     if !c.is_zero() {
-        let args: [&dyn ToSql; 11] = [
-            &restaurant,
-            &hour,
-            &day,
-            &c.orders,
-            &c.booked_cents,
-            &c.closed_orders,
-            &c.closed_cents,
-            &c.cancelled,
-            &c.cancelled_cents,
-            &c.voided,
-            &c.voided_cents,
-        ];
+        let counters = c.columns();
+        let mut args: Vec<&dyn ToSql> = vec![&restaurant, &hour, &day];
+        args.extend(counters.iter().map(|v| v as &dyn ToSql));
         execute(conn, super::ADD_HOURLY_STATS, &args)?;
     }
     for (item, qty, cents) in &delta.items {
@@ -231,21 +221,13 @@ pub(super) fn append_events(
     let mut events = Vec::with_capacity(drafts.len());
     for (i, draft) in drafts.into_iter().enumerate() {
         let seq = first + i as i64;
-        let rooms = serde_json::to_string(&draft.rooms).unwrap_or_default();
-        let data = draft.data.to_string();
+        let (rooms, data) = draft.stored();
         execute(
             conn,
             super::INSERT_EVENT,
             &[&restaurant, &seq, &draft.kind, &at, &rooms, &data],
         )?;
-        events.push(crate::events::Event {
-            restaurant_id: restaurant,
-            seq: seq as u64,
-            kind: draft.kind,
-            at,
-            rooms: draft.rooms,
-            data: draft.data,
-        });
+        events.push(draft.logged(restaurant, seq, at));
     }
     Ok(events)
 }

@@ -13,6 +13,26 @@ pub struct EventDraft {
     pub data: serde_json::Value,
 }
 
+impl EventDraft {
+    /// The event as logged with `seq` at `at`.
+    pub(super) fn logged(self, restaurant_id: i64, seq: i64, at: i64) -> Event {
+        Event {
+            restaurant_id,
+            seq: seq as u64,
+            kind: self.kind,
+            at,
+            rooms: self.rooms,
+            data: self.data,
+        }
+    }
+
+    /// Its rooms and data as stored (JSON text).
+    pub(super) fn stored(&self) -> (String, String) {
+        let rooms = serde_json::to_string(&self.rooms).unwrap_or_default();
+        (rooms, self.data.to_string())
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     restaurant_id: i64,

@@ -41,26 +41,49 @@ pub(crate) const NEXT_SEQS: &str =
     "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq";
 pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)";
+/// Adds counters to an hour: the upsert with the row source `$rows`
+/// (`VALUES (...)` or a `SELECT` of the 11 columns). A macro, so that
+/// statements built around it (PostgreSQL's placement) share its text.
+macro_rules! add_hourly_stats {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, \
+             booked_cents, closed_orders, closed_cents, cancelled, cancelled_cents, voided, \
+             voided_cents) ",
+            $rows,
+            " ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
+             orders = hourly_stats.orders + excluded.orders, \
+             booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
+             closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
+             closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
+             cancelled = hourly_stats.cancelled + excluded.cancelled, \
+             cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
+             voided = hourly_stats.voided + excluded.voided, \
+             voided_cents = hourly_stats.voided_cents + excluded.voided_cents"
+        )
+    };
+}
+
+/// Adds quantities and revenue to items' business days, from `$rows` (as
+/// [`add_hourly_stats!`], 5 columns).
+macro_rules! add_item_stats {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, \
+             revenue_cents) ",
+            $rows,
+            " ON CONFLICT (restaurant_id, business_day, menu_item_id) \
+             DO UPDATE SET qty = item_stats.qty + excluded.qty, \
+             revenue_cents = item_stats.revenue_cents + excluded.revenue_cents"
+        )
+    };
+}
+
 /// Adds an order's counters to its hour.
 pub(crate) const ADD_HOURLY_STATS: &str =
-    "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, booked_cents, \
-     closed_orders, closed_cents, cancelled, cancelled_cents, voided, voided_cents) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-     ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
-     orders = hourly_stats.orders + excluded.orders, \
-     booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
-     closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
-     closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
-     cancelled = hourly_stats.cancelled + excluded.cancelled, \
-     cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
-     voided = hourly_stats.voided + excluded.voided, \
-     voided_cents = hourly_stats.voided_cents + excluded.voided_cents";
+    add_hourly_stats!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
 /// Adds an item's quantity and revenue to its business day.
-pub(crate) const ADD_ITEM_STATS: &str =
-    "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, revenue_cents) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restaurant_id, business_day, menu_item_id) \
-     DO UPDATE SET qty = item_stats.qty + excluded.qty, \
-     revenue_cents = item_stats.revenue_cents + excluded.revenue_cents";
+pub(crate) const ADD_ITEM_STATS: &str = add_item_stats!("VALUES ($1, $2, $3, $4, $5)");
 
 /// Appends event drafts inside the open transaction `$tx`: takes the next
 /// seqs of the restaurant (its row lock orders concurrent writers, so seq
@@ -77,23 +100,17 @@ macro_rules! append_events {
         let mut events = Vec::with_capacity(drafts.len());
         for (i, draft) in drafts.into_iter().enumerate() {
             let seq = first + i as i64;
+            let (rooms, data) = draft.stored();
             sqlx::query($crate::storage::INSERT_EVENT)
                 .bind($restaurant)
                 .bind(seq)
                 .bind(&draft.kind)
                 .bind($at)
-                .bind(serde_json::to_string(&draft.rooms).unwrap_or_default())
-                .bind(draft.data.to_string())
+                .bind(rooms)
+                .bind(data)
                 .execute(&mut *$tx)
                 .await?;
-            events.push($crate::events::Event {
-                restaurant_id: $restaurant,
-                seq: seq as u64,
-                kind: draft.kind,
-                at: $at,
-                rooms: draft.rooms,
-                data: draft.data,
-            });
+            events.push(draft.logged($restaurant, seq, $at));
         }
         events
     }};
@@ -106,20 +123,14 @@ macro_rules! record_stats {
         let delta: &$crate::stats::Delta = $delta;
         let c = delta.counters;
         if !c.is_zero() {
-            sqlx::query($crate::storage::ADD_HOURLY_STATS)
+            let mut upsert = sqlx::query($crate::storage::ADD_HOURLY_STATS)
                 .bind($restaurant)
                 .bind($hour)
-                .bind($day)
-                .bind(c.orders)
-                .bind(c.booked_cents)
-                .bind(c.closed_orders)
-                .bind(c.closed_cents)
-                .bind(c.cancelled)
-                .bind(c.cancelled_cents)
-                .bind(c.voided)
-                .bind(c.voided_cents)
-                .execute(&mut *$tx)
-                .await?;
+                .bind($day);
+            for value in c.columns() {
+                upsert = upsert.bind(value);
+            }
+            upsert.execute(&mut *$tx).await?;
         }
         for (item, qty, cents) in &delta.items {
             sqlx::query($crate::storage::ADD_ITEM_STATS)

@@ -266,14 +266,21 @@ const OCCUPY_TABLE: &str =
     "UPDATE dining_tables SET status = 'occupied' WHERE restaurant_id = $1 AND id = $2";
 const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_threshold, available \
      FROM menu_items WHERE restaurant_id = $1 AND id = $2";
-const TAKE_STOCK: &str = "UPDATE menu_items SET stock = stock - $3 \
+/// Takes stock if there is enough; the item sells out (`available` off)
+/// when it reaches zero. SET reads the row's old values on both backends.
+const TAKE_STOCK: &str =
+    "UPDATE menu_items SET stock = stock - $3, available = available AND stock > $3 \
      WHERE restaurant_id = $1 AND id = $2 AND stock >= $3 RETURNING stock";
-const SOLD_OUT: &str =
-    "UPDATE menu_items SET available = FALSE WHERE restaurant_id = $1 AND id = $2";
-const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source, status, note, \
-     total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
-     created_at, updated_at, business_day, hour_start) \
-     VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12) RETURNING id";
+/// Inserts the order (a macro, so PostgreSQL's placement shares its text).
+macro_rules! insert_order {
+    () => {
+        "INSERT INTO orders (restaurant_id, table_id, source, status, note, total_cents, \
+         placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, created_at, \
+         updated_at, business_day, hour_start) \
+         VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12) RETURNING id"
+    };
+}
+const INSERT_ORDER: &str = insert_order!();
 const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
      station_id, name, unit_price_cents, qty, note, modifiers, status) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued') RETURNING id";
@@ -376,6 +383,81 @@ fn total(p: &Placement<'_>, items: &HashMap<i64, ItemRow>) -> i64 {
         .sum()
 }
 
+// PostgreSQL takes the placement in as few round trips as it can: each one
+// wakes the database's backend and then the hub through the kernel's network
+// stack, and in a profile at 1,000 orders/s the kernel held about half of
+// PostgreSQL's samples (BENCHMARKS.md). So beside BEGIN
+// and COMMIT an order is one read, one write of the order with its lines and
+// statistics, and one append of its events, plus a statement per tracked item
+// and one for a table it occupies. Arrays and data-modifying CTEs are
+// PostgreSQL's own; SQLite runs the statements above one at a time on its
+// writer, where a statement costs no round trip.
+
+/// [`OPENING`] with the asked table's status and the wanted items: one row
+/// per item found, or one row without an item.
+const PG_OPENING: &str = "SELECT r.timezone, o.id, o.request_hash, t.status, m.id, m.name, \
+     m.price_cents, m.station_id, m.stock, m.low_stock_threshold, m.available \
+     FROM restaurants r \
+     LEFT JOIN orders o ON o.restaurant_id = r.id AND o.idempotency_key = $2 \
+     LEFT JOIN dining_tables t ON t.restaurant_id = r.id AND t.id = $3 \
+     LEFT JOIN menu_items m ON m.restaurant_id = r.id AND m.id = ANY($4) \
+     WHERE r.id = $1";
+
+/// [`INSERT_ORDER`], [`INSERT_LINE`] for each line in the request's order,
+/// then [`ADD_HOURLY_STATS`] and [`ADD_ITEM_STATS`] (the item rows wait for
+/// the hour's, the order an order change takes them in, so the two cannot
+/// deadlock). Returns the order's id and its lines' ids in line order.
+const PG_WRITE: &str = concat!(
+    "WITH o AS (",
+    insert_order!(),
+    "), l AS (INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, station_id, name, \
+     unit_price_cents, qty, note, modifiers, status) \
+     SELECT $1, o.id, x.item, x.station, x.name, x.price, x.qty, x.note, x.modifiers, 'queued' \
+     FROM o, unnest($13::BIGINT[], $14::BIGINT[], $15::TEXT[], $16::BIGINT[], $17::BIGINT[], \
+     $18::TEXT[], $19::TEXT[]) WITH ORDINALITY AS x(item, station, name, price, qty, note, \
+     modifiers, n) ORDER BY x.n RETURNING id), h AS (",
+    add_hourly_stats!("VALUES ($1, $12, $11, $20, $21, $22, $23, $24, $25, $26, $27)"),
+    " RETURNING 1), i AS (",
+    add_item_stats!(
+        "SELECT $1, $11, x.item, x.qty, x.cents \
+         FROM unnest($28::BIGINT[], $29::BIGINT[], $30::BIGINT[]) AS x(item, qty, cents) \
+         WHERE (SELECT count(*) FROM h) > 0"
+    ),
+    ") SELECT o.id, ARRAY(SELECT id FROM l ORDER BY id) FROM o"
+);
+
+/// [`NEXT_SEQS`], [`INSERT_EVENT`] for each event and [`SET_PLACED_SEQ`]:
+/// returns the first seq taken.
+const PG_APPEND: &str = "WITH s AS (UPDATE restaurants SET event_seq = event_seq + $2 \
+     WHERE id = $1 RETURNING event_seq - $2 AS base), \
+     e AS (INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
+     SELECT $1, s.base + x.n, x.kind, $3, x.rooms, x.data \
+     FROM s, unnest($4::TEXT[], $5::TEXT[], $6::TEXT[]) WITH ORDINALITY AS x(kind, rooms, data, n)), \
+     p AS (UPDATE orders SET placed_seq = s.base + 1 FROM s \
+     WHERE orders.restaurant_id = $1 AND orders.id = $7) \
+     SELECT base + 1 FROM s";
+
+/// One field of each row, as an array parameter.
+fn column<'a, T, U>(rows: &'a [T], field: impl Fn(&'a T) -> U) -> Vec<U> {
+    rows.iter().map(field).collect()
+}
+
+/// A row of [`PG_OPENING`]: timezone, the order with the key and its
+/// request hash, the table's status, and an item.
+type Opening = (
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<bool>,
+);
+
 /// The placement on PostgreSQL.
 async fn place_pg(
     pool: &PgPool,
@@ -383,49 +465,64 @@ async fn place_pg(
     events: impl FnOnce(&Order, &[StockChange], Option<&TableChange>, &[i64]) -> Vec<EventDraft>,
 ) -> sqlx::Result<Step> {
     let r = p.restaurant_id;
+    let wanted = wanted(p.lines);
+    let ids: Vec<i64> = wanted.keys().copied().collect();
     let mut tx = pool.begin_write().await?;
-    let (timezone, id, hash): (String, Option<i64>, Option<String>) = sqlx::query_as(OPENING)
+    let rows: Vec<Opening> = sqlx::query_as(PG_OPENING)
         .bind(r)
         .bind(p.idempotency_key)
-        .fetch_one(&mut *tx)
+        .bind(p.table_id)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
         .await?;
-    if let (Some(id), Some(hash)) = (id, hash) {
+    let Some((timezone, existing, hash, table_status, ..)) = rows.first().cloned() else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    if let (Some(id), Some(hash)) = (existing, hash) {
         tx.rollback().await?;
         return Ok(Step::Existing { id, hash });
     }
-    let (day, hour) = crate::stats::business_hour(crate::stats::zone(&timezone), p.now);
-    let mut table_change = None;
-    if let Some(table) = p.table_id {
-        let status: Option<String> = sqlx::query_scalar(TABLE_STATUS)
-            .bind(r)
-            .bind(table)
-            .fetch_optional(&mut *tx)
-            .await?;
-        match status {
-            None => return Ok(Step::Done(no_table())),
-            Some(s) if s == "free" => {
-                sqlx::query(OCCUPY_TABLE)
-                    .bind(r)
-                    .bind(table)
-                    .execute(&mut *tx)
-                    .await?;
-                table_change = Some(occupied(table, s));
-            }
-            Some(_) => {}
+    let mut found = HashMap::new();
+    for row in rows {
+        if let (
+            Some(id),
+            Some(name),
+            Some(price_cents),
+            Some(low_stock_threshold),
+            Some(available),
+        ) = (row.4, row.5, row.6, row.9, row.10)
+        {
+            let item = ItemRow {
+                name,
+                price_cents,
+                station_id: row.7,
+                stock: row.8,
+                low_stock_threshold,
+                available,
+            };
+            found.insert(id, item);
         }
     }
-    let wanted = wanted(p.lines);
+    if p.table_id.is_some() && table_status.is_none() {
+        return Ok(Step::Done(no_table()));
+    }
     let mut items = HashMap::new();
-    for &id in wanted.keys() {
-        let item: Option<ItemRow> = sqlx::query_as(ITEM)
-            .bind(r)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        match admit(p, id, item) {
+    for &id in &ids {
+        match admit(p, id, found.remove(&id)) {
             Ok(item) => items.insert(id, item),
             Err(invalid) => return Ok(Step::Done(PlaceOutcome::Invalid(invalid))),
         };
+    }
+    let mut table_change = None;
+    if let (Some(table), Some(status)) = (p.table_id, table_status) {
+        if status == "free" {
+            sqlx::query(OCCUPY_TABLE)
+                .bind(r)
+                .bind(table)
+                .execute(&mut *tx)
+                .await?;
+            table_change = Some(occupied(table, status));
+        }
     }
     let mut changes = Vec::new();
     let mut short = Vec::new();
@@ -445,19 +542,15 @@ async fn place_pg(
         tx.rollback().await?;
         return Ok(Step::Short(short));
     }
-    for change in changes.iter().filter(|c| c.after == 0) {
-        sqlx::query(SOLD_OUT)
-            .bind(r)
-            .bind(change.menu_item_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let inserted: sqlx::Result<i64> = sqlx::query_scalar(INSERT_ORDER)
+    let (day, hour) = crate::stats::business_hour(crate::stats::zone(&timezone), p.now);
+    let mut order = placed(p, 0, &items, std::iter::repeat(0));
+    let delta = crate::stats::delta(None, &order);
+    let mut write = sqlx::query_as(PG_WRITE)
         .bind(r)
         .bind(p.table_id)
         .bind(p.source.as_str())
         .bind(p.note)
-        .bind(total(p, &items))
+        .bind(order.total_cents)
         .bind(p.placed_by_user)
         .bind(p.placed_by_role.as_str())
         .bind(p.idempotency_key)
@@ -465,10 +558,24 @@ async fn place_pg(
         .bind(p.now)
         .bind(&day)
         .bind(hour)
+        .bind(column(&order.lines, |l| l.menu_item_id))
+        .bind(column(&order.lines, |l| l.station_id))
+        .bind(column(&order.lines, |l| l.name.as_str()))
+        .bind(column(&order.lines, |l| l.unit_price_cents))
+        .bind(column(&order.lines, |l| l.qty))
+        .bind(column(&order.lines, |l| l.note.as_str()))
+        .bind(column(p.lines, modifiers));
+    for value in delta.counters.columns() {
+        write = write.bind(value);
+    }
+    let written: sqlx::Result<(i64, Vec<i64>)> = write
+        .bind(column(&delta.items, |i| i.0))
+        .bind(column(&delta.items, |i| i.1))
+        .bind(column(&delta.items, |i| i.2))
         .fetch_one(&mut *tx)
         .await;
-    let order_id = match inserted {
-        Ok(id) => id,
+    let (order_id, line_ids) = match written {
+        Ok(ids) => ids,
         // The same key, placed concurrently: theirs won.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             tx.rollback().await?;
@@ -481,25 +588,10 @@ async fn place_pg(
         }
         Err(e) => return Err(e),
     };
-    let mut line_ids = Vec::with_capacity(p.lines.len());
-    for line in p.lines {
-        let item = &items[&line.menu_item_id];
-        let id: i64 = sqlx::query_scalar(INSERT_LINE)
-            .bind(r)
-            .bind(order_id)
-            .bind(line.menu_item_id)
-            .bind(item.station_id)
-            .bind(&item.name)
-            .bind(item.price_cents)
-            .bind(line.qty)
-            .bind(&line.note)
-            .bind(modifiers(line))
-            .fetch_one(&mut *tx)
-            .await?;
-        line_ids.push(id);
+    order.id = order_id;
+    for (line, id) in order.lines.iter_mut().zip(line_ids) {
+        line.id = id;
     }
-    let mut order = placed(p, order_id, &items, line_ids);
-    record_stats!(tx, r, &day, hour, &crate::stats::delta(None, &order));
     let tables: Vec<i64> = if changes.is_empty() {
         Vec::new()
     } else {
@@ -509,14 +601,25 @@ async fn place_pg(
             .await?
     };
     let drafts = events(&order, &changes, table_change.as_ref(), &tables);
-    let appended = append_events!(tx, r, drafts, p.clock.now_ms());
-    order.placed_seq = appended.first().map_or(0, |e| e.seq);
-    sqlx::query(SET_PLACED_SEQ)
-        .bind(r)
-        .bind(order_id)
-        .bind(order.placed_seq as i64)
-        .execute(&mut *tx)
-        .await?;
+    let mut appended = Vec::with_capacity(drafts.len());
+    if !drafts.is_empty() {
+        let at = p.clock.now_ms();
+        let stored: Vec<(String, String)> = drafts.iter().map(EventDraft::stored).collect();
+        let first: i64 = sqlx::query_scalar(PG_APPEND)
+            .bind(r)
+            .bind(drafts.len() as i64)
+            .bind(at)
+            .bind(column(&drafts, |d| d.kind.as_str()))
+            .bind(column(&stored, |s| s.0.as_str()))
+            .bind(column(&stored, |s| s.1.as_str()))
+            .bind(order_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        order.placed_seq = first as u64;
+        for (i, draft) in drafts.into_iter().enumerate() {
+            appended.push(draft.logged(r, first + i as i64, at));
+        }
+    }
     tx.commit().await?;
     Ok(Step::Done(PlaceOutcome::Placed {
         order,
@@ -582,9 +685,6 @@ fn place_direct(
     }
     if !short.is_empty() {
         return Ok(End::Rollback(Step::Short(short)));
-    }
-    for change in changes.iter().filter(|c| c.after == 0) {
-        direct::execute(c, SOLD_OUT, &[&r, &change.menu_item_id])?;
     }
     let order_id: i64 = direct::one(
         c,

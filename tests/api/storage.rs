@@ -767,6 +767,66 @@ async fn orders_and_the_event_log(backend: Backend) {
         6,
         "pruning never reuses seqs"
     );
+
+    // Several lines, one item twice: the lines keep the request's order and
+    // their ids; the last of the stock sells the item out.
+    let line = |id: i64, qty: i64, note: &str| LineRequest {
+        menu_item_id: id,
+        qty,
+        note: note.into(),
+        modifiers: vec![note.into()],
+    };
+    let three: &'static [LineRequest] = Box::leak(
+        vec![
+            line(tea.id, 1, "a"),
+            line(soup.id, 9, "b"),
+            line(tea.id, 2, "c"),
+        ]
+        .into_boxed_slice(),
+    );
+    let outcome = s
+        .place_order(&placement("d", three, "h4"), |order, stock, table, _| {
+            assert_eq!((stock.len(), stock[0].after), (1, 0));
+            assert!(table.is_none(), "the table was reserved, not free");
+            assert_eq!(order.total_cents, 1200);
+            drafts(&[
+                "order.placed",
+                "menu.stock_changed",
+                "menu.availability_changed",
+            ])
+        })
+        .await
+        .unwrap();
+    let PlaceOutcome::Placed { order, events } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        order
+            .lines
+            .iter()
+            .map(|l| (l.menu_item_id, l.qty, l.note.as_str(), l.name.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (tea.id, 1, "a", "Tea"),
+            (soup.id, 9, "b", "Soup"),
+            (tea.id, 2, "c", "Tea")
+        ]
+    );
+    assert!(order.lines.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(s.order(r.id, order.id).await.unwrap().unwrap(), order);
+    assert_eq!(order.placed_seq, 7);
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [7, 8, 9]);
+    let logged = s.events_between(r.id, 6, 9, 100).await.unwrap();
+    assert_eq!(
+        logged.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        [
+            "order.placed",
+            "menu.stock_changed",
+            "menu.availability_changed"
+        ]
+    );
+    let soup_now = s.menu_item(r.id, soup.id).await.unwrap().unwrap();
+    assert_eq!((soup_now.stock, soup_now.available), (Some(0), false));
     s.close().await;
 }
 
