@@ -441,14 +441,21 @@ impl Gateway {
     pub async fn poll_log(self, store: crate::storage::Store, interval: Duration) {
         let mut every = tokio::time::interval(interval);
         loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = self.gap.notified() => tokio::time::sleep(GAP_PATIENCE).await,
-            }
+            // Woken by a gap, only the restaurants with one are read.
+            let gaps_only = tokio::select! {
+                _ = every.tick() => false,
+                _ = self.gap.notified() => {
+                    tokio::time::sleep(GAP_PATIENCE).await;
+                    true
+                }
+            };
             let open: Vec<i64> = self
                 .channels
                 .iter()
-                .filter(|c| c.value().lock().unwrap_or_else(|e| e.into_inner()).ready)
+                .filter(|c| {
+                    let channel = c.value().lock().unwrap_or_else(|e| e.into_inner());
+                    channel.ready && !(gaps_only && channel.waiting.is_empty())
+                })
                 .map(|c| *c.key())
                 .collect();
             for restaurant in open {

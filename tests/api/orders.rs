@@ -558,7 +558,9 @@ async fn low_stock_and_sold_out_are_announced(backend: Backend) {
 /// An order committed but never published (its request was cancelled after
 /// the commit) still reaches the screens, in order, from the event log.
 async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The log's periodic read is ten minutes away: only noticing the gap
+    // can bring the missing order in time.
+    let app = TestApp::spawn_with(backend, &["--event-poll-ms", "600000"]).await;
     let f = floor(&app, "bistro").await;
     let (_, chef) = app.staff(&f.t, "chef").await;
     let (mut expo, welcome) = WsClient::join(&app, &chef).await;
