@@ -91,6 +91,7 @@ pub(crate) const ADD_ITEM_STATS: &str = add_item_stats!("VALUES ($1, $2, $3, $4,
 macro_rules! append_events {
     ($tx:expr, $restaurant:expr, $drafts:expr, $at:expr) => {{
         let drafts: Vec<$crate::storage::EventDraft> = $drafts;
+        let at: i64 = $at;
         let last: i64 = sqlx::query_scalar($crate::storage::NEXT_SEQS)
             .bind($restaurant)
             .bind(drafts.len() as i64)
@@ -105,12 +106,12 @@ macro_rules! append_events {
                 .bind($restaurant)
                 .bind(seq)
                 .bind(&draft.kind)
-                .bind($at)
+                .bind(at)
                 .bind(rooms)
                 .bind(data)
                 .execute(&mut *$tx)
                 .await?;
-            events.push(draft.logged($restaurant, seq, $at));
+            events.push(draft.logged($restaurant, seq, at));
         }
         events
     }};
@@ -212,6 +213,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// A pooled PostgreSQL connection idle this long is pinged before use.
+const PING_IF_IDLE: Duration = Duration::from_secs(10);
+
 /// How often SQLite's WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
@@ -291,6 +295,19 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(5))
+                    // sqlx pings every connection as it returns to the pool;
+                    // one more ping as it leaves would be a third round trip
+                    // for a single query. Only a connection that sat idle
+                    // (the database may have restarted since) is tested.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > PING_IF_IDLE {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(options)
                     .await
                     .context("cannot connect to PostgreSQL")?;
