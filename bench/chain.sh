@@ -9,7 +9,10 @@
 # starts the instances on 127.0.0.1:18101…, runs `loadgen orders --chain`
 # (screens and waiters spread over the instances), and stops them.
 # PostgreSQL: postgres@127.0.0.1:5432, database rhchain (recreated);
-# Redis: 127.0.0.1:6379.
+# Redis: 127.0.0.1:6379. Each instance's database pool is
+# RESTOHUB_DB_MAX_CONNECTIONS if set, else 4 split over the instances (at
+# least 2 each): about two per core of this 2-core box, which PostgreSQL
+# shares with the hubs (BENCHMARKS.md, "Delivery across a chain").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
@@ -33,6 +36,8 @@ export RESTOHUB_LOG=warn
 if [ "$backend" = postgres ]; then
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS rhchain" -c "CREATE DATABASE rhchain"
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/rhchain
+    pool=$(( 4 / instances )); [ "$pool" -ge 2 ] || pool=2
+    export RESTOHUB_DB_MAX_CONNECTIONS=${RESTOHUB_DB_MAX_CONNECTIONS:-$pool}
     if [ "$instances" -gt 1 ]; then export REDIS_URL=redis://127.0.0.1:6379; fi
 fi
 ./target/release/restohub migrate > /dev/null

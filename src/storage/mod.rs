@@ -3,8 +3,11 @@
 //! Every query is written once, in SQL both databases accept (`$n` parameters,
 //! `RETURNING`, `ON CONFLICT`), and runs on whichever pool is configured via
 //! [`on_db!`]. Backend differences live only in `migrations/sqlite` and
-//! `migrations/postgres` and in [`connect`]. Every query is scoped to one
-//! restaurant; this module never decides who may call it.
+//! `migrations/postgres`, in [`connect`], and in how a placement runs: on
+//! SQLite directly on the writer's handle ([`direct`]), on PostgreSQL as
+//! three statements composed from the same text (`orders::place_pg`). Every
+//! query is scoped to one restaurant; this module never decides who may call
+//! it.
 
 use std::path::Path;
 use std::str::FromStr;
