@@ -107,7 +107,8 @@ pub struct Options {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<SecretString>,
 
-    /// Database connections per instance.
+    /// Database connections per instance. On PostgreSQL keep the sum over
+    /// all instances near two per core of the database's machine.
     #[arg(
         long,
         env = "RESTOHUB_DB_MAX_CONNECTIONS",
