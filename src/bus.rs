@@ -111,10 +111,10 @@ impl RedisBus {
 
 /// Publishes what commits queue in [`RedisBus::outbox`], in the order they
 /// were queued: everything waiting goes out as one pipeline, one round trip
-/// at a time. (A PUBLISH per commit, each waiting for its reply, held every
-/// later commit behind it: at 1,000 orders/s over three instances that
-/// queue grew to seconds.) A failed or timed-out batch is dropped and the
-/// connection remade; other instances read those events from the log.
+/// at a time, so an instance publishes more than one commit per Redis round
+/// trip (a PUBLISH per commit, each waiting for its reply under a lock, could
+/// not). A failed or timed-out batch is dropped and the connection remade;
+/// other instances read those events from the log.
 async fn publisher(client: redis::Client, mut queued: mpsc::Receiver<(String, String)>) {
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
     let mut batch = Vec::with_capacity(BATCH);

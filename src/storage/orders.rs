@@ -475,33 +475,37 @@ async fn place_pg(
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await?;
-    let Some((timezone, existing, hash, table_status, ..)) = rows.first().cloned() else {
-        return Err(sqlx::Error::RowNotFound);
-    };
-    if let (Some(id), Some(hash)) = (existing, hash) {
-        tx.rollback().await?;
-        return Ok(Step::Existing { id, hash });
-    }
+    let mut head = None;
     let mut found = HashMap::new();
-    for row in rows {
+    for (timezone, existing, hash, table_status, id, name, price, station, stock, low, available) in
+        rows
+    {
+        head.get_or_insert((timezone, existing, hash, table_status));
         if let (
             Some(id),
             Some(name),
             Some(price_cents),
             Some(low_stock_threshold),
             Some(available),
-        ) = (row.4, row.5, row.6, row.9, row.10)
+        ) = (id, name, price, low, available)
         {
             let item = ItemRow {
                 name,
                 price_cents,
-                station_id: row.7,
-                stock: row.8,
+                station_id: station,
+                stock,
                 low_stock_threshold,
                 available,
             };
             found.insert(id, item);
         }
+    }
+    let Some((timezone, existing, hash, table_status)) = head else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    if let (Some(id), Some(hash)) = (existing, hash) {
+        tx.rollback().await?;
+        return Ok(Step::Existing { id, hash });
     }
     if p.table_id.is_some() && table_status.is_none() {
         return Ok(Step::Done(no_table()));
