@@ -4,8 +4,8 @@
 //! `RETURNING`, `ON CONFLICT`), and runs on whichever pool is configured via
 //! [`on_db!`]. Backend differences live only in `migrations/sqlite` and
 //! `migrations/postgres`, in [`connect`], and in how a placement runs: on
-//! SQLite directly on the writer's handle ([`direct`]), on PostgreSQL as
-//! three statements composed from the same text (`orders::place_pg`). Every
+//! SQLite directly on the writer's handle ([`direct`]), on PostgreSQL as a
+//! read and a write composed from the same text (`orders::place_pg`). Every
 //! query is scoped to one restaurant; this module never decides who may call
 //! it.
 

@@ -13,10 +13,10 @@ use restohub_protocol::{Role, Timestamp};
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::direct::{self, End};
-use super::{BeginWrite, Db, EventDraft, Store};
+use super::{Db, EventDraft, Store};
 use crate::clock::Clock;
 use crate::events::Event;
 
@@ -271,16 +271,23 @@ const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_thres
 const TAKE_STOCK: &str =
     "UPDATE menu_items SET stock = stock - $3, available = available AND stock > $3 \
      WHERE restaurant_id = $1 AND id = $2 AND stock >= $3 RETURNING stock";
-/// Inserts the order (a macro, so PostgreSQL's placement shares its text).
+/// Inserts the order with the id `$id` (`NULL`: the next) and `placed_seq`
+/// `$placed_seq` (a macro, so PostgreSQL's placement shares its text).
 macro_rules! insert_order {
-    () => {
-        "INSERT INTO orders (restaurant_id, table_id, source, status, note, total_cents, \
-         placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, created_at, \
-         updated_at, business_day, hour_start) \
-         VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, 0, $10, $10, $11, $12) RETURNING id"
+    ($id:literal, $placed_seq:literal) => {
+        concat!(
+            "INSERT INTO orders (id, restaurant_id, table_id, source, status, note, total_cents, \
+             placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
+             created_at, updated_at, business_day, hour_start) \
+             VALUES (",
+            $id,
+            ", $1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, ",
+            $placed_seq,
+            ", $10, $10, $11, $12) RETURNING id"
+        )
     };
 }
-const INSERT_ORDER: &str = insert_order!();
+const INSERT_ORDER: &str = insert_order!("NULL", "0");
 const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
      station_id, name, unit_price_cents, qty, note, modifiers, status) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued') RETURNING id";
@@ -386,36 +393,51 @@ fn total(p: &Placement<'_>, items: &HashMap<i64, ItemRow>) -> i64 {
 // PostgreSQL takes the placement in as few round trips as it can: each one
 // wakes the database's backend and then the hub through the kernel's network
 // stack, and in a profile at 1,000 orders/s the kernel held about half of
-// PostgreSQL's samples (BENCHMARKS.md). So beside BEGIN
-// and COMMIT an order is one read, one write of the order with its lines and
-// statistics, and one append of its events, plus a statement per tracked item
-// and one for a table it occupies. Arrays and data-modifying CTEs are
-// PostgreSQL's own; SQLite runs the statements above one at a time on its
-// writer, where a statement costs no round trip.
+// PostgreSQL's samples (BENCHMARKS.md). An order that takes no stock and no
+// table is two statements, each its own transaction: a read, which also
+// draws the order's and its lines' ids from their sequences, and a write of
+// the order, its lines, statistics and events with their seqs. The read
+// needs no transaction around it: under READ COMMITTED each statement reads
+// a snapshot of its own anyway, and what must hold when the order is written
+// holds in the write (the idempotency key's unique index, the seq row's
+// lock). Taking stock or a table puts a transaction around the write: BEGIN,
+// a statement per tracked item in item-id order, one for the table, the
+// write, COMMIT, the order an order change locks the same rows in. Ids drawn
+// for an order that is then refused are not reused (PostgreSQL's sequences
+// never give ids back). Arrays and data-modifying CTEs are PostgreSQL's own;
+// SQLite runs the statements above one at a time on its writer, where a
+// statement costs no round trip.
 
-/// [`OPENING`] with the asked table's status and the wanted items: one row
-/// per item found, or one row without an item.
-const PG_OPENING: &str = "SELECT r.timezone, o.id, o.request_hash, t.status, m.id, m.name, \
-     m.price_cents, m.station_id, m.stock, m.low_stock_threshold, m.available \
-     FROM restaurants r \
+/// [`OPENING`], with: the ids the order and its `$5` lines will have (the
+/// read commits without waiting for the WAL flush a sequence's advance
+/// would otherwise cost it every 32 ids: the write's commit flushes the
+/// advance of the ids it uses, and ids no commit used need not survive a
+/// crash), the
+/// asked table's status, the restaurant's table ids when a wanted item is
+/// tracked (stock events reach the guests at every table), and the wanted
+/// items: one row per item found, or one row without an item.
+const PG_OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, \
+     ARRAY(SELECT nextval('order_lines_id_seq') FROM generate_series(1, $5::BIGINT)) AS lines, \
+     set_config('synchronous_commit', 'off', true) AS no_flush) \
+     SELECT ids.id AS order_id, ids.no_flush, ids.lines AS line_ids, r.timezone, o.id AS existing, \
+     o.request_hash, t.status AS table_status, \
+     CASE WHEN EXISTS (SELECT 1 FROM menu_items WHERE restaurant_id = $1 AND id = ANY($4) \
+     AND stock IS NOT NULL) \
+     THEN ARRAY(SELECT id FROM dining_tables WHERE restaurant_id = $1 ORDER BY id) END AS tables, \
+     m.id AS item, m.name, m.price_cents, m.station_id, m.stock, m.low_stock_threshold, m.available \
+     FROM ids, restaurants r \
      LEFT JOIN orders o ON o.restaurant_id = r.id AND o.idempotency_key = $2 \
      LEFT JOIN dining_tables t ON t.restaurant_id = r.id AND t.id = $3 \
      LEFT JOIN menu_items m ON m.restaurant_id = r.id AND m.id = ANY($4) \
      WHERE r.id = $1";
 
-/// [`INSERT_ORDER`], [`INSERT_LINE`] for each line in the request's order,
-/// then [`ADD_HOURLY_STATS`] and [`ADD_ITEM_STATS`] (the item rows wait for
-/// the hour's, the order an order change takes them in, so the two cannot
-/// deadlock). Returns the order's id and its lines' ids in line order.
+/// [`ADD_HOURLY_STATS`], then [`ADD_ITEM_STATS`], then [`NEXT_SEQS`] (each
+/// waits for the one before: an order change takes these rows in that order,
+/// so the two cannot deadlock), then [`INSERT_ORDER`] with the ids drawn and
+/// its first event's seq, [`INSERT_LINE`] for each line and [`INSERT_EVENT`]
+/// for each event. Returns the first seq taken.
 const PG_WRITE: &str = concat!(
-    "WITH o AS (",
-    insert_order!(),
-    "), l AS (INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, station_id, name, \
-     unit_price_cents, qty, note, modifiers, status) \
-     SELECT $1, o.id, x.item, x.station, x.name, x.price, x.qty, x.note, x.modifiers, 'queued' \
-     FROM o, unnest($13::BIGINT[], $14::BIGINT[], $15::TEXT[], $16::BIGINT[], $17::BIGINT[], \
-     $18::TEXT[], $19::TEXT[]) WITH ORDINALITY AS x(item, station, name, price, qty, note, \
-     modifiers, n) ORDER BY x.n RETURNING id), h AS (",
+    "WITH h AS (",
     add_hourly_stats!("VALUES ($1, $12, $11, $20, $21, $22, $23, $24, $25, $26, $27)"),
     " RETURNING 1), i AS (",
     add_item_stats!(
@@ -423,40 +445,54 @@ const PG_WRITE: &str = concat!(
          FROM unnest($28::BIGINT[], $29::BIGINT[], $30::BIGINT[]) AS x(item, qty, cents) \
          WHERE (SELECT count(*) FROM h) > 0"
     ),
-    ") SELECT o.id, ARRAY(SELECT id FROM l ORDER BY id) FROM o"
-);
-
-/// [`NEXT_SEQS`], [`INSERT_EVENT`] for each event and [`SET_PLACED_SEQ`]:
-/// returns the first seq taken.
-const PG_APPEND: &str = "WITH s AS (UPDATE restaurants SET event_seq = event_seq + $2 \
-     WHERE id = $1 RETURNING event_seq - $2 AS base), \
+    " RETURNING 1), s AS (UPDATE restaurants SET event_seq = event_seq + $33 \
+     WHERE id = $1 AND (SELECT count(*) FROM i) >= 0 RETURNING event_seq - $33 AS base), o AS (",
+    insert_order!("$31", "CASE WHEN $33 > 0 THEN (SELECT base + 1 FROM s) ELSE 0 END"),
+    "), l AS (INSERT INTO order_lines (id, restaurant_id, order_id, menu_item_id, station_id, \
+     name, unit_price_cents, qty, note, modifiers, status) \
+     SELECT x.id, $1, o.id, x.item, x.station, x.name, x.price, x.qty, x.note, x.modifiers, \
+     'queued' FROM o, unnest($32::BIGINT[], $13::BIGINT[], $14::BIGINT[], $15::TEXT[], \
+     $16::BIGINT[], $17::BIGINT[], $18::TEXT[], $19::TEXT[]) \
+     AS x(id, item, station, name, price, qty, note, modifiers)), \
      e AS (INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
-     SELECT $1, s.base + x.n, x.kind, $3, x.rooms, x.data \
-     FROM s, unnest($4::TEXT[], $5::TEXT[], $6::TEXT[]) WITH ORDINALITY AS x(kind, rooms, data, n)), \
-     p AS (UPDATE orders SET placed_seq = s.base + 1 FROM s \
-     WHERE orders.restaurant_id = $1 AND orders.id = $7) \
-     SELECT base + 1 FROM s";
+     SELECT $1, s.base + x.n, x.kind, $34, x.rooms, x.data \
+     FROM s, unnest($35::TEXT[], $36::TEXT[], $37::TEXT[]) WITH ORDINALITY AS x(kind, rooms, data, n)) \
+     SELECT base + 1 FROM s"
+);
 
 /// One field of each row, as an array parameter.
 fn column<'a, T, U>(rows: &'a [T], field: impl Fn(&'a T) -> U) -> Vec<U> {
     rows.iter().map(field).collect()
 }
 
-/// A row of [`PG_OPENING`]: timezone, the order with the key and its
-/// request hash, the table's status, and an item.
-type Opening = (
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<bool>,
-);
+/// A row of [`PG_OPENING`].
+#[derive(sqlx::FromRow)]
+struct OpeningRow {
+    order_id: i64,
+    line_ids: Vec<i64>,
+    timezone: String,
+    existing: Option<i64>,
+    request_hash: Option<String>,
+    table_status: Option<String>,
+    tables: Option<Vec<i64>>,
+    item: Option<i64>,
+    name: Option<String>,
+    price_cents: Option<i64>,
+    station_id: Option<i64>,
+    stock: Option<i64>,
+    low_stock_threshold: Option<i64>,
+    available: Option<bool>,
+}
+
+/// What PostgreSQL's opening read found for an order that can be written.
+struct Opened {
+    order_id: i64,
+    line_ids: Vec<i64>,
+    timezone: String,
+    table_status: Option<String>,
+    tables: Vec<i64>,
+    items: HashMap<i64, ItemRow>,
+}
 
 /// The placement on PostgreSQL.
 async fn place_pg(
@@ -466,90 +502,172 @@ async fn place_pg(
 ) -> sqlx::Result<Step> {
     let r = p.restaurant_id;
     let wanted = wanted(p.lines);
+    let mut conn = pool.acquire().await?;
+    let opened = match open_pg(&mut conn, p, &wanted).await? {
+        Ok(opened) => opened,
+        Err(step) => return Ok(step),
+    };
+    let tracked: Vec<(i64, i64)> = wanted
+        .into_iter()
+        .filter(|(id, _)| opened.items[id].stock.is_some())
+        .collect();
+    let occupy = p
+        .table_id
+        .filter(|_| opened.table_status.as_deref() == Some("free"));
+    let written = if tracked.is_empty() && occupy.is_none() {
+        write_pg(&mut conn, p, &opened, &[], None, events).await
+    } else {
+        let mut tx = conn.begin().await?;
+        let mut changes = Vec::new();
+        let mut short = Vec::new();
+        for (id, qty) in tracked {
+            let item = &opened.items[&id];
+            let left: Option<i64> = sqlx::query_scalar(TAKE_STOCK)
+                .bind(r)
+                .bind(id)
+                .bind(qty)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match left {
+                Some(after) => changes.push(taken(id, item, qty, after)),
+                None => short.push((id, item.name.clone(), qty)),
+            }
+        }
+        if !short.is_empty() {
+            tx.rollback().await?;
+            return Ok(Step::Short(short));
+        }
+        let mut table_change = None;
+        if let Some(table) = occupy {
+            sqlx::query(OCCUPY_TABLE)
+                .bind(r)
+                .bind(table)
+                .execute(&mut *tx)
+                .await?;
+            table_change = Some(occupied(table, "free".into()));
+        }
+        match write_pg(&mut tx, p, &opened, &changes, table_change.as_ref(), events).await {
+            Ok(outcome) => tx.commit().await.map(|()| outcome),
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
+    };
+    match written {
+        Ok(outcome) => Ok(Step::Done(outcome)),
+        // The same key, placed concurrently: theirs won.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            let (id, hash): (i64, String) = sqlx::query_as(BY_KEY)
+                .bind(r)
+                .bind(p.idempotency_key)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(Step::Existing { id, hash })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs [`PG_OPENING`] and decides from it: the order to write, or the
+/// step that ends the placement (the key's order, or an invalid request).
+async fn open_pg(
+    c: &mut PgConnection,
+    p: &Placement<'_>,
+    wanted: &BTreeMap<i64, i64>,
+) -> sqlx::Result<Result<Opened, Step>> {
     let ids: Vec<i64> = wanted.keys().copied().collect();
-    let mut tx = pool.begin_write().await?;
-    let rows: Vec<Opening> = sqlx::query_as(PG_OPENING)
-        .bind(r)
+    let rows: Vec<OpeningRow> = sqlx::query_as(PG_OPENING)
+        .bind(p.restaurant_id)
         .bind(p.idempotency_key)
         .bind(p.table_id)
         .bind(&ids)
-        .fetch_all(&mut *tx)
+        .bind(p.lines.len() as i64)
+        .fetch_all(c)
         .await?;
-    let mut head = None;
+    let mut opened = None;
     let mut found = HashMap::new();
-    for (timezone, existing, hash, table_status, id, name, price, station, stock, low, available) in
-        rows
-    {
-        head.get_or_insert((timezone, existing, hash, table_status));
+    for row in rows {
         if let (
             Some(id),
             Some(name),
             Some(price_cents),
             Some(low_stock_threshold),
             Some(available),
-        ) = (id, name, price, low, available)
-        {
+        ) = (
+            row.item,
+            row.name,
+            row.price_cents,
+            row.low_stock_threshold,
+            row.available,
+        ) {
             let item = ItemRow {
                 name,
                 price_cents,
-                station_id: station,
-                stock,
+                station_id: row.station_id,
+                stock: row.stock,
                 low_stock_threshold,
                 available,
             };
             found.insert(id, item);
         }
+        if opened.is_none() {
+            if let (Some(id), Some(hash)) = (row.existing, row.request_hash) {
+                return Ok(Err(Step::Existing { id, hash }));
+            }
+            opened = Some(Opened {
+                order_id: row.order_id,
+                line_ids: row.line_ids,
+                timezone: row.timezone,
+                table_status: row.table_status,
+                tables: row.tables.unwrap_or_default(),
+                items: HashMap::new(),
+            });
+        }
     }
-    let Some((timezone, existing, hash, table_status)) = head else {
+    let Some(mut opened) = opened else {
         return Err(sqlx::Error::RowNotFound);
     };
-    if let (Some(id), Some(hash)) = (existing, hash) {
-        tx.rollback().await?;
-        return Ok(Step::Existing { id, hash });
+    if p.table_id.is_some() && opened.table_status.is_none() {
+        return Ok(Err(Step::Done(no_table())));
     }
-    if p.table_id.is_some() && table_status.is_none() {
-        return Ok(Step::Done(no_table()));
-    }
-    let mut items = HashMap::new();
     for &id in &ids {
         match admit(p, id, found.remove(&id)) {
-            Ok(item) => items.insert(id, item),
-            Err(invalid) => return Ok(Step::Done(PlaceOutcome::Invalid(invalid))),
+            Ok(item) => opened.items.insert(id, item),
+            Err(invalid) => return Ok(Err(Step::Done(PlaceOutcome::Invalid(invalid)))),
         };
     }
-    let mut table_change = None;
-    if let (Some(table), Some(status)) = (p.table_id, table_status) {
-        if status == "free" {
-            sqlx::query(OCCUPY_TABLE)
-                .bind(r)
-                .bind(table)
-                .execute(&mut *tx)
-                .await?;
-            table_change = Some(occupied(table, status));
-        }
-    }
-    let mut changes = Vec::new();
-    let mut short = Vec::new();
-    for (&id, &qty) in wanted.iter().filter(|(id, _)| items[id].stock.is_some()) {
-        let left: Option<i64> = sqlx::query_scalar(TAKE_STOCK)
-            .bind(r)
-            .bind(id)
-            .bind(qty)
-            .fetch_optional(&mut *tx)
-            .await?;
-        match left {
-            Some(after) => changes.push(taken(id, &items[&id], qty, after)),
-            None => short.push((id, items[&id].name.clone(), qty)),
-        }
-    }
-    if !short.is_empty() {
-        tx.rollback().await?;
-        return Ok(Step::Short(short));
-    }
-    let (day, hour) = crate::stats::business_hour(crate::stats::zone(&timezone), p.now);
-    let mut order = placed(p, 0, &items, std::iter::repeat(0));
+    Ok(Ok(opened))
+}
+
+/// Runs [`PG_WRITE`] for the opened order, with the events `events` drafts
+/// from it and what the placement changed, stamped now.
+async fn write_pg(
+    c: &mut PgConnection,
+    p: &Placement<'_>,
+    opened: &Opened,
+    changes: &[StockChange],
+    table_change: Option<&TableChange>,
+    events: impl FnOnce(&Order, &[StockChange], Option<&TableChange>, &[i64]) -> Vec<EventDraft>,
+) -> sqlx::Result<PlaceOutcome> {
+    let r = p.restaurant_id;
+    let (day, hour) = crate::stats::business_hour(crate::stats::zone(&opened.timezone), p.now);
+    let mut order = placed(
+        p,
+        opened.order_id,
+        &opened.items,
+        opened.line_ids.iter().copied(),
+    );
     let delta = crate::stats::delta(None, &order);
-    let mut write = sqlx::query_as(PG_WRITE)
+    let tables: &[i64] = if changes.is_empty() {
+        &[]
+    } else {
+        &opened.tables
+    };
+    let drafts = events(&order, changes, table_change, tables);
+    let stored: Vec<(String, String)> = drafts.iter().map(EventDraft::stored).collect();
+    let at = p.clock.now_ms();
+    let mut write = sqlx::query_scalar(PG_WRITE)
         .bind(r)
         .bind(p.table_id)
         .bind(p.source.as_str())
@@ -572,63 +690,28 @@ async fn place_pg(
     for value in delta.counters.columns() {
         write = write.bind(value);
     }
-    let written: sqlx::Result<(i64, Vec<i64>)> = write
+    let first: i64 = write
         .bind(column(&delta.items, |i| i.0))
         .bind(column(&delta.items, |i| i.1))
         .bind(column(&delta.items, |i| i.2))
-        .fetch_one(&mut *tx)
-        .await;
-    let (order_id, line_ids) = match written {
-        Ok(ids) => ids,
-        // The same key, placed concurrently: theirs won.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            tx.rollback().await?;
-            let (id, hash): (i64, String) = sqlx::query_as(BY_KEY)
-                .bind(r)
-                .bind(p.idempotency_key)
-                .fetch_one(pool)
-                .await?;
-            return Ok(Step::Existing { id, hash });
-        }
-        Err(e) => return Err(e),
-    };
-    order.id = order_id;
-    for (line, id) in order.lines.iter_mut().zip(line_ids) {
-        line.id = id;
-    }
-    let tables: Vec<i64> = if changes.is_empty() {
-        Vec::new()
-    } else {
-        sqlx::query_scalar(TABLE_IDS)
-            .bind(r)
-            .fetch_all(&mut *tx)
-            .await?
-    };
-    let drafts = events(&order, &changes, table_change.as_ref(), &tables);
-    let mut appended = Vec::with_capacity(drafts.len());
+        .bind(opened.order_id)
+        .bind(&opened.line_ids)
+        .bind(drafts.len() as i64)
+        .bind(at)
+        .bind(column(&drafts, |d| d.kind.as_str()))
+        .bind(column(&stored, |s| s.0.as_str()))
+        .bind(column(&stored, |s| s.1.as_str()))
+        .fetch_one(c)
+        .await?;
     if !drafts.is_empty() {
-        let at = p.clock.now_ms();
-        let stored: Vec<(String, String)> = drafts.iter().map(EventDraft::stored).collect();
-        let first: i64 = sqlx::query_scalar(PG_APPEND)
-            .bind(r)
-            .bind(drafts.len() as i64)
-            .bind(at)
-            .bind(column(&drafts, |d| d.kind.as_str()))
-            .bind(column(&stored, |s| s.0.as_str()))
-            .bind(column(&stored, |s| s.1.as_str()))
-            .bind(order_id)
-            .fetch_one(&mut *tx)
-            .await?;
         order.placed_seq = first as u64;
-        for (i, draft) in drafts.into_iter().enumerate() {
-            appended.push(draft.logged(r, first + i as i64, at));
-        }
     }
-    tx.commit().await?;
-    Ok(Step::Done(PlaceOutcome::Placed {
-        order,
-        events: appended,
-    }))
+    let events = drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, draft)| draft.logged(r, first + i as i64, at))
+        .collect();
+    Ok(PlaceOutcome::Placed { order, events })
 }
 
 /// The same placement on SQLite's writer, run directly (see [`direct`]).

@@ -1138,6 +1138,120 @@ async fn sqlite_writes_reach_the_database_file() {
     s.close().await;
 }
 
+/// On PostgreSQL the opening read and the write are separate statements, so
+/// a placement can find its key free and then lose it to another placement
+/// that commits first. It answers as a retry of the winner would (the
+/// winner's order, or a conflict when the bodies differ) and takes nothing:
+/// no stock, no seq, no second order. The winner here is a transaction held
+/// open by hand until the placement waits on the key's index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
+    use restohub::storage::{EventDraft, LineRequest, PlaceOutcome, Placement};
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::ws::Room;
+
+    let (db, s) = open(Backend::Postgres).await;
+    let raw = sqlx::PgPool::connect(&db.database_url().unwrap())
+        .await
+        .unwrap();
+    let r = s
+        .create_restaurant("race", "Race", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 100, Some(5), 0))
+        .await
+        .unwrap();
+    let tea = s
+        .create_menu_item(r.id, &menu_item("Tea", 100, None, 0))
+        .await
+        .unwrap();
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    // Tea alone is written without a transaction; soup's stock needs one.
+    for (key, item, winner_hash, outcome_is_existing) in [
+        ("tea", tea.id, "same", true),
+        ("soup", soup.id, "different", false),
+    ] {
+        let mut winner = raw.begin().await.unwrap();
+        let winner_id: i64 = sqlx::query_scalar(
+            "INSERT INTO orders (restaurant_id, source, status, note, total_cents, placed_by_role, \
+             idempotency_key, request_hash, placed_seq, created_at, updated_at) \
+             VALUES ($1, 'takeaway', 'placed', '', 0, 'waiter', $2, $3, 0, 1, 1) RETURNING id",
+        )
+        .bind(r.id)
+        .bind(key)
+        .bind(winner_hash)
+        .fetch_one(&mut *winner)
+        .await
+        .unwrap();
+        let store = s.clone();
+        let placing = tokio::spawn(async move {
+            let lines = [LineRequest {
+                menu_item_id: item,
+                qty: 2,
+                note: String::new(),
+                modifiers: vec![],
+            }];
+            let placement = Placement {
+                restaurant_id: r.id,
+                table_id: None,
+                source: OrderSource::Takeaway,
+                note: "",
+                lines: &lines,
+                placed_by_user: None,
+                placed_by_role: Role::Waiter,
+                idempotency_key: key,
+                request_hash: "same",
+                now: 1000,
+                clock,
+            };
+            let drafts = |_: &_, _: &_, _: Option<&_>, _: &[i64]| {
+                vec![EventDraft {
+                    kind: "order.placed".into(),
+                    rooms: vec![Room::Kitchen(r.id)],
+                    data: serde_json::json!({}),
+                }]
+            };
+            store.place_order(&placement, drafts).await.unwrap()
+        });
+        // The placement waits on the winner's uncommitted key.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+            if waiting == 1 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the placement never waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        winner.commit().await.unwrap();
+        match placing.await.unwrap() {
+            PlaceOutcome::Existing(order) if outcome_is_existing => {
+                assert_eq!(order.id, winner_id)
+            }
+            PlaceOutcome::KeyReused if !outcome_is_existing => {}
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    assert_eq!(s.order_count(r.id).await.unwrap(), 2);
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 0);
+    assert_eq!(
+        s.menu_item(r.id, soup.id).await.unwrap().unwrap().stock,
+        Some(5)
+    );
+    raw.close().await;
+    s.close().await;
+}
+
 /// Every public function of the storage layer must be called in this file.
 #[test]
 fn every_storage_function_is_exercised_here() {
