@@ -13,6 +13,8 @@
 # RESTOHUB_DB_MAX_CONNECTIONS if set, else 4 split over the instances (at
 # least 2 each): about two per core of this 2-core box, which PostgreSQL
 # shares with the hubs (BENCHMARKS.md, "Delivery across a chain").
+# RESTOHUB_BIN and LOADGEN_BIN run other builds of the hub and of the load
+# generator (side-by-side comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
@@ -26,6 +28,7 @@ if [ "$backend" = sqlite ] && [ "$instances" -gt 1 ]; then
     exit 2
 fi
 cargo build --release --quiet --bin restohub --example loadgen
+hub=${RESTOHUB_BIN:-./target/release/restohub}
 data=$(mktemp -d)
 export RESTOHUB_DATA_DIR=$data
 export RESTOHUB_JWT_SECRET=bench-secret-shared-by-every-instance-0123456789
@@ -40,15 +43,15 @@ if [ "$backend" = postgres ]; then
     export RESTOHUB_DB_MAX_CONNECTIONS=${RESTOHUB_DB_MAX_CONNECTIONS:-$pool}
     if [ "$instances" -gt 1 ]; then export REDIS_URL=redis://127.0.0.1:6379; fi
 fi
-./target/release/restohub migrate > /dev/null
-seq 1 "$restaurants" | xargs -P 2 -I{} ./target/release/restohub create-owner \
+"$hub" migrate > /dev/null
+seq 1 "$restaurants" | xargs -P 2 -I{} "$hub" create-owner \
     --restaurant "Bench {}" --slug bench-{} --email owner@bench-{}.restohub --password restohub-bench > /dev/null
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$data"' EXIT
 hubs=()
 for i in $(seq 1 "$instances"); do
     port=$((18100 + i))
-    ./target/release/restohub serve --listen 127.0.0.1:$port > "$data/hub-$i.log" 2>&1 &
+    "$hub" serve --listen 127.0.0.1:$port > "$data/hub-$i.log" 2>&1 &
     pids+=($!)
     hubs+=(http://127.0.0.1:$port)
     for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.2; done
@@ -57,6 +60,6 @@ cpu=()
 for p in "${pids[@]}"; do cpu+=("hubs:$p"); done
 cpu+=("postgres:=postgres" "redis:=redis-server")
 echo "== $backend, $instances instance(s), $restaurants restaurants, $screens screens, $rate orders/s"
-./target/release/examples/loadgen orders --hub "$(IFS=,; echo "${hubs[*]}")" \
+"${LOADGEN_BIN:-./target/release/examples/loadgen}" orders --hub "$(IFS=,; echo "${hubs[*]}")" \
     --restaurant bench --password restohub-bench --chain "$restaurants" --item Soup \
     --rate "$rate" --seconds "$seconds" --clients "$restaurants" --screens "$screens" --cpu "$(IFS=,; echo "${cpu[*]}")"
