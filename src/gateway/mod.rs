@@ -318,11 +318,16 @@ impl Gateway {
     }
 
     /// Reads the events a restaurant's log has beyond what this instance
-    /// delivered, and delivers them in order. A seq the log no longer has
-    /// (pruned) is skipped rather than waited for.
-    async fn catch_up(&self, restaurant: i64, store: &crate::storage::Store) -> sqlx::Result<()> {
+    /// delivered, up to `current` (its last committed seq), and delivers
+    /// them in order. A seq the log no longer has (pruned) is skipped rather
+    /// than waited for.
+    async fn catch_up(
+        &self,
+        restaurant: i64,
+        current: u64,
+        store: &crate::storage::Store,
+    ) -> sqlx::Result<()> {
         let delivered = self.last_seq(restaurant);
-        let current = store.current_seq(restaurant).await?;
         if current <= delivered {
             return Ok(());
         }
@@ -458,8 +463,20 @@ impl Gateway {
                 })
                 .map(|c| *c.key())
                 .collect();
-            for restaurant in open {
-                if let Err(e) = self.catch_up(restaurant, &store).await {
+            if open.is_empty() {
+                continue;
+            }
+            // One query for every restaurant's seq; the log itself is read
+            // only for those this instance is behind on.
+            let current = match store.current_seqs(&open).await {
+                Ok(current) => current,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the event log; will retry");
+                    continue;
+                }
+            };
+            for (restaurant, seq) in current {
+                if let Err(e) = self.catch_up(restaurant, seq, &store).await {
                     tracing::warn!(error = %e, "cannot read the event log; will retry");
                 }
             }

@@ -65,6 +65,32 @@ impl Store {
         Ok(seq.unwrap_or(0) as u64)
     }
 
+    /// The last committed seq of each of `restaurants` that exists, in one
+    /// query: the log poller's periodic pass asks this for every restaurant
+    /// an instance serves, and a query per restaurant made each pass a burst
+    /// of round trips that took the pool from placements.
+    pub async fn current_seqs(&self, restaurants: &[i64]) -> sqlx::Result<Vec<(i64, u64)>> {
+        let rows: Vec<(i64, i64)> = match &self.db {
+            super::Db::Sqlite { read, .. } => {
+                let ids = serde_json::to_string(restaurants).unwrap_or_else(|_| "[]".into());
+                sqlx::query_as(
+                    "SELECT id, event_seq FROM restaurants \
+                     WHERE id IN (SELECT value FROM json_each($1))",
+                )
+                .bind(ids)
+                .fetch_all(read)
+                .await?
+            }
+            super::Db::Postgres(pool) => {
+                sqlx::query_as("SELECT id, event_seq FROM restaurants WHERE id = ANY($1)")
+                    .bind(restaurants)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().map(|(id, seq)| (id, seq as u64)).collect())
+    }
+
     /// Events with seq in `(after, up_to]`, in order, at most `limit`.
     pub async fn events_between(
         &self,

@@ -543,6 +543,15 @@ async fn orders_and_the_event_log(backend: Backend) {
     assert_eq!(s.order(r.id, order.id).await.unwrap().unwrap(), order);
     assert_eq!(order.lines[1].modifiers, ["lemon"]);
     assert_eq!(s.current_seq(r.id).await.unwrap(), 2);
+    // Every restaurant's seq in one read; an unknown id is left out.
+    let quiet = s
+        .create_restaurant("quiet", "Quiet", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let mut seqs = s.current_seqs(&[quiet.id, r.id, 999_999]).await.unwrap();
+    seqs.sort_unstable();
+    assert_eq!(seqs, [(r.id, 2), (quiet.id, 0)]);
+    assert!(s.current_seqs(&[]).await.unwrap().is_empty());
 
     // The same key: the original; with another body: refused.
     let again = s
