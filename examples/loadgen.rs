@@ -435,6 +435,10 @@ async fn item_id(c: &Common, token: &str, name: &str) -> Result<i64, Error> {
 struct Screens {
     /// Commit→screen latency of `order.placed`, µs.
     delivery: Mutex<Histogram<u64>>,
+    /// The same, split by the path the event took with several hubs: to
+    /// screens on the hub that placed the order, and to screens on other
+    /// hubs (through Redis).
+    paths: [Mutex<Histogram<u64>>; 2],
     deliveries: AtomicU64,
     closed: AtomicUsize,
 }
@@ -443,7 +447,8 @@ struct Screens {
 /// Each is recorded straight into the shared histogram: a histogram per
 /// screen, merged and cleared twice a second, had 2,000 screens clearing
 /// 168 KiB each that often: a tenth of a core taken from the hub.
-fn watch(mut ws: Ws, screens: Arc<Screens>) -> tokio::task::JoinHandle<()> {
+/// `path` indexes [`Screens::paths`] when there are several hubs.
+fn watch(mut ws: Ws, screens: Arc<Screens>, path: Option<usize>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match ws.next().await {
@@ -457,6 +462,9 @@ fn watch(mut ws: Ws, screens: Arc<Screens>) -> tokio::task::JoinHandle<()> {
                         if let Some(at) = event_at_us(text.as_str()) {
                             let latency = (received - at).max(1) as u64;
                             let _ = screens.delivery.lock().unwrap().record(latency);
+                            if let Some(path) = path {
+                                let _ = screens.paths[path].lock().unwrap().record(latency);
+                            }
                         }
                     }
                 }
@@ -635,9 +643,23 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
     let sites = sites(&args).await?;
     let screens = Arc::new(Screens {
         delivery: Mutex::new(histogram()),
+        paths: [Mutex::new(histogram()), Mutex::new(histogram())],
         deliveries: AtomicU64::new(0),
         closed: AtomicUsize::new(0),
     });
+    // Connections go to the hubs in turn (`connect_many`), screens first,
+    // so site i's first ordering connection is on hub `ordering[i]`. With
+    // several hubs and one ordering connection per site, each screen's
+    // latency is also recorded by path: from its own hub or through Redis.
+    let clients_of = |i| share(args.clients.max(sites.len()), sites.len(), i);
+    let by_path = hubs.len() > 1 && args.clients <= sites.len();
+    let ordering: Vec<usize> = (0..sites.len())
+        .scan(args.screens, |next, i| {
+            let hub = *next % hubs.len();
+            *next += clients_of(i);
+            Some(hub)
+        })
+        .collect();
     let mut watchers = Vec::new();
     let mut opened = 0;
     for (i, site) in sites.iter().enumerate() {
@@ -646,8 +668,12 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
         if failed > 0 {
             return Err(format!("{failed} screens failed to connect").into());
         }
+        for (k, ws) in open.into_iter().enumerate() {
+            let hub = (opened + k) % hubs.len();
+            let path = by_path.then_some(usize::from(hub != ordering[i]));
+            watchers.push(watch(ws, screens.clone(), path));
+        }
         opened += n;
-        watchers.extend(open.into_iter().map(|ws| watch(ws, screens.clone())));
     }
     if args.screens > 0 {
         println!("screens: {opened} open over {} restaurant(s)", sites.len());
@@ -655,7 +681,7 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
     // Every site gets at least one ordering connection.
     let mut conns = Vec::new();
     for (i, site) in sites.iter().enumerate() {
-        let n = share(args.clients.max(sites.len()), sites.len(), i);
+        let n = clients_of(i);
         let (open, failed) = connect_many(&hubs, site.waiter.clone(), n, opened).await;
         if failed > 0 {
             return Err(format!("{failed} ordering connections failed").into());
@@ -741,6 +767,17 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
             "commit→screen (order.placed, from its transaction time)",
             &delivery,
         );
+        if by_path {
+            let [same, other] = &screens.paths;
+            quantiles(
+                "… to screens on the hub that placed the order",
+                &same.lock().unwrap(),
+            );
+            quantiles(
+                "… to screens on other hubs (through Redis)",
+                &other.lock().unwrap(),
+            );
+        }
         println!(
             "deliveries: {} ({:.0}/s); screens closed early: {}",
             screens.deliveries.load(Ordering::Relaxed),
