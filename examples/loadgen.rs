@@ -433,11 +433,10 @@ async fn item_id(c: &Common, token: &str, name: &str) -> Result<i64, Error> {
 }
 
 struct Screens {
-    /// Commit→screen latency of `order.placed`, µs.
-    delivery: Mutex<Histogram<u64>>,
-    /// The same, split by the path the event took with several hubs: to
-    /// screens on the hub that placed the order, and to screens on other
-    /// hubs (through Redis).
+    /// Commit→screen latency of `order.placed`, µs, by the path the event
+    /// took: to screens on the hub that placed the order, and (with several
+    /// hubs) to screens on other hubs, through Redis. Without a split every
+    /// screen records into the first; all of them together is their sum.
     paths: [Mutex<Histogram<u64>>; 2],
     deliveries: AtomicU64,
     closed: AtomicUsize,
@@ -447,8 +446,8 @@ struct Screens {
 /// Each is recorded straight into the shared histogram: a histogram per
 /// screen, merged and cleared twice a second, had 2,000 screens clearing
 /// 168 KiB each that often: a tenth of a core taken from the hub.
-/// `path` indexes [`Screens::paths`] when there are several hubs.
-fn watch(mut ws: Ws, screens: Arc<Screens>, path: Option<usize>) -> tokio::task::JoinHandle<()> {
+/// `path` indexes [`Screens::paths`].
+fn watch(mut ws: Ws, screens: Arc<Screens>, path: usize) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match ws.next().await {
@@ -461,10 +460,7 @@ fn watch(mut ws: Ws, screens: Arc<Screens>, path: Option<usize>) -> tokio::task:
                     if text.as_str().contains(r#""kind":"order.placed""#) {
                         if let Some(at) = event_at_us(text.as_str()) {
                             let latency = (received - at).max(1) as u64;
-                            let _ = screens.delivery.lock().unwrap().record(latency);
-                            if let Some(path) = path {
-                                let _ = screens.paths[path].lock().unwrap().record(latency);
-                            }
+                            let _ = screens.paths[path].lock().unwrap().record(latency);
                         }
                     }
                 }
@@ -642,7 +638,6 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
     let hubs: Vec<SocketAddr> = c.hub.iter().map(|h| addr(h)).collect::<Result<_, _>>()?;
     let sites = sites(&args).await?;
     let screens = Arc::new(Screens {
-        delivery: Mutex::new(histogram()),
         paths: [Mutex::new(histogram()), Mutex::new(histogram())],
         deliveries: AtomicU64::new(0),
         closed: AtomicUsize::new(0),
@@ -670,7 +665,7 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
         }
         for (k, ws) in open.into_iter().enumerate() {
             let hub = (opened + k) % hubs.len();
-            let path = by_path.then_some(usize::from(hub != ordering[i]));
+            let path = usize::from(by_path && hub != ordering[i]);
             watchers.push(watch(ws, screens.clone(), path));
         }
         opened += n;
@@ -762,21 +757,16 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
         );
     }
     if args.screens > 0 {
-        let delivery = screens.delivery.lock().unwrap();
+        let [same, other] = screens.paths.each_ref().map(|h| h.lock().unwrap().clone());
+        let mut delivery = same.clone();
+        delivery.add(&other)?;
         quantiles(
             "commit→screen (order.placed, from its transaction time)",
             &delivery,
         );
         if by_path {
-            let [same, other] = &screens.paths;
-            quantiles(
-                "… to screens on the hub that placed the order",
-                &same.lock().unwrap(),
-            );
-            quantiles(
-                "… to screens on other hubs (through Redis)",
-                &other.lock().unwrap(),
-            );
+            quantiles("… to screens on the hub that placed the order", &same);
+            quantiles("… to screens on other hubs (through Redis)", &other);
         }
         println!(
             "deliveries: {} ({:.0}/s); screens closed early: {}",
