@@ -4,11 +4,11 @@
 use restohub_protocol::api::menu::NewMenuItem;
 use restohub_protocol::Role;
 
-use crate::accounts::create_owner;
+use crate::app::accounts::create_owner;
+use crate::app::floor::new_guest_code;
 use crate::auth::sessions::normalise_email;
 use crate::auth::Passwords;
 use crate::config::CreateOwner;
-use crate::http::new_guest_code;
 use crate::storage::{NewUser, PageQuery, Store};
 
 pub const SLUG: &str = "demo";

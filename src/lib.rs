@@ -3,7 +3,7 @@
 //! `main.rs` only parses the command line and calls [`run`]; everything else
 //! lives here so tests and examples can start a real hub in-process.
 
-pub mod accounts;
+pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod clock;
@@ -14,7 +14,6 @@ pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod hub;
-pub mod menu;
 pub mod orders;
 pub mod secret;
 pub mod state;
@@ -49,7 +48,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await?;
             let passwords = auth::Passwords::new().await?;
             let (restaurant, owner) =
-                accounts::create_owner(&store, &passwords, &args, SystemClock.now_ms()).await?;
+                app::accounts::create_owner(&store, &passwords, &args, SystemClock.now_ms())
+                    .await?;
             store.close().await;
             println!(
                 "created restaurant {:?} (slug {:?}, id {}) with owner {}",

@@ -40,23 +40,6 @@ impl Caller {
             table_id: claims.tbl,
         })
     }
-
-    /// Owners and managers configure the restaurant.
-    pub fn require_manager(&self) -> Result<(), ApiError> {
-        self.require(self.role.is_manager())
-    }
-
-    pub fn require_staff(&self) -> Result<(), ApiError> {
-        self.require(self.role.is_staff())
-    }
-
-    pub fn require(&self, allowed: bool) -> Result<(), ApiError> {
-        if allowed {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
-    }
 }
 
 fn invalid_token() -> ApiError {

@@ -10,9 +10,8 @@
 
 mod commands;
 mod dashboard;
-mod floor;
 mod registry;
-pub mod rooms;
+mod reply;
 mod session;
 
 use std::num::NonZeroU32;

@@ -14,7 +14,7 @@ use restohub_protocol::ws::{close, ClientMessage, Hello, Member, Room, ServerMes
 use restohub_protocol::Role;
 use tokio::time::Instant;
 
-use super::{rooms, ConnectionSlot, Gateway, SessionHandle};
+use super::{ConnectionSlot, Gateway, SessionHandle};
 use crate::auth::tokens::TokenError;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -146,9 +146,9 @@ async fn handshake(
         )
         .await;
     }
-    let mut joined = rooms::automatic(&caller);
+    let mut joined = crate::app::rooms::automatic(&caller);
     for name in &hello.rooms {
-        match super::commands::check_room(&state, &caller, name).await {
+        match crate::app::rooms::permitted(&state, &caller, name).await {
             Ok(room) if !joined.contains(&room) => joined.push(room),
             Ok(_) => {}
             Err(e) => {
@@ -285,12 +285,12 @@ impl Connection {
                 } else {
                     // Boxed: a command's future (a placement, a snapshot) is
                     // large, and an idle session should not carry its space.
-                    Box::pin(self.command(body.as_str())).await
+                    Box::pin(super::commands::run(self, body.as_str())).await
                 }
             }
             Message::Binary(_) => match self.rate_limited() {
                 Some(refused) => refused,
-                None => super::commands::error_frame(
+                None => super::reply::error_frame(
                     None,
                     crate::error::ApiError::new(
                         restohub_protocol::ErrorCode::UnsupportedMediaType,
@@ -316,7 +316,7 @@ impl Connection {
             return None;
         }
         self.limited_in_a_row += 1;
-        Some(super::commands::error_frame(
+        Some(super::reply::error_frame(
             None,
             crate::error::ApiError::new(
                 restohub_protocol::ErrorCode::RateLimited,

@@ -8,7 +8,6 @@ use chrono::NaiveDate;
 use restohub_protocol::api::analytics::{Analytics, AnalyticsQuery};
 
 use super::extract::Query;
-use super::reply::OrNotFound;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -26,13 +25,10 @@ async fn analytics(
     caller: Caller,
     Query(query): Query<AnalyticsQuery>,
 ) -> ApiResult<axum::Json<Analytics>> {
-    caller.require_manager()?;
     let range = range(&query)?;
-    state
-        .store
-        .analytics(caller.restaurant_id, &range)
-        .await?
-        .or_not_found("restaurant")
+    crate::app::dashboard::analytics(&state, &caller, &range)
+        .await
+        .map(axum::Json)
 }
 
 fn date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {

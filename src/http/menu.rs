@@ -1,5 +1,4 @@
-//! `/menu/categories` and `/menu/items`. Managers configure, including stock
-//! and availability; staff and guests read.
+//! `/menu/categories` and `/menu/items`: the edge of [`crate::app::menu`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,16 +11,11 @@ use restohub_protocol::Page;
 
 use super::extract::{Id, Json, Query};
 use super::pagination::PageParams;
-use super::reply::{created, deleted, OrNotFound};
+use super::reply::{created, no_content};
+use crate::app::menu;
 use crate::auth::Caller;
-use crate::error::{on_constraint, ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-const DUPLICATE_CATEGORY: &str = "a category with this name already exists";
-const CATEGORY_IN_USE: &str = "category still has menu items";
-const ITEM_CONFLICT: &str = "menu item conflicts with existing data";
-const ITEM_REFERENCE: &str = "category or station does not exist";
-const ITEM_ORDERED: &str = "menu item is on orders; mark it unavailable instead";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,10 +41,7 @@ async fn list_categories(
     caller: Caller,
     Query(params): Query<PageParams>,
 ) -> ApiResult<axum::Json<Page<Category>>> {
-    let rows = state
-        .store
-        .categories(caller.restaurant_id, params.query()?)
-        .await?;
+    let rows = menu::categories(&state, &caller, params.query()?).await?;
     Ok(axum::Json(params.page(rows, |c| c.id)))
 }
 
@@ -59,13 +50,7 @@ async fn create_category(
     caller: Caller,
     Json(new): Json<NewCategory>,
 ) -> ApiResult<(StatusCode, axum::Json<Category>)> {
-    caller.require_manager()?;
-    let category = state
-        .store
-        .create_category(caller.restaurant_id, new.name.trim(), new.position)
-        .await
-        .map_err(on_constraint(DUPLICATE_CATEGORY, CATEGORY_IN_USE))?;
-    created(category)
+    created(menu::create_category(&state, &caller, new).await?)
 }
 
 async fn show_category(
@@ -73,27 +58,18 @@ async fn show_category(
     caller: Caller,
     Id(id): Id,
 ) -> ApiResult<axum::Json<Category>> {
-    state
-        .store
-        .category(caller.restaurant_id, id)
-        .await?
-        .or_not_found("category")
+    menu::category(&state, &caller, id).await.map(axum::Json)
 }
 
 async fn update_category(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
-    Json(mut patch): Json<CategoryPatch>,
+    Json(patch): Json<CategoryPatch>,
 ) -> ApiResult<axum::Json<Category>> {
-    caller.require_manager()?;
-    patch.name = patch.name.map(|n| n.trim().to_owned());
-    state
-        .store
-        .update_category(caller.restaurant_id, id, &patch)
+    menu::update_category(&state, &caller, id, patch)
         .await
-        .map_err(on_constraint(DUPLICATE_CATEGORY, CATEGORY_IN_USE))?
-        .or_not_found("category")
+        .map(axum::Json)
 }
 
 async fn remove_category(
@@ -101,13 +77,7 @@ async fn remove_category(
     caller: Caller,
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
-    caller.require_manager()?;
-    let deleted_any = state
-        .store
-        .delete_category(caller.restaurant_id, id)
-        .await
-        .map_err(on_constraint(DUPLICATE_CATEGORY, CATEGORY_IN_USE))?;
-    deleted(deleted_any, "category")
+    no_content(menu::delete_category(&state, &caller, id).await)
 }
 
 async fn list_items(
@@ -115,33 +85,16 @@ async fn list_items(
     caller: Caller,
     Query(params): Query<PageParams>,
 ) -> ApiResult<axum::Json<Page<MenuItem>>> {
-    let rows = state
-        .store
-        .menu_items(caller.restaurant_id, params.query()?)
-        .await?;
+    let rows = menu::items(&state, &caller, params.query()?).await?;
     Ok(axum::Json(params.page(rows, |i| i.id)))
 }
 
 async fn create_item(
     State(state): State<AppState>,
     caller: Caller,
-    Json(mut new): Json<NewMenuItem>,
+    Json(new): Json<NewMenuItem>,
 ) -> ApiResult<(StatusCode, axum::Json<MenuItem>)> {
-    caller.require_manager()?;
-    check_references(
-        &state,
-        caller.restaurant_id,
-        new.category_id,
-        new.station_id,
-    )
-    .await?;
-    new.name = new.name.trim().to_owned();
-    let item = state
-        .store
-        .create_menu_item(caller.restaurant_id, &new)
-        .await
-        .map_err(on_constraint(ITEM_CONFLICT, ITEM_REFERENCE))?;
-    created(item)
+    created(menu::create_item(&state, &caller, new).await?)
 }
 
 async fn show_item(
@@ -149,29 +102,16 @@ async fn show_item(
     caller: Caller,
     Id(id): Id,
 ) -> ApiResult<axum::Json<MenuItem>> {
-    state
-        .store
-        .menu_item(caller.restaurant_id, id)
-        .await?
-        .or_not_found("menu item")
+    menu::item(&state, &caller, id).await.map(axum::Json)
 }
 
 async fn update_item(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
-    Json(mut patch): Json<MenuItemPatch>,
+    Json(patch): Json<MenuItemPatch>,
 ) -> ApiResult<axum::Json<MenuItem>> {
-    caller.require_manager()?;
-    check_references(
-        &state,
-        caller.restaurant_id,
-        patch.category_id.flatten(),
-        patch.station_id.flatten(),
-    )
-    .await?;
-    patch.name = patch.name.map(|n| n.trim().to_owned());
-    crate::menu::change(&state, &caller, id, patch)
+    menu::update_item(&state, &caller, id, patch)
         .await
         .map(axum::Json)
 }
@@ -181,40 +121,5 @@ async fn remove_item(
     caller: Caller,
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
-    caller.require_manager()?;
-    let deleted_any = state
-        .store
-        .delete_menu_item(caller.restaurant_id, id)
-        .await
-        .map_err(on_constraint(ITEM_CONFLICT, ITEM_ORDERED))?;
-    deleted(deleted_any, "menu item")
-}
-
-/// A menu item may only point at a category and station of its own
-/// restaurant; anything else is reported on the field that names it.
-async fn check_references(
-    state: &AppState,
-    restaurant: i64,
-    category: Option<i64>,
-    station: Option<i64>,
-) -> ApiResult<()> {
-    if let Some(id) = category {
-        if state.store.category(restaurant, id).await?.is_none() {
-            return Err(ApiError::invalid_field(
-                "category_id",
-                "not_found",
-                "no such category",
-            ));
-        }
-    }
-    if let Some(id) = station {
-        if state.store.station(restaurant, id).await?.is_none() {
-            return Err(ApiError::invalid_field(
-                "station_id",
-                "not_found",
-                "no such station",
-            ));
-        }
-    }
-    Ok(())
+    no_content(menu::delete_item(&state, &caller, id).await)
 }

@@ -104,6 +104,3 @@ fn log_response(res: &Response, latency: Duration, span: &Span) {
     span.record("latency_ms", latency.as_secs_f64() * 1000.0);
     tracing::info!("request done");
 }
-
-pub use restaurant::{check_currency, check_timezone};
-pub use tables::new_guest_code;

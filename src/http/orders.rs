@@ -1,23 +1,28 @@
-//! `POST /orders` (the same placement as the WebSocket `order.place`, for
-//! integrations) and `GET /orders/{id}`.
+//! `/orders`: placing an order (the same placement as the WebSocket
+//! `order.place`), reading it, and the kitchen lifecycle (the same use case
+//! as `item.set_status`, `item.void`, `order.set_status`, `order.cancel`).
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use restohub_protocol::api::orders::{Order, PlaceOrder, Placed};
-use restohub_protocol::Role;
+use restohub_protocol::api::orders::{Order, PlaceOrder, Placed, SetLineStatus, SetOrderStatus};
 
 use super::extract::{Id, Json};
-use super::reply::OrNotFound;
+use crate::app::kitchen::{self, Action};
+use crate::app::orders;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orders", post(place))
         .route("/orders/{id}", get(show))
+        .route("/orders/{id}/status", post(set_status))
+        .route("/orders/{id}/cancel", post(cancel))
+        .route("/orders/{id}/lines/{line_id}/status", post(set_line_status))
+        .route("/orders/{id}/lines/{line_id}/void", post(void_line))
 }
 
 /// 201 for a new order, 200 for a retry that returned the original.
@@ -26,7 +31,7 @@ async fn place(
     caller: Caller,
     Json(req): Json<PlaceOrder>,
 ) -> ApiResult<(StatusCode, axum::Json<Placed>)> {
-    let placed = crate::orders::place(&state, &caller, req).await?;
+    let placed = orders::place(&state, &caller, req).await?;
     let status = if placed.duplicate {
         StatusCode::OK
     } else {
@@ -35,16 +40,79 @@ async fn place(
     Ok((status, axum::Json(placed)))
 }
 
-/// Staff see any order of the restaurant; a guest only its table's.
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
 ) -> ApiResult<axum::Json<Order>> {
-    let order = state
-        .store
-        .order(caller.restaurant_id, id)
-        .await?
-        .filter(|o| caller.role != Role::Guest || o.table_id == caller.table_id);
-    order.or_not_found("order")
+    orders::order(&state, &caller, id).await.map(axum::Json)
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(body): Json<SetOrderStatus>,
+) -> ApiResult<axum::Json<Order>> {
+    act(&state, &caller, id, Action::SetOrder { to: body.status }).await
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Order>> {
+    act(&state, &caller, id, Action::Cancel).await
+}
+
+async fn set_line_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    LineId(id, line_id): LineId,
+    Json(body): Json<SetLineStatus>,
+) -> ApiResult<axum::Json<Order>> {
+    let action = Action::SetLine {
+        line_id,
+        to: body.status,
+    };
+    act(&state, &caller, id, action).await
+}
+
+async fn void_line(
+    State(state): State<AppState>,
+    caller: Caller,
+    LineId(id, line_id): LineId,
+) -> ApiResult<axum::Json<Order>> {
+    act(&state, &caller, id, Action::Void { line_id }).await
+}
+
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: Action,
+) -> ApiResult<axum::Json<Order>> {
+    kitchen::act(state, caller, id, action)
+        .await
+        .map(axum::Json)
+}
+
+/// `{id}/lines/{line_id}`, both positive integers.
+struct LineId(i64, i64);
+
+impl axum::extract::FromRequestParts<AppState> for LineId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let Path((id, line)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("order line"))?;
+        match (id.parse::<i64>(), line.parse::<i64>()) {
+            (Ok(id), Ok(line)) if id > 0 && line > 0 => Ok(LineId(id, line)),
+            _ => Err(ApiError::not_found("order line")),
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! `/stations`: kitchen stations. Managers configure; all staff read.
+//! `/stations`: the edge of [`crate::app::stations`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,13 +9,11 @@ use restohub_protocol::Page;
 
 use super::extract::{Id, Json, Query};
 use super::pagination::PageParams;
-use super::reply::{created, deleted, OrNotFound};
+use super::reply::{created, no_content};
+use crate::app::stations;
 use crate::auth::Caller;
-use crate::error::{on_constraint, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-const DUPLICATE: &str = "a station with this name already exists";
-const IN_USE: &str = "station is still used by menu items";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,11 +26,7 @@ async fn list(
     caller: Caller,
     Query(params): Query<PageParams>,
 ) -> ApiResult<axum::Json<Page<Station>>> {
-    caller.require_staff()?;
-    let rows = state
-        .store
-        .stations(caller.restaurant_id, params.query()?)
-        .await?;
+    let rows = stations::stations(&state, &caller, params.query()?).await?;
     Ok(axum::Json(params.page(rows, |s| s.id)))
 }
 
@@ -41,13 +35,7 @@ async fn create(
     caller: Caller,
     Json(new): Json<NewStation>,
 ) -> ApiResult<(StatusCode, axum::Json<Station>)> {
-    caller.require_manager()?;
-    let station = state
-        .store
-        .create_station(caller.restaurant_id, new.name.trim())
-        .await
-        .map_err(on_constraint(DUPLICATE, IN_USE))?;
-    created(station)
+    created(stations::create(&state, &caller, new).await?)
 }
 
 async fn show(
@@ -55,28 +43,18 @@ async fn show(
     caller: Caller,
     Id(id): Id,
 ) -> ApiResult<axum::Json<Station>> {
-    caller.require_staff()?;
-    state
-        .store
-        .station(caller.restaurant_id, id)
-        .await?
-        .or_not_found("station")
+    stations::station(&state, &caller, id).await.map(axum::Json)
 }
 
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
-    Json(mut patch): Json<StationPatch>,
+    Json(patch): Json<StationPatch>,
 ) -> ApiResult<axum::Json<Station>> {
-    caller.require_manager()?;
-    patch.name = patch.name.map(|n| n.trim().to_owned());
-    state
-        .store
-        .update_station(caller.restaurant_id, id, &patch)
+    stations::update(&state, &caller, id, patch)
         .await
-        .map_err(on_constraint(DUPLICATE, IN_USE))?
-        .or_not_found("station")
+        .map(axum::Json)
 }
 
 async fn remove(
@@ -84,11 +62,5 @@ async fn remove(
     caller: Caller,
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
-    caller.require_manager()?;
-    let deleted_any = state
-        .store
-        .delete_station(caller.restaurant_id, id)
-        .await
-        .map_err(on_constraint(DUPLICATE, IN_USE))?;
-    deleted(deleted_any, "station")
+    no_content(stations::delete(&state, &caller, id).await)
 }

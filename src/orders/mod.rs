@@ -3,7 +3,6 @@
 //! commands and the REST API; the transactions are in `storage`.
 
 pub(crate) mod events;
-pub mod lifecycle;
 
 use restohub_protocol::api::orders::{Order, OrderSource, PlaceOrder, Placed};
 use restohub_protocol::ws::Room;
@@ -19,10 +18,7 @@ use crate::storage::{EventDraft, LineRequest, PlaceOutcome, Placement, StockChan
 const MAX_MODIFIER_CHARS: usize = 50;
 
 pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiResult<Placed> {
-    caller.require(matches!(
-        caller.role,
-        Role::Owner | Role::Manager | Role::Waiter | Role::Cashier | Role::Guest
-    ))?;
+    caller.may(crate::app::Operation::PlaceOrder)?;
     req.validate().map_err(|e| validation_failed(&e))?;
     let table_id = check_table(caller, &req)?;
     let lines = merge_lines(&req)?;

@@ -1,12 +1,12 @@
 //! What a screen draws before live events: open tickets, tables with their
 //! orders, the menu — each read in one snapshot together with the seq it is
-//! consistent with. Also table status changes and stand-alone events.
+//! consistent with. Also stand-alone events.
 
 use std::collections::HashMap;
 
 use restohub_protocol::api::menu::{Category, MenuItem};
 use restohub_protocol::api::orders::Order;
-use restohub_protocol::api::tables::{Table, TableStatus};
+use restohub_protocol::api::tables::Table;
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
 use super::{BeginWrite, EventDraft, Store};
@@ -101,36 +101,6 @@ impl Store {
                 .bind(r).fetch_all(&mut *tx).await?;
             tx.commit().await?;
             Ok((seq as u64, categories, items))
-        })
-    }
-
-    /// Sets a table's status with its events; `None` if there is no such
-    /// table. No events when the status does not change.
-    pub async fn set_table_status(
-        &self,
-        r: i64,
-        table: i64,
-        status: TableStatus,
-        now: i64,
-        events: impl FnOnce(&str, &Table) -> Vec<EventDraft>,
-    ) -> sqlx::Result<Option<(Table, Vec<Event>)>> {
-        on_db!(self, write pool => {
-            let mut tx = pool.begin_write().await?;
-            let from: Option<String> = sqlx::query_scalar(
-                "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
-                .bind(r).bind(table).fetch_optional(&mut *tx).await?;
-            let Some(from) = from else { return Ok(None) };
-            let after: Table = sqlx::query_as(
-                "UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 AND id = $2 \
-                 RETURNING id, label, seats, status, guest_code")
-                .bind(r).bind(table).bind(status.as_str()).fetch_one(&mut *tx).await?;
-            let appended = if from == status.as_str() {
-                Vec::new()
-            } else {
-                append_events!(tx, r, events(&from, &after), now)
-            };
-            tx.commit().await?;
-            Ok(Some((after, appended)))
         })
     }
 

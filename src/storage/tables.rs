@@ -2,7 +2,8 @@
 
 use restohub_protocol::api::tables::{Table, TablePatch};
 
-use super::{PageQuery, Store};
+use super::{BeginWrite, EventDraft, PageQuery, Store};
+use crate::events::Event;
 
 macro_rules! cols {
     () => {
@@ -51,18 +52,33 @@ impl Store {
             .bind(code).fetch_optional(pool).await)
     }
 
-    pub async fn update_table(
+    /// Changes a table (label, seats, status) in one transaction with the
+    /// events `events` drafts from the table before and after; `None` if
+    /// there is no such table.
+    pub async fn change_table(
         &self,
         restaurant: i64,
         id: i64,
         patch: &TablePatch,
-    ) -> sqlx::Result<Option<Table>> {
-        on_db!(self, write pool => sqlx::query_as(concat!(
-            "UPDATE dining_tables SET label = COALESCE($3, label), seats = COALESCE($4, seats), ",
-            "status = COALESCE($5, status) WHERE restaurant_id = $1 AND id = $2 RETURNING ", cols!()))
-            .bind(restaurant).bind(id).bind(&patch.label).bind(patch.seats)
-            .bind(patch.status.map(|s| s.as_str()))
-            .fetch_optional(pool).await)
+        now: i64,
+        events: impl FnOnce(&Table, &Table) -> Vec<EventDraft>,
+    ) -> sqlx::Result<Option<(Table, Vec<Event>)>> {
+        on_db!(self, write pool => {
+            let mut tx = pool.begin_write().await?;
+            let lock = format!(concat!("SELECT ", cols!(), " FROM dining_tables WHERE restaurant_id = $1 AND id = $2{}"), super::lock_suffix(pool));
+            let before: Option<Table> = sqlx::query_as(&lock).bind(restaurant).bind(id).fetch_optional(&mut *tx).await?;
+            let Some(before) = before else { return Ok(None) };
+            let after: Table = sqlx::query_as(concat!(
+                "UPDATE dining_tables SET label = COALESCE($3, label), seats = COALESCE($4, seats), ",
+                "status = COALESCE($5, status) WHERE restaurant_id = $1 AND id = $2 RETURNING ", cols!()))
+                .bind(restaurant).bind(id).bind(&patch.label).bind(patch.seats)
+                .bind(patch.status.map(|s| s.as_str()))
+                .fetch_one(&mut *tx).await?;
+            let drafts = events(&before, &after);
+            let appended = if drafts.is_empty() { Vec::new() } else { append_events!(tx, restaurant, drafts, now) };
+            tx.commit().await?;
+            Ok(Some((after, appended)))
+        })
     }
 
     /// Replaces the QR code secret, so old printed cards stop working.

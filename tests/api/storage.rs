@@ -193,10 +193,11 @@ async fn restaurants_and_configuration(backend: Backend) {
         ..Default::default()
     };
     assert_eq!(
-        s.update_table(r.id, t1.id, &busy)
+        s.change_table(r.id, t1.id, &busy, 1000, |_, _| vec![])
             .await
             .unwrap()
             .unwrap()
+            .0
             .status,
         TableStatus::Occupied
     );
@@ -690,25 +691,33 @@ async fn orders_and_the_event_log(backend: Backend) {
     let (seq, categories, items) = s.menu_snapshot(r.id).await.unwrap();
     assert_eq!((seq, categories.len(), items.len()), (3, 0, 2));
     // Table status and stand-alone events, each with its seq.
+    let reserve = TablePatch {
+        status: Some(TableStatus::Reserved),
+        ..Default::default()
+    };
     let set = s
-        .set_table_status(r.id, table.id, TableStatus::Reserved, 1500, |from, t| {
-            assert_eq!((from, t.status), ("free", TableStatus::Reserved));
+        .change_table(r.id, table.id, &reserve, 1500, |before, after| {
+            assert_eq!(
+                (before.status, after.status),
+                (TableStatus::Free, TableStatus::Reserved)
+            );
             drafts(&["table.status_changed"])
         })
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(set.1[0].seq, 4);
+    assert_eq!((set.0.status, set.1[0].seq), (TableStatus::Reserved, 4));
     let same = s
-        .set_table_status(r.id, table.id, TableStatus::Reserved, 1500, |_, _| {
-            drafts(&["x"])
+        .change_table(r.id, table.id, &reserve, 1500, |before, after| {
+            assert_eq!(before, after);
+            vec![]
         })
         .await
         .unwrap()
         .unwrap();
-    assert!(same.1.is_empty(), "no change, no event");
+    assert!(same.1.is_empty(), "nothing drafted, nothing appended");
     assert!(s
-        .set_table_status(r.id, 999_999, TableStatus::Free, 1500, |_, _| vec![])
+        .change_table(r.id, 999_999, &reserve, 1500, |_, _| vec![])
         .await
         .unwrap()
         .is_none());

@@ -272,7 +272,7 @@ impl TestApp {
             currency: "EUR".into(),
         };
         let (restaurant, owner) =
-            restohub::accounts::create_owner(&self.store, &passwords, &args, T0)
+            restohub::app::accounts::create_owner(&self.store, &passwords, &args, T0)
                 .await
                 .expect("create owner");
         let (status, body) = self.login(slug, &args.email, PASSWORD).await;

@@ -157,3 +157,18 @@ pub struct ShortItem {
     pub requested: i64,
     pub available: i64,
 }
+
+/// `POST /api/v1/orders/{id}/lines/{line_id}/status`: the REST form of
+/// `item.set_status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetLineStatus {
+    pub status: LineStatus,
+}
+
+/// `POST /api/v1/orders/{id}/status`: the REST form of `order.set_status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetOrderStatus {
+    pub status: OrderStatus,
+}

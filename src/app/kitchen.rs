@@ -1,4 +1,6 @@
-//! An order in the kitchen's language, after it is placed.
+//! An order in the kitchen's language, after it is placed: one use case,
+//! [`act`], whichever edge asks (the WebSocket's `item.*` and `order.*`
+//! commands, or `/orders/{id}/...` over REST).
 //!
 //! Lines: queued → preparing → ready → served, plus voided. A station bumps
 //! a line one step forward or recalls it one step back; a waiter serves a
@@ -14,9 +16,10 @@ use restohub_protocol::ws::Room;
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 
-use super::events;
+use super::access::Operation;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::orders::events;
 use crate::state::AppState;
 use crate::storage::{EventDraft, OrderChange, StockChange, StockReturn, TableChange};
 
@@ -69,14 +72,6 @@ fn invalid(what: &str, current: impl serde::Serialize, why: &str) -> ApiError {
     )
 }
 
-fn allowed(caller: &Caller, roles: &[Role]) -> ApiResult<()> {
-    caller.require(roles.contains(&caller.role))
-}
-
-const KITCHEN: &[Role] = &[Role::Owner, Role::Manager, Role::Chef];
-const FLOOR: &[Role] = &[Role::Owner, Role::Manager, Role::Waiter];
-const TILL: &[Role] = &[Role::Owner, Role::Manager, Role::Cashier];
-
 /// Decides the change from the order as it is now (under its lock).
 pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<OrderChange> {
     if caller.role == Role::Guest
@@ -96,14 +91,11 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
     let mut change = OrderChange::default();
     match action {
         Action::SetLine { line_id, to } => {
-            allowed(
-                caller,
-                if to == LineStatus::Served {
-                    FLOOR
-                } else {
-                    KITCHEN
-                },
-            )?;
+            caller.may(if to == LineStatus::Served {
+                Operation::ServeAndVoid
+            } else {
+                Operation::PrepareLine
+            })?;
             let from = line_status(order, line_id)?;
             use LineStatus::*;
             let step = matches!(
@@ -125,7 +117,7 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
             change.lines.push((line_id, to));
         }
         Action::Void { line_id } => {
-            allowed(caller, FLOOR)?;
+            caller.may(Operation::ServeAndVoid)?;
             let from = line_status(order, line_id)?;
             if from == LineStatus::Voided {
                 return Err(invalid("line", from, "the line is already voided"));
@@ -139,7 +131,7 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
         Action::SetOrder {
             to: OrderStatus::Served,
         } => {
-            allowed(caller, FLOOR)?;
+            caller.may(Operation::ServeAndVoid)?;
             if order.status != OrderStatus::Ready {
                 return Err(invalid(
                     "order",
@@ -155,7 +147,7 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
         Action::SetOrder {
             to: OrderStatus::Closed,
         } => {
-            allowed(caller, TILL)?;
+            caller.may(Operation::CloseOrder)?;
             if order.status != OrderStatus::Served {
                 return Err(invalid(
                     "order",
@@ -178,12 +170,7 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
             ));
         }
         Action::Cancel => {
-            if caller.role != Role::Guest {
-                allowed(
-                    caller,
-                    &[Role::Owner, Role::Manager, Role::Waiter, Role::Cashier],
-                )?;
-            }
+            caller.may(Operation::CancelOrder)?;
             if let Some(busy) = order
                 .lines
                 .iter()

@@ -1,15 +1,20 @@
-//! Bootstrapping a restaurant and its owner (the `create-owner` command).
+//! The restaurant as an account: creating it with its owner (the
+//! `create-owner` command), and reading and changing its settings.
+
+use std::str::FromStr;
 
 use anyhow::{bail, Context};
-use restohub_protocol::api::restaurant::Restaurant;
+use restohub_protocol::api::restaurant::{Restaurant, RestaurantPatch};
 use restohub_protocol::api::staff::{NewStaffUser, StaffUser};
 use restohub_protocol::Role;
 use validator::Validate;
 
+use super::access::Operation;
 use crate::auth::sessions::normalise_email;
-use crate::auth::Passwords;
+use crate::auth::{Caller, Passwords};
 use crate::config::CreateOwner;
-use crate::error::validation_failed;
+use crate::error::{validation_failed, ApiError, ApiResult};
+use crate::state::AppState;
 use crate::storage::{NewUser, Store};
 
 /// A slug from a display name: lower case letters, digits and dashes.
@@ -42,10 +47,8 @@ pub async fn create_owner(
     if args.restaurant.trim().is_empty() {
         bail!("the restaurant name must not be blank");
     }
-    crate::http::check_timezone(&args.timezone)
-        .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
-    crate::http::check_currency(&args.currency)
-        .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
+    check_timezone(&args.timezone).map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
+    check_currency(&args.currency).map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
     // The same rules as POST /users.
     let checked = NewStaffUser {
         email: args.email.clone(),
@@ -84,6 +87,58 @@ pub async fn create_owner(
         .await
         .context("cannot create the owner")?;
     Ok((restaurant, owner))
+}
+
+/// The caller's own restaurant.
+pub async fn restaurant(state: &AppState, caller: &Caller) -> ApiResult<Restaurant> {
+    caller.may(Operation::ReadRestaurant)?;
+    state
+        .store
+        .restaurant(caller.restaurant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("restaurant"))
+}
+
+pub async fn update_restaurant(
+    state: &AppState,
+    caller: &Caller,
+    mut patch: RestaurantPatch,
+) -> ApiResult<Restaurant> {
+    caller.may(Operation::ConfigureRestaurant)?;
+    if let Some(tz) = &patch.timezone {
+        check_timezone(tz)?;
+    }
+    if let Some(currency) = &patch.currency {
+        check_currency(currency)?;
+    }
+    patch.name = patch.name.map(|n| n.trim().to_owned());
+    state
+        .store
+        .update_restaurant(caller.restaurant_id, &patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("restaurant"))
+}
+
+pub fn check_timezone(tz: &str) -> Result<(), ApiError> {
+    chrono_tz::Tz::from_str(tz).map(|_| ()).map_err(|_| {
+        ApiError::invalid_field(
+            "timezone",
+            "timezone",
+            "must be an IANA time zone such as Europe/Berlin",
+        )
+    })
+}
+
+pub fn check_currency(currency: &str) -> Result<(), ApiError> {
+    if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_field(
+            "currency",
+            "currency",
+            "must be an ISO 4217 code such as EUR",
+        ))
+    }
 }
 
 #[cfg(test)]

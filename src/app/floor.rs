@@ -1,0 +1,220 @@
+//! The floor: dining tables, their status and QR codes, calling a waiter,
+//! and the tables snapshot. A status change is one use case whichever edge
+//! asks (`PATCH /tables/{id}`, `table.set_status`), with the same event.
+
+use restohub_protocol::api::tables::{NewTable, Table, TablePatch, TableStatus};
+use restohub_protocol::ws::{AckResult, Room, TableView};
+use serde_json::json;
+
+use super::access::Operation;
+use crate::auth::Caller;
+use crate::error::{on_constraint, ApiError, ApiResult};
+use crate::orders::events::draft;
+use crate::state::AppState;
+use crate::storage::{EventDraft, PageQuery};
+
+const DUPLICATE: &str = "a table with this label already exists";
+const IN_USE: &str = "table is still referenced";
+
+/// 10 characters from 31 unambiguous symbols: about 50 bits, unguessable
+/// at any rate the hub will answer.
+pub fn new_guest_code() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Only managers see the code that lets a phone order for the table.
+fn for_caller(caller: &Caller, mut table: Table) -> Table {
+    if !caller.role.is_manager() {
+        table.guest_code = None;
+    }
+    table
+}
+
+pub async fn tables(state: &AppState, caller: &Caller, page: PageQuery) -> ApiResult<Vec<Table>> {
+    caller.may(Operation::ReadFloor)?;
+    let rows = state.store.tables(caller.restaurant_id, page).await?;
+    Ok(rows.into_iter().map(|t| for_caller(caller, t)).collect())
+}
+
+pub async fn table(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Table> {
+    caller.may(Operation::ReadFloor)?;
+    state
+        .store
+        .table(caller.restaurant_id, id)
+        .await?
+        .map(|t| for_caller(caller, t))
+        .ok_or_else(|| ApiError::not_found("table"))
+}
+
+pub async fn create_table(state: &AppState, caller: &Caller, new: NewTable) -> ApiResult<Table> {
+    caller.may(Operation::ConfigureMenuAndFloor)?;
+    let table = state
+        .store
+        .create_table(
+            caller.restaurant_id,
+            new.label.trim(),
+            new.seats,
+            &new_guest_code(),
+        )
+        .await
+        .map_err(on_constraint(DUPLICATE, IN_USE))?;
+    Ok(table)
+}
+
+/// Label, seats and status by a manager; a status change is announced as
+/// `table.status_changed`, as from [`set_status`].
+pub async fn update_table(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    mut patch: TablePatch,
+) -> ApiResult<Table> {
+    caller.may(Operation::ConfigureMenuAndFloor)?;
+    patch.label = patch.label.map(|l| l.trim().to_owned());
+    change(state, caller, id, &patch).await
+}
+
+/// A table marked free, occupied, reserved or cleaning by any staff member.
+pub async fn set_status(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    status: TableStatus,
+) -> ApiResult<Table> {
+    caller.may(Operation::SetTableStatus)?;
+    let patch = TablePatch {
+        status: Some(status),
+        ..Default::default()
+    };
+    change(state, caller, id, &patch).await
+}
+
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    patch: &TablePatch,
+) -> ApiResult<Table> {
+    let r = caller.restaurant_id;
+    let (table, events) = state
+        .store
+        .change_table(r, id, patch, state.clock.now_ms(), |before, after| {
+            status_changed(r, before, after).into_iter().collect()
+        })
+        .await
+        .map_err(on_constraint(DUPLICATE, IN_USE))?
+        .ok_or_else(|| ApiError::not_found("table"))?;
+    state.announce(events).await;
+    Ok(for_caller(caller, table))
+}
+
+/// `table.status_changed` to all staff and the table, when it changed.
+fn status_changed(r: i64, before: &Table, after: &Table) -> Option<EventDraft> {
+    (before.status != after.status).then(|| {
+        let data = json!({ "table_id": after.id, "from": before.status, "status": after.status });
+        draft(
+            "table.status_changed",
+            vec![Room::Restaurant(r), Room::Table(r, after.id)],
+            data,
+        )
+    })
+}
+
+/// A new QR secret; the old printed card stops working.
+pub async fn rotate_guest_code(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Table> {
+    caller.may(Operation::ConfigureMenuAndFloor)?;
+    state
+        .store
+        .set_guest_code(caller.restaurant_id, id, &new_guest_code())
+        .await?
+        .ok_or_else(|| ApiError::not_found("table"))
+}
+
+pub async fn delete_table(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()> {
+    caller.may(Operation::ConfigureMenuAndFloor)?;
+    let deleted = state
+        .store
+        .delete_table(caller.restaurant_id, id)
+        .await
+        .map_err(on_constraint(DUPLICATE, IN_USE))?;
+    if deleted {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("table"))
+    }
+}
+
+/// `table.waiter_called` to the waiters and the table; a guest calls to
+/// its own table.
+pub async fn call_waiter(
+    state: &AppState,
+    caller: &Caller,
+    table_id: Option<i64>,
+) -> ApiResult<i64> {
+    caller.may(Operation::CallWaiter)?;
+    let Some(table_id) = caller.which_table(table_id)? else {
+        return Err(ApiError::invalid_field(
+            "table_id",
+            "required",
+            "which table?",
+        ));
+    };
+    let r = caller.restaurant_id;
+    let table = state
+        .store
+        .table(r, table_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("table"))?;
+    let data = json!({ "table_id": table.id, "label": table.label, "by": caller.role });
+    let call = draft(
+        "table.waiter_called",
+        vec![
+            Room::Role(r, restohub_protocol::Role::Waiter),
+            Room::Table(r, table.id),
+        ],
+        data,
+    );
+    let events = state
+        .store
+        .append_events(r, vec![call], state.clock.now_ms())
+        .await?;
+    state.announce(events).await;
+    Ok(table_id)
+}
+
+/// Tables (one, or all) with their open orders; a guest sees only its own.
+pub async fn snapshot(
+    state: &AppState,
+    caller: &Caller,
+    table_id: Option<i64>,
+) -> ApiResult<AckResult> {
+    caller.may(Operation::WatchTables)?;
+    let table_id = caller.which_table(table_id)?;
+    let (seq, tables, orders) = state
+        .store
+        .table_snapshot(caller.restaurant_id, table_id)
+        .await?;
+    if table_id.is_some() && tables.is_empty() {
+        return Err(ApiError::not_found("table"));
+    }
+    let tables = tables
+        .into_iter()
+        .map(|table| {
+            let orders = orders
+                .iter()
+                .filter(|o| o.table_id == Some(table.id))
+                .cloned()
+                .collect();
+            TableView {
+                table: for_caller(caller, table),
+                orders,
+            }
+        })
+        .collect();
+    Ok(AckResult::TableSnapshot { seq, tables })
+}

@@ -1,0 +1,24 @@
+//! The application layer: the one place where each use case is decided.
+//!
+//! Every use case, whichever edge asks for it (REST in `http/`, WebSocket
+//! commands in `gateway/`), runs the same function here, in the same
+//! rhythm: who may do it ([`access`], one table of roles × operations),
+//! validation, the decision, one transaction in storage with the events it
+//! appends, and their publication. The edges only parse, call and reply, so
+//! they cannot disagree.
+//!
+//! This layer never imports `http` or `gateway`; storage below it runs
+//! queries and decides nothing.
+
+pub mod access;
+pub mod accounts;
+pub mod dashboard;
+pub mod floor;
+pub mod kitchen;
+pub mod menu;
+pub mod orders;
+pub mod rooms;
+pub mod staff;
+pub mod stations;
+
+pub use access::Operation;
