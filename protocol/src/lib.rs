@@ -1,14 +1,16 @@
 //! The restohub wire contract.
 //!
 //! Every message a client and the hub exchange is defined here, together with
-//! the stable error codes shared by the REST API and (later) the WebSocket
-//! gateway. Clients in other languages are written from this crate's types,
-//! the JSON Schema generated from them, and `PROTOCOL.md`.
+//! every event kind with its data ([`events`]) and the stable error codes
+//! shared by the REST API and the WebSocket gateway. Clients in other
+//! languages are written from this crate's types, the JSON Schema generated
+//! from them, and `PROTOCOL.md`.
 //!
 //! This crate holds data shapes only: no I/O, no server logic.
 
 pub mod api;
 pub mod error;
+pub mod events;
 pub mod page;
 pub mod role;
 pub mod schema;
@@ -16,6 +18,7 @@ pub mod time;
 pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorEnvelope};
+pub use events::EventData;
 pub use page::Page;
 pub use role::Role;
 pub use time::Timestamp;

@@ -7,13 +7,14 @@ use serde_json::{json, Value};
 
 use crate::api::{analytics, auth, health, menu, orders, restaurant, staff, stations, tables};
 use crate::ws::{ClientMessage, ServerMessage};
-use crate::{ErrorEnvelope, Page};
+use crate::{ErrorEnvelope, EventData, Page};
 
 /// (file name, schema) for each checked-in schema file.
 pub fn all() -> Vec<(&'static str, Value)> {
     vec![
         ("client_message.json", root::<ClientMessage>()),
         ("server_message.json", root::<ServerMessage>()),
+        ("events.json", root::<EventData>()),
         ("error.json", root::<ErrorEnvelope>()),
         ("rest.json", rest()),
     ]

@@ -8,6 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::events::EventData;
 use crate::{ErrorCode, Role, Timestamp};
 
 pub mod close;
@@ -354,15 +355,18 @@ pub struct ErrorReply {
 /// `prev` is the `seq` of the event this session was sent before this one
 /// (or, for the first, the `since` of its hello, else the welcome's `seq`).
 /// A client that last saw `prev` has missed nothing meant for it.
+///
+/// `kind` and `data` come from [`EventData`], flattened into the frame: a
+/// frame parses only when its data is what its kind promises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EventFrame {
     pub prev: u64,
     pub seq: u64,
-    /// e.g. `order.placed`, `menu.stock_update`.
-    pub kind: String,
     /// When the change was committed.
     pub at: Timestamp,
-    pub data: serde_json::Value,
+    /// `"kind"` (e.g. `order.placed`, `menu.stock_changed`) and `"data"`.
+    #[serde(flatten)]
+    pub event: EventData,
 }
 
 /// Somebody connected to, or left, a room (not durable, no `seq`).

@@ -1,0 +1,336 @@
+//! Events: every kind of durable change a restaurant announces, one type per
+//! kind with its data.
+//!
+//! Each kind's name (`order.placed`, ...) is written once, in the
+//! `event_kinds!` list below; [`EventData::kind`], [`EventData::KINDS`],
+//! each data type's `KIND` and the serde tag all come from it. On the wire an
+//! event frame carries the pair as `"kind": "...", "data": {...}`
+//! ([`crate::ws::EventFrame`]), so a frame parses only when its data is what
+//! its kind promises. Which rooms an event goes to is the hub's business and
+//! is documented in PROTOCOL.md §9.4; this module holds data shapes only.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::api::orders::{LineStatus, Order, OrderLine, OrderStatus};
+use crate::api::tables::TableStatus;
+use crate::{Role, Timestamp};
+
+/// Declares [`EventData`] and everything derived from the kind names, so
+/// that each name is written exactly once.
+macro_rules! event_kinds {
+    ($( $(#[$doc:meta])* $kind:literal => $variant:ident($data:ident), )*) => {
+        /// One event's kind and data. Serialized as
+        /// `{"kind": "order.placed", "data": {...}}`; flattened into
+        /// [`crate::ws::EventFrame`].
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "kind", content = "data")]
+        pub enum EventData {
+            $( $(#[$doc])* #[serde(rename = $kind)] $variant($data), )*
+        }
+
+        impl EventData {
+            /// Every kind, in declaration order.
+            pub const KINDS: &'static [&'static str] = &[$($kind),*];
+
+            /// The `kind` on the wire, e.g. `order.placed`.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $( EventData::$variant(_) => $kind, )*
+                }
+            }
+
+            /// The data of a stored `(kind, data)` pair; an unknown kind or
+            /// data that does not fit it is an error.
+            pub fn from_parts(kind: &str, data: serde_json::Value) -> serde_json::Result<Self> {
+                match kind {
+                    $( $kind => serde_json::from_value(data).map(EventData::$variant), )*
+                    other => Err(serde::de::Error::unknown_variant(other, Self::KINDS)),
+                }
+            }
+
+            fn serialize_data<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $( EventData::$variant(data) => data.serialize(s), )*
+                }
+            }
+        }
+
+        $(
+            impl $data {
+                /// This event's `kind` on the wire.
+                pub const KIND: &'static str = $kind;
+            }
+
+            impl From<$data> for EventData {
+                fn from(data: $data) -> Self {
+                    EventData::$variant(data)
+                }
+            }
+        )*
+    };
+}
+
+event_kinds! {
+    /// A new order, to the expo, the waiters, the dashboard and its table.
+    "order.placed" => OrderPlaced(OrderPlaced),
+    /// One station's part of a new order, to that station.
+    "ticket.placed" => TicketPlaced(TicketPlaced),
+    /// A tracked item's stock changed.
+    "menu.stock_changed" => StockChanged(StockChanged),
+    /// A tracked item's stock crossed down to its low-stock threshold.
+    "menu.stock_low" => StockLow(StockLow),
+    /// An item sold out or was 86'd, or came back.
+    "menu.availability_changed" => AvailabilityChanged(AvailabilityChanged),
+    /// A table's status changed.
+    "table.status_changed" => TableStatusChanged(TableStatusChanged),
+    /// A guest (or staff for a table) called for a waiter.
+    "table.waiter_called" => WaiterCalled(WaiterCalled),
+    /// One order line moved through the kitchen, or was voided.
+    "order.line_status_changed" => LineStatusChanged(LineStatusChanged),
+    /// An order's status changed (other than to cancelled).
+    "order.status_changed" => OrderStatusChanged(OrderStatusChanged),
+    /// An order was cancelled.
+    "order.cancelled" => OrderCancelled(OrderCancelled),
+}
+
+impl EventData {
+    /// Only the data, serialized without the kind: what the event log stores
+    /// beside the kind, and what goes under `"data"` on the wire.
+    pub fn data(&self) -> Data<'_> {
+        Data(self)
+    }
+
+    /// [`Self::data`] as a JSON value.
+    pub fn data_value(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(self.data())
+    }
+}
+
+/// An event's data alone (see [`EventData::data`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Data<'a>(&'a EventData);
+
+impl Serialize for Data<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_data(s)
+    }
+}
+
+/// `order.placed`: the whole order as placed. Its `placed_seq` equals the
+/// `seq` of this very event (the order is announced by the event that
+/// numbers it), so a client may store the order as it arrives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct OrderPlaced {
+    pub order: Order,
+}
+
+impl OrderPlaced {
+    /// The event for `order`, once the event's `seq` is known: sets the
+    /// order's `placed_seq` to it.
+    pub fn new(mut order: Order, seq: u64) -> Self {
+        order.placed_seq = seq;
+        OrderPlaced { order }
+    }
+}
+
+/// `ticket.placed`: the lines of a new order that one station prepares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TicketPlaced {
+    pub order_id: i64,
+    pub station_id: i64,
+    /// Absent (`null`) for a takeaway.
+    pub table_id: Option<i64>,
+    /// The order's note.
+    pub note: String,
+    /// When the order was placed.
+    pub created_at: Timestamp,
+    /// Only this station's lines.
+    pub lines: Vec<OrderLine>,
+}
+
+impl TicketPlaced {
+    /// `order`'s ticket for `station`: only that station's lines.
+    pub fn for_station(order: &Order, station_id: i64) -> Self {
+        TicketPlaced {
+            order_id: order.id,
+            station_id,
+            table_id: order.table_id,
+            note: order.note.clone(),
+            created_at: order.created_at,
+            lines: order
+                .lines
+                .iter()
+                .filter(|l| l.station_id == Some(station_id))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// `menu.stock_changed`: an item's stock now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StockChanged {
+    pub menu_item_id: i64,
+    pub name: String,
+    /// `null` when the item is no longer tracked.
+    pub stock: Option<i64>,
+}
+
+/// `menu.stock_low`: stock went down to (or past) the item's low-stock
+/// threshold, but not to zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StockLow {
+    pub menu_item_id: i64,
+    pub name: String,
+    pub stock: i64,
+}
+
+/// `menu.availability_changed`: `false` when the item sold out or was 86'd,
+/// `true` when it can be ordered again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AvailabilityChanged {
+    pub menu_item_id: i64,
+    pub name: String,
+    pub available: bool,
+}
+
+/// `table.status_changed`: from one status to another (never to the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TableStatusChanged {
+    pub table_id: i64,
+    pub from: TableStatus,
+    pub status: TableStatus,
+}
+
+/// `table.waiter_called`: somebody at a table wants a waiter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WaiterCalled {
+    pub table_id: i64,
+    /// The table's label, e.g. `T7`.
+    pub label: String,
+    /// Who called: `guest` from the table, or a staff role.
+    pub by: Role,
+}
+
+/// `order.line_status_changed`: one line's step in the kitchen, or its void.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LineStatusChanged {
+    pub order_id: i64,
+    pub line_id: i64,
+    /// `null` for an item no station prepares.
+    pub station_id: Option<i64>,
+    /// `null` for a takeaway.
+    pub table_id: Option<i64>,
+    pub name: String,
+    pub qty: i64,
+    pub from: LineStatus,
+    pub status: LineStatus,
+    /// Voided after the kitchen had started it: recorded as waste, no
+    /// stock back.
+    pub wasted: bool,
+}
+
+/// `order.status_changed`: the order moved (it follows its lines, or was
+/// served or closed as a whole).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderStatusChanged {
+    pub order_id: i64,
+    pub table_id: Option<i64>,
+    pub from: OrderStatus,
+    pub status: OrderStatus,
+}
+
+/// `order.cancelled`: the whole order is off; its stock went back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderCancelled {
+    pub order_id: i64,
+    pub table_id: Option<i64>,
+    pub from: OrderStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn samples() -> Vec<EventData> {
+        vec![
+            StockChanged {
+                menu_item_id: 3,
+                name: "Fries".into(),
+                stock: None,
+            }
+            .into(),
+            StockLow {
+                menu_item_id: 3,
+                name: "Fries".into(),
+                stock: 2,
+            }
+            .into(),
+            TableStatusChanged {
+                table_id: 7,
+                from: TableStatus::Free,
+                status: TableStatus::Occupied,
+            }
+            .into(),
+            WaiterCalled {
+                table_id: 7,
+                label: "T7".into(),
+                by: Role::Guest,
+            }
+            .into(),
+            OrderCancelled {
+                order_id: 55,
+                table_id: None,
+                from: OrderStatus::Placed,
+            }
+            .into(),
+        ]
+    }
+
+    #[test]
+    fn the_kind_is_the_serde_tag() {
+        for event in samples() {
+            let json = serde_json::to_value(&event).unwrap();
+            assert_eq!(json["kind"], event.kind());
+            assert!(EventData::KINDS.contains(&event.kind()));
+            assert_eq!(json["data"], event.data_value().unwrap());
+            let back = EventData::from_parts(event.kind(), json["data"].clone()).unwrap();
+            assert_eq!(back, event);
+        }
+    }
+
+    #[test]
+    fn data_is_written_as_it_always_was() {
+        let event = EventData::from(TableStatusChanged {
+            table_id: 7,
+            from: TableStatus::Free,
+            status: TableStatus::Occupied,
+        });
+        assert_eq!(
+            event.data_value().unwrap(),
+            json!({ "table_id": 7, "from": "free", "status": "occupied" })
+        );
+        assert_eq!(TableStatusChanged::KIND, "table.status_changed");
+        let stock = EventData::from(StockChanged {
+            menu_item_id: 3,
+            name: "Fries".into(),
+            stock: None,
+        });
+        assert_eq!(
+            stock.data_value().unwrap(),
+            json!({ "menu_item_id": 3, "name": "Fries", "stock": null })
+        );
+    }
+
+    #[test]
+    fn data_that_does_not_fit_its_kind_is_refused() {
+        let wrong = json!({ "table_id": 7, "from": "free", "status": "eaten" });
+        assert!(EventData::from_parts("table.status_changed", wrong).is_err());
+        let data = json!({ "menu_item_id": 3, "name": "Fries", "stock": 2 });
+        assert!(EventData::from_parts("menu.stock_low", data.clone()).is_ok());
+        assert!(EventData::from_parts("menu.stock_update", data).is_err());
+    }
+}
