@@ -16,7 +16,7 @@ use futures::{SinkExt, StreamExt};
 use restohub_protocol::api::auth::{LoginRequest, RefreshRequest, Tokens};
 use restohub_protocol::api::orders::{LineStatus, Order};
 use restohub_protocol::ws::{AckResult, ClientMessage, Hello, ServerMessage};
-use restohub_protocol::ErrorEnvelope;
+use restohub_protocol::{ErrorEnvelope, EventData};
 use serde_json::{json, Value};
 use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -188,7 +188,7 @@ impl Screen {
                     )));
                 }
                 self.last_seq = Some(e.seq);
-                self.apply(&e.kind, &e.data);
+                self.apply(e.event);
             }
             ServerMessage::PresenceJoined(_)
             | ServerMessage::PresenceLeft(_)
@@ -200,52 +200,37 @@ impl Screen {
     }
 
     /// Keeps the open tickets current from the events this screen gets.
-    fn apply(&mut self, kind: &str, data: &Value) {
-        match kind {
-            "order.placed" => {
-                if let Ok(order) = serde_json::from_value::<Order>(data.clone()) {
-                    self.tickets.insert(order.id, order);
+    fn apply(&mut self, event: EventData) {
+        match event {
+            EventData::OrderPlaced(placed) => {
+                self.tickets.insert(placed.order.id, placed.order);
+            }
+            EventData::TicketPlaced(ticket) => {
+                let order = Order {
+                    id: ticket.order_id,
+                    table_id: ticket.table_id,
+                    source: restohub_protocol::api::orders::OrderSource::DineIn,
+                    status: restohub_protocol::api::orders::OrderStatus::Placed,
+                    note: ticket.note,
+                    total_cents: 0,
+                    lines: ticket.lines,
+                    created_at: ticket.created_at,
+                    placed_seq: 0,
+                    ready_at: None,
+                };
+                self.tickets.insert(ticket.order_id, order);
+            }
+            EventData::LineStatusChanged(change) => {
+                if let Some(line) = self
+                    .tickets
+                    .get_mut(&change.order_id)
+                    .and_then(|t| t.lines.iter_mut().find(|x| x.id == change.line_id))
+                {
+                    line.status = change.status;
                 }
             }
-            "ticket.placed" => {
-                if let (Some(id), Ok(lines)) = (
-                    data["order_id"].as_i64(),
-                    serde_json::from_value(data["lines"].clone()),
-                ) {
-                    let order = Order {
-                        id,
-                        table_id: data["table_id"].as_i64(),
-                        source: restohub_protocol::api::orders::OrderSource::DineIn,
-                        status: restohub_protocol::api::orders::OrderStatus::Placed,
-                        note: data["note"].as_str().unwrap_or_default().into(),
-                        total_cents: 0,
-                        lines,
-                        created_at: serde_json::from_value(data["created_at"].clone())
-                            .unwrap_or(restohub_protocol::Timestamp(0)),
-                        placed_seq: 0,
-                        ready_at: None,
-                    };
-                    self.tickets.insert(id, order);
-                }
-            }
-            "order.line_status_changed" => {
-                let (order, line) = (data["order_id"].as_i64(), data["line_id"].as_i64());
-                let status: Option<LineStatus> =
-                    serde_json::from_value(data["status"].clone()).ok();
-                if let (Some(o), Some(l), Some(status)) = (order, line, status) {
-                    if let Some(line) = self
-                        .tickets
-                        .get_mut(&o)
-                        .and_then(|t| t.lines.iter_mut().find(|x| x.id == l))
-                    {
-                        line.status = status;
-                    }
-                }
-            }
-            "order.cancelled" => {
-                if let Some(o) = data["order_id"].as_i64() {
-                    self.tickets.remove(&o);
-                }
+            EventData::OrderCancelled(cancelled) => {
+                self.tickets.remove(&cancelled.order_id);
             }
             _ => {}
         }

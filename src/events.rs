@@ -63,13 +63,20 @@ mod tests {
 
     #[test]
     fn frames_parse_as_protocol_events() {
+        use restohub_protocol::api::tables::TableStatus;
+        use restohub_protocol::events::TableStatusChanged;
+        let change = TableStatusChanged {
+            table_id: 7,
+            from: TableStatus::Free,
+            status: TableStatus::Occupied,
+        };
         let event = Event {
             restaurant_id: 1,
             seq: 42,
-            kind: "order.placed".into(),
+            kind: TableStatusChanged::KIND.into(),
             at: 1_800_000_000_000,
             rooms: vec![Room::Kitchen(1)],
-            data: serde_json::json!({ "order_id": 7 }),
+            data: serde_json::to_value(&change).unwrap(),
         };
         let frame = event_frame(40, &event.shared_body());
         let parsed: ServerMessage = serde_json::from_str(&frame).unwrap();
@@ -78,9 +85,8 @@ mod tests {
             ServerMessage::Event(EventFrame {
                 prev: 40,
                 seq: 42,
-                kind: "order.placed".into(),
                 at: restohub_protocol::Timestamp(1_800_000_000_000),
-                data: serde_json::json!({ "order_id": 7 }),
+                event: change.into(),
             })
         );
     }

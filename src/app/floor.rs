@@ -3,13 +3,13 @@
 //! asks (`PATCH /tables/{id}`, `table.set_status`), with the same event.
 
 use restohub_protocol::api::tables::{NewTable, Table, TablePatch, TableStatus};
+use restohub_protocol::events::{TableStatusChanged, WaiterCalled};
 use restohub_protocol::ws::{AckResult, Room, TableView};
-use serde_json::json;
+use restohub_protocol::Role;
 
 use super::access::Operation;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
-use crate::orders::events::draft;
 use crate::state::AppState;
 use crate::storage::{EventDraft, PageQuery};
 
@@ -116,12 +116,12 @@ async fn change(
 /// `table.status_changed` to all staff and the table, when it changed.
 fn status_changed(r: i64, before: &Table, after: &Table) -> Option<EventDraft> {
     (before.status != after.status).then(|| {
-        let data = json!({ "table_id": after.id, "from": before.status, "status": after.status });
-        draft(
-            "table.status_changed",
-            vec![Room::Restaurant(r), Room::Table(r, after.id)],
-            data,
-        )
+        let change = TableStatusChanged {
+            table_id: after.id,
+            from: before.status,
+            status: after.status,
+        };
+        EventDraft::new(vec![Room::Restaurant(r), Room::Table(r, after.id)], change)
     })
 }
 
@@ -170,14 +170,14 @@ pub async fn call_waiter(
         .table(r, table_id)
         .await?
         .ok_or_else(|| ApiError::not_found("table"))?;
-    let data = json!({ "table_id": table.id, "label": table.label, "by": caller.role });
-    let call = draft(
-        "table.waiter_called",
-        vec![
-            Room::Role(r, restohub_protocol::Role::Waiter),
-            Room::Table(r, table.id),
-        ],
-        data,
+    let call = WaiterCalled {
+        table_id: table.id,
+        label: table.label,
+        by: caller.role,
+    };
+    let call = EventDraft::new(
+        vec![Room::Role(r, Role::Waiter), Room::Table(r, table.id)],
+        call,
     );
     let events = state
         .store

@@ -12,6 +12,7 @@
 //! current state.
 
 use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
+use restohub_protocol::events::{LineStatusChanged, OrderCancelled, OrderStatusChanged};
 use restohub_protocol::ws::Room;
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
@@ -275,11 +276,18 @@ fn lifecycle_events(
         rooms.extend(new.station_id.map(|s| Room::Station(r, s)));
         rooms.extend(after.table_id.map(|t| Room::Table(r, t)));
         let wasted = new.status == LineStatus::Voided && old.status != LineStatus::Queued;
-        let data = json!({
-            "order_id": after.id, "line_id": new.id, "station_id": new.station_id, "table_id": after.table_id,
-            "name": new.name, "qty": new.qty, "from": old.status, "status": new.status, "wasted": wasted,
-        });
-        out.push(events::draft("order.line_status_changed", rooms, data));
+        let change = LineStatusChanged {
+            order_id: after.id,
+            line_id: new.id,
+            station_id: new.station_id,
+            table_id: after.table_id,
+            name: new.name.clone(),
+            qty: new.qty,
+            from: old.status,
+            status: new.status,
+            wasted,
+        };
+        out.push(EventDraft::new(rooms, change));
     }
     if before.status != after.status {
         let mut rooms = events::order_rooms(r, after);
@@ -289,12 +297,20 @@ fn lifecycle_events(
                     .into_iter()
                     .map(|s| Room::Station(r, s)),
             );
-            let data =
-                json!({ "order_id": after.id, "table_id": after.table_id, "from": before.status });
-            out.push(events::draft("order.cancelled", rooms, data));
+            let cancelled = OrderCancelled {
+                order_id: after.id,
+                table_id: after.table_id,
+                from: before.status,
+            };
+            out.push(EventDraft::new(rooms, cancelled));
         } else {
-            let data = json!({ "order_id": after.id, "table_id": after.table_id, "from": before.status, "status": after.status });
-            out.push(events::draft("order.status_changed", rooms, data));
+            let change = OrderStatusChanged {
+                order_id: after.id,
+                table_id: after.table_id,
+                from: before.status,
+                status: after.status,
+            };
+            out.push(EventDraft::new(rooms, change));
         }
     }
     out.extend(events::stock(r, stock, tables));

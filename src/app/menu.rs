@@ -6,14 +6,14 @@
 use restohub_protocol::api::menu::{
     Category, CategoryPatch, MenuItem, MenuItemPatch, NewCategory, NewMenuItem, MAX_STOCK,
 };
-use restohub_protocol::ws::AckResult;
+use restohub_protocol::events::{AvailabilityChanged, StockChanged, StockLow};
+use restohub_protocol::ws::{AckResult, Room};
 use restohub_protocol::ErrorCode;
 use serde_json::json;
 
 use super::access::Operation;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
-use crate::orders::events::{crosses_low, draft, menu_rooms};
 use crate::state::AppState;
 use crate::storage::{EventDraft, PageQuery};
 
@@ -277,31 +277,78 @@ fn decide(item: &MenuItem, mut patch: MenuItemPatch) -> ApiResult<MenuItemPatch>
     Ok(patch)
 }
 
-/// `menu.stock_changed`, `menu.stock_low` (crossing down to the threshold)
-/// and `menu.availability_changed`, to all staff and every table.
 fn events(r: i64, before: &MenuItem, after: &MenuItem, tables: &[i64]) -> Vec<EventDraft> {
-    let rooms = menu_rooms(r, tables);
+    let change = StockMove {
+        menu_item_id: after.id,
+        name: &after.name,
+        before: before.stock,
+        after: after.stock,
+        low_stock_threshold: after.low_stock_threshold,
+        available: (before.available != after.available).then_some(after.available),
+    };
+    stock_events(r, tables, &change)
+}
+
+/// How one item's stock and availability moved, by any use case: a
+/// placement, a cancellation, a count, 86ing.
+pub struct StockMove<'a> {
+    pub menu_item_id: i64,
+    pub name: &'a str,
+    /// `None`: not tracked.
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub low_stock_threshold: i64,
+    /// The item's availability, when it changed.
+    pub available: Option<bool>,
+}
+
+/// The events of a stock move, the one place they are built:
+/// `menu.stock_changed` and `menu.availability_changed` to all staff and
+/// every table (guests see availability live), `menu.stock_low` when stock
+/// crosses down to the threshold (not to zero) to staff and the dashboard.
+pub fn stock_events(r: i64, tables: &[i64], change: &StockMove) -> Vec<EventDraft> {
     let mut out = Vec::new();
-    if before.stock != after.stock {
-        let data = json!({ "menu_item_id": after.id, "name": after.name, "stock": after.stock });
-        out.push(draft("menu.stock_changed", rooms.clone(), data.clone()));
-        if let (Some(b), Some(a)) = (before.stock, after.stock) {
-            if crosses_low(b, a, after.low_stock_threshold) {
-                out.push(draft(
-                    "menu.stock_low",
-                    vec![
-                        restohub_protocol::ws::Room::Restaurant(r),
-                        restohub_protocol::ws::Room::Dashboard(r),
-                    ],
-                    data,
+    let (id, name) = (change.menu_item_id, change.name.to_owned());
+    if change.before != change.after {
+        let stock = StockChanged {
+            menu_item_id: id,
+            name: name.clone(),
+            stock: change.after,
+        };
+        out.push(EventDraft::new(menu_rooms(r, tables), stock));
+        if let (Some(before), Some(after)) = (change.before, change.after) {
+            if crosses_low(before, after, change.low_stock_threshold) {
+                let low = StockLow {
+                    menu_item_id: id,
+                    name: name.clone(),
+                    stock: after,
+                };
+                out.push(EventDraft::new(
+                    vec![Room::Restaurant(r), Room::Dashboard(r)],
+                    low,
                 ));
             }
         }
     }
-    if before.available != after.available {
-        let data =
-            json!({ "menu_item_id": after.id, "name": after.name, "available": after.available });
-        out.push(draft("menu.availability_changed", rooms, data));
+    if let Some(available) = change.available {
+        let availability = AvailabilityChanged {
+            menu_item_id: id,
+            name,
+            available,
+        };
+        out.push(EventDraft::new(menu_rooms(r, tables), availability));
     }
     out
+}
+
+/// All staff and every table.
+fn menu_rooms(r: i64, tables: &[i64]) -> Vec<Room> {
+    let mut rooms = vec![Room::Restaurant(r)];
+    rooms.extend(tables.iter().map(|t| Room::Table(r, *t)));
+    rooms
+}
+
+/// Stock went down to (or past) the low-stock threshold, but not to zero.
+fn crosses_low(before: i64, after: i64, threshold: i64) -> bool {
+    before > threshold && after <= threshold && after > 0
 }

@@ -14,6 +14,18 @@ pub struct EventDraft {
 }
 
 impl EventDraft {
+    /// The draft of a typed event going to `rooms`: the only way the hub
+    /// builds one, so every kind's data has the shape its type promises.
+    pub fn new(rooms: Vec<Room>, event: impl Into<restohub_protocol::EventData>) -> EventDraft {
+        let event = event.into();
+        EventDraft {
+            kind: event.kind().to_owned(),
+            rooms,
+            // Serializing plain data structs to a Value cannot fail.
+            data: event.data_value().unwrap_or(serde_json::Value::Null),
+        }
+    }
+
     /// The event as logged with `seq` at `at`.
     pub(super) fn logged(self, restaurant_id: i64, seq: i64, at: i64) -> Event {
         Event {
