@@ -5,7 +5,6 @@
 
 pub mod accounts;
 pub mod auth;
-pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -15,6 +14,7 @@ pub mod gateway;
 pub mod http;
 pub mod hub;
 pub mod menu;
+pub mod node;
 pub mod orders;
 pub mod secret;
 pub mod state;

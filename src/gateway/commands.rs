@@ -3,39 +3,17 @@
 
 use restohub_protocol::api::orders::PlaceOrder;
 use restohub_protocol::ws::{
-    Ack, AckResult, ClientMessage, ErrorReply, OrderAck, PlaceOrderCommand, RequestId, Room,
-    ServerMessage,
+    AckResult, ClientMessage, OrderAck, PlaceOrderCommand, RequestId, Room,
 };
 use restohub_protocol::{ErrorCode, Timestamp};
 use serde_json::Value;
 
-use super::rooms;
+use super::reply::{ack_frame, error_frame};
+use super::rooms::{check_room, parse_room};
 use super::session::Connection;
 use crate::error::ApiError;
 use crate::http::extract::from_value;
 use crate::orders::lifecycle::{self, Action};
-
-/// An `error` frame for `id`.
-pub fn error_frame(id: Option<RequestId>, error: ApiError) -> String {
-    if let ApiError::Internal(cause) = &error {
-        tracing::error!(
-            error = format!("{cause:#}"),
-            "internal error in a websocket command"
-        );
-    }
-    let body = error.body();
-    let reply = ServerMessage::Error(ErrorReply {
-        id,
-        code: body.code,
-        message: body.message,
-        details: body.details,
-    });
-    serde_json::to_string(&reply).unwrap_or_default()
-}
-
-fn ack_frame(id: RequestId, result: AckResult) -> String {
-    serde_json::to_string(&ServerMessage::Ack(Ack { id, result })).unwrap_or_default()
-}
 
 /// Splits a frame into its id (if any) and the parsed command.
 fn parse(text: &str) -> Result<(RequestId, ClientMessage), (Option<RequestId>, ApiError)> {
@@ -148,7 +126,7 @@ impl Connection {
             ClientMessage::Subscribe(cmd) => {
                 let room = self.permitted_room(&cmd.room).await?;
                 if self.rooms.insert(room) {
-                    self.gateway.join(room, &self.session);
+                    self.node.join(room, &self.session);
                     if let Room::Dashboard(r) = room {
                         // Queued: it follows the ack.
                         self.send_first_dashboard(r).await;
@@ -161,7 +139,7 @@ impl Connection {
             ClientMessage::Unsubscribe(cmd) => {
                 let room = parse_room(&cmd.room)?;
                 if self.rooms.remove(&room) {
-                    self.gateway.leave(room, &self.session);
+                    self.node.leave(room, &self.session);
                 }
                 Ok(AckResult::Unsubscribe {
                     room: room.to_string(),
@@ -169,8 +147,8 @@ impl Connection {
             }
             ClientMessage::Presence(cmd) => {
                 let room = self.permitted_room(&cmd.room).await?;
-                let mut members = self.gateway.watch(room, &self.session);
-                members.extend(self.state.bus.remote_members(room).await);
+                let mut members = self.node.watch(room, &self.session);
+                members.extend(self.node.remote_members(room).await);
                 members.sort_by(|a, b| a.session_id.cmp(&b.session_id));
                 self.watching.insert(room);
                 Ok(AckResult::Presence {
@@ -235,35 +213,4 @@ impl Connection {
     async fn permitted_room(&self, name: &str) -> Result<Room, ApiError> {
         check_room(&self.state, &self.caller, name).await
     }
-}
-
-/// A room `caller` may be in, that exists.
-pub(super) async fn check_room(
-    state: &crate::state::AppState,
-    caller: &crate::auth::Caller,
-    name: &str,
-) -> Result<Room, ApiError> {
-    let room = parse_room(name)?;
-    if !rooms::allowed(caller, room) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!("you may not join {room}"),
-        ));
-    }
-    let store = &state.store;
-    let exists = match room {
-        Room::Station(r, station) => store.station(r, station).await?.is_some(),
-        Room::Table(r, table) => store.table(r, table).await?.is_some(),
-        _ => true,
-    };
-    if !exists {
-        return Err(ApiError::not_found(&room.to_string()));
-    }
-    Ok(room)
-}
-
-fn parse_room(name: &str) -> Result<Room, ApiError> {
-    name.parse().map_err(|e: restohub_protocol::ws::RoomError| {
-        ApiError::invalid_field("room", "room", &e.0)
-    })
 }

@@ -88,7 +88,7 @@ impl Connection {
             .store
             .append_events(r, vec![call], self.state.clock.now_ms())
             .await?;
-        self.state.announce(events).await;
+        self.state.publish(events).await;
         Ok(AckResult::TableCallWaiter { table_id })
     }
 
@@ -119,7 +119,7 @@ impl Connection {
             )
             .await?;
         let (mut table, events) = changed.ok_or_else(|| ApiError::not_found("table"))?;
-        self.state.announce(events).await;
+        self.state.publish(events).await;
         if !self.caller.role.is_manager() {
             table.guest_code = None;
         }

@@ -1,10 +1,15 @@
 //! Who may be in which room: the rooms a role joins on welcome, and the
-//! check behind every `subscribe` and `presence`.
+//! check behind every `subscribe`, `presence` and room named in `hello`.
+//!
+//! The rules themselves are pure; only [`check_room`] reads storage, to
+//! tell a room that does not exist from one that may not be joined.
 
 use restohub_protocol::ws::Room;
-use restohub_protocol::Role;
+use restohub_protocol::{ErrorCode, Role};
 
 use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Rooms a session joins on welcome because of its role.
 pub fn automatic(caller: &Caller) -> Vec<Room> {
@@ -51,4 +56,32 @@ pub fn allowed(caller: &Caller, room: Room) -> bool {
         Room::User(u) => caller.user_id == Some(u),
         Room::Dashboard(_) => role.is_manager(),
     }
+}
+
+/// A room `caller` may be in, that exists.
+pub async fn check_room(state: &AppState, caller: &Caller, name: &str) -> Result<Room, ApiError> {
+    let room = parse_room(name)?;
+    if !allowed(caller, room) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("you may not join {room}"),
+        ));
+    }
+    let store = &state.store;
+    let exists = match room {
+        Room::Station(r, station) => store.station(r, station).await?.is_some(),
+        Room::Table(r, table) => store.table(r, table).await?.is_some(),
+        _ => true,
+    };
+    if !exists {
+        return Err(ApiError::not_found(&room.to_string()));
+    }
+    Ok(room)
+}
+
+/// A room's name read, or a validation error naming the `room` field.
+pub fn parse_room(name: &str) -> Result<Room, ApiError> {
+    name.parse().map_err(|e: restohub_protocol::ws::RoomError| {
+        ApiError::invalid_field("room", "room", &e.0)
+    })
 }

@@ -3,7 +3,6 @@
 //! one task until the client leaves or is told to.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -14,9 +13,11 @@ use restohub_protocol::ws::{close, ClientMessage, Hello, Member, Room, ServerMes
 use restohub_protocol::Role;
 use tokio::time::Instant;
 
-use super::{rooms, ConnectionSlot, Gateway, SessionHandle};
+use super::reply::error_frame;
+use super::{rooms, ConnectionSlot, Gateway, UserConnection};
 use crate::auth::tokens::TokenError;
 use crate::auth::Caller;
+use crate::node::{Node, SessionHandle};
 use crate::state::AppState;
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -28,6 +29,7 @@ struct Refusal(u16, &'static str);
 /// The session's state while it runs.
 pub(super) struct Connection {
     pub gateway: Gateway,
+    pub node: Node,
     pub state: AppState,
     pub session: Arc<SessionHandle>,
     pub caller: Caller,
@@ -64,7 +66,7 @@ pub async fn run(
     let Ready {
         mut conn,
         rx,
-        user_key,
+        counted,
         greeted,
     } = ready;
     let session = conn.session.clone();
@@ -75,14 +77,17 @@ pub async fn run(
     };
     // Out of every room before the closing handshake, so presence and
     // delivery forget the session at once.
+    let node = &conn.node;
     for room in std::mem::take(&mut conn.watching) {
-        gateway.unwatch(room, &session);
+        node.unwatch(room, &session);
     }
     for room in std::mem::take(&mut conn.rooms) {
-        gateway.leave(room, &session);
+        node.leave(room, &session);
     }
-    gateway.unregister();
-    gateway.remove_user_connection(&user_key);
+    node.unregister();
+    // The account's connection counts no more once the session is gone,
+    // not after the closing handshake.
+    drop(counted);
     Box::pin(close_with(&mut sink, &mut stream, code, close_reason(code))).await;
 }
 
@@ -90,7 +95,8 @@ pub async fn run(
 struct Ready {
     conn: Connection,
     rx: tokio::sync::mpsc::Receiver<Utf8Bytes>,
-    user_key: String,
+    /// The account's (or guest session's) connection, counted until dropped.
+    counted: UserConnection,
     /// The welcome (and any replay) went out.
     greeted: bool,
 }
@@ -123,21 +129,8 @@ async fn handshake(
         Ok(identity) => identity,
         Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
     };
-    if !gateway.add_user_connection(&user_key) {
-        return refuse(
-            sink,
-            stream,
-            close::TOO_MANY_CONNECTIONS,
-            "too many connections for this account",
-        )
-        .await;
-    }
-    if gateway
-        .open_channel(caller.restaurant_id, &state.store)
-        .await
-        .is_err()
-    {
-        gateway.remove_user_connection(&user_key);
+    let node = state.node.clone();
+    if node.open_channel(caller.restaurant_id).await.is_err() {
         return refuse(
             sink,
             stream,
@@ -148,11 +141,10 @@ async fn handshake(
     }
     let mut joined = rooms::automatic(&caller);
     for name in &hello.rooms {
-        match super::commands::check_room(&state, &caller, name).await {
+        match rooms::check_room(&state, &caller, name).await {
             Ok(room) if !joined.contains(&room) => joined.push(room),
             Ok(_) => {}
             Err(e) => {
-                gateway.remove_user_connection(&user_key);
                 let code = match e.code() {
                     restohub_protocol::ErrorCode::Forbidden => close::FORBIDDEN,
                     _ => close::PROTOCOL_VIOLATION,
@@ -161,8 +153,19 @@ async fn handshake(
             }
         }
     }
-    let (session, rx) = gateway.register(caller.restaurant_id, member, hello.since);
-    let seq = gateway.join_all(&session, &joined, hello.since);
+    // Counted last, so no refusal above waits on its closing handshake while
+    // holding one of the account's connections.
+    let Some(counted) = gateway.add_user_connection(&user_key) else {
+        return refuse(
+            sink,
+            stream,
+            close::TOO_MANY_CONNECTIONS,
+            "too many connections for this account",
+        )
+        .await;
+    };
+    let (session, rx) = node.register(caller.restaurant_id, member, hello.since);
+    let seq = node.join_all(&session, &joined, hello.since);
     let replay = match replay(&state, &caller, &joined, hello.since, seq).await {
         Ok(replay) => replay,
         Err(e) => {
@@ -185,6 +188,7 @@ async fn handshake(
     let quota = Quota::per_second(settings.commands_per_second).allow_burst(settings.command_burst);
     let conn = Connection {
         gateway: gateway.clone(),
+        node,
         state,
         session: session.clone(),
         caller,
@@ -217,7 +221,7 @@ async fn handshake(
     Some(Ready {
         conn,
         rx,
-        user_key,
+        counted,
         greeted,
     })
 }
@@ -234,19 +238,19 @@ impl Connection {
         let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
         heartbeat.tick().await;
         let mut last_heard = Instant::now();
-        let kill = self.session.kill.clone();
+        let kill = self.session.killed();
         let shutdown = self.gateway.shutdown.clone();
         loop {
             tokio::select! {
                 biased;
-                _ = kill.cancelled() => return self.session.kill_code.load(Ordering::Acquire),
+                _ = kill.cancelled() => return self.session.kill_code(),
                 _ = shutdown.cancelled() => return close::SERVICE_RESTART,
                 Some(frame) = rx.recv() => {
                     // A client that stops reading blocks this send; the kill
                     // (slow consumer) or shutdown still ends it.
                     let sent = tokio::select! {
                         r = send_queued(sink, frame, &mut rx) => r.is_ok(),
-                        _ = kill.cancelled() => return self.session.kill_code.load(Ordering::Acquire),
+                        _ = kill.cancelled() => return self.session.kill_code(),
                         _ = shutdown.cancelled() => return close::SERVICE_RESTART,
                     };
                     if !sent {
@@ -290,7 +294,7 @@ impl Connection {
             }
             Message::Binary(_) => match self.rate_limited() {
                 Some(refused) => refused,
-                None => super::commands::error_frame(
+                None => error_frame(
                     None,
                     crate::error::ApiError::new(
                         restohub_protocol::ErrorCode::UnsupportedMediaType,
@@ -304,8 +308,7 @@ impl Connection {
         if self.limited_in_a_row > self.gateway.settings.command_burst.get() * 4 {
             return Some(close::RATE_LIMITED);
         }
-        self.session
-            .push(Utf8Bytes::from(reply), &self.gateway.stats);
+        self.session.push(Utf8Bytes::from(reply), &self.node.stats);
         None
     }
 
@@ -316,7 +319,7 @@ impl Connection {
             return None;
         }
         self.limited_in_a_row += 1;
-        Some(super::commands::error_frame(
+        Some(error_frame(
             None,
             crate::error::ApiError::new(
                 restohub_protocol::ErrorCode::RateLimited,
@@ -475,15 +478,14 @@ async fn authenticate(
     Ok((caller, member, claims.sub))
 }
 
+/// The close code for a failed read, from the error's type: a frame over
+/// the size limit (a capacity error) is `MESSAGE_TOO_BIG`; anything else
+/// means the peer is gone (0: no close frame).
 fn read_error_code(e: &axum::Error) -> u16 {
-    let text = e.to_string();
-    if text.contains("Space limit exceeded")
-        || text.contains("too long")
-        || text.contains("Capacity")
-    {
-        close::MESSAGE_TOO_BIG
-    } else {
-        0
+    let cause = std::error::Error::source(e).and_then(|c| c.downcast_ref::<tungstenite::Error>());
+    match cause {
+        Some(tungstenite::Error::Capacity(_)) => close::MESSAGE_TOO_BIG,
+        _ => 0,
     }
 }
 
