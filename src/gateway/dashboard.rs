@@ -1,6 +1,6 @@
 //! Live dashboards. When events of a restaurant reach this instance and it
-//! has sessions in that restaurant's `dashboard:{r}` room, the restaurant is
-//! marked; one task takes the marked restaurants, reads each one's
+//! has sessions in that restaurant's `dashboard:{r}` room, the node marks
+//! the restaurant; one task takes the marked restaurants, reads each one's
 //! statistics once and sends the same snapshot to all its local dashboard
 //! sessions, then waits `dashboard_interval` before the next round. However
 //! many orders arrive, a dashboard gets at most one snapshot per interval,

@@ -10,6 +10,7 @@ mod commands;
 mod dashboard;
 mod floor;
 mod reply;
+mod resume;
 pub mod rooms;
 mod session;
 

@@ -20,6 +20,8 @@ pub mod redis;
 mod registry;
 pub mod session;
 mod store_log;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
