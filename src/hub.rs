@@ -13,6 +13,9 @@ use crate::clock::SharedClock;
 use crate::config::{Config, Database};
 use crate::gateway::Gateway;
 use crate::http::HttpOptions;
+use crate::node::broker::{Broker, LocalBroker};
+use crate::node::redis::RedisBroker;
+use crate::node::Node;
 use crate::state::{AppState, Settings};
 use crate::storage::{Location, Store};
 
@@ -45,17 +48,19 @@ impl Hub {
             None => None,
         };
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        let gateway = Gateway::new(config.gateway.clone());
-        let bus: Arc<dyn crate::bus::EventBus> = match &redis {
-            Some(client) => Arc::new(crate::bus::RedisBus::start(
-                client.clone(),
-                gateway.clone(),
-                store.clone(),
-            )),
-            None => Arc::new(crate::bus::LocalBus),
-        };
+        let node = Node::new(
+            config.gateway.queue_capacity,
+            Arc::new(store.clone()),
+            |instance| -> Arc<dyn Broker> {
+                match &redis {
+                    Some(client) => Arc::new(RedisBroker::new(client.clone(), instance)),
+                    None => Arc::new(LocalBroker),
+                }
+            },
+        );
+        let gateway = Gateway::new(config.gateway.clone(), node.clone());
         let state = AppState {
-            bus,
+            node,
             store,
             clock,
             tokens: Arc::new(TokenKeys::new(&secret)),
@@ -101,12 +106,7 @@ impl Hub {
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
-        let poller = tokio::spawn(
-            self.state
-                .gateway
-                .clone()
-                .poll_log(self.state.store.clone(), self.event_poll),
-        );
+        let poller = tokio::spawn(self.state.node.clone().poll_log(self.event_poll));
         let dashboards = tokio::spawn(
             self.state
                 .gateway

@@ -5,7 +5,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -14,6 +13,7 @@ pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod hub;
+pub mod node;
 pub mod orders;
 pub mod secret;
 pub mod state;

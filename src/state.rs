@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::{Passwords, TokenKeys};
 use crate::clock::SharedClock;
 use crate::gateway::Gateway;
+use crate::node::Node;
 use crate::storage::Store;
 
 /// Settings handlers need, already validated, in the units they use.
@@ -24,9 +25,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Present when REDIS_URL is configured.
     pub redis: Option<redis::Client>,
+    /// The WebSocket edge: connection limits and session tasks.
     pub gateway: Gateway,
-    /// Carries committed events to the other instances.
-    pub bus: Arc<dyn crate::bus::EventBus>,
+    /// Rooms, ordered delivery and presence, here and across instances.
+    pub node: Node,
     /// Browser origins allowed to call the API and open WebSockets.
     pub allowed_origins: Arc<Vec<axum::http::HeaderValue>>,
 }
@@ -34,11 +36,7 @@ pub struct AppState {
 impl AppState {
     /// After a commit: deliver to this instance's sessions now, and hand the
     /// events to the other instances without making the caller wait.
-    pub async fn announce(&self, events: Vec<crate::events::Event>) {
-        if events.is_empty() {
-            return;
-        }
-        self.bus.publish(&events);
-        self.gateway.publish(&self.store, events).await;
+    pub async fn publish(&self, events: Vec<crate::events::Event>) {
+        self.node.publish(events);
     }
 }

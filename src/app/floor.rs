@@ -109,7 +109,7 @@ async fn change(
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?
         .ok_or_else(|| ApiError::not_found("table"))?;
-    state.announce(events).await;
+    state.publish(events).await;
     Ok(for_caller(caller, table))
 }
 
@@ -183,7 +183,7 @@ pub async fn call_waiter(
         .store
         .append_events(r, vec![call], state.clock.now_ms())
         .await?;
-    state.announce(events).await;
+    state.publish(events).await;
     Ok(table_id)
 }
 

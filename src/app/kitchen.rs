@@ -58,7 +58,7 @@ pub async fn act(
         None => Err(ApiError::not_found("order")),
         Some(Err(e)) => Err(e),
         Some(Ok((order, events))) => {
-            state.announce(events).await;
+            state.publish(events).await;
             Ok(order)
         }
     }

@@ -252,7 +252,7 @@ async fn change(
         None => Err(ApiError::not_found("menu item")),
         Some(Err(e)) => Err(e),
         Some(Ok((item, events))) => {
-            state.announce(events).await;
+            state.publish(events).await;
             Ok(item)
         }
     }

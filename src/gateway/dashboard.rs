@@ -1,42 +1,21 @@
 //! Live dashboards. When events of a restaurant reach this instance and it
-//! has sessions in that restaurant's `dashboard:{r}` room, the restaurant is
-//! marked; one task takes the marked restaurants, reads each one's
+//! has sessions in that restaurant's `dashboard:{r}` room, the node marks
+//! the restaurant; one task takes the marked restaurants, reads each one's
 //! statistics once and sends the same snapshot to all its local dashboard
 //! sessions, then waits `dashboard_interval` before the next round. However
 //! many orders arrive, a dashboard gets at most one snapshot per interval,
 //! and the round after the last event reflects it (its `seq` says so).
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
 use restohub_protocol::api::analytics::DashboardStats;
 use restohub_protocol::ws::{Room, ServerMessage};
 
-use super::{Gateway, SessionHandle};
+use super::Gateway;
 use crate::clock::SharedClock;
+use crate::node::SessionHandle;
 use crate::storage::Store;
-
-#[derive(Default)]
-pub(super) struct Pending {
-    restaurants: Mutex<BTreeSet<i64>>,
-    wake: tokio::sync::Notify,
-}
-
-impl Pending {
-    fn mark(&self, restaurant: i64) {
-        self.restaurants
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(restaurant);
-        self.wake.notify_one();
-    }
-
-    fn take(&self) -> BTreeSet<i64> {
-        std::mem::take(&mut *self.restaurants.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
 
 /// The frame of a snapshot.
 fn frame(stats: DashboardStats) -> Utf8Bytes {
@@ -45,11 +24,9 @@ fn frame(stats: DashboardStats) -> Utf8Bytes {
 }
 
 impl Gateway {
-    /// An event of `restaurant` was delivered here.
+    /// The dashboards of `restaurant` need a fresh snapshot.
     pub(super) fn dashboard_changed(&self, restaurant: i64) {
-        if self.registry.has_members(Room::Dashboard(restaurant)) {
-            self.dashboards.mark(restaurant);
-        }
+        self.node.dashboard_changed(restaurant);
     }
 
     /// True if `session` may be sent a snapshot at `seq` (none newer went
@@ -58,7 +35,10 @@ impl Gateway {
         let newest = session.dashboard_seq.fetch_max(seq, Ordering::AcqRel);
         let fresh = newest <= seq;
         if fresh {
-            self.stats.dashboards_sent.fetch_add(1, Ordering::Relaxed);
+            self.node
+                .stats
+                .dashboards_sent
+                .fetch_add(1, Ordering::Relaxed);
         }
         fresh
     }
@@ -66,7 +46,7 @@ impl Gateway {
     /// Queues a snapshot to one session (one that just joined the room).
     pub(crate) fn send_dashboard(&self, session: &SessionHandle, stats: DashboardStats) {
         if self.take_dashboard_turn(session, stats.seq) {
-            session.push(frame(stats), &self.stats);
+            session.push(frame(stats), &self.node.stats);
         }
     }
 
@@ -76,19 +56,19 @@ impl Gateway {
         let interval = self.settings.dashboard_interval;
         let refresh = self.settings.dashboard_refresh;
         loop {
-            if tokio::time::timeout(refresh, self.dashboards.wake.notified())
+            if tokio::time::timeout(refresh, self.node.dashboards_marked())
                 .await
                 .is_err()
             {
                 let open = self
-                    .registry
+                    .node
                     .rooms_where(|room| matches!(room, Room::Dashboard(_)));
                 for restaurant in open.into_iter().filter_map(Room::restaurant) {
-                    self.dashboards.mark(restaurant);
+                    self.node.mark_dashboard(restaurant);
                 }
             }
-            for restaurant in self.dashboards.take() {
-                let sessions = self.registry.sessions(Room::Dashboard(restaurant));
+            for restaurant in self.node.take_dashboards() {
+                let sessions = self.node.sessions(Room::Dashboard(restaurant));
                 if sessions.is_empty() {
                     continue;
                 }
@@ -98,14 +78,14 @@ impl Gateway {
                         let frame = frame(stats);
                         for session in sessions {
                             if self.take_dashboard_turn(&session, seq) {
-                                session.push(frame.clone(), &self.stats);
+                                session.push(frame.clone(), &self.node.stats);
                             }
                         }
                     }
                     Ok(None) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, restaurant, "cannot read dashboard statistics; will retry");
-                        self.dashboards.mark(restaurant);
+                        self.node.mark_dashboard(restaurant);
                     }
                 }
             }

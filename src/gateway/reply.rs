@@ -1,4 +1,7 @@
-//! The reply frames of commands: one `ack` or one `error` per command.
+//! The frames that answer a command: an `ack` with its result, or an
+//! `error` with the stable code both edges share.
+//!
+//! Only builds frames; it never decides what a command did.
 
 use restohub_protocol::ws::{Ack, AckResult, ErrorReply, RequestId, ServerMessage};
 
@@ -22,6 +25,7 @@ pub fn error_frame(id: Option<RequestId>, error: ApiError) -> String {
     serde_json::to_string(&reply).unwrap_or_default()
 }
 
+/// An `ack` frame for `id`.
 pub fn ack_frame(id: RequestId, result: AckResult) -> String {
     serde_json::to_string(&ServerMessage::Ack(Ack { id, result })).unwrap_or_default()
 }

@@ -3,7 +3,6 @@
 //! one task until the client leaves or is told to.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -14,9 +13,12 @@ use restohub_protocol::ws::{close, ClientMessage, Hello, Member, Room, ServerMes
 use restohub_protocol::Role;
 use tokio::time::Instant;
 
-use super::{ConnectionSlot, Gateway, SessionHandle};
+use super::reply::error_frame;
+use super::resume::{replay, Replay};
+use super::{ConnectionSlot, Gateway, UserConnection};
 use crate::auth::tokens::TokenError;
 use crate::auth::Caller;
+use crate::node::{Node, SessionHandle};
 use crate::state::AppState;
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -28,6 +30,7 @@ struct Refusal(u16, &'static str);
 /// The session's state while it runs.
 pub(super) struct Connection {
     pub gateway: Gateway,
+    pub node: Node,
     pub state: AppState,
     pub session: Arc<SessionHandle>,
     pub caller: Caller,
@@ -64,7 +67,7 @@ pub async fn run(
     let Ready {
         mut conn,
         rx,
-        user_key,
+        counted,
         greeted,
     } = ready;
     let session = conn.session.clone();
@@ -75,14 +78,17 @@ pub async fn run(
     };
     // Out of every room before the closing handshake, so presence and
     // delivery forget the session at once.
+    let node = &conn.node;
     for room in std::mem::take(&mut conn.watching) {
-        gateway.unwatch(room, &session);
+        node.unwatch(room, &session);
     }
     for room in std::mem::take(&mut conn.rooms) {
-        gateway.leave(room, &session);
+        node.leave(room, &session);
     }
-    gateway.unregister();
-    gateway.remove_user_connection(&user_key);
+    node.unregister();
+    // The account's connection counts no more once the session is gone,
+    // not after the closing handshake.
+    drop(counted);
     Box::pin(close_with(&mut sink, &mut stream, code, close_reason(code))).await;
 }
 
@@ -90,7 +96,8 @@ pub async fn run(
 struct Ready {
     conn: Connection,
     rx: tokio::sync::mpsc::Receiver<Utf8Bytes>,
-    user_key: String,
+    /// The account's (or guest session's) connection, counted until dropped.
+    counted: UserConnection,
     /// The welcome (and any replay) went out.
     greeted: bool,
 }
@@ -123,21 +130,8 @@ async fn handshake(
         Ok(identity) => identity,
         Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
     };
-    if !gateway.add_user_connection(&user_key) {
-        return refuse(
-            sink,
-            stream,
-            close::TOO_MANY_CONNECTIONS,
-            "too many connections for this account",
-        )
-        .await;
-    }
-    if gateway
-        .open_channel(caller.restaurant_id, &state.store)
-        .await
-        .is_err()
-    {
-        gateway.remove_user_connection(&user_key);
+    let node = state.node.clone();
+    if node.open_channel(caller.restaurant_id).await.is_err() {
         return refuse(
             sink,
             stream,
@@ -152,7 +146,6 @@ async fn handshake(
             Ok(room) if !joined.contains(&room) => joined.push(room),
             Ok(_) => {}
             Err(e) => {
-                gateway.remove_user_connection(&user_key);
                 let code = match e.code() {
                     restohub_protocol::ErrorCode::Forbidden => close::FORBIDDEN,
                     _ => close::PROTOCOL_VIOLATION,
@@ -161,8 +154,19 @@ async fn handshake(
             }
         }
     }
-    let (session, rx) = gateway.register(caller.restaurant_id, member, hello.since);
-    let seq = gateway.join_all(&session, &joined, hello.since);
+    // Counted last, so no refusal above waits on its closing handshake while
+    // holding one of the account's connections.
+    let Some(counted) = gateway.add_user_connection(&user_key) else {
+        return refuse(
+            sink,
+            stream,
+            close::TOO_MANY_CONNECTIONS,
+            "too many connections for this account",
+        )
+        .await;
+    };
+    let (session, rx) = node.register(caller.restaurant_id, member, hello.since);
+    let seq = node.join_all(&session, &joined, hello.since);
     let replay = match replay(&state, &caller, &joined, hello.since, seq).await {
         Ok(replay) => replay,
         Err(e) => {
@@ -185,6 +189,7 @@ async fn handshake(
     let quota = Quota::per_second(settings.commands_per_second).allow_burst(settings.command_burst);
     let conn = Connection {
         gateway: gateway.clone(),
+        node,
         state,
         session: session.clone(),
         caller,
@@ -217,7 +222,7 @@ async fn handshake(
     Some(Ready {
         conn,
         rx,
-        user_key,
+        counted,
         greeted,
     })
 }
@@ -234,19 +239,19 @@ impl Connection {
         let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
         heartbeat.tick().await;
         let mut last_heard = Instant::now();
-        let kill = self.session.kill.clone();
+        let kill = self.session.killed();
         let shutdown = self.gateway.shutdown.clone();
         loop {
             tokio::select! {
                 biased;
-                _ = kill.cancelled() => return self.session.kill_code.load(Ordering::Acquire),
+                _ = kill.cancelled() => return self.session.kill_code(),
                 _ = shutdown.cancelled() => return close::SERVICE_RESTART,
                 Some(frame) = rx.recv() => {
                     // A client that stops reading blocks this send; the kill
                     // (slow consumer) or shutdown still ends it.
                     let sent = tokio::select! {
                         r = send_queued(sink, frame, &mut rx) => r.is_ok(),
-                        _ = kill.cancelled() => return self.session.kill_code.load(Ordering::Acquire),
+                        _ = kill.cancelled() => return self.session.kill_code(),
                         _ = shutdown.cancelled() => return close::SERVICE_RESTART,
                     };
                     if !sent {
@@ -290,7 +295,7 @@ impl Connection {
             }
             Message::Binary(_) => match self.rate_limited() {
                 Some(refused) => refused,
-                None => super::reply::error_frame(
+                None => error_frame(
                     None,
                     crate::error::ApiError::new(
                         restohub_protocol::ErrorCode::UnsupportedMediaType,
@@ -304,8 +309,7 @@ impl Connection {
         if self.limited_in_a_row > self.gateway.settings.command_burst.get() * 4 {
             return Some(close::RATE_LIMITED);
         }
-        self.session
-            .push(Utf8Bytes::from(reply), &self.gateway.stats);
+        self.session.push(Utf8Bytes::from(reply), &self.node.stats);
         None
     }
 
@@ -316,7 +320,7 @@ impl Connection {
             return None;
         }
         self.limited_in_a_row += 1;
-        Some(super::reply::error_frame(
+        Some(error_frame(
             None,
             crate::error::ApiError::new(
                 restohub_protocol::ErrorCode::RateLimited,
@@ -324,65 +328,6 @@ impl Connection {
             ),
         ))
     }
-}
-
-/// Longest replay a resume gets; further behind, the client resyncs.
-const MAX_REPLAY: u64 = 10_000;
-
-enum Replay {
-    /// Frames to send after the welcome: events, then `resumed`.
-    Frames(Vec<String>),
-    Resync,
-}
-
-/// The events in `(since, seq]` the session's rooms allow, as frames with
-/// their `prev` chain from `since`, then a `resumed` marker. Nothing to do
-/// without `since` or when the client is not behind.
-async fn replay(
-    state: &AppState,
-    caller: &Caller,
-    rooms: &[restohub_protocol::ws::Room],
-    since: Option<u64>,
-    seq: u64,
-) -> sqlx::Result<Replay> {
-    let Some(since) = since else {
-        return Ok(Replay::Frames(Vec::new()));
-    };
-    let resumed = |seq: u64, replayed: u64| {
-        let frame = ServerMessage::Resumed(restohub_protocol::ws::Resumed {
-            since,
-            seq,
-            replayed,
-        });
-        serde_json::to_string(&frame).unwrap_or_default()
-    };
-    if since >= seq {
-        // Nothing missed (or this instance is behind the client: live
-        // events up to `since` are skipped, so the seam has no duplicate).
-        return Ok(Replay::Frames(vec![resumed(since, 0)]));
-    }
-    if seq - since > MAX_REPLAY {
-        return Ok(Replay::Resync);
-    }
-    let events = state
-        .store
-        .events_between(caller.restaurant_id, since, seq, MAX_REPLAY as i64)
-        .await?;
-    if events.len() as u64 != seq - since {
-        // Part of the range was pruned.
-        return Ok(Replay::Resync);
-    }
-    let mut frames = Vec::new();
-    let mut prev = since;
-    for event in events
-        .iter()
-        .filter(|e| e.rooms.iter().any(|r| rooms.contains(r)))
-    {
-        frames.push(crate::events::event_frame(prev, &event.shared_body()));
-        prev = event.seq;
-    }
-    frames.push(resumed(seq, frames.len() as u64));
-    Ok(Replay::Frames(frames))
 }
 
 /// Waits for the first text frame and parses it as `hello`.
@@ -475,15 +420,14 @@ async fn authenticate(
     Ok((caller, member, claims.sub))
 }
 
+/// The close code for a failed read, from the error's type: a frame over
+/// the size limit (a capacity error) is `MESSAGE_TOO_BIG`; anything else
+/// means the peer is gone (0: no close frame).
 fn read_error_code(e: &axum::Error) -> u16 {
-    let text = e.to_string();
-    if text.contains("Space limit exceeded")
-        || text.contains("too long")
-        || text.contains("Capacity")
-    {
-        close::MESSAGE_TOO_BIG
-    } else {
-        0
+    let cause = std::error::Error::source(e).and_then(|c| c.downcast_ref::<tungstenite::Error>());
+    match cause {
+        Some(tungstenite::Error::Capacity(_)) => close::MESSAGE_TOO_BIG,
+        _ => 0,
     }
 }
 

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use restohub_protocol::api::health::{ComponentHealth, ComponentState, Health};
 
-use crate::bus::BusHealth;
+use crate::node::broker::BrokerHealth;
 use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -37,7 +37,9 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         Some(client) => {
             let mut redis = check(ping_redis(client)).await;
             // Reachable is not enough: this instance must be receiving events.
-            if let (ComponentState::Up, BusHealth::Down(why)) = (redis.status, state.bus.health()) {
+            if let (ComponentState::Up, BrokerHealth::Down(why)) =
+                (redis.status, state.node.broker_health())
+            {
                 redis = ComponentHealth {
                     status: ComponentState::Down,
                     error: Some(why),

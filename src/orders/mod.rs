@@ -45,7 +45,7 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         .await?;
     match outcome {
         PlaceOutcome::Placed { order, events } => {
-            state.announce(events).await;
+            state.publish(events).await;
             Ok(Placed {
                 order,
                 duplicate: false,

@@ -179,7 +179,7 @@ async fn a_slow_consumer_resumes_without_loss(backend: Backend) {
     let pad = "x".repeat(16 * 1024);
     let mut n = 0;
     while app
-        .gateway
+        .node
         .stats
         .slow_consumers
         .load(std::sync::atomic::Ordering::Relaxed)
@@ -197,7 +197,7 @@ async fn a_slow_consumer_resumes_without_loss(backend: Backend) {
             .append_events(f.t.id, vec![draft], T0)
             .await
             .unwrap();
-        app.gateway.publish(&app.store, events).await;
+        app.node.publish(events);
     }
     // It reads what it had, up to the cut.
     let mut got: Vec<(u64, String)> = Vec::new();

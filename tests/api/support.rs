@@ -134,7 +134,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub store: Store,
-    pub gateway: restohub::gateway::Gateway,
+    pub node: restohub::node::Node,
     pub addr: std::net::SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     pub db: Arc<TestDb>,
@@ -190,7 +190,7 @@ impl TestApp {
         let config = test_config(&db, extra);
         let hub = Hub::open(&config, clock.clone()).await.expect("hub starts");
         let store = hub.state.store.clone();
-        let gateway = hub.state.gateway.clone();
+        let node = hub.state.node.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -200,7 +200,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             addr,
-            gateway,
+            node,
             http: reqwest::Client::new(),
             clock,
             store,

@@ -49,13 +49,13 @@ async fn events_arrive_once_in_order_with_prev(backend: Backend) {
     let (mut stranger, _) = WsClient::join(&app, &other.owner).await;
 
     let kitchen_and_grill = vec![Room::Kitchen(r), Room::Station(r, grill)];
-    app.gateway
+    app.node
         .deliver(&event(r, 1, kitchen_and_grill.clone(), json!({ "n": 1 })));
-    app.gateway
+    app.node
         .deliver(&event(r, 2, vec![Room::Restaurant(r)], json!({ "n": 2 })));
-    app.gateway
+    app.node
         .deliver(&event(r, 3, kitchen_and_grill, json!({ "n": 3 })));
-    app.gateway.deliver(&event(
+    app.node.deliver(&event(
         r,
         4,
         vec![
@@ -79,7 +79,7 @@ async fn events_arrive_once_in_order_with_prev(backend: Backend) {
     // A late joiner is told the current seq, and its first prev is it.
     let (mut late, welcome) = WsClient::join(&app, &t.owner).await;
     assert_eq!(welcome["seq"], 4);
-    app.gateway
+    app.node
         .deliver(&event(r, 5, vec![Room::Restaurant(r)], json!({ "n": 5 })));
     let e = late.next_of("event").await;
     assert_eq!(
@@ -104,7 +104,7 @@ async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
 
     let mut seq = 0;
     while app
-        .gateway
+        .node
         .stats
         .slow_consumers
         .load(std::sync::atomic::Ordering::Relaxed)
@@ -112,7 +112,7 @@ async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
     {
         seq += 1;
         assert!(seq < 20_000, "the sleeper was never cut off");
-        app.gateway.deliver(&event(
+        app.node.deliver(&event(
             r,
             seq,
             vec![Room::Restaurant(r)],
@@ -124,7 +124,7 @@ async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
     }
     // The bound held: no session ever had more than its queue's worth waiting.
     let depth = app
-        .gateway
+        .node
         .stats
         .max_queue_depth
         .load(std::sync::atomic::Ordering::Relaxed);
@@ -157,7 +157,7 @@ async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
         "the sleeper got everything ({received} of {seq})"
     );
     // The reader is unaffected and still receives.
-    app.gateway
+    app.node
         .deliver(&event(r, seq + 1, vec![Room::Restaurant(r)], json!({})));
     assert_eq!(reader.next_of("event").await["seq"], seq + 1);
 }

@@ -11,7 +11,7 @@ use crate::error::ApiResult;
 pub async fn subscribe(conn: &mut Connection, name: &str) -> ApiResult<AckResult> {
     let room = rooms::permitted(&conn.state, &conn.caller, name).await?;
     if conn.rooms.insert(room) {
-        conn.gateway.join(room, &conn.session);
+        conn.node.join(room, &conn.session);
         if let Room::Dashboard(r) = room {
             // Queued: it follows the ack.
             conn.send_first_dashboard(r).await;
@@ -25,7 +25,7 @@ pub async fn subscribe(conn: &mut Connection, name: &str) -> ApiResult<AckResult
 pub fn unsubscribe(conn: &mut Connection, name: &str) -> ApiResult<AckResult> {
     let room = rooms::parse(name)?;
     if conn.rooms.remove(&room) {
-        conn.gateway.leave(room, &conn.session);
+        conn.node.leave(room, &conn.session);
     }
     Ok(AckResult::Unsubscribe {
         room: room.to_string(),
@@ -36,8 +36,8 @@ pub fn unsubscribe(conn: &mut Connection, name: &str) -> ApiResult<AckResult> {
 /// told who joins and leaves it.
 pub async fn presence(conn: &mut Connection, name: &str) -> ApiResult<AckResult> {
     let room = rooms::permitted(&conn.state, &conn.caller, name).await?;
-    let mut members = conn.gateway.watch(room, &conn.session);
-    members.extend(conn.state.bus.remote_members(room).await);
+    let mut members = conn.node.watch(room, &conn.session);
+    members.extend(conn.node.remote_members(room).await);
     members.sort_by(|a, b| a.session_id.cmp(&b.session_id));
     conn.watching.insert(room);
     Ok(AckResult::Presence {

@@ -1,5 +1,9 @@
-//! The room registry: which local sessions are in which room. Delivery to a
-//! room walks only that room's members.
+//! The room registry: which local sessions are in which room, and who
+//! watches a room's presence. Delivery to a room walks only that room's
+//! members.
+//!
+//! A pure map: it never sends a frame, takes a restaurant's delivery lock or
+//! talks to other instances; the node does that around it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +11,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use restohub_protocol::ws::{Member, Room};
 
-use super::SessionHandle;
+use super::session::SessionHandle;
 
 type Members = DashMap<Room, HashMap<u64, Arc<SessionHandle>>>;
 

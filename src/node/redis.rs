@@ -1,24 +1,26 @@
-//! The event bus between instances: how events committed on one instance
-//! reach the sessions of the others. It is only the fast path: every
-//! instance also polls the event log (see `Gateway::poll_log`), so a lost
-//! message or a dead publisher makes delivery late, never incomplete.
+//! The Redis broker: each commit's events are published on the
+//! restaurant's channel, every instance subscribes to all restaurant
+//! channels, and presence is kept in a hash per room with a liveness key per
+//! instance.
 //!
-//! Without Redis the bus is local (one instance). With Redis, each commit's
-//! events are published on the restaurant's channel and every instance
-//! subscribes to all restaurant channels.
+//! It hands what it receives to its [`BrokerHandler`] and never knows the
+//! node, sessions or the database; a failure is logged and left to the log
+//! poller (events) or to liveness expiry (presence), never waited on by a
+//! caller.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use restohub_protocol::ws::Room;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+use restohub_protocol::ws::{Member, Room};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OnceCell};
 
+use super::broker::{Broker, BrokerHandler, BrokerHealth, PresenceNote};
 use crate::events::Event;
-use crate::gateway::Gateway;
-use crate::storage::Store;
 
 const CHANNEL_PREFIX: &str = "restohub:events:";
 const PRESENCE_CHANNEL_PREFIX: &str = "restohub:presence:";
@@ -35,138 +37,74 @@ const OUTBOX: usize = 10_000;
 /// Commits published in one pipeline, at most.
 const BATCH: usize = 256;
 
-/// Whether cross-instance delivery works right now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BusHealth {
-    /// A single instance: nothing to connect to.
-    Local,
-    Up,
-    Down(String),
-}
-
-#[async_trait::async_trait]
-pub trait EventBus: Send + Sync {
-    /// Hands committed events to the other instances without making the
-    /// caller wait: a failure is logged and left to the log poller.
-    fn publish(&self, events: &[Event]);
-    fn health(&self) -> BusHealth;
-    /// Members of `room` on other live instances.
-    async fn remote_members(&self, _room: Room) -> Vec<restohub_protocol::ws::Member> {
-        Vec::new()
-    }
-}
-
-pub struct LocalBus;
-
-#[async_trait::async_trait]
-impl EventBus for LocalBus {
-    fn publish(&self, _: &[Event]) {}
-    fn health(&self) -> BusHealth {
-        BusHealth::Local
-    }
-}
+/// Joins and leaves that may wait to be shared at once; past that they are
+/// dropped (the member's entry then lives until its instance's liveness
+/// expires).
+const PRESENCE_QUEUE: usize = 10_000;
 
 /// A member as other instances see it.
 #[derive(Serialize, Deserialize)]
 struct Presence {
     instance: String,
     room: String,
-    member: restohub_protocol::ws::Member,
+    member: Member,
     joined: bool,
 }
 
-pub struct RedisBus {
+pub struct RedisBroker {
     instance: String,
     client: redis::Client,
     /// Each commit's events as (channel, payload), for [`publisher`].
     outbox: mpsc::Sender<(String, String)>,
+    /// Local joins and leaves, for [`share_presence`].
+    presence: mpsc::Sender<PresenceNote>,
+    /// One connection for presence lookups, made on first use and
+    /// reconnecting on its own.
+    lookups: OnceCell<ConnectionManager>,
     subscribed: Arc<AtomicBool>,
 }
 
-impl RedisBus {
-    /// Starts the subscriber, which feeds every received event to the
-    /// gateway's ordered delivery and reconnects on its own.
-    pub fn start(client: redis::Client, gateway: Gateway, store: Store) -> RedisBus {
-        let subscribed = Arc::new(AtomicBool::new(false));
-        let instance = gateway.instance().to_owned();
-        if let Some(notes) = gateway.share_presence() {
-            tokio::spawn(share_presence(client.clone(), instance.clone(), notes));
-        }
-        tokio::spawn(subscribe(
-            client.clone(),
-            gateway,
-            store,
-            subscribed.clone(),
-        ));
+impl RedisBroker {
+    /// Starts publishing and sharing presence for `instance`; receiving
+    /// starts with [`Broker::start`].
+    pub fn new(client: redis::Client, instance: &str) -> RedisBroker {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         tokio::spawn(publisher(client.clone(), queued));
-        RedisBus {
-            instance,
+        let (presence, notes) = mpsc::channel(PRESENCE_QUEUE);
+        tokio::spawn(share_presence(client.clone(), instance.to_owned(), notes));
+        RedisBroker {
+            instance: instance.to_owned(),
             client,
             outbox,
-            subscribed,
+            presence,
+            lookups: OnceCell::new(),
+            subscribed: Arc::new(AtomicBool::new(false)),
         }
     }
-}
 
-/// Publishes what commits queue in [`RedisBus::outbox`], in the order they
-/// were queued: everything waiting goes out as one pipeline, one round trip
-/// at a time, so an instance publishes more than one commit per Redis round
-/// trip (a PUBLISH per commit, each waiting for its reply under a lock, could
-/// not). A failed or timed-out batch is dropped and the connection remade;
-/// other instances read those events from the log.
-async fn publisher(client: redis::Client, mut queued: mpsc::Receiver<(String, String)>) {
-    let mut conn: Option<redis::aio::MultiplexedConnection> = None;
-    let mut batch = Vec::with_capacity(BATCH);
-    while queued.recv_many(&mut batch, BATCH).await > 0 {
-        let mut pipe = redis::pipe();
-        for (channel, payload) in batch.drain(..) {
-            pipe.publish(channel, payload).ignore();
-        }
-        let sent = tokio::time::timeout(PUBLISH_TIMEOUT, async {
-            if conn.is_none() {
-                conn = Some(client.get_multiplexed_async_connection().await?);
+    async fn lookup_connection(&self) -> Option<ConnectionManager> {
+        let connect = || async {
+            tokio::time::timeout(PUBLISH_TIMEOUT, self.client.get_connection_manager())
+                .await
+                .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "timed out")))?
+        };
+        match self.lookups.get_or_try_init(connect).await {
+            Ok(conn) => Some(conn.clone()),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot look up presence on Redis");
+                None
             }
-            let c = conn.as_mut().expect("just connected");
-            pipe.query_async::<()>(c).await
-        })
-        .await;
-        let failure = match sent {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "timed out".to_owned(),
-        };
-        tracing::warn!(error = %failure, "publishing to Redis failed; other instances will read the log");
-        conn = None;
-    }
-}
-
-#[async_trait::async_trait]
-impl EventBus for RedisBus {
-    fn publish(&self, events: &[Event]) {
-        let Some(first) = events.first() else { return };
-        let channel = format!("{CHANNEL_PREFIX}{}", first.restaurant_id);
-        let payload = serde_json::to_string(events).unwrap_or_default();
-        if self.outbox.try_send((channel, payload)).is_err() {
-            tracing::warn!("too many events wait for Redis; other instances will read the log");
         }
     }
 
-    async fn remote_members(&self, room: Room) -> Vec<restohub_protocol::ws::Member> {
-        let Ok(Ok(mut conn)) = tokio::time::timeout(
-            PUBLISH_TIMEOUT,
-            self.client.get_multiplexed_async_connection(),
-        )
-        .await
-        else {
-            return Vec::new();
-        };
-        let entries: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+    /// Members of `room` on other instances whose liveness key still exists.
+    async fn live_members(&self, mut conn: ConnectionManager, room: Room) -> Vec<Member> {
+        let entries: HashMap<String, String> = redis::cmd("HGETALL")
             .arg(format!("{PRESENCE_KEY_PREFIX}{room}"))
             .query_async(&mut conn)
             .await
             .unwrap_or_default();
-        let mut alive = std::collections::HashMap::<String, bool>::new();
+        let mut alive = HashMap::<String, bool>::new();
         let mut members = Vec::new();
         for json in entries.values() {
             let Ok(entry) = serde_json::from_str::<Presence>(json) else {
@@ -193,13 +131,83 @@ impl EventBus for RedisBus {
         }
         members
     }
+}
 
-    fn health(&self) -> BusHealth {
-        if self.subscribed.load(Ordering::Acquire) {
-            BusHealth::Up
-        } else {
-            BusHealth::Down("not subscribed to Redis".into())
+#[async_trait::async_trait]
+impl Broker for RedisBroker {
+    /// Starts the subscriber, which hands every received event and presence
+    /// change to `handler` and reconnects on its own.
+    fn start(&self, handler: Arc<dyn BrokerHandler>) {
+        tokio::spawn(subscribe(
+            self.client.clone(),
+            self.instance.clone(),
+            handler,
+            self.subscribed.clone(),
+        ));
+    }
+
+    fn publish(&self, events: &[Event]) {
+        let Some(first) = events.first() else { return };
+        let channel = format!("{CHANNEL_PREFIX}{}", first.restaurant_id);
+        let payload = serde_json::to_string(events).unwrap_or_default();
+        if self.outbox.try_send((channel, payload)).is_err() {
+            tracing::warn!("too many events wait for Redis; other instances will read the log");
         }
+    }
+
+    fn share_presence(&self, note: PresenceNote) {
+        if self.presence.try_send(note).is_err() {
+            tracing::warn!("presence queue full; a presence change was not shared");
+        }
+    }
+
+    async fn remote_members(&self, room: Room) -> Vec<Member> {
+        let Some(conn) = self.lookup_connection().await else {
+            return Vec::new();
+        };
+        tokio::time::timeout(PUBLISH_TIMEOUT, self.live_members(conn, room))
+            .await
+            .unwrap_or_default()
+    }
+
+    fn health(&self) -> BrokerHealth {
+        if self.subscribed.load(Ordering::Acquire) {
+            BrokerHealth::Up
+        } else {
+            BrokerHealth::Down("not subscribed to Redis".into())
+        }
+    }
+}
+
+/// Publishes what commits queue in [`RedisBroker::outbox`], in the order they
+/// were queued: everything waiting goes out as one pipeline, one round trip
+/// at a time, so an instance publishes more than one commit per Redis round
+/// trip (a PUBLISH per commit, each waiting for its reply under a lock, could
+/// not). A failed or timed-out batch is dropped and the connection remade;
+/// other instances read those events from the log.
+async fn publisher(client: redis::Client, mut queued: mpsc::Receiver<(String, String)>) {
+    let mut conn: Option<MultiplexedConnection> = None;
+    let mut batch = Vec::with_capacity(BATCH);
+    while queued.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        for (channel, payload) in batch.drain(..) {
+            pipe.publish(channel, payload).ignore();
+        }
+        let sent = tokio::time::timeout(PUBLISH_TIMEOUT, async {
+            if conn.is_none() {
+                conn = Some(client.get_multiplexed_async_connection().await?);
+            }
+            let c = conn.as_mut().expect("just connected");
+            pipe.query_async::<()>(c).await
+        })
+        .await;
+        let failure = match sent {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        tracing::warn!(error = %failure, "publishing to Redis failed; other instances will read the log");
+        conn = None;
     }
 }
 
@@ -208,9 +216,9 @@ impl EventBus for RedisBus {
 async fn share_presence(
     client: redis::Client,
     instance: String,
-    mut notes: tokio::sync::mpsc::Receiver<crate::gateway::PresenceNote>,
+    mut notes: mpsc::Receiver<PresenceNote>,
 ) {
-    let mut conn: Option<redis::aio::MultiplexedConnection> = None;
+    let mut conn: Option<MultiplexedConnection> = None;
     let mut beat = tokio::time::interval(INSTANCE_BEAT);
     loop {
         let note = tokio::select! {
@@ -266,8 +274,8 @@ async fn share_presence(
 
 async fn subscribe(
     client: redis::Client,
-    gateway: Gateway,
-    store: Store,
+    instance: String,
+    handler: Arc<dyn BrokerHandler>,
     subscribed: Arc<AtomicBool>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -290,7 +298,7 @@ async fn subscribe(
                             .get_channel_name()
                             .starts_with(PRESENCE_CHANNEL_PREFIX)
                         {
-                            forward_presence(&gateway, &message);
+                            forward_presence(&instance, handler.as_ref(), &message);
                             continue;
                         }
                         let payload: String = match message.get_payload() {
@@ -301,7 +309,7 @@ async fn subscribe(
                             }
                         };
                         match serde_json::from_str::<Vec<Event>>(&payload) {
-                            Ok(events) => gateway.publish(&store, events).await,
+                            Ok(events) => handler.on_events(events),
                             Err(e) => {
                                 tracing::warn!(error = %e, "malformed events on the event channel")
                             }
@@ -322,17 +330,17 @@ async fn subscribe(
 }
 
 /// Another instance's join or leave, for this instance's watchers.
-fn forward_presence(gateway: &Gateway, message: &redis::Msg) {
+fn forward_presence(instance: &str, handler: &dyn BrokerHandler, message: &redis::Msg) {
     let Ok(payload) = message.get_payload::<String>() else {
         return;
     };
     let Ok(entry) = serde_json::from_str::<Presence>(&payload) else {
         return;
     };
-    if entry.instance == gateway.instance() {
+    if entry.instance == instance {
         return;
     }
     if let Ok(room) = entry.room.parse::<Room>() {
-        gateway.remote_presence(room, &entry.member, entry.joined);
+        handler.on_presence(room, &entry.member, entry.joined);
     }
 }
