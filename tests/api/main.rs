@@ -1,6 +1,7 @@
 //! Black-box tests: a real hub on a real socket, over real HTTP, on SQLite
 //! and on PostgreSQL. One test binary so it links once.
 
+mod event_schema;
 mod support;
 mod ws_client;
 

@@ -588,11 +588,8 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
     let outcome = app
         .store
         .place_order(&placement, |o, _, _, _| {
-            vec![restohub::storage::EventDraft {
-                kind: "order.placed".into(),
-                rooms: kitchen,
-                data: json!({ "order_id": o.id }),
-            }]
+            let placed = restohub_protocol::events::OrderPlaced { order: o.clone() };
+            vec![restohub::storage::EventDraft::new(kitchen, placed)]
         })
         .await
         .unwrap();

@@ -154,11 +154,12 @@ async fn a_commit_nobody_published_arrives_by_polling(backend: Backend) {
     let (mut expo, welcome) = WsClient::join(&app, &chef).await;
     let start = welcome["seq"].as_u64().unwrap();
     let kitchen = vec![restohub_protocol::ws::Room::Kitchen(f.t.id)];
-    let drafts = vec![restohub::storage::EventDraft {
-        kind: "order.placed".into(),
-        rooms: kitchen,
-        data: json!({}),
-    }];
+    let occupied = restohub_protocol::events::TableStatusChanged {
+        table_id: f.t1,
+        from: restohub_protocol::api::tables::TableStatus::Free,
+        status: restohub_protocol::api::tables::TableStatus::Occupied,
+    };
+    let drafts = vec![restohub::storage::EventDraft::new(kitchen, occupied)];
     app.store.append_events(f.t.id, drafts, T0).await.unwrap();
     let e = expo.next_of("event").await;
     assert_eq!(
@@ -187,11 +188,15 @@ async fn a_slow_consumer_resumes_without_loss(backend: Backend) {
     {
         n += 1;
         assert!(n < 5000, "never cut off");
-        let draft = restohub::storage::EventDraft {
-            kind: "test.big".into(),
-            rooms: vec![restohub_protocol::ws::Room::Kitchen(f.t.id)],
-            data: json!({ "n": n, "pad": pad }),
+        let big = restohub_protocol::events::WaiterCalled {
+            table_id: n as i64,
+            label: pad.clone(),
+            by: restohub_protocol::Role::Waiter,
         };
+        let draft = restohub::storage::EventDraft::new(
+            vec![restohub_protocol::ws::Room::Kitchen(f.t.id)],
+            big,
+        );
         let events = app
             .store
             .append_events(f.t.id, vec![draft], T0)
@@ -211,6 +216,7 @@ async fn a_slow_consumer_resumes_without_loss(backend: Backend) {
         {
             Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
                 let e: Value = serde_json::from_str(t.as_str()).unwrap();
+                crate::event_schema::check(&e);
                 if e["type"] == "event" {
                     assert_eq!(e["prev"].as_u64().unwrap(), last);
                     last = e["seq"].as_u64().unwrap();

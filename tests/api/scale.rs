@@ -392,6 +392,7 @@ async fn a_killed_instance_loses_no_event_and_duplicates_no_order() {
             continue;
         };
         let e: Value = serde_json::from_str(text.as_str()).unwrap();
+        crate::event_schema::check(&e);
         if e["type"] == "event" {
             assert_eq!(e["prev"].as_u64().unwrap(), last);
             last = e["seq"].as_u64().unwrap();

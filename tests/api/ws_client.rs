@@ -124,7 +124,9 @@ impl WsClient {
                 .expect("a frame in time");
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(text.as_str()).expect("JSON frame")
+                    let frame: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+                    crate::event_schema::check(&frame);
+                    return frame;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("expected a text frame, got {other:?}"),

@@ -3,20 +3,29 @@
 //! reading is cut off without holding up anyone else.
 
 use restohub::events::Event;
+use restohub_protocol::events::WaiterCalled;
 use restohub_protocol::ws::Room;
-use serde_json::{json, Value};
+use restohub_protocol::Role;
+use serde_json::json;
 
 use crate::support::*;
 use crate::ws_client::WsClient;
 
-fn event(restaurant: i64, seq: u64, rooms: Vec<Room>, data: Value) -> Event {
+/// A real kind of event (a waiter called to "table" `seq`, labelled
+/// `label`), delivered straight to the node with the given seq.
+fn event(restaurant: i64, seq: u64, rooms: Vec<Room>, label: &str) -> Event {
+    let call = WaiterCalled {
+        table_id: seq as i64,
+        label: label.to_owned(),
+        by: Role::Waiter,
+    };
     Event {
         restaurant_id: restaurant,
         seq,
-        kind: "test.event".into(),
+        kind: WaiterCalled::KIND.into(),
         at: T0 + seq as i64,
         rooms,
-        data,
+        data: serde_json::to_value(call).unwrap(),
     }
 }
 
@@ -50,11 +59,10 @@ async fn events_arrive_once_in_order_with_prev(backend: Backend) {
 
     let kitchen_and_grill = vec![Room::Kitchen(r), Room::Station(r, grill)];
     app.node
-        .deliver(&event(r, 1, kitchen_and_grill.clone(), json!({ "n": 1 })));
+        .deliver(&event(r, 1, kitchen_and_grill.clone(), "T1"));
     app.node
-        .deliver(&event(r, 2, vec![Room::Restaurant(r)], json!({ "n": 2 })));
-    app.node
-        .deliver(&event(r, 3, kitchen_and_grill, json!({ "n": 3 })));
+        .deliver(&event(r, 2, vec![Room::Restaurant(r)], "T2"));
+    app.node.deliver(&event(r, 3, kitchen_and_grill, "T3"));
     app.node.deliver(&event(
         r,
         4,
@@ -62,7 +70,7 @@ async fn events_arrive_once_in_order_with_prev(backend: Backend) {
             Room::Restaurant(r),
             Room::Role(r, restohub_protocol::Role::Waiter),
         ],
-        json!({ "n": 4 }),
+        "T4",
     ));
 
     // The chef is in restaurant, kitchen and its station: 1 and 3 once each,
@@ -80,13 +88,16 @@ async fn events_arrive_once_in_order_with_prev(backend: Backend) {
     let (mut late, welcome) = WsClient::join(&app, &t.owner).await;
     assert_eq!(welcome["seq"], 4);
     app.node
-        .deliver(&event(r, 5, vec![Room::Restaurant(r)], json!({ "n": 5 })));
+        .deliver(&event(r, 5, vec![Room::Restaurant(r)], "T5"));
     let e = late.next_of("event").await;
     assert_eq!(
         (e["prev"].as_u64(), e["seq"].as_u64(), e["kind"].as_str()),
-        (Some(4), Some(5), Some("test.event"))
+        (Some(4), Some(5), Some("table.waiter_called"))
     );
-    assert_eq!(e["data"], json!({ "n": 5 }));
+    assert_eq!(
+        e["data"],
+        json!({ "table_id": 5, "label": "T5", "by": "waiter" })
+    );
     assert_eq!(
         e["at"],
         restohub_protocol::Timestamp(T0 + 5).to_rfc3339().as_str()
@@ -112,12 +123,8 @@ async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
     {
         seq += 1;
         assert!(seq < 20_000, "the sleeper was never cut off");
-        app.node.deliver(&event(
-            r,
-            seq,
-            vec![Room::Restaurant(r)],
-            json!({ "pad": big }),
-        ));
+        app.node
+            .deliver(&event(r, seq, vec![Room::Restaurant(r)], &big));
         // The reader keeps up: it has every event so far, in order.
         let e = reader.next_of("event").await;
         assert_eq!(e["seq"], seq);
@@ -158,7 +165,7 @@ async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
     );
     // The reader is unaffected and still receives.
     app.node
-        .deliver(&event(r, seq + 1, vec![Room::Restaurant(r)], json!({})));
+        .deliver(&event(r, seq + 1, vec![Room::Restaurant(r)], "T"));
     assert_eq!(reader.next_of("event").await["seq"], seq + 1);
 }
 
