@@ -13,6 +13,7 @@ pub mod health;
 mod kitchen;
 mod lockout;
 mod orders;
+mod parity;
 mod resources;
 mod resume;
 mod roles;
