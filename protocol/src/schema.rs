@@ -64,6 +64,8 @@ fn rest() -> Value {
         orders::Placed,
         orders::Order,
         orders::ShortItem,
+        orders::SetLineStatus,
+        orders::SetOrderStatus,
         analytics::AnalyticsQuery,
         analytics::Analytics,
         analytics::DashboardStats,
