@@ -6,7 +6,7 @@ use restohub_protocol::Role;
 
 use crate::app::accounts::create_owner;
 use crate::app::floor::new_guest_code;
-use crate::auth::sessions::normalise_email;
+use crate::app::sessions::normalise_email;
 use crate::auth::Passwords;
 use crate::config::CreateOwner;
 use crate::storage::{NewUser, PageQuery, Store};

@@ -21,6 +21,8 @@ use crate::storage::{Location, Store};
 
 pub struct Hub {
     pub state: AppState,
+    /// The WebSocket edge: connection limits and session tasks.
+    gateway: Gateway,
     router: Router,
     event_retention: std::time::Duration,
     event_poll: std::time::Duration,
@@ -71,8 +73,6 @@ impl Hub {
                 guest_session_ttl_ms: ms(config.guest_session_ttl),
             }),
             redis,
-            gateway,
-            allowed_origins: Arc::new(config.allowed_origins.clone()),
         };
         let router = crate::http::router(
             state.clone(),
@@ -81,10 +81,12 @@ impl Hub {
                 allowed_origins: config.allowed_origins.clone(),
                 auth_rate_limit: config.auth_rate_limit,
                 client_ip_header: config.client_ip_header.clone(),
+                gateway: gateway.clone(),
             },
         );
         Ok(Hub {
             state,
+            gateway,
             router,
             event_retention: config.event_retention,
             event_poll: config.event_poll,
@@ -108,12 +110,11 @@ impl Hub {
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
         let poller = tokio::spawn(self.state.node.clone().poll_log(self.event_poll));
         let dashboards = tokio::spawn(
-            self.state
-                .gateway
+            self.gateway
                 .clone()
                 .refresh_dashboards(self.state.store.clone(), self.state.clock.clone()),
         );
-        let gateway = self.state.gateway.clone();
+        let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         // Small frames (acks, events) go out at once: without TCP_NODELAY a
         // frame written behind another waits for the peer's delayed ACK

@@ -13,6 +13,7 @@ pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod hub;
+pub mod input;
 pub mod node;
 pub mod orders;
 pub mod secret;

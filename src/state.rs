@@ -1,10 +1,10 @@
-//! The state every request handler shares. Cheap to clone.
+//! The state every use case shares: storage, the clock, keys, settings and
+//! the node that publishes. Cheap to clone.
 
 use std::sync::Arc;
 
 use crate::auth::{Passwords, TokenKeys};
 use crate::clock::SharedClock;
-use crate::gateway::Gateway;
 use crate::node::Node;
 use crate::storage::Store;
 
@@ -25,12 +25,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Present when REDIS_URL is configured.
     pub redis: Option<redis::Client>,
-    /// The WebSocket edge: connection limits and session tasks.
-    pub gateway: Gateway,
     /// Rooms, ordered delivery and presence, here and across instances.
     pub node: Node,
-    /// Browser origins allowed to call the API and open WebSockets.
-    pub allowed_origins: Arc<Vec<axum::http::HeaderValue>>,
 }
 
 impl AppState {

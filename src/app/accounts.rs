@@ -10,7 +10,7 @@ use restohub_protocol::Role;
 use validator::Validate;
 
 use super::access::Operation;
-use crate::auth::sessions::normalise_email;
+use crate::app::sessions::normalise_email;
 use crate::auth::{Caller, Passwords};
 use crate::config::CreateOwner;
 use crate::error::{validation_failed, ApiError, ApiResult};

@@ -18,6 +18,7 @@ pub mod kitchen;
 pub mod menu;
 pub mod orders;
 pub mod rooms;
+pub mod sessions;
 pub mod staff;
 pub mod stations;
 

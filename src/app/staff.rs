@@ -8,7 +8,7 @@ use restohub_protocol::api::staff::{NewStaffUser, StaffUser, StaffUserPatch};
 use restohub_protocol::{ErrorCode, Role};
 
 use super::access::Operation;
-use crate::auth::sessions::normalise_email;
+use crate::app::sessions::normalise_email;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;

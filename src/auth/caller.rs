@@ -1,14 +1,10 @@
-//! The `Caller` extractor: the verified identity behind a request's
-//! `Authorization: Bearer` access token.
+//! The `Caller`: the verified identity behind an access token (a request's
+//! `Authorization: Bearer`, or a WebSocket's hello).
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use restohub_protocol::Role;
 
-use super::tokens::{Claims, TokenError};
+use super::tokens::{Claims, TokenError, TokenKeys};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -21,6 +17,15 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller an access token names, if it is genuine and current.
+    pub fn from_token(tokens: &TokenKeys, token: &str, now_ms: i64) -> Result<Caller, ApiError> {
+        let claims = tokens.verify(token, now_ms).map_err(|e| match e {
+            TokenError::Expired => ApiError::unauthorized("access token expired; refresh it"),
+            TokenError::Invalid => invalid_token(),
+        })?;
+        Caller::from_claims(&claims)
+    }
+
     pub fn from_claims(claims: &Claims) -> Result<Caller, ApiError> {
         let user_id = match claims.sub.strip_prefix("user:") {
             Some(id) => Some(id.parse().map_err(|_| invalid_token())?),
@@ -44,28 +49,4 @@ impl Caller {
 
 fn invalid_token() -> ApiError {
     ApiError::unauthorized("invalid access token")
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
-        let claims = state
-            .tokens
-            .verify(token.trim(), state.clock.now_ms())
-            .map_err(|e| match e {
-                TokenError::Expired => ApiError::unauthorized("access token expired; refresh it"),
-                TokenError::Invalid => invalid_token(),
-            })?;
-        Caller::from_claims(&claims)
-    }
 }

@@ -1,12 +1,12 @@
-//! Who is calling: passwords, tokens, lockout, and the `Caller` extractor.
+//! Who is calling: passwords, tokens, lockout, and the verified `Caller`.
 //!
-//! This module decides identity and role; it never reads or writes a
-//! restaurant's configuration.
+//! The building blocks of identity; the use cases that log in, rotate
+//! tokens and open guest sessions are in `app::sessions`. This module never
+//! reads or writes storage.
 
 pub mod caller;
 pub mod lockout;
 pub mod passwords;
-pub mod sessions;
 pub mod tokens;
 
 pub use caller::Caller;

@@ -10,8 +10,9 @@ use restohub_protocol::api::auth::{
 
 use super::extract::Json;
 use super::rate_limit::{self, AuthLimiter};
-use crate::auth::{sessions, Caller};
-use crate::error::{ApiError, ApiResult};
+use crate::app::sessions;
+use crate::auth::Caller;
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// The endpoints that take credentials pass the rate limit, if any.
@@ -57,22 +58,7 @@ async fn logout(
 }
 
 async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<WhoAmI>> {
-    let user = match caller.user_id {
-        Some(id) => Some(
-            state
-                .store
-                .user(caller.restaurant_id, id, state.clock.now_ms())
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?,
-        ),
-        None => None,
-    };
-    Ok(axum::Json(WhoAmI {
-        restaurant_id: caller.restaurant_id,
-        role: caller.role,
-        user,
-        table_id: caller.table_id,
-    }))
+    sessions::me(&state, &caller).await.map(axum::Json)
 }
 
 async fn guest_session(

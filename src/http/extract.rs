@@ -3,14 +3,16 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use restohub_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 use validator::Validate;
 
+use crate::auth::Caller;
 use crate::error::{validation_failed, ApiError};
+use crate::state::AppState;
 
 /// A JSON body that parsed and passed its `validator` rules.
 pub struct Json<T>(pub T);
@@ -59,53 +61,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("request body is not valid JSON: {e}"),
         )
     })?;
-    from_value(value)
-}
-
-/// Deserializes an already parsed JSON object, naming the field of a shape
-/// error (VALIDATION_FAILED).
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    // serde would also accept a struct written as an array of its fields;
-    // every request body and command of this API is an object.
-    if !value.is_object() {
-        return Err(ApiError::invalid_field(
-            "body",
-            "type",
-            "must be a JSON object",
-        ));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        field_error(&path, &e.into_inner().to_string())
-    })
-}
-
-/// Names the field of a shape error: serde reports missing and unknown
-/// fields at the parent, with the field's name in the message.
-fn field_error(path: &str, message: &str) -> ApiError {
-    let message = message.split(" at line ").next().unwrap_or(message);
-    let quoted = message.split('`').nth(1);
-    let (field, code) = if message.starts_with("missing field") {
-        (join(path, quoted.unwrap_or("?")), "required")
-    } else if message.starts_with("unknown field") {
-        (join(path, quoted.unwrap_or("?")), "unknown_field")
-    } else if path == "." {
-        ("body".to_owned(), "type")
-    } else {
-        (path.to_owned(), "type")
-    };
-    ApiError::invalid_field(&field, code, message)
-}
-
-fn join(parent: &str, field: &str) -> String {
-    if parent.ends_with(field) {
-        // serde_path_to_error already stepped into an unknown field.
-        parent.to_owned()
-    } else if parent == "." {
-        field.to_owned()
-    } else {
-        format!("{parent}.{field}")
-    }
+    crate::input::from_value(value)
 }
 
 /// A numeric id in the path. Anything else cannot name an existing row.
@@ -136,5 +92,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         serde_urlencoded::from_str(query)
             .map(Query)
             .map_err(|e| ApiError::invalid_field("query", "type", &e.to_string()))
+    }
+}
+
+/// The caller behind the request's `Authorization: Bearer` access token.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
+        Caller::from_token(&state.tokens, token.trim(), state.clock.now_ms())
     }
 }

@@ -41,6 +41,8 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<HeaderValue>,
     pub auth_rate_limit: Option<NonZeroU32>,
     pub client_ip_header: Option<String>,
+    /// The WebSocket edge that `/ws` hands its sockets to.
+    pub gateway: crate::gateway::Gateway,
 }
 
 pub fn router(state: AppState, options: HttpOptions) -> Router {
@@ -58,7 +60,10 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(analytics::router());
     let mut router = Router::new()
         .nest("/api/v1", api)
-        .merge(ws::router())
+        .merge(ws::router(ws::WsEdge {
+            gateway: options.gateway.clone(),
+            allowed_origins: std::sync::Arc::new(options.allowed_origins.clone()),
+        }))
         .merge(health::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {

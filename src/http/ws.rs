@@ -1,15 +1,19 @@
 //! `GET /ws`: the WebSocket upgrade, with the checks that must happen before
 //! it (browser origin, instance connection limit) and per-socket buffer sizes.
 
+use std::sync::Arc;
+
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use restohub_protocol::ErrorCode;
 
 use crate::error::ApiError;
+use crate::gateway::Gateway;
 use crate::state::AppState;
 
 /// Each socket's initial read buffer (tungstenite defaults to 128 KiB per
@@ -21,12 +25,23 @@ const READ_BUFFER: usize = 1024;
 /// `send_queued`); every send still ends with a flush, so nothing waits.
 const WRITE_BUFFER: usize = 64 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+/// What the upgrade needs besides the shared state.
+#[derive(Clone)]
+pub struct WsEdge {
+    pub gateway: Gateway,
+    /// Browser origins allowed to open WebSockets besides the hub's own.
+    pub allowed_origins: Arc<Vec<HeaderValue>>,
+}
+
+pub fn router(edge: WsEdge) -> Router<AppState> {
+    Router::new()
+        .route("/ws", get(upgrade))
+        .layer(Extension(edge))
 }
 
 async fn upgrade(
     State(state): State<AppState>,
+    Extension(edge): Extension<WsEdge>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -37,17 +52,12 @@ async fn upgrade(
             .and_then(|o| o.split_once("://").map(|(_, host)| host))
             .zip(headers.get(HOST).and_then(|h| h.to_str().ok()))
             .is_some_and(|(origin_host, host)| origin_host.eq_ignore_ascii_case(host));
-        if !same_origin
-            && !state
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed == origin)
-        {
+        if !same_origin && !edge.allowed_origins.iter().any(|allowed| allowed == origin) {
             return ApiError::new(ErrorCode::Forbidden, "this origin may not open a WebSocket")
                 .into_response();
         }
     }
-    let gateway = state.gateway.clone();
+    let gateway = edge.gateway;
     if gateway.is_shutting_down() {
         return ApiError::new(
             ErrorCode::Unavailable,

@@ -16,7 +16,7 @@ use super::reply::{ack_frame, error_frame};
 use super::session::Connection;
 use crate::app;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::from_value;
+use crate::input::from_value;
 
 /// Splits a frame into its id (if any) and the parsed command.
 fn parse(text: &str) -> Result<(RequestId, ClientMessage), (Option<RequestId>, ApiError)> {

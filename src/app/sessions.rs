@@ -1,12 +1,13 @@
 //! Logging in, rotating refresh tokens, logging out, and guest sessions.
 
-use restohub_protocol::api::auth::{GuestSession, LoginRequest, Tokens};
+use restohub_protocol::api::auth::{GuestSession, LoginRequest, Tokens, WhoAmI};
 use restohub_protocol::api::staff::StaffUser;
 use restohub_protocol::{ErrorCode, Role, Timestamp};
 use serde_json::json;
 
-use super::lockout::lock_duration_ms;
-use super::tokens::{random_token, sha256_hex, Claims};
+use crate::auth::lockout::lock_duration_ms;
+use crate::auth::tokens::{random_token, sha256_hex, Claims};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{NewRefreshToken, Rotation};
@@ -207,5 +208,25 @@ fn issue(
         refresh_token,
         refresh_expires_at: Timestamp(refresh_expires_at),
         user,
+    })
+}
+
+/// Who the caller is: its restaurant, role, account (staff) or table (guest).
+pub async fn me(state: &AppState, caller: &Caller) -> ApiResult<WhoAmI> {
+    let user = match caller.user_id {
+        Some(id) => Some(
+            state
+                .store
+                .user(caller.restaurant_id, id, state.clock.now_ms())
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?,
+        ),
+        None => None,
+    };
+    Ok(WhoAmI {
+        restaurant_id: caller.restaurant_id,
+        role: caller.role,
+        user,
+        table_id: caller.table_id,
     })
 }
