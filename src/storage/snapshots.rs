@@ -9,7 +9,7 @@ use restohub_protocol::api::orders::Order;
 use restohub_protocol::api::tables::{Table, TableStatus};
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
-use super::{BeginWrite, EventDraft, Store};
+use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
 
 const OPEN: &str = "('placed', 'in_progress', 'ready', 'served')";
@@ -22,7 +22,7 @@ struct OwnedLine {
     line: LineRow,
 }
 
-fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> Vec<Order> {
+fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> sqlx::Result<Vec<Order>> {
     let mut by_order: HashMap<i64, Vec<LineRow>> = HashMap::new();
     for l in lines {
         by_order.entry(l.order_id).or_default().push(l.line);
@@ -30,6 +30,7 @@ fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> Vec<Order> {
     orders
         .into_iter()
         .map(|o| {
+            // An order without lines reads as one.
             let lines = by_order.remove(&o.id).unwrap_or_default();
             assemble(o, lines)
         })
@@ -50,7 +51,7 @@ macro_rules! orders_in_snapshot {
              FROM order_lines WHERE restaurant_id = $1 AND order_id IN \
              (SELECT id FROM orders WHERE restaurant_id = $1 AND {}) ORDER BY id", $filter))
             .bind($r).bind($bind).fetch_all(&mut *$tx).await?;
-        (seq as u64, group(orders, lines))
+        (seq as u64, group(orders, lines)?)
     }};
 }
 
@@ -112,7 +113,7 @@ impl Store {
         table: i64,
         status: TableStatus,
         now: i64,
-        events: impl FnOnce(&str, &Table) -> Vec<EventDraft>,
+        events: impl FnOnce(TableStatus, &Table) -> Vec<EventDraft>,
     ) -> sqlx::Result<Option<(Table, Vec<Event>)>> {
         on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
@@ -120,14 +121,15 @@ impl Store {
                 "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
                 .bind(r).bind(table).fetch_optional(&mut *tx).await?;
             let Some(from) = from else { return Ok(None) };
+            let from = super::placement::table_status(r, table, from)?;
             let after: Table = sqlx::query_as(
                 "UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 AND id = $2 \
                  RETURNING id, label, seats, status, guest_code")
                 .bind(r).bind(table).bind(status.as_str()).fetch_one(&mut *tx).await?;
-            let appended = if from == status.as_str() {
+            let appended = if from == status {
                 Vec::new()
             } else {
-                append_events!(tx, r, events(&from, &after), now)
+                tx.append_events(r, events(from, &after), now).await?
             };
             tx.commit().await?;
             Ok(Some((after, appended)))
@@ -143,7 +145,7 @@ impl Store {
     ) -> sqlx::Result<Vec<Event>> {
         on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
-            let appended = append_events!(tx, r, drafts, now);
+            let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
             Ok(appended)
         })

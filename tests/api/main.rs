@@ -12,6 +12,7 @@ pub mod health;
 mod kitchen;
 mod lockout;
 mod orders;
+mod placement;
 mod resources;
 mod resume;
 mod roles;
