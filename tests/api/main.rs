@@ -6,6 +6,7 @@ mod ws_client;
 
 mod auth;
 mod cli;
+mod corrupt;
 mod dashboard;
 mod floor;
 pub mod health;
