@@ -7,7 +7,7 @@ pub(crate) mod events;
 pub mod lifecycle;
 pub mod plan;
 
-use restohub_protocol::api::orders::{OrderSource, PlaceOrder, Placed};
+use restohub_protocol::api::orders::{OrderSource, PlaceOrder, Placed, ShortItem};
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 use validator::Validate;
@@ -74,7 +74,7 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
             "this idempotency_key was already used for a different order",
         )),
         PlaceOutcome::OutOfStock(short) => {
-            let items: Vec<_> = short.iter().map(Shortage::item).collect();
+            let items: Vec<ShortItem> = short.into_iter().map(short_item).collect();
             Err(ApiError::with_details(
                 ErrorCode::OutOfStock,
                 items
@@ -88,6 +88,17 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         PlaceOutcome::Refused(invalid) => {
             Err(ApiError::invalid_field(&invalid.0, invalid.1, &invalid.2))
         }
+    }
+}
+
+/// A shortage as reported: an item no longer tracked has none to offer
+/// (stock came off tracking while this order waited).
+fn short_item(s: Shortage) -> ShortItem {
+    ShortItem {
+        menu_item_id: s.menu_item_id,
+        name: s.name,
+        requested: s.requested,
+        available: s.available.unwrap_or(0),
     }
 }
 

@@ -28,7 +28,7 @@ mod sqlite;
 
 use std::collections::BTreeMap;
 
-use restohub_protocol::api::orders::{LineStatus, Order, OrderSource, OrderStatus, ShortItem};
+use restohub_protocol::api::orders::{LineStatus, Order, OrderSource, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::Role;
 use serde::Serialize;
@@ -180,33 +180,21 @@ pub enum PlaceOutcome<R> {
     /// The key was used before: its order, and the hash of the request
     /// that placed it.
     Existing { order: Order, request_hash: String },
-    /// Some stock was short; nothing was written. `available` is the stock
-    /// left after the transaction (`None`: no longer tracked).
+    /// Some stock was short; nothing was written.
     OutOfStock(Vec<Shortage>),
     /// The decision refused the order; nothing was written.
     Refused(R),
 }
 
-/// A take that found too little stock.
+/// A take that found too little stock; its name and the stock left are
+/// read after the placement ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shortage {
     pub menu_item_id: i64,
     pub name: String,
     pub requested: i64,
-    /// Stock left, read after the placement ended (`None`: not tracked).
+    /// `None`: no longer tracked.
     pub available: Option<i64>,
-}
-
-impl Shortage {
-    /// As the protocol reports it; an item no longer tracked reports none.
-    pub fn item(&self) -> ShortItem {
-        ShortItem {
-            menu_item_id: self.menu_item_id,
-            name: self.name.clone(),
-            requested: self.requested,
-            available: self.available.unwrap_or(0),
-        }
-    }
 }
 
 // The statements both backends run, the same text.
@@ -230,7 +218,7 @@ const TAKE_STOCK: &str =
      WHERE restaurant_id = $1 AND id = $2 AND stock >= $3 RETURNING stock";
 pub(super) const TABLE_IDS: &str =
     "SELECT id FROM dining_tables WHERE restaurant_id = $1 ORDER BY id";
-const STOCK_LEFT: &str = "SELECT stock FROM menu_items WHERE restaurant_id = $1 AND id = $2";
+const STOCK_LEFT: &str = "SELECT name, stock FROM menu_items WHERE restaurant_id = $1 AND id = $2";
 
 /// How the placement's transaction ended; an `Existing` order and the
 /// stock left for shortages are read after it.
@@ -240,8 +228,8 @@ enum Step<R> {
         id: i64,
         hash: String,
     },
-    /// (item, name, quantity wanted) of each take short of stock.
-    Short(Vec<(i64, String, i64)>),
+    /// The takes short of stock.
+    Short(Vec<StockTake>),
 }
 
 /// A table status as stored; an unknown value is a corrupt row.
@@ -288,40 +276,18 @@ impl Store {
         }
     }
 
-    async fn shortages<R>(
-        &self,
-        r: i64,
-        short: Vec<(i64, String, i64)>,
-    ) -> sqlx::Result<PlaceOutcome<R>> {
+    async fn shortages<R>(&self, r: i64, short: Vec<StockTake>) -> sqlx::Result<PlaceOutcome<R>> {
         let mut items = Vec::with_capacity(short.len());
-        for (id, name, requested) in short {
-            let left: Option<i64> = on_db!(self, pool => sqlx::query_scalar(STOCK_LEFT)
-                .bind(r).bind(id).fetch_one(pool).await)?;
+        for take in short {
+            let (name, left): (String, Option<i64>) = on_db!(self, pool => sqlx::query_as(STOCK_LEFT)
+                .bind(r).bind(take.menu_item_id).fetch_one(pool).await)?;
             items.push(Shortage {
-                menu_item_id: id,
+                menu_item_id: take.menu_item_id,
                 name,
-                requested,
+                requested: take.qty,
                 available: left,
             });
         }
         Ok(PlaceOutcome::OutOfStock(items))
     }
-}
-
-/// The takes short of stock, named from the facts.
-fn short_of(
-    facts: &PlacementFacts,
-    short: impl IntoIterator<Item = StockTake>,
-) -> Vec<(i64, String, i64)> {
-    short
-        .into_iter()
-        .map(|t| {
-            let name = facts
-                .items
-                .get(&t.menu_item_id)
-                .map(|i| i.name.clone())
-                .unwrap_or_default();
-            (t.menu_item_id, name, t.qty)
-        })
-        .collect()
 }

@@ -28,8 +28,8 @@ use serde::Serialize;
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::{
-    short_of, ItemFacts, NewLine, NewOrder, PlaceOutcome, PlacementAsk, PlacementFacts,
-    PlacementPlan, Step, Written, BY_KEY, OCCUPY_TABLE, TAKE_STOCK,
+    ItemFacts, NewLine, NewOrder, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step,
+    Written, BY_KEY, OCCUPY_TABLE, TAKE_STOCK,
 };
 use crate::storage::append::{self, json, PgEvents, PgStats};
 
@@ -157,7 +157,7 @@ pub(super) async fn place<P: PlacementPlan, R>(
         }
         if !short.is_empty() {
             tx.rollback().await?;
-            return Ok(Step::Short(short_of(&opened.facts, short)));
+            return Ok(Step::Short(short));
         }
         let mut occupied = false;
         if let Some(table) = w.occupy {

@@ -10,8 +10,8 @@ use rusqlite::Connection;
 use sqlx::SqlitePool;
 
 use super::{
-    short_of, ItemFacts, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step, Written,
-    ITEM, OCCUPY_TABLE, OPENING, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
+    ItemFacts, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step, Written, ITEM,
+    OCCUPY_TABLE, OPENING, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
 };
 use crate::storage::direct::{self, End};
 
@@ -54,7 +54,7 @@ pub(super) async fn place<P: PlacementPlan, R>(
             Ok(plan) => plan,
             Err(refused) => return Ok(End::Rollback(Step::Done(PlaceOutcome::Refused(refused)))),
         };
-        write(c, ask, &facts, &plan)
+        write(c, ask, &plan)
     })
     .await
 }
@@ -109,7 +109,6 @@ fn facts<R>(
 fn write<R>(
     c: &Connection,
     ask: &PlacementAsk<'_>,
-    facts: &PlacementFacts,
     plan: &impl PlacementPlan,
 ) -> rusqlite::Result<End<Step<R>>> {
     let r = ask.restaurant_id;
@@ -127,7 +126,7 @@ fn write<R>(
         }
     }
     if !short.is_empty() {
-        return Ok(End::Rollback(Step::Short(short_of(facts, short))));
+        return Ok(End::Rollback(Step::Short(short)));
     }
     let occupied = match w.occupy {
         Some(table) => {
