@@ -96,9 +96,15 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
         .filter(|(id, _)| items[*id].stock.is_some())
         .map(|(&menu_item_id, &qty)| StockTake { menu_item_id, qty })
         .collect();
-    let occupy = req
+    // A first order turns a free table occupied.
+    let table = req
         .table_id
-        .filter(|_| facts.table == Some(TableStatus::Free));
+        .filter(|_| facts.table == Some(TableStatus::Free))
+        .map(|table_id| TableChange {
+            table_id,
+            from: TableStatus::Free,
+            to: TableStatus::Occupied,
+        });
     let (business_day, hour_start) =
         crate::stats::business_hour(crate::stats::zone(&facts.timezone), req.now);
     let order = NewOrder {
@@ -123,7 +129,7 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
             order,
             lines,
             take,
-            occupy,
+            table,
             stats: Default::default(),
         },
         items,
@@ -233,15 +239,7 @@ impl PlacementPlan for Plan {
     fn placed(&self, written: &Written<'_>) -> Placed {
         let order = self.order(written.order_id, written.line_ids);
         let stock = self.stock_changes(written.stock_after);
-        let table = self
-            .write
-            .occupy
-            .filter(|_| written.occupied)
-            .map(|table_id| TableChange {
-                table_id,
-                from: TableStatus::Free,
-                to: TableStatus::Occupied,
-            });
+        let table = self.write.table.clone().filter(|_| written.table_changed);
         let events = placement_events(
             self.write.order.restaurant_id,
             &order,

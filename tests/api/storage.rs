@@ -600,7 +600,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         assert_eq!(written.tables, [table.id]);
         // Soup went from 3 to 1.
         assert_eq!(written.stock_after, [1]);
-        assert!(written.occupied, "the free table was taken");
+        assert!(written.table_changed, "the free table was taken");
         drafts(&["order.placed", "menu.stock_changed"])
     })
     .await;
@@ -863,7 +863,7 @@ async fn orders_and_the_event_log(backend: Backend) {
     );
     let outcome = place(&s, &placement("d", three, "h4"), |order, written| {
         assert_eq!(written.stock_after, [0]);
-        assert!(!written.occupied, "the table was reserved, not free");
+        assert!(!written.table_changed, "the table was reserved, not free");
         assert_eq!(order.total_cents, 1200);
         drafts(&[
             "order.placed",

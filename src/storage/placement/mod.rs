@@ -33,7 +33,7 @@ use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::Role;
 use serde::Serialize;
 
-use super::{Db, EventDraft, Store};
+use super::{Db, EventDraft, Store, TableChange};
 use crate::clock::Clock;
 use crate::events::Event;
 use crate::stats::Delta;
@@ -135,8 +135,8 @@ pub struct PlacementWrite {
     pub lines: Vec<NewLine>,
     /// In item-id order.
     pub take: Vec<StockTake>,
-    /// The table to turn occupied, if it is still free then.
-    pub occupy: Option<i64>,
+    /// A table to change, if it still has the status the plan saw.
+    pub table: Option<TableChange>,
     pub stats: Delta,
 }
 
@@ -148,8 +148,9 @@ pub struct Written<'a> {
     pub line_ids: &'a [i64],
     /// Each take's stock after it, in the order of [`PlacementWrite::take`].
     pub stock_after: &'a [i64],
-    /// The table was still free, and this placement turned it occupied.
-    pub occupied: bool,
+    /// The table still had the status the plan saw, and this placement
+    /// changed it.
+    pub table_changed: bool,
     /// The restaurant's table ids when stock was taken (guests at every
     /// table see stock), else empty.
     pub tables: &'a [i64],
@@ -204,11 +205,11 @@ const OPENING: &str = "SELECT r.timezone, o.id, o.request_hash FROM restaurants 
 const BY_KEY: &str =
     "SELECT id, request_hash FROM orders WHERE restaurant_id = $1 AND idempotency_key = $2";
 const TABLE_STATUS: &str = "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2";
-/// Occupies the table if it is still free; a row only if it was. Of
-/// concurrent first orders on a table exactly one gets the row (PostgreSQL
-/// re-checks `status` on the row version it waited for).
-const OCCUPY_TABLE: &str = "UPDATE dining_tables SET status = 'occupied' \
-     WHERE restaurant_id = $1 AND id = $2 AND status = 'free' RETURNING id";
+/// Sets the table's status `$4` if it is still `$3`; a row only if it was.
+/// Of concurrent first orders on a free table exactly one gets the row
+/// (PostgreSQL re-checks `status` on the row version it waited for).
+const CHANGE_TABLE: &str = "UPDATE dining_tables SET status = $4 \
+     WHERE restaurant_id = $1 AND id = $2 AND status = $3 RETURNING id";
 const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_threshold, available \
      FROM menu_items WHERE restaurant_id = $1 AND id = $2";
 /// Takes stock if there is enough; the item sells out (`available` off)

@@ -29,7 +29,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::{
     ItemFacts, NewLine, NewOrder, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step,
-    Written, BY_KEY, OCCUPY_TABLE, TAKE_STOCK,
+    Written, BY_KEY, CHANGE_TABLE, TAKE_STOCK,
 };
 use crate::storage::append::{self, json, PgEvents, PgStats};
 
@@ -137,7 +137,7 @@ pub(super) async fn place<P: PlacementPlan, R>(
         Err(refused) => return Ok(Step::Done(PlaceOutcome::Refused(refused))),
     };
     let w = plan.write();
-    let written = if w.take.is_empty() && w.occupy.is_none() {
+    let written = if w.take.is_empty() && w.table.is_none() {
         write(&mut conn, ask, &opened, &plan, &[], false).await
     } else {
         let mut tx = conn.begin().await?;
@@ -159,16 +159,18 @@ pub(super) async fn place<P: PlacementPlan, R>(
             tx.rollback().await?;
             return Ok(Step::Short(short));
         }
-        let mut occupied = false;
-        if let Some(table) = w.occupy {
-            let hit: Option<i64> = sqlx::query_scalar(OCCUPY_TABLE)
+        let mut table_changed = false;
+        if let Some(change) = &w.table {
+            let hit: Option<i64> = sqlx::query_scalar(CHANGE_TABLE)
                 .bind(r)
-                .bind(table)
+                .bind(change.table_id)
+                .bind(change.from.as_str())
+                .bind(change.to.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-            occupied = hit.is_some();
+            table_changed = hit.is_some();
         }
-        match write(&mut tx, ask, &opened, &plan, &stock_after, occupied).await {
+        match write(&mut tx, ask, &opened, &plan, &stock_after, table_changed).await {
             Ok(outcome) => tx.commit().await.map(|()| outcome),
             Err(e) => {
                 tx.rollback().await?;
@@ -268,7 +270,7 @@ async fn write<R>(
     opened: &Opened,
     plan: &impl PlacementPlan,
     stock_after: &[i64],
-    occupied: bool,
+    table_changed: bool,
 ) -> sqlx::Result<PlaceOutcome<R>> {
     let r = ask.restaurant_id;
     let w = plan.write();
@@ -281,7 +283,7 @@ async fn write<R>(
         order_id: opened.order_id,
         line_ids: &opened.line_ids,
         stock_after,
-        occupied,
+        table_changed,
         tables,
     });
     let lines: Vec<LineRecord> = w

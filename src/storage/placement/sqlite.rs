@@ -10,8 +10,8 @@ use rusqlite::Connection;
 use sqlx::SqlitePool;
 
 use super::{
-    ItemFacts, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step, Written, ITEM,
-    OCCUPY_TABLE, OPENING, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
+    ItemFacts, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step, Written,
+    CHANGE_TABLE, ITEM, OPENING, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
 };
 use crate::storage::direct::{self, End};
 
@@ -128,10 +128,11 @@ fn write<R>(
     if !short.is_empty() {
         return Ok(End::Rollback(Step::Short(short)));
     }
-    let occupied = match w.occupy {
-        Some(table) => {
-            let hit: Option<i64> =
-                direct::optional(c, OCCUPY_TABLE, &[&r, &table], |row| row.get(0))?;
+    let table_changed = match &w.table {
+        Some(change) => {
+            let (from, to) = (change.from.as_str(), change.to.as_str());
+            let args: [&dyn rusqlite::ToSql; 4] = [&r, &change.table_id, &from, &to];
+            let hit: Option<i64> = direct::optional(c, CHANGE_TABLE, &args, |row| row.get(0))?;
             hit.is_some()
         }
         None => false,
@@ -186,7 +187,7 @@ fn write<R>(
         order_id,
         line_ids: &line_ids,
         stock_after: &stock_after,
-        occupied,
+        table_changed,
         tables: &tables,
     });
     let own = placed.order_event;
