@@ -291,3 +291,154 @@ fn placement_events(
     out.extend(events::table(r, table));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(name: &str, price_cents: i64, stock: Option<i64>, available: bool) -> ItemFacts {
+        ItemFacts {
+            name: name.into(),
+            price_cents,
+            station_id: Some(1),
+            stock,
+            low_stock_threshold: 2,
+            available,
+        }
+    }
+
+    fn line(menu_item_id: i64, qty: i64, note: &str) -> LineRequest {
+        LineRequest {
+            menu_item_id,
+            qty,
+            note: note.into(),
+            modifiers: vec![],
+        }
+    }
+
+    fn request(lines: &[LineRequest]) -> Request<'_> {
+        Request {
+            restaurant_id: 1,
+            table_id: Some(7),
+            source: OrderSource::DineIn,
+            note: "",
+            lines,
+            placed_by_user: None,
+            placed_by_role: Role::Waiter,
+            idempotency_key: "k",
+            request_hash: "h",
+            now: 1_800_000_000_000,
+        }
+    }
+
+    fn facts(table: Option<TableStatus>) -> PlacementFacts {
+        PlacementFacts {
+            timezone: "Europe/Paris".into(),
+            table,
+            items: BTreeMap::from([
+                (3, item("Soup", 400, Some(5), true)),
+                (2, item("Tea", 250, None, true)),
+                (9, item("Pie", 600, Some(3), false)),
+                (8, item("Gone", 600, Some(0), false)),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_placement_is_decided_from_the_facts() {
+        let lines = [line(3, 2, "a"), line(2, 1, ""), line(3, 1, "b")];
+        let plan = decide(&request(&lines), &facts(Some(TableStatus::Free))).unwrap();
+        let w = plan.write();
+        assert_eq!(w.order.total_cents, 3 * 400 + 250);
+        assert_eq!(
+            w.lines
+                .iter()
+                .map(|l| (l.menu_item_id, l.qty))
+                .collect::<Vec<_>>(),
+            [(3, 2), (2, 1), (3, 1)]
+        );
+        // Only tracked items, merged, in item-id order.
+        assert_eq!(
+            w.take,
+            [StockTake {
+                menu_item_id: 3,
+                qty: 3
+            }]
+        );
+        assert_eq!(
+            w.table.as_ref().map(|t| (t.table_id, t.from, t.to)),
+            Some((7, TableStatus::Free, TableStatus::Occupied))
+        );
+        assert_eq!(
+            (w.stats.counters.orders, w.stats.counters.booked_cents),
+            (1, 1450)
+        );
+        assert_eq!(w.order.business_day, "2027-01-15");
+
+        // What the write found: the table was taken first by another order.
+        let placed = plan.placed(&Written {
+            order_id: 40,
+            line_ids: &[41, 42, 43],
+            stock_after: &[2],
+            table_changed: false,
+            tables: &[7, 8],
+        });
+        assert_eq!(placed.order.id, 40);
+        assert_eq!(
+            placed.order.lines.iter().map(|l| l.id).collect::<Vec<_>>(),
+            [41, 42, 43]
+        );
+        let kinds: Vec<_> = placed.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "order.placed",
+                "ticket.placed",
+                "menu.stock_changed",
+                "menu.stock_low"
+            ]
+        );
+        assert_eq!(placed.events[placed.order_event].kind, "order.placed");
+        // Had it been free still, the table's event follows.
+        let placed = plan.placed(&Written {
+            order_id: 40,
+            line_ids: &[41, 42, 43],
+            stock_after: &[2],
+            table_changed: true,
+            tables: &[7, 8],
+        });
+        assert_eq!(placed.events.last().unwrap().kind, "table.status_changed");
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let refused = |lines: &[LineRequest], table| decide(&request(lines), &facts(table)).err();
+        let free = Some(TableStatus::Free);
+        assert_eq!(
+            refused(&[line(3, 1, "")], None),
+            Some(Invalid(
+                "table_id".into(),
+                "not_found",
+                "no such table".into()
+            ))
+        );
+        let unknown = refused(&[line(3, 1, ""), line(99, 1, "")], free).unwrap();
+        assert_eq!(
+            (unknown.0.as_str(), unknown.1),
+            ("lines[1].menu_item_id", "not_found")
+        );
+        let off = refused(&[line(9, 1, "")], free).unwrap();
+        assert_eq!(
+            (off.0.as_str(), off.1),
+            ("lines[0].menu_item_id", "unavailable")
+        );
+        // Sold out is not refused here: the stock statement finds it short.
+        assert!(refused(&[line(8, 1, "")], free).is_none());
+        // An occupied table stays as it is.
+        let plan = decide(
+            &request(&[line(2, 1, "")]),
+            &facts(Some(TableStatus::Occupied)),
+        );
+        assert!(plan.unwrap().write().table.is_none());
+    }
+}

@@ -14,14 +14,19 @@
 //! checkpoints run from the checkpoint task, and the single writer never
 //! waits for SQLite's lock. A placement holds the thread for well under a
 //! millisecond.
+//!
+//! The same handle serves the statements every write shares ([`super::append`])
+//! inside sqlx's own transactions too ([`within`]): SQLite has one version of
+//! them, and an order change appends its events in one hand-off, not one per
+//! statement.
 
 use std::borrow::Cow;
-
-use super::append;
 
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior};
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::{SqliteConnection, SqlitePool};
+
+use super::append;
 
 /// How the transaction ends, with what the body returns either way.
 pub(super) enum End<T> {
