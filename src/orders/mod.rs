@@ -15,7 +15,7 @@ use validator::Validate;
 use crate::auth::Caller;
 use crate::error::{validation_failed, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{PlaceOutcome, PlacementAsk, Shortage};
+use crate::storage::{PlaceOutcome, Shortage};
 use plan::LineRequest;
 
 const MAX_MODIFIER_CHARS: usize = 50;
@@ -41,18 +41,12 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         request_hash: &request_hash,
         now: state.clock.now_ms(),
     };
-    let item_ids: Vec<i64> = plan::wanted(&lines).into_keys().collect();
-    let ask = PlacementAsk {
-        restaurant_id: request.restaurant_id,
-        idempotency_key: request.idempotency_key,
-        table_id,
-        item_ids: &item_ids,
-        line_count: lines.len(),
-        clock: &*state.clock,
-    };
+    let item_ids = request.item_ids();
     let outcome = state
         .store
-        .place_order(&ask, |facts| plan::decide(&request, facts))
+        .place_order(&request.ask(&item_ids, &*state.clock), |facts| {
+            plan::decide(&request, facts)
+        })
         .await?;
     match outcome {
         PlaceOutcome::Placed { order, events } => {

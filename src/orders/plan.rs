@@ -15,8 +15,9 @@ use restohub_protocol::{Role, Timestamp};
 use serde_json::json;
 
 use super::events;
+use crate::clock::Clock;
 use crate::storage::{
-    EventDraft, ItemFacts, NewLine, NewOrder, Placed, PlacementFacts, PlacementPlan,
+    EventDraft, ItemFacts, NewLine, NewOrder, Placed, PlacementAsk, PlacementFacts, PlacementPlan,
     PlacementWrite, StockChange, StockTake, TableChange, Written,
 };
 
@@ -45,6 +46,26 @@ pub struct Request<'a> {
     pub request_hash: &'a str,
     /// When the hub took the order: its `created_at` and business hour.
     pub now: i64,
+}
+
+impl<'a> Request<'a> {
+    /// The items it wants, in item-id order, each once.
+    pub fn item_ids(&self) -> Vec<i64> {
+        wanted(self.lines).into_keys().collect()
+    }
+
+    /// What storage reads for it (`item_ids` from [`Request::item_ids`]);
+    /// `clock` stamps its events as they are appended.
+    pub fn ask(&self, item_ids: &'a [i64], clock: &'a dyn Clock) -> PlacementAsk<'a> {
+        PlacementAsk {
+            restaurant_id: self.restaurant_id,
+            idempotency_key: self.idempotency_key,
+            table_id: self.table_id,
+            item_ids,
+            line_count: self.lines.len(),
+            clock,
+        }
+    }
 }
 
 /// A line or the table that cannot be ordered: (field path, code, message).

@@ -4,10 +4,10 @@
 
 use restohub::clock::ManualClock;
 pub use restohub::orders::plan::LineRequest;
-use restohub::orders::plan::{decide, wanted, Invalid, Plan, Request};
+use restohub::orders::plan::{decide, Invalid, Plan, Request};
 use restohub::storage::{
     Backend, EventDraft, Location, NewRefreshToken, NewUser, PageQuery, PlaceOutcome, Placed,
-    PlacementAsk, PlacementPlan, PlacementWrite, Rotation, Store, UserChanges, Written,
+    PlacementPlan, PlacementWrite, Rotation, Store, UserChanges, Written,
 };
 use restohub_protocol::api::menu::{CategoryPatch, MenuItemPatch, NewMenuItem};
 use restohub_protocol::api::orders::Order;
@@ -97,16 +97,8 @@ pub async fn place(
         request_hash: p.request_hash,
         now: p.now,
     };
-    let item_ids: Vec<i64> = wanted(p.lines).into_keys().collect();
-    let ask = PlacementAsk {
-        restaurant_id: p.restaurant_id,
-        idempotency_key: p.idempotency_key,
-        table_id: p.table_id,
-        item_ids: &item_ids,
-        line_count: p.lines.len(),
-        clock: p.clock,
-    };
-    s.place_order(&ask, |facts| {
+    let item_ids = request.item_ids();
+    s.place_order(&request.ask(&item_ids, p.clock), |facts| {
         decide(&request, facts).map(|plan| Drafting {
             plan,
             events: &events,
