@@ -4,7 +4,7 @@
 //! the writer's handle (the placement's direct path, and sqlx transactions
 //! through [`direct::within`]); on PostgreSQL as statement fragments that
 //! the placement's single write composes and that stand alone for other
-//! transactions ([`PgAppend`]). This module never decides what to append.
+//! transactions ([`Append`]). This module never decides what to append.
 
 use std::sync::LazyLock;
 
