@@ -100,8 +100,9 @@ pub struct NewOrder {
 }
 
 /// A line's row as placed (its ids are storage's to give). A new column is
-/// a field here, its column in SQLite's insert (`placement/sqlite.rs`), and a migration:
-/// PostgreSQL takes the rows as JSON named by these fields.
+/// a field here, its column in SQLite's insert (`placement/sqlite.rs`) and
+/// a migration per backend: PostgreSQL takes the rows as JSON records named
+/// by these fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewLine {
     pub menu_item_id: i64,
