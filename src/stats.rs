@@ -68,7 +68,7 @@ pub fn hour_starts(tz: Tz, from: i64, to: i64) -> Vec<i64> {
 }
 
 /// The counters of one hour (the columns of `hourly_stats`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct Counters {
     pub orders: i64,
     pub booked_cents: i64,

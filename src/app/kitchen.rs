@@ -12,6 +12,7 @@
 //! current state.
 
 use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
+use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::events::{LineStatusChanged, OrderCancelled, OrderStatusChanged};
 use restohub_protocol::ws::Room;
 use restohub_protocol::{ErrorCode, Role};
@@ -157,7 +158,7 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
                 ));
             }
             change.order_status = Some(OrderStatus::Closed);
-            change.table_status = Some("cleaning");
+            change.table_status = Some(TableStatus::Cleaning);
             return Ok(change);
         }
         Action::SetOrder { to } => {
@@ -194,7 +195,7 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
     if derived != order.status {
         change.order_status = Some(derived);
         if derived == OrderStatus::Cancelled {
-            change.table_status = Some("free");
+            change.table_status = Some(TableStatus::Free);
         }
     }
     Ok(change)

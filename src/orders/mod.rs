@@ -1,11 +1,12 @@
-//! Orders: placing them (who may, what is valid, which events go where) and
-//! moving them through the kitchen (`lifecycle`). Shared by the WebSocket
-//! commands and the REST API; the transactions are in `storage`.
+//! Orders: placing them (who may, what is valid; the placement itself is
+//! decided in `plan`) and moving them through the kitchen (`lifecycle`).
+//! Shared by the WebSocket commands and the REST API; storage runs the
+//! transactions.
 
 pub(crate) mod events;
+pub mod plan;
 
-use restohub_protocol::api::orders::{Order, OrderSource, PlaceOrder, Placed};
-use restohub_protocol::ws::Room;
+use restohub_protocol::api::orders::{OrderSource, PlaceOrder, Placed, ShortItem};
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 use validator::Validate;
@@ -13,7 +14,8 @@ use validator::Validate;
 use crate::auth::Caller;
 use crate::error::{validation_failed, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{EventDraft, LineRequest, PlaceOutcome, Placement, StockChange, TableChange};
+use crate::storage::{PlaceOutcome, Shortage};
+use plan::LineRequest;
 
 const MAX_MODIFIER_CHARS: usize = 50;
 
@@ -23,9 +25,8 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
     let table_id = check_table(caller, &req)?;
     let lines = merge_lines(&req)?;
     let request_hash = fingerprint(&req);
-    let r = caller.restaurant_id;
-    let placement = Placement {
-        restaurant_id: r,
+    let request = plan::Request {
+        restaurant_id: caller.restaurant_id,
         table_id,
         source: req.source,
         note: req.note.trim(),
@@ -35,12 +36,12 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         idempotency_key: &req.idempotency_key,
         request_hash: &request_hash,
         now: state.clock.now_ms(),
-        clock: &*state.clock,
     };
+    let item_ids = request.item_ids();
     let outcome = state
         .store
-        .place_order(&placement, |order, stock, table, tables| {
-            placement_events(r, order, stock, table, tables)
+        .place_order(&request.ask(&item_ids, &*state.clock), |facts| {
+            plan::decide(&request, facts)
         })
         .await?;
     match outcome {
@@ -51,25 +52,43 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
                 duplicate: false,
             })
         }
-        PlaceOutcome::Existing(order) => Ok(Placed {
+        // A retry after a lost reply: the original order.
+        PlaceOutcome::Existing {
+            order,
+            request_hash: hash,
+        } if hash == request_hash => Ok(Placed {
             order,
             duplicate: true,
         }),
-        PlaceOutcome::KeyReused => Err(ApiError::conflict(
+        PlaceOutcome::Existing { .. } => Err(ApiError::conflict(
             "this idempotency_key was already used for a different order",
         )),
-        PlaceOutcome::OutOfStock(items) => Err(ApiError::with_details(
-            ErrorCode::OutOfStock,
-            items
-                .iter()
-                .map(|i| format!("{}: {} wanted, {} left", i.name, i.requested, i.available))
-                .collect::<Vec<_>>()
-                .join("; "),
-            json!({ "items": items }),
-        )),
-        PlaceOutcome::Invalid(invalid) => {
+        PlaceOutcome::OutOfStock(short) => {
+            let items: Vec<ShortItem> = short.into_iter().map(short_item).collect();
+            Err(ApiError::with_details(
+                ErrorCode::OutOfStock,
+                items
+                    .iter()
+                    .map(|i| format!("{}: {} wanted, {} left", i.name, i.requested, i.available))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                json!({ "items": items }),
+            ))
+        }
+        PlaceOutcome::Refused(invalid) => {
             Err(ApiError::invalid_field(&invalid.0, invalid.1, &invalid.2))
         }
+    }
+}
+
+/// A shortage as reported: an item no longer tracked has none to offer
+/// (stock came off tracking while this order waited).
+fn short_item(s: Shortage) -> ShortItem {
+    ShortItem {
+        menu_item_id: s.menu_item_id,
+        name: s.name,
+        requested: s.requested,
+        available: s.available.unwrap_or(0),
     }
 }
 
@@ -144,41 +163,4 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
 
 fn fingerprint(req: &PlaceOrder) -> String {
     crate::auth::tokens::sha256_hex(&serde_json::to_string(req).unwrap_or_default())
-}
-
-/// The events of a placement and where they go (see `events`):
-/// `order.placed` (the whole order) to the expo, waiters, the dashboard and
-/// the table; `ticket.placed` (only its lines) to each station; the stock,
-/// availability and table events.
-fn placement_events(
-    r: i64,
-    order: &Order,
-    stock: &[StockChange],
-    table: Option<&TableChange>,
-    tables: &[i64],
-) -> Vec<EventDraft> {
-    let mut out = vec![events::draft(
-        "order.placed",
-        events::order_rooms(r, order),
-        json!(order),
-    )];
-    for station in events::stations(order) {
-        let lines: Vec<_> = order
-            .lines
-            .iter()
-            .filter(|l| l.station_id == Some(station))
-            .collect();
-        let ticket = json!({
-            "order_id": order.id, "station_id": station, "table_id": order.table_id,
-            "note": order.note, "created_at": order.created_at, "lines": lines,
-        });
-        out.push(events::draft(
-            "ticket.placed",
-            vec![Room::Station(r, station)],
-            ticket,
-        ));
-    }
-    out.extend(events::stock(r, stock, tables));
-    out.extend(events::table(r, table));
-    out
 }

@@ -14,12 +14,19 @@
 //! checkpoints run from the checkpoint task, and the single writer never
 //! waits for SQLite's lock. A placement holds the thread for well under a
 //! millisecond.
+//!
+//! The same handle serves the statements every write shares ([`super::append`])
+//! inside sqlx's own transactions too ([`within`]): SQLite has one version of
+//! them, and an order change appends its events in one hand-off, not one per
+//! statement.
 
 use std::borrow::Cow;
 
-use rusqlite::{Connection, ToSql, TransactionBehavior};
+use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior};
 use sqlx::error::{DatabaseError, ErrorKind};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::append;
 
 /// How the transaction ends, with what the body returns either way.
 pub(super) enum End<T> {
@@ -34,14 +41,8 @@ pub(super) async fn write<T>(
     body: impl FnOnce(&Connection) -> rusqlite::Result<End<T>>,
 ) -> sqlx::Result<T> {
     let mut pooled = pool.acquire().await?;
-    let mut handle = pooled.lock_handle().await?;
-    // SAFETY: `handle` keeps the connection locked away from its sqlx worker
-    // thread until it drops, and `conn` (which neither owns nor closes the
-    // handle) is dropped before it, with every statement it prepared.
-    let mut conn =
-        unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) }.map_err(failed)?;
-    let result = (|| {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    within(&mut pooled, |conn| {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         match body(&tx)? {
             End::Commit(value) => {
                 tx.commit()?;
@@ -52,7 +53,24 @@ pub(super) async fn write<T>(
                 Ok(value)
             }
         }
-    })();
+    })
+    .await
+}
+
+/// Runs `body` on the handle of the sqlx connection `conn`, on this thread,
+/// inside whatever transaction `conn` has open: how sqlx transactions on
+/// SQLite share the statements of [`super::append`] with the direct path.
+pub(super) async fn within<T>(
+    conn: &mut SqliteConnection,
+    body: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> sqlx::Result<T> {
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: `handle` keeps the connection locked away from its sqlx worker
+    // thread until it drops, and `conn` (which neither owns nor closes the
+    // handle) is dropped before it, with every statement it prepared.
+    let conn =
+        unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) }.map_err(failed)?;
+    let result = body(&conn);
     drop(conn);
     drop(handle);
     result.map_err(failed)
@@ -181,7 +199,7 @@ impl DatabaseError for DirectError {
     }
 }
 
-/// [`record_stats!`] on the direct connection.
+/// [`super::append::Append::record_stats`] on the writer's handle.
 pub(super) fn record_stats(
     conn: &Connection,
     restaurant: i64,
@@ -194,37 +212,44 @@ pub(super) fn record_stats(
         let counters = c.columns();
         let mut args: Vec<&dyn ToSql> = vec![&restaurant, &hour, &day];
         args.extend(counters.iter().map(|v| v as &dyn ToSql));
-        execute(conn, super::ADD_HOURLY_STATS, &args)?;
+        execute(conn, &append::SQLITE_ADD_HOURLY, &args)?;
     }
     for (item, qty, cents) in &delta.items {
         execute(
             conn,
-            super::ADD_ITEM_STATS,
+            &append::SQLITE_ADD_ITEM,
             &[&restaurant, &day, item, qty, cents],
         )?;
     }
     Ok(())
 }
 
-/// [`append_events!`] on the direct connection.
+/// [`super::append::Append::append_events`] on the writer's handle; the
+/// draft at `own_seq` (if any) records its own seq as the order's.
 pub(super) fn append_events(
     conn: &Connection,
     restaurant: i64,
     drafts: Vec<super::EventDraft>,
     at: i64,
+    own_seq: Option<usize>,
 ) -> rusqlite::Result<Vec<crate::events::Event>> {
     let count = drafts.len() as i64;
-    let last: i64 = one(conn, super::NEXT_SEQS, &[&restaurant, &count], |row| {
+    let last: i64 = one(conn, append::NEXT_SEQS, &[&restaurant, &count], |row| {
         row.get(0)
     })?;
     let first = last - count + 1;
     let mut events = Vec::with_capacity(drafts.len());
-    for (i, draft) in drafts.into_iter().enumerate() {
+    for (i, mut draft) in drafts.into_iter().enumerate() {
         let seq = first + i as i64;
-        let (rooms, data) = draft.stored();
+        if own_seq == Some(i) {
+            append::carry_own_seq(&mut draft.data, seq);
+        }
+        let (rooms, data) = draft
+            .stored()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         execute(
             conn,
-            super::INSERT_EVENT,
+            append::INSERT_EVENT,
             &[&restaurant, &seq, &draft.kind, &at, &rooms, &data],
         )?;
         events.push(draft.logged(restaurant, seq, at));

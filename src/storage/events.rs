@@ -39,9 +39,9 @@ impl EventDraft {
     }
 
     /// Its rooms and data as stored (JSON text).
-    pub(super) fn stored(&self) -> (String, String) {
-        let rooms = serde_json::to_string(&self.rooms).unwrap_or_default();
-        (rooms, self.data.to_string())
+    pub(super) fn stored(&self) -> sqlx::Result<(String, String)> {
+        let rooms = super::append::json(&self.rooms)?;
+        Ok((rooms, self.data.to_string()))
     }
 }
 
@@ -56,15 +56,20 @@ struct Row {
 }
 
 impl Row {
-    fn into_event(self) -> Event {
-        Event {
+    /// The event; a row whose rooms or data do not parse is an error (it
+    /// would otherwise go nowhere, or carry nothing, without a word).
+    fn into_event(self) -> sqlx::Result<Event> {
+        let what = || format!("event {} of restaurant {}", self.seq, self.restaurant_id);
+        let rooms = super::decoded(&self.rooms, "rooms", what)?;
+        let data = super::decoded(&self.data, "data", what)?;
+        Ok(Event {
             restaurant_id: self.restaurant_id,
             seq: self.seq as u64,
             kind: self.kind,
             at: self.at,
-            rooms: serde_json::from_str(&self.rooms).unwrap_or_default(),
-            data: serde_json::from_str(&self.data).unwrap_or(serde_json::Value::Null),
-        }
+            rooms,
+            data,
+        })
     }
 }
 
@@ -84,7 +89,7 @@ impl Store {
     pub async fn current_seqs(&self, restaurants: &[i64]) -> sqlx::Result<Vec<(i64, u64)>> {
         let rows: Vec<(i64, i64)> = match &self.db {
             super::Db::Sqlite { read, .. } => {
-                let ids = serde_json::to_string(restaurants).unwrap_or_else(|_| "[]".into());
+                let ids = super::append::json(&restaurants)?;
                 sqlx::query_as(
                     "SELECT id, event_seq FROM restaurants \
                      WHERE id IN (SELECT value FROM json_each($1))",
@@ -116,7 +121,7 @@ impl Store {
              WHERE restaurant_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4")
             .bind(restaurant).bind(after as i64).bind(up_to as i64).bind(limit)
             .fetch_all(pool).await)?;
-        Ok(rows.into_iter().map(Row::into_event).collect())
+        rows.into_iter().map(Row::into_event).collect()
     }
 
     /// Retention: deletes events older than `before` (ms). The seq counter

@@ -4,10 +4,31 @@
 //! are serialized by the lock; the second decides on the first's result.
 
 use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
+use restohub_protocol::api::tables::TableStatus;
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
-use super::{BeginWrite, EventDraft, StockChange, Store, TableChange};
+use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
+
+/// A tracked item's stock as a change left it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockChange {
+    pub menu_item_id: i64,
+    pub name: String,
+    pub before: i64,
+    pub after: i64,
+    pub low_stock_threshold: i64,
+    /// Stock came back to a sold-out item, which is orderable again.
+    pub became_available: bool,
+}
+
+/// A table's status changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableChange {
+    pub table_id: i64,
+    pub from: TableStatus,
+    pub to: TableStatus,
+}
 
 /// Stock to give back for a line that never reached the kitchen.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,14 +45,18 @@ pub struct OrderChange {
     pub stock_returns: Vec<StockReturn>,
     /// The table's new status, applied only when no other order on it is
     /// still open.
-    pub table_status: Option<&'static str>,
+    pub table_status: Option<TableStatus>,
 }
 
-fn status_str<T: serde::Serialize>(status: T) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+/// A status as stored: its serde name.
+fn status_str<T: serde::Serialize>(status: T) -> sqlx::Result<String> {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(other) => Err(sqlx::Error::Encode(
+            format!("{other} is not stored as text").into(),
+        )),
+        Err(e) => Err(sqlx::Error::Encode(Box::new(e))),
+    }
 }
 
 const LINE_COLS: &str =
@@ -57,19 +82,19 @@ impl Store {
             let lines_sql = format!("SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 AND order_id = $2 ORDER BY id");
             let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
             let (day, hour) = (row.business_day.clone(), row.hour_start);
-            let before = assemble(row, lines);
+            let before = assemble(row, lines)?;
             let change = match decide(&before) {
                 Ok(change) => change,
                 Err(e) => return Ok(Some(Err(e))),
             };
             for (line, status) in &change.lines {
                 sqlx::query("UPDATE order_lines SET status = $4 WHERE restaurant_id = $1 AND order_id = $2 AND id = $3")
-                    .bind(r).bind(order_id).bind(line).bind(status_str(status)).execute(&mut *tx).await?;
+                    .bind(r).bind(order_id).bind(line).bind(status_str(status)?).execute(&mut *tx).await?;
             }
             if let Some(status) = change.order_status {
                 let ready_at = crate::stats::ready_at(&before, status, now);
                 sqlx::query("UPDATE orders SET status = $3, updated_at = $4, ready_at = $5 WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r).bind(order_id).bind(status_str(status)).bind(now).bind(ready_at).execute(&mut *tx).await?;
+                    .bind(r).bind(order_id).bind(status_str(status)?).bind(now).bind(ready_at).execute(&mut *tx).await?;
             }
             let mut returns = change.stock_returns.clone();
             returns.sort_by_key(|s| s.menu_item_id);
@@ -105,19 +130,20 @@ impl Store {
                 let from: Option<String> = sqlx::query_scalar(
                     "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
                     .bind(r).bind(table).fetch_optional(&mut *tx).await?;
-                if let Some(from) = from.filter(|f| open == 0 && f != to) {
+                let from = from.map(|f| super::placement::table_status(r, table, f)).transpose()?;
+                if let Some(from) = from.filter(|f| open == 0 && *f != to) {
                     sqlx::query("UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 AND id = $2")
-                        .bind(r).bind(table).bind(to).execute(&mut *tx).await?;
-                    table_change = Some(TableChange { table_id: table, from, to: to.into() });
+                        .bind(r).bind(table).bind(to.as_str()).execute(&mut *tx).await?;
+                    table_change = Some(TableChange { table_id: table, from, to });
                 }
             }
             let row: OrderRow = sqlx::query_as(&format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2"))
                 .bind(r).bind(order_id).fetch_one(&mut *tx).await?;
             let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
-            let after = assemble(row, lines);
-            record_stats!(tx, r, &day, hour, &crate::stats::delta(Some(&before), &after));
+            let after = assemble(row, lines)?;
+            tx.record_stats(r, &day, hour, &crate::stats::delta(Some(&before), &after)).await?;
             let drafts = events(&before, &after, &stock, table_change.as_ref());
-            let appended = if drafts.is_empty() { Vec::new() } else { append_events!(tx, r, drafts, now) };
+            let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
             Some(Ok((after, appended)))
         });

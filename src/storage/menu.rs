@@ -2,7 +2,7 @@
 
 use restohub_protocol::api::menu::{Category, CategoryPatch, MenuItem, MenuItemPatch, NewMenuItem};
 
-use super::{BeginWrite, EventDraft, PageQuery, Store};
+use super::{Append, BeginWrite, EventDraft, PageQuery, Store};
 use crate::events::Event;
 
 macro_rules! item_cols {
@@ -147,7 +147,7 @@ impl Store {
                 .bind(patch.low_stock_threshold).bind(patch.available)
                 .fetch_one(&mut *tx).await?;
             let drafts = events(&before, &after);
-            let appended = if drafts.is_empty() { Vec::new() } else { append_events!(tx, r, drafts, now) };
+            let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
             Some(Ok((after, appended)))
         });

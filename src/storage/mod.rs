@@ -3,11 +3,14 @@
 //! Every query is written once, in SQL both databases accept (`$n` parameters,
 //! `RETURNING`, `ON CONFLICT`), and runs on whichever pool is configured via
 //! [`on_db!`]. Backend differences live only in `migrations/sqlite` and
-//! `migrations/postgres`, in [`connect`], and in how a placement runs: on
-//! SQLite directly on the writer's handle ([`direct`]), on PostgreSQL as a
-//! read and a write composed from the same text (`orders::place_pg`). Every
-//! query is scoped to one restaurant; this module never decides who may call
-//! it.
+//! `migrations/postgres`, in [`connect`], in the statements every write
+//! shares ([`append`]: events and statistics, once per backend), and in how
+//! a placement runs ([`placement`]): on SQLite directly on the writer's
+//! handle ([`direct`]), on PostgreSQL as a read and a write. Every query is
+//! scoped to one restaurant; this module never decides who may call it, nor
+//! anything else a business rule would (a placement is decided by the
+//! caller's plan), and it calls nothing above it. A stored value that cannot
+//! be read back is an error naming its row ([`decoded`]), never a default.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -39,123 +42,15 @@ macro_rules! on_db {
     };
 }
 
-/// Takes the restaurant's next `$2` event seqs; returns the last.
-pub(crate) const NEXT_SEQS: &str =
-    "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq";
-pub(crate) const INSERT_EVENT: &str =
-    "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)";
-/// Adds counters to an hour: the upsert with the row source `$rows`
-/// (`VALUES (...)` or a `SELECT` of the 11 columns). A macro, so that
-/// statements built around it (PostgreSQL's placement) share its text.
-macro_rules! add_hourly_stats {
-    ($rows:literal) => {
-        concat!(
-            "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, \
-             booked_cents, closed_orders, closed_cents, cancelled, cancelled_cents, voided, \
-             voided_cents) ",
-            $rows,
-            " ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
-             orders = hourly_stats.orders + excluded.orders, \
-             booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
-             closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
-             closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
-             cancelled = hourly_stats.cancelled + excluded.cancelled, \
-             cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
-             voided = hourly_stats.voided + excluded.voided, \
-             voided_cents = hourly_stats.voided_cents + excluded.voided_cents"
-        )
-    };
-}
-
-/// Adds quantities and revenue to items' business days, from `$rows` (as
-/// [`add_hourly_stats!`], 5 columns).
-macro_rules! add_item_stats {
-    ($rows:literal) => {
-        concat!(
-            "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, \
-             revenue_cents) ",
-            $rows,
-            " ON CONFLICT (restaurant_id, business_day, menu_item_id) \
-             DO UPDATE SET qty = item_stats.qty + excluded.qty, \
-             revenue_cents = item_stats.revenue_cents + excluded.revenue_cents"
-        )
-    };
-}
-
-/// Adds an order's counters to its hour.
-pub(crate) const ADD_HOURLY_STATS: &str =
-    add_hourly_stats!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
-/// Adds an item's quantity and revenue to its business day.
-pub(crate) const ADD_ITEM_STATS: &str = add_item_stats!("VALUES ($1, $2, $3, $4, $5)");
-
-/// Appends event drafts inside the open transaction `$tx`: takes the next
-/// seqs of the restaurant (its row lock orders concurrent writers, so seq
-/// follows commit order) and writes each event. Evaluates to `Vec<Event>`.
-macro_rules! append_events {
-    ($tx:expr, $restaurant:expr, $drafts:expr, $at:expr) => {{
-        let drafts: Vec<$crate::storage::EventDraft> = $drafts;
-        let at: i64 = $at;
-        let last: i64 = sqlx::query_scalar($crate::storage::NEXT_SEQS)
-            .bind($restaurant)
-            .bind(drafts.len() as i64)
-            .fetch_one(&mut *$tx)
-            .await?;
-        let first = last - drafts.len() as i64 + 1;
-        let mut events = Vec::with_capacity(drafts.len());
-        for (i, draft) in drafts.into_iter().enumerate() {
-            let seq = first + i as i64;
-            let (rooms, data) = draft.stored();
-            sqlx::query($crate::storage::INSERT_EVENT)
-                .bind($restaurant)
-                .bind(seq)
-                .bind(&draft.kind)
-                .bind(at)
-                .bind(rooms)
-                .bind(data)
-                .execute(&mut *$tx)
-                .await?;
-            events.push(draft.logged($restaurant, seq, at));
-        }
-        events
-    }};
-}
-
-/// Adds a [`crate::stats::Delta`] to the order's hour and items inside the
-/// open transaction `$tx`: one upsert per changed row.
-macro_rules! record_stats {
-    ($tx:expr, $restaurant:expr, $day:expr, $hour:expr, $delta:expr) => {{
-        let delta: &$crate::stats::Delta = $delta;
-        let c = delta.counters;
-        if !c.is_zero() {
-            let mut upsert = sqlx::query($crate::storage::ADD_HOURLY_STATS)
-                .bind($restaurant)
-                .bind($hour)
-                .bind($day);
-            for value in c.columns() {
-                upsert = upsert.bind(value);
-            }
-            upsert.execute(&mut *$tx).await?;
-        }
-        for (item, qty, cents) in &delta.items {
-            sqlx::query($crate::storage::ADD_ITEM_STATS)
-                .bind($restaurant)
-                .bind($day)
-                .bind(*item)
-                .bind(*qty)
-                .bind(*cents)
-                .execute(&mut *$tx)
-                .await?;
-        }
-    }};
-}
-
 mod analytics;
+mod append;
 mod direct;
 mod events;
 mod lifecycle;
 mod login_attempts;
 mod menu;
 mod orders;
+mod placement;
 mod refresh_tokens;
 mod restaurants;
 mod snapshots;
@@ -164,10 +59,15 @@ mod tables;
 mod users;
 
 pub use analytics::AnalyticsRange;
+pub(crate) use append::Append;
 pub use events::EventDraft;
 pub use lifecycle::{OrderChange, StockReturn};
+pub use lifecycle::{StockChange, TableChange};
 pub use login_attempts::LoginLock;
-pub use orders::{Invalid, LineRequest, PlaceOutcome, Placement, StockChange, TableChange};
+pub use placement::{
+    ItemFacts, NewLine, NewOrder, PlaceOutcome, Placed, PlacementAsk, PlacementFacts,
+    PlacementPlan, PlacementWrite, Shortage, StockTake, Written,
+};
 pub use refresh_tokens::{NewRefreshToken, Rotation};
 pub use tables::GuestTable;
 pub use users::{Credentials, NewUser, UserChanges};
@@ -414,6 +314,25 @@ impl BeginWrite for PgPool {
 /// The row-locking suffix of the pool's backend.
 pub(crate) fn lock_suffix<P: BeginWrite>(_: &P) -> &'static str {
     P::FOR_UPDATE
+}
+
+/// A JSON column of a stored row, parsed. A value that does not parse is a
+/// corrupt row: an error naming the row (`what`) and the column, logged
+/// here, never a default.
+pub(crate) fn decoded<T: serde::de::DeserializeOwned>(
+    text: &str,
+    column: &str,
+    what: impl FnOnce() -> String,
+) -> sqlx::Result<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(what(), column, e))
+}
+
+/// The error for a stored value that cannot be read back, logged with the
+/// row it is in.
+pub(crate) fn corrupt(row: String, column: &str, cause: impl std::fmt::Display) -> sqlx::Error {
+    let message = format!("{row}: column {column} cannot be read: {cause}");
+    tracing::error!(%message, "corrupt row");
+    sqlx::Error::Decode(message.into())
 }
 
 /// Keyset pagination: rows with `id > after`, at most `limit` of them.

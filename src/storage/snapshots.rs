@@ -9,7 +9,7 @@ use restohub_protocol::api::orders::Order;
 use restohub_protocol::api::tables::Table;
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
-use super::{BeginWrite, EventDraft, Store};
+use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
 
 const OPEN: &str = "('placed', 'in_progress', 'ready', 'served')";
@@ -22,7 +22,7 @@ struct OwnedLine {
     line: LineRow,
 }
 
-fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> Vec<Order> {
+fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> sqlx::Result<Vec<Order>> {
     let mut by_order: HashMap<i64, Vec<LineRow>> = HashMap::new();
     for l in lines {
         by_order.entry(l.order_id).or_default().push(l.line);
@@ -30,6 +30,7 @@ fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> Vec<Order> {
     orders
         .into_iter()
         .map(|o| {
+            // An order without lines reads as one.
             let lines = by_order.remove(&o.id).unwrap_or_default();
             assemble(o, lines)
         })
@@ -50,7 +51,7 @@ macro_rules! orders_in_snapshot {
              FROM order_lines WHERE restaurant_id = $1 AND order_id IN \
              (SELECT id FROM orders WHERE restaurant_id = $1 AND {}) ORDER BY id", $filter))
             .bind($r).bind($bind).fetch_all(&mut *$tx).await?;
-        (seq as u64, group(orders, lines))
+        (seq as u64, group(orders, lines)?)
     }};
 }
 
@@ -113,7 +114,7 @@ impl Store {
     ) -> sqlx::Result<Vec<Event>> {
         on_db!(self, write pool => {
             let mut tx = pool.begin_write().await?;
-            let appended = append_events!(tx, r, drafts, now);
+            let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
             Ok(appended)
         })

@@ -2,7 +2,7 @@
 
 use restohub_protocol::api::tables::{Table, TablePatch};
 
-use super::{BeginWrite, EventDraft, PageQuery, Store};
+use super::{Append, BeginWrite, EventDraft, PageQuery, Store};
 use crate::events::Event;
 
 macro_rules! cols {
@@ -75,7 +75,7 @@ impl Store {
                 .bind(patch.status.map(|s| s.as_str()))
                 .fetch_one(&mut *tx).await?;
             let drafts = events(&before, &after);
-            let appended = if drafts.is_empty() { Vec::new() } else { append_events!(tx, restaurant, drafts, now) };
+            let appended = if drafts.is_empty() { Vec::new() } else { tx.append_events(restaurant, drafts, now).await? };
             tx.commit().await?;
             Ok(Some((after, appended)))
         })

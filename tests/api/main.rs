@@ -7,6 +7,7 @@ mod ws_client;
 
 mod auth;
 mod cli;
+mod corrupt;
 mod dashboard;
 mod floor;
 pub mod health;
@@ -14,6 +15,7 @@ mod kitchen;
 mod lockout;
 mod orders;
 mod parity;
+mod placement;
 mod resources;
 mod resume;
 mod roles;

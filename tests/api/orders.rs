@@ -565,13 +565,13 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
     let (_, chef) = app.staff(&f.t, "chef").await;
     let (mut expo, welcome) = WsClient::join(&app, &chef).await;
     let start = welcome["seq"].as_u64().unwrap();
-    let lines = [restohub::storage::LineRequest {
+    let lines = [crate::storage::LineRequest {
         menu_item_id: f.bread,
         qty: 1,
         note: String::new(),
         modifiers: vec![],
     }];
-    let placement = restohub::storage::Placement {
+    let placement = crate::storage::Placement {
         restaurant_id: f.t.id,
         table_id: Some(f.t1),
         source: restohub_protocol::api::orders::OrderSource::DineIn,
@@ -585,14 +585,11 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         clock: &restohub::clock::SystemClock,
     };
     let kitchen = vec![restohub_protocol::ws::Room::Kitchen(f.t.id)];
-    let outcome = app
-        .store
-        .place_order(&placement, |o, _, _, _| {
-            let placed = restohub_protocol::events::OrderPlaced { order: o.clone() };
-            vec![restohub::storage::EventDraft::new(kitchen, placed)]
-        })
-        .await
-        .unwrap();
+    let outcome = crate::storage::place(&app.store, &placement, |o, _| {
+        let placed = restohub_protocol::events::OrderPlaced { order: o.clone() };
+        vec![restohub::storage::EventDraft::new(kitchen.clone(), placed)]
+    })
+    .await;
     assert!(matches!(
         outcome,
         restohub::storage::PlaceOutcome::Placed { .. }

@@ -3,10 +3,14 @@
 //! public storage function is not called here.
 
 use restohub::clock::ManualClock;
+pub use restohub::orders::plan::LineRequest;
+use restohub::orders::plan::{decide, Invalid, Plan, Request};
 use restohub::storage::{
-    Backend, Location, NewRefreshToken, NewUser, PageQuery, Rotation, Store, UserChanges,
+    Backend, EventDraft, Location, NewRefreshToken, NewUser, PageQuery, PlaceOutcome, Placed,
+    PlacementPlan, PlacementWrite, Rotation, Store, UserChanges, Written,
 };
 use restohub_protocol::api::menu::{CategoryPatch, MenuItemPatch, NewMenuItem};
+use restohub_protocol::api::orders::Order;
 use restohub_protocol::api::restaurant::RestaurantPatch;
 use restohub_protocol::api::stations::StationPatch;
 use restohub_protocol::api::tables::{TablePatch, TableStatus};
@@ -34,6 +38,74 @@ async fn open(backend: Backend) -> (TestDb, Store) {
     assert_eq!(store.backend(), backend);
     store.ping().await.expect("ping");
     (db, store)
+}
+
+/// A placement as the hub asks one of storage: the request, decided by the
+/// application's plan from the facts storage reads.
+pub struct Placement<'a> {
+    pub restaurant_id: i64,
+    pub table_id: Option<i64>,
+    pub source: restohub_protocol::api::orders::OrderSource,
+    pub note: &'a str,
+    pub lines: &'a [LineRequest],
+    pub placed_by_user: Option<i64>,
+    pub placed_by_role: Role,
+    pub idempotency_key: &'a str,
+    pub request_hash: &'a str,
+    pub now: i64,
+    pub clock: &'a dyn restohub::clock::Clock,
+}
+
+/// The application's plan, with its events replaced by what `events`
+/// drafts from the placed order and what the write found.
+struct Drafting<'f, F> {
+    plan: Plan,
+    events: &'f F,
+}
+
+impl<F: Fn(&Order, &Written<'_>) -> Vec<EventDraft>> PlacementPlan for Drafting<'_, F> {
+    fn write(&self) -> &PlacementWrite {
+        self.plan.write()
+    }
+
+    fn placed(&self, written: &Written<'_>) -> Placed {
+        let placed = self.plan.placed(written);
+        let events = (self.events)(&placed.order, written);
+        Placed {
+            order: placed.order,
+            events,
+            order_event: 0,
+        }
+    }
+}
+
+/// Places `p` through [`Store::place_order`] with the events `events` drafts.
+pub async fn place(
+    s: &Store,
+    p: &Placement<'_>,
+    events: impl Fn(&Order, &Written<'_>) -> Vec<EventDraft>,
+) -> PlaceOutcome<Invalid> {
+    let request = Request {
+        restaurant_id: p.restaurant_id,
+        table_id: p.table_id,
+        source: p.source,
+        note: p.note,
+        lines: p.lines,
+        placed_by_user: p.placed_by_user,
+        placed_by_role: p.placed_by_role,
+        idempotency_key: p.idempotency_key,
+        request_hash: p.request_hash,
+        now: p.now,
+    };
+    let item_ids = request.item_ids();
+    s.place_order(&request.ask(&item_ids, p.clock), |facts| {
+        decide(&request, facts).map(|plan| Drafting {
+            plan,
+            events: &events,
+        })
+    })
+    .await
+    .unwrap()
 }
 
 fn is_unique_violation(e: sqlx::Error) -> bool {
@@ -452,7 +524,6 @@ fn menu_item(
 }
 
 async fn orders_and_the_event_log(backend: Backend) {
-    use restohub::storage::{EventDraft, Invalid, LineRequest, PlaceOutcome, Placement};
     use restohub_protocol::api::orders::OrderSource;
     use restohub_protocol::ws::Room;
 
@@ -516,21 +587,16 @@ async fn orders_and_the_event_log(backend: Backend) {
             })
             .collect()
     };
-    let outcome = s
-        .place_order(
-            &placement("a", two, "h1"),
-            |order, stock, table_change, tables| {
-                assert_eq!(order.total_cents, 300);
-                // Stock changed, so the tables (whose guests see it) are listed.
-                assert_eq!(tables, [table.id]);
-                assert_eq!(stock.len(), 1);
-                assert_eq!((stock[0].before, stock[0].after), (3, 1));
-                assert_eq!(table_change.map(|t| t.to.as_str()), Some("occupied"));
-                drafts(&["order.placed", "menu.stock_changed"])
-            },
-        )
-        .await
-        .unwrap();
+    let outcome = place(&s, &placement("a", two, "h1"), |order, written| {
+        assert_eq!(order.total_cents, 300);
+        // Stock changed, so the tables (whose guests see it) are listed.
+        assert_eq!(written.tables, [table.id]);
+        // Soup went from 3 to 1.
+        assert_eq!(written.stock_after, [1]);
+        assert!(written.table_changed, "the free table was taken");
+        drafts(&["order.placed", "menu.stock_changed"])
+    })
+    .await;
     let PlaceOutcome::Placed { order, events } = outcome else {
         panic!("{outcome:?}")
     };
@@ -555,21 +621,17 @@ async fn orders_and_the_event_log(backend: Backend) {
     assert!(s.current_seqs(&[]).await.unwrap().is_empty());
 
     // The same key: the original; with another body: refused.
-    let again = s
-        .place_order(&placement("a", two, "h1"), |_, _, _, _| drafts(&["x"]))
-        .await
-        .unwrap();
-    assert!(matches!(again, PlaceOutcome::Existing(ref o) if o == &order));
-    let reused = s
-        .place_order(&placement("a", two, "other"), |_, _, _, _| drafts(&["x"]))
-        .await
-        .unwrap();
-    assert!(matches!(reused, PlaceOutcome::KeyReused));
+    // (Telling a retry from a reuse is the caller's: it compares the hash.)
+    let again = place(&s, &placement("a", two, "h1"), |_, _| drafts(&["x"])).await;
+    assert!(
+        matches!(again, PlaceOutcome::Existing { order: ref o, ref request_hash } if o == &order && request_hash == "h1")
+    );
+    let reused = place(&s, &placement("a", two, "other"), |_, _| drafts(&["x"])).await;
+    assert!(
+        matches!(reused, PlaceOutcome::Existing { ref request_hash, .. } if request_hash == "h1")
+    );
     // Short: nothing taken, nothing written.
-    let short = s
-        .place_order(&placement("b", two, "h2"), |_, _, _, _| drafts(&["x"]))
-        .await
-        .unwrap();
+    let short = place(&s, &placement("b", two, "h2"), |_, _| drafts(&["x"])).await;
     let PlaceOutcome::OutOfStock(items) = short else {
         panic!("{short:?}")
     };
@@ -579,8 +641,9 @@ async fn orders_and_the_event_log(backend: Backend) {
             items[0].requested,
             items[0].available
         ),
-        (soup.id, 2, 1)
+        (soup.id, 2, Some(1))
     );
+    assert_eq!(items[0].name, "Soup");
     let gone: &'static [LineRequest] = Box::leak(
         vec![LineRequest {
             menu_item_id: 999_999,
@@ -590,12 +653,9 @@ async fn orders_and_the_event_log(backend: Backend) {
         }]
         .into_boxed_slice(),
     );
-    let invalid = s
-        .place_order(&placement("c", gone, "h3"), |_, _, _, _| drafts(&["x"]))
-        .await
-        .unwrap();
+    let invalid = place(&s, &placement("c", gone, "h3"), |_, _| drafts(&["x"])).await;
     assert!(
-        matches!(invalid, PlaceOutcome::Invalid(Invalid(ref field, "not_found", _)) if field == "lines[0].menu_item_id")
+        matches!(invalid, PlaceOutcome::Refused(Invalid(ref field, "not_found", _)) if field == "lines[0].menu_item_id")
     );
     assert_eq!(s.order_count(r.id).await.unwrap(), 1);
     assert_eq!(s.current_seq(r.id).await.unwrap(), 2);
@@ -651,7 +711,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                         menu_item_id: soup.id,
                         qty: 2,
                     }],
-                    table_status: Some("free"),
+                    table_status: Some(TableStatus::Free),
                 })
             },
             |before, after, stock, table| {
@@ -665,8 +725,8 @@ async fn orders_and_the_event_log(backend: Backend) {
                     (0, 2, true)
                 );
                 assert_eq!(
-                    table.map(|t| (t.from.as_str(), t.to.as_str())),
-                    Some(("occupied", "free"))
+                    table.map(|t| (t.from, t.to)),
+                    Some((TableStatus::Occupied, TableStatus::Free))
                 );
                 drafts(&["order.cancelled"])
             },
@@ -802,19 +862,17 @@ async fn orders_and_the_event_log(backend: Backend) {
         ]
         .into_boxed_slice(),
     );
-    let outcome = s
-        .place_order(&placement("d", three, "h4"), |order, stock, table, _| {
-            assert_eq!((stock.len(), stock[0].after), (1, 0));
-            assert!(table.is_none(), "the table was reserved, not free");
-            assert_eq!(order.total_cents, 1200);
-            drafts(&[
-                "order.placed",
-                "menu.stock_changed",
-                "menu.availability_changed",
-            ])
-        })
-        .await
-        .unwrap();
+    let outcome = place(&s, &placement("d", three, "h4"), |order, written| {
+        assert_eq!(written.stock_after, [0]);
+        assert!(!written.table_changed, "the table was reserved, not free");
+        assert_eq!(order.total_cents, 1200);
+        drafts(&[
+            "order.placed",
+            "menu.stock_changed",
+            "menu.availability_changed",
+        ])
+    })
+    .await;
     let PlaceOutcome::Placed { order, events } = outcome else {
         panic!("{outcome:?}")
     };
@@ -851,7 +909,7 @@ async fn orders_and_the_event_log(backend: Backend) {
 /// The counters follow placements and every later change exactly, on the
 /// business day (in the restaurant's zone) the order was placed.
 async fn statistics_follow_every_change(backend: Backend) {
-    use restohub::storage::{AnalyticsRange, LineRequest, OrderChange, PlaceOutcome, Placement};
+    use restohub::storage::{AnalyticsRange, OrderChange};
     use restohub_protocol::api::analytics::{Amount, GroupBy};
     use restohub_protocol::api::orders::{LineStatus, OrderSource, OrderStatus};
 
@@ -879,7 +937,7 @@ async fn statistics_follow_every_change(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
     };
-    let place = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
+    let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
         Placement {
             restaurant_id: r.id,
@@ -895,13 +953,12 @@ async fn statistics_follow_every_change(backend: Backend) {
             clock: &restohub::clock::SystemClock,
         }
     };
-    let PlaceOutcome::Placed { order: a, .. } = s
-        .place_order(
-            &place("a", vec![line(dal.id, 2), line(naan.id, 1)], late),
-            |_, _, _, _| vec![],
-        )
-        .await
-        .unwrap()
+    let PlaceOutcome::Placed { order: a, .. } = place(
+        &s,
+        &placement("a", vec![line(dal.id, 2), line(naan.id, 1)], late),
+        |_, _| vec![],
+    )
+    .await
     else {
         panic!("not placed")
     };
@@ -1006,13 +1063,12 @@ async fn statistics_follow_every_change(backend: Backend) {
     );
 
     // A second order on the 16th, cancelled.
-    let PlaceOutcome::Placed { order: b, .. } = s
-        .place_order(
-            &place("b", vec![line(naan.id, 3)], after_midnight),
-            |_, _, _, _| vec![],
-        )
-        .await
-        .unwrap()
+    let PlaceOutcome::Placed { order: b, .. } = place(
+        &s,
+        &placement("b", vec![line(naan.id, 3)], after_midnight),
+        |_, _| vec![],
+    )
+    .await
     else {
         panic!("not placed")
     };
@@ -1164,7 +1220,6 @@ async fn sqlite_writes_reach_the_database_file() {
 /// open by hand until the placement waits on the key's index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
-    use restohub::storage::{EventDraft, LineRequest, PlaceOutcome, Placement};
     use restohub_protocol::api::orders::OrderSource;
     use restohub_protocol::ws::Room;
 
@@ -1223,14 +1278,14 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 now: 1000,
                 clock,
             };
-            let drafts = |_: &_, _: &_, _: Option<&_>, _: &[i64]| {
+            let drafts = |_: &Order, _: &Written<'_>| {
                 vec![EventDraft {
                     kind: "order.placed".into(),
                     rooms: vec![Room::Kitchen(r.id)],
                     data: serde_json::json!({}),
                 }]
             };
-            store.place_order(&placement, drafts).await.unwrap()
+            place(&store, &placement, drafts).await
         });
         // The placement waits on the winner's uncommitted key.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -1253,10 +1308,15 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
         }
         winner.commit().await.unwrap();
         match placing.await.unwrap() {
-            PlaceOutcome::Existing(order) if outcome_is_existing => {
-                assert_eq!(order.id, winner_id)
+            PlaceOutcome::Existing {
+                order,
+                request_hash,
+            } if outcome_is_existing => {
+                assert_eq!((order.id, request_hash.as_str()), (winner_id, "same"))
             }
-            PlaceOutcome::KeyReused if !outcome_is_existing => {}
+            PlaceOutcome::Existing { request_hash, .. } if !outcome_is_existing => {
+                assert_eq!(request_hash, "different")
+            }
             other => panic!("{key}: {other:?}"),
         }
     }
@@ -1277,8 +1337,21 @@ fn every_storage_function_is_exercised_here() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/storage");
     let mut missing = Vec::new();
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    // The storage folder and its subfolders (e.g. `placement/`).
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(dir)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for path in files {
+        let source = std::fs::read_to_string(path).unwrap();
         for line in source.lines() {
             let line = line.trim_start();
             let Some(rest) = line

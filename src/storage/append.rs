@@ -1,0 +1,337 @@
+//! What write transactions share: appending events to the log (taking the
+//! restaurant's next seqs) and adding a change's increments to the
+//! statistics. Each exists once per backend: on SQLite as rusqlite calls on
+//! the writer's handle (the placement's direct path, and sqlx transactions
+//! through [`direct::within`]); on PostgreSQL as statement fragments that
+//! the placement's single write composes and that stand alone for other
+//! transactions ([`Append`]). This module never decides what to append.
+
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use sqlx::{PgConnection, SqliteConnection};
+
+use super::direct;
+use super::EventDraft;
+use crate::events::Event;
+use crate::stats::{Counters, Delta};
+
+/// Takes the restaurant's next `$2` event seqs; returns the last.
+pub(super) const NEXT_SEQS: &str =
+    "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq";
+pub(super) const INSERT_EVENT: &str =
+    "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// How an hour's or an item's row takes an increment: each counter adds up.
+const ADD_HOURLY: &str = "ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
+     orders = hourly_stats.orders + excluded.orders, \
+     booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
+     closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
+     closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
+     cancelled = hourly_stats.cancelled + excluded.cancelled, \
+     cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
+     voided = hourly_stats.voided + excluded.voided, \
+     voided_cents = hourly_stats.voided_cents + excluded.voided_cents";
+const ADD_ITEM: &str = "ON CONFLICT (restaurant_id, business_day, menu_item_id) \
+     DO UPDATE SET qty = item_stats.qty + excluded.qty, \
+     revenue_cents = item_stats.revenue_cents + excluded.revenue_cents";
+
+/// SQLite: an hour's increment, one row.
+pub(super) static SQLITE_ADD_HOURLY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, \
+         booked_cents, closed_orders, closed_cents, cancelled, cancelled_cents, voided, \
+         voided_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {ADD_HOURLY}"
+    )
+});
+/// SQLite: an item's increment, one row.
+pub(super) static SQLITE_ADD_ITEM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, \
+         revenue_cents) VALUES ($1, $2, $3, $4, $5) {ADD_ITEM}"
+    )
+});
+
+/// The key of the placed order's `placed_seq` in its event's data: the
+/// event that carries the order records its own seq there (see
+/// [`super::Placed::order_event`]).
+pub(super) const OWN_SEQ_KEY: &str = "placed_seq";
+
+/// Writes `seq` into an event's data as the order's `placed_seq`.
+pub(super) fn carry_own_seq(data: &mut serde_json::Value, seq: i64) {
+    if let Some(object) = data.as_object_mut() {
+        object.insert(OWN_SEQ_KEY.into(), seq.into());
+    }
+}
+
+/// A statistics increment as PostgreSQL's statements take it: JSON rows of
+/// `hourly_stats` and `item_stats`, so the columns are named once (here,
+/// by the structs' fields) and not numbered.
+pub(super) struct PgStats {
+    pub hours: String,
+    pub items: String,
+}
+
+#[derive(Serialize)]
+struct HourRow<'a> {
+    restaurant_id: i64,
+    hour_start: i64,
+    business_day: &'a str,
+    #[serde(flatten)]
+    counters: Counters,
+}
+
+#[derive(Serialize)]
+struct ItemRow<'a> {
+    restaurant_id: i64,
+    business_day: &'a str,
+    menu_item_id: i64,
+    qty: i64,
+    revenue_cents: i64,
+}
+
+impl PgStats {
+    pub(super) fn new(
+        restaurant_id: i64,
+        day: &str,
+        hour: i64,
+        delta: &Delta,
+    ) -> sqlx::Result<PgStats> {
+        let hours: Vec<HourRow> = (!delta.counters.is_zero())
+            .then_some(HourRow {
+                restaurant_id,
+                hour_start: hour,
+                business_day: day,
+                counters: delta.counters,
+            })
+            .into_iter()
+            .collect();
+        let items: Vec<ItemRow> = delta
+            .items
+            .iter()
+            .map(|&(menu_item_id, qty, revenue_cents)| ItemRow {
+                restaurant_id,
+                business_day: day,
+                menu_item_id,
+                qty,
+                revenue_cents,
+            })
+            .collect();
+        Ok(PgStats {
+            hours: json(&hours)?,
+            items: json(&items)?,
+        })
+    }
+}
+
+/// `value` as JSON text to bind.
+pub(super) fn json(value: &impl Serialize) -> sqlx::Result<String> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// PostgreSQL's CTEs `h` and `i`: the statistics increment from the JSON
+/// rows `$hours` and `$items` (`i` waits for `h`: an order change takes the
+/// hour's row, then its items', then the seq, in that order everywhere, so
+/// two transactions cannot deadlock).
+pub(super) fn pg_stats_ctes(hours: &str, items: &str) -> String {
+    format!(
+        "h AS (INSERT INTO hourly_stats SELECT x.* \
+         FROM jsonb_populate_recordset(NULL::hourly_stats, {hours}::jsonb) AS x {ADD_HOURLY} RETURNING 1), \
+         i AS (INSERT INTO item_stats SELECT x.* \
+         FROM jsonb_populate_recordset(NULL::item_stats, {items}::jsonb) AS x \
+         WHERE (SELECT count(*) FROM h) >= 0 {ADD_ITEM} RETURNING 1)"
+    )
+}
+
+/// PostgreSQL's CTEs `s` and `e`: take the restaurant `$1`'s next seqs once
+/// `after` holds (an expression naming the CTEs to wait for), then insert
+/// the events `$3` (kinds), `$4` (rooms), `$5` (data) at `$2`; the event at
+/// (1-based) position `$6` records its own seq as the order's. `s.base` is
+/// the seq before the first.
+pub(super) fn pg_events_ctes(after: &str) -> String {
+    format!(
+        "s AS (UPDATE restaurants SET event_seq = event_seq + cardinality($3::TEXT[]) \
+         WHERE id = $1 AND {after} RETURNING event_seq - cardinality($3::TEXT[]) AS base), \
+         e AS (INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
+         SELECT $1, s.base + x.n, x.kind, $2, x.rooms, \
+         CASE WHEN x.n = $6 THEN jsonb_set(x.data::jsonb, '{{{OWN_SEQ_KEY}}}', \
+         to_jsonb(s.base + x.n))::text ELSE x.data END \
+         FROM s, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS x(kind, rooms, data, n))"
+    )
+}
+
+/// Appends events on their own; returns the seq before the first.
+static PG_APPEND_EVENTS: LazyLock<String> =
+    LazyLock::new(|| format!("WITH {} SELECT base FROM s", pg_events_ctes("TRUE")));
+/// Adds a statistics increment on its own.
+static PG_RECORD_STATS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {} SELECT (SELECT count(*) FROM i)",
+        pg_stats_ctes("$1", "$2")
+    )
+});
+
+/// Event drafts as PostgreSQL's statements bind them ([`pg_events_ctes`]'s
+/// `$1`–`$6`): three arrays built from the one list, each draft's rooms and
+/// data as stored.
+pub(super) struct PgEvents {
+    restaurant: i64,
+    at: i64,
+    /// The (1-based) position of the event that carries the order; 0: none.
+    own_position: i64,
+    kinds: Vec<String>,
+    rooms: Vec<String>,
+    data: Vec<String>,
+}
+
+type PgScalar<'q> = sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>;
+
+impl PgEvents {
+    /// `own_seq`: the draft that records its own seq as the order's.
+    pub(super) fn new(
+        restaurant: i64,
+        at: i64,
+        drafts: &[EventDraft],
+        own_seq: Option<usize>,
+    ) -> sqlx::Result<PgEvents> {
+        let mut out = PgEvents {
+            restaurant,
+            at,
+            own_position: own_seq
+                .filter(|&i| i < drafts.len())
+                .map_or(0, |i| i as i64 + 1),
+            kinds: Vec::with_capacity(drafts.len()),
+            rooms: Vec::with_capacity(drafts.len()),
+            data: Vec::with_capacity(drafts.len()),
+        };
+        for draft in drafts {
+            let (rooms, data) = draft.stored()?;
+            out.kinds.push(draft.kind.clone());
+            out.rooms.push(rooms);
+            out.data.push(data);
+        }
+        Ok(out)
+    }
+
+    /// `sql` with `$1`–`$6` bound; it returns the seq before the first event.
+    pub(super) fn bind<'q>(&'q self, sql: &'q str) -> PgScalar<'q> {
+        sqlx::query_scalar(sql)
+            .bind(self.restaurant)
+            .bind(self.at)
+            .bind(&self.kinds)
+            .bind(&self.rooms)
+            .bind(&self.data)
+            .bind(self.own_position)
+    }
+
+    /// The seq of the order's event after the seq `base`; 0: none.
+    pub(super) fn own_seq(&self, base: i64) -> u64 {
+        match self.own_position {
+            0 => 0,
+            n => (base + n) as u64,
+        }
+    }
+
+    /// The drafts as logged after the seq `base`, as the statement wrote them.
+    pub(super) fn logged(&self, drafts: Vec<EventDraft>, base: i64) -> Vec<Event> {
+        drafts
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut draft)| {
+                let seq = base + 1 + i as i64;
+                if i as i64 + 1 == self.own_position {
+                    carry_own_seq(&mut draft.data, seq);
+                }
+                draft.logged(self.restaurant, seq, self.at)
+            })
+            .collect()
+    }
+}
+
+/// The shared statements inside an open sqlx transaction, whichever the
+/// backend (the bodies of `on_db!` call these on either connection type).
+pub(crate) trait Append {
+    /// Takes the restaurant's next seqs (its row lock orders concurrent
+    /// writers, so seq follows commit order) and writes each event.
+    async fn append_events(
+        &mut self,
+        restaurant: i64,
+        drafts: Vec<EventDraft>,
+        at: i64,
+    ) -> sqlx::Result<Vec<Event>>;
+
+    /// Adds a [`Delta`] to the hour `hour` of business day `day` and to its
+    /// items' rows of that day.
+    async fn record_stats(
+        &mut self,
+        restaurant: i64,
+        day: &str,
+        hour: i64,
+        delta: &Delta,
+    ) -> sqlx::Result<()>;
+}
+
+impl Append for SqliteConnection {
+    async fn append_events(
+        &mut self,
+        restaurant: i64,
+        drafts: Vec<EventDraft>,
+        at: i64,
+    ) -> sqlx::Result<Vec<Event>> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        direct::within(self, |c| {
+            direct::append_events(c, restaurant, drafts, at, None)
+        })
+        .await
+    }
+
+    async fn record_stats(
+        &mut self,
+        restaurant: i64,
+        day: &str,
+        hour: i64,
+        delta: &Delta,
+    ) -> sqlx::Result<()> {
+        direct::within(self, |c| {
+            direct::record_stats(c, restaurant, day, hour, delta)
+        })
+        .await
+    }
+}
+
+impl Append for PgConnection {
+    async fn append_events(
+        &mut self,
+        restaurant: i64,
+        drafts: Vec<EventDraft>,
+        at: i64,
+    ) -> sqlx::Result<Vec<Event>> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let events = PgEvents::new(restaurant, at, &drafts, None)?;
+        let base = events.bind(&PG_APPEND_EVENTS).fetch_one(self).await?;
+        Ok(events.logged(drafts, base))
+    }
+
+    async fn record_stats(
+        &mut self,
+        restaurant: i64,
+        day: &str,
+        hour: i64,
+        delta: &Delta,
+    ) -> sqlx::Result<()> {
+        if delta.counters.is_zero() && delta.items.is_empty() {
+            return Ok(());
+        }
+        let stats = PgStats::new(restaurant, day, hour, delta)?;
+        sqlx::query(&PG_RECORD_STATS)
+            .bind(&stats.hours)
+            .bind(&stats.items)
+            .execute(self)
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,206 @@
+//! The placement on SQLite: every statement on the writer's handle, in one
+//! transaction, one hand-off to the writer for the whole placement (see
+//! [`super::super::direct`]). A statement costs no round trip here, so the
+//! facts are read and the plan written one statement at a time.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Type;
+use rusqlite::Connection;
+use sqlx::SqlitePool;
+
+use super::{
+    ItemFacts, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step, Written,
+    CHANGE_TABLE, ITEM, OPENING, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
+};
+use crate::storage::direct::{self, End};
+
+const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source, status, note, \
+     total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
+     created_at, updated_at, business_day, hour_start, ready_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) RETURNING id";
+const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
+     station_id, name, unit_price_cents, qty, note, modifiers, status) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+const SET_PLACED_SEQ: &str =
+    "UPDATE orders SET placed_seq = $3 WHERE restaurant_id = $1 AND id = $2";
+
+/// A conversion error of a value being bound or read.
+fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, Type::Text, Box::new(e))
+}
+
+/// An enum's stored text (its serde name).
+fn text<T: serde::Serialize>(value: T) -> rusqlite::Result<String> {
+    match serde_json::to_value(value).map_err(conversion)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(conversion(std::io::Error::other(format!(
+            "{other} is not stored as text"
+        )))),
+    }
+}
+
+pub(super) async fn place<P: PlacementPlan, R>(
+    pool: &SqlitePool,
+    ask: &PlacementAsk<'_>,
+    decide: impl FnOnce(&PlacementFacts) -> Result<P, R>,
+) -> sqlx::Result<Step<R>> {
+    direct::write(pool, |c| {
+        let facts = match facts(c, ask)? {
+            Ok(facts) => facts,
+            Err(step) => return Ok(End::Rollback(step)),
+        };
+        let plan = match decide(&facts) {
+            Ok(plan) => plan,
+            Err(refused) => return Ok(End::Rollback(Step::Done(PlaceOutcome::Refused(refused)))),
+        };
+        write(c, ask, &plan)
+    })
+    .await
+}
+
+/// The facts, or the step that ends the placement before it is decided
+/// (the key's order). A corrupt stored value is an error (logged with its
+/// row by [`super::table_status`]).
+fn facts<R>(
+    c: &Connection,
+    ask: &PlacementAsk<'_>,
+) -> rusqlite::Result<Result<PlacementFacts, Step<R>>> {
+    let r = ask.restaurant_id;
+    let (timezone, id, hash): (String, Option<i64>, Option<String>) =
+        direct::one(c, OPENING, &[&r, &ask.idempotency_key], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+    if let (Some(id), Some(hash)) = (id, hash) {
+        return Ok(Err(Step::Existing { id, hash }));
+    }
+    let mut table = None;
+    if let Some(t) = ask.table_id {
+        let status: Option<String> =
+            direct::optional(c, TABLE_STATUS, &[&r, &t], |row| row.get(0))?;
+        if let Some(status) = status {
+            table = Some(super::table_status(r, t, status).map_err(conversion)?);
+        }
+    }
+    let mut items = BTreeMap::new();
+    for &id in ask.item_ids {
+        let item = direct::optional(c, ITEM, &[&r, &id], |row| {
+            Ok(ItemFacts {
+                name: row.get(0)?,
+                price_cents: row.get(1)?,
+                station_id: row.get(2)?,
+                stock: row.get(3)?,
+                low_stock_threshold: row.get(4)?,
+                available: row.get(5)?,
+            })
+        })?;
+        if let Some(item) = item {
+            items.insert(id, item);
+        }
+    }
+    Ok(Ok(PlacementFacts {
+        timezone,
+        table,
+        items,
+    }))
+}
+
+/// Runs the plan: stock, table, order, lines, statistics, events.
+fn write<R>(
+    c: &Connection,
+    ask: &PlacementAsk<'_>,
+    plan: &impl PlacementPlan,
+) -> rusqlite::Result<End<Step<R>>> {
+    let r = ask.restaurant_id;
+    let w = plan.write();
+    let mut stock_after = Vec::with_capacity(w.take.len());
+    let mut short = Vec::new();
+    for take in &w.take {
+        let left: Option<i64> =
+            direct::optional(c, TAKE_STOCK, &[&r, &take.menu_item_id, &take.qty], |row| {
+                row.get(0)
+            })?;
+        match left {
+            Some(after) => stock_after.push(after),
+            None => short.push(take.clone()),
+        }
+    }
+    if !short.is_empty() {
+        return Ok(End::Rollback(Step::Short(short)));
+    }
+    let table_changed = match &w.table {
+        Some(change) => {
+            let (from, to) = (change.from.as_str(), change.to.as_str());
+            let args: [&dyn rusqlite::ToSql; 4] = [&r, &change.table_id, &from, &to];
+            let hit: Option<i64> = direct::optional(c, CHANGE_TABLE, &args, |row| row.get(0))?;
+            hit.is_some()
+        }
+        None => false,
+    };
+    let o = &w.order;
+    let order_id: i64 = direct::one(
+        c,
+        INSERT_ORDER,
+        &[
+            &o.restaurant_id,
+            &o.table_id,
+            &o.source.as_str(),
+            &text(o.status)?,
+            &o.note,
+            &o.total_cents,
+            &o.placed_by_user,
+            &o.placed_by_role.as_str(),
+            &o.idempotency_key,
+            &o.request_hash,
+            &o.created_at,
+            &o.updated_at,
+            &o.business_day,
+            &o.hour_start,
+            &o.ready_at,
+        ],
+        |row| row.get(0),
+    )?;
+    let mut line_ids = Vec::with_capacity(w.lines.len());
+    for line in &w.lines {
+        let modifiers = serde_json::to_string(&line.modifiers).map_err(conversion)?;
+        let args: [&dyn rusqlite::ToSql; 10] = [
+            &r,
+            &order_id,
+            &line.menu_item_id,
+            &line.station_id,
+            &line.name,
+            &line.unit_price_cents,
+            &line.qty,
+            &line.note,
+            &modifiers,
+            &text(line.status)?,
+        ];
+        line_ids.push(direct::one(c, INSERT_LINE, &args, |row| row.get(0))?);
+    }
+    direct::record_stats(c, r, &o.business_day, o.hour_start, &w.stats)?;
+    let tables = if w.take.is_empty() {
+        Vec::new()
+    } else {
+        direct::all(c, TABLE_IDS, &[&r], |row| row.get(0))?
+    };
+    let placed = plan.placed(&Written {
+        order_id,
+        line_ids: &line_ids,
+        stock_after: &stock_after,
+        table_changed,
+        tables: &tables,
+    });
+    let own = placed.order_event;
+    let events = direct::append_events(c, r, placed.events, ask.clock.now_ms(), Some(own))?;
+    let mut order = placed.order;
+    order.placed_seq = events.get(own).map_or(0, |e| e.seq);
+    direct::execute(
+        c,
+        SET_PLACED_SEQ,
+        &[&r, &order_id, &(order.placed_seq as i64)],
+    )?;
+    Ok(End::Commit(Step::Done(PlaceOutcome::Placed {
+        order,
+        events,
+    })))
+}

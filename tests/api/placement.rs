@@ -1,0 +1,137 @@
+//! What one placement announces, on both backends: a free table turns
+//! occupied exactly once however many first orders race for it, and
+//! `order.placed` carries the order's real `placed_seq`, live and replayed.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::orders::{floor, order};
+use crate::support::*;
+use crate::ws_client::WsClient;
+
+async fn concurrent_first_orders_occupy_the_table_once(backend: Backend) {
+    let app = Arc::new(TestApp::spawn(backend).await);
+    let f = floor(&app, "bistro").await;
+    let (_, waiter) = app.staff(&f.t, "waiter").await;
+    let (mut screen, welcome) = WsClient::join(&app, &waiter).await;
+    let start = welcome["seq"].as_u64().unwrap();
+
+    // Ten first orders on free T1 at once: an untracked item (no stock
+    // statement) and a tracked one.
+    let mut tasks = Vec::new();
+    for n in 0..10 {
+        let (app, waiter) = (app.clone(), waiter.clone());
+        let item = if n % 2 == 0 { f.bread } else { f.steak };
+        let body = json!({ "idempotency_key": format!("first-{n}"), "table_id": f.t1,
+                           "source": "dine_in", "lines": [{ "menu_item_id": item, "qty": 1 }] });
+        tasks.push(tokio::spawn(async move {
+            app.post("/api/v1/orders", Some(&waiter), body).await
+        }));
+    }
+    for task in tasks {
+        let (status, reply) = task.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+    }
+
+    // The log holds one free→occupied for T1 ...
+    let end = app.store.current_seq(f.t.id).await.unwrap();
+    let log = app
+        .store
+        .events_between(f.t.id, start, end, 1000)
+        .await
+        .unwrap();
+    let occupied: Vec<_> = log
+        .iter()
+        .filter(|e| e.kind == "table.status_changed")
+        .map(|e| e.data.clone())
+        .collect();
+    assert_eq!(
+        occupied,
+        [json!({ "table_id": f.t1, "from": "free", "status": "occupied" })]
+    );
+    assert_eq!(log.iter().filter(|e| e.kind == "order.placed").count(), 10);
+    // ... and the waiter's screen received exactly one.
+    let mut seen = 0;
+    let mut placed = 0;
+    while placed < 10 {
+        let e = screen.next_of("event").await;
+        match e["kind"].as_str() {
+            Some("table.status_changed") => seen += 1,
+            Some("order.placed") => placed += 1,
+            _ => {}
+        }
+    }
+    screen.assert_alive().await;
+    seen += screen.pending_events_of("table.status_changed").len();
+    assert_eq!(seen, 1);
+    let (_, table) = app
+        .get(&format!("/api/v1/tables/{}", f.t1), &f.t.owner)
+        .await;
+    assert_eq!(table["status"], "occupied", "{table}");
+}
+
+/// A screen that says hello with `since`: what it missed is replayed.
+async fn resumed(app: &TestApp, token: &str, since: u64) -> WsClient {
+    let mut ws = WsClient::connect(app).await;
+    ws.send(json!({ "type": "hello", "token": token, "since": since }))
+        .await;
+    let welcome = ws.recv().await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    ws
+}
+
+async fn order_placed_carries_the_real_placed_seq(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = floor(&app, "bistro").await;
+    let (_, waiter) = app.staff(&f.t, "waiter").await;
+    let (mut ws, welcome) = WsClient::join(&app, &waiter).await;
+    let start = welcome["seq"].as_u64().unwrap();
+    // One order with no other event before it, then one after others (a
+    // stock change and the table's), so its seq is not the batch's only one.
+    let plain = json!([{ "menu_item_id": f.bread, "qty": 1 }]);
+    let tracked = json!([{ "menu_item_id": f.steak, "qty": 2 }]);
+    let mut acks: Vec<Value> = Vec::new();
+    for (key, table, lines) in [("s1", f.t1, plain), ("s2", f.t2, tracked)] {
+        let ack = ws.command(order(key, table, lines)).await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+        acks.push(ack);
+    }
+    let live: Vec<Value> = {
+        let mut out = Vec::new();
+        while out.len() < 2 {
+            let e = ws.next_of("event").await;
+            if e["kind"] == "order.placed" {
+                out.push(e);
+            }
+        }
+        out
+    };
+    for (event, ack) in live.iter().zip(&acks) {
+        let seq = event["seq"].as_u64().unwrap();
+        assert!(seq > start);
+        assert_eq!(event["data"]["placed_seq"], seq, "{event}");
+        assert_eq!(ack["order"]["placed_seq"], seq, "{ack}");
+        assert_eq!(event["data"], ack["order"]);
+    }
+    // Replayed from the log after a reconnect, the same.
+    let mut again = resumed(&app, &waiter, start).await;
+    for (event, ack) in live.iter().zip(&acks) {
+        let replayed = again
+            .next_matching(|e| e["type"] == "event" && e["kind"] == "order.placed")
+            .await;
+        assert_eq!(replayed["seq"], event["seq"]);
+        assert_eq!(replayed["data"]["placed_seq"], event["seq"], "{replayed}");
+        assert_eq!(replayed["data"], ack["order"]);
+    }
+    // And read back over REST.
+    let id = acks[1]["order"]["id"].as_i64().unwrap();
+    let (_, read) = app.get(&format!("/api/v1/orders/{id}"), &waiter).await;
+    assert_eq!(read["placed_seq"], live[1]["seq"]);
+}
+
+crate::both_backends!(
+    concurrent_first_orders_occupy_the_table_once,
+    order_placed_carries_the_real_placed_seq,
+);
