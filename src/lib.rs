@@ -15,7 +15,6 @@ pub mod http;
 pub mod hub;
 pub mod input;
 pub mod node;
-pub mod orders;
 pub mod secret;
 pub mod state;
 pub mod stats;

@@ -19,9 +19,9 @@ use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 
 use super::access::Operation;
+use super::orders::events;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::orders::events;
 use crate::state::AppState;
 use crate::storage::{EventDraft, OrderChange, StockChange, StockReturn, TableChange};
 

@@ -2,9 +2,9 @@
 //! so SQLite and PostgreSQL cannot drift apart. A guard test fails when a
 //! public storage function is not called here.
 
+pub use restohub::app::orders::plan::LineRequest;
+use restohub::app::orders::plan::{decide, Invalid, Plan, Request};
 use restohub::clock::ManualClock;
-pub use restohub::orders::plan::LineRequest;
-use restohub::orders::plan::{decide, Invalid, Plan, Request};
 use restohub::storage::{
     Backend, EventDraft, Location, NewRefreshToken, NewUser, PageQuery, PlaceOutcome, Placed,
     PlacementPlan, PlacementWrite, Rotation, Store, UserChanges, Written,

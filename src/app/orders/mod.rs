@@ -1,16 +1,17 @@
-//! Orders: placing them (who may, what is valid; the placement itself is
-//! decided in `plan`) and moving them through the kitchen (`lifecycle`).
-//! Shared by the WebSocket commands and the REST API; storage runs the
-//! transactions.
+//! Orders as a whole: placing one (who may, what is valid; the placement
+//! itself is decided in [`plan`], and its events built in [`events`]) and
+//! reading one back. Moving an order through the kitchen is
+//! [`super::kitchen`]. Storage runs the transactions.
 
 pub(crate) mod events;
 pub mod plan;
 
-use restohub_protocol::api::orders::{OrderSource, PlaceOrder, Placed, ShortItem};
+use restohub_protocol::api::orders::{Order, OrderSource, PlaceOrder, Placed, ShortItem};
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 use validator::Validate;
 
+use super::access::Operation;
 use crate::auth::Caller;
 use crate::error::{validation_failed, ApiError, ApiResult};
 use crate::state::AppState;
@@ -20,7 +21,7 @@ use plan::LineRequest;
 const MAX_MODIFIER_CHARS: usize = 50;
 
 pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiResult<Placed> {
-    caller.may(crate::app::Operation::PlaceOrder)?;
+    caller.may(Operation::PlaceOrder)?;
     req.validate().map_err(|e| validation_failed(&e))?;
     let table_id = check_table(caller, &req)?;
     let lines = merge_lines(&req)?;
@@ -90,6 +91,17 @@ fn short_item(s: Shortage) -> ShortItem {
         requested: s.requested,
         available: s.available.unwrap_or(0),
     }
+}
+
+/// Staff see any order of the restaurant; a guest only its table's.
+pub async fn order(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Order> {
+    caller.may(Operation::ReadOrder)?;
+    state
+        .store
+        .order(caller.restaurant_id, id)
+        .await?
+        .filter(|o| caller.role != Role::Guest || o.table_id == caller.table_id)
+        .ok_or_else(|| ApiError::not_found("order"))
 }
 
 /// Dine-in and QR orders need a table; a guest orders for its own table only.

@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 
 use restohub_protocol::api::orders::{LineStatus, Order, OrderLine, OrderSource, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
-use restohub_protocol::ws::Room;
 use restohub_protocol::{Role, Timestamp};
-use serde_json::json;
 
 use super::events;
 use crate::clock::Clock;
@@ -276,10 +274,8 @@ impl PlacementPlan for Plan {
     }
 }
 
-/// The events of a placement and where they go (see `events`):
-/// `order.placed` (the whole order) first, to the expo, waiters, the
-/// dashboard and the table; `ticket.placed` (only its lines) to each
-/// station; the stock, availability and table events.
+/// The events of a placement, in this order: `order.placed`, the tickets,
+/// the stock, availability and table events (see [`events`]).
 fn placement_events(
     r: i64,
     order: &Order,
@@ -287,27 +283,7 @@ fn placement_events(
     table: Option<&TableChange>,
     tables: &[i64],
 ) -> Vec<EventDraft> {
-    let mut out = vec![events::draft(
-        "order.placed",
-        events::order_rooms(r, order),
-        json!(order),
-    )];
-    for station in events::stations(order) {
-        let lines: Vec<_> = order
-            .lines
-            .iter()
-            .filter(|l| l.station_id == Some(station))
-            .collect();
-        let ticket = json!({
-            "order_id": order.id, "station_id": station, "table_id": order.table_id,
-            "note": order.note, "created_at": order.created_at, "lines": lines,
-        });
-        out.push(events::draft(
-            "ticket.placed",
-            vec![Room::Station(r, station)],
-            ticket,
-        ));
-    }
+    let mut out = events::placed(r, order);
     out.extend(events::stock(r, stock, tables));
     out.extend(events::table(r, table));
     out
