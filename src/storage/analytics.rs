@@ -15,42 +15,53 @@ use restohub_protocol::Timestamp;
 use super::{BeginWrite, Store};
 use crate::stats::{self, Counters, HOUR_MS};
 
-const COUNTERS: &str = "\
-    CAST(COALESCE(SUM(orders), 0) AS BIGINT) AS orders, \
+const COUNTERS: &str = "CAST(COALESCE(SUM(orders), 0) AS BIGINT) AS orders, \
     CAST(COALESCE(SUM(booked_cents), 0) AS BIGINT) AS booked_cents, \
     CAST(COALESCE(SUM(closed_orders), 0) AS BIGINT) AS closed_orders, \
-    CAST(COALESCE(SUM(closed_cents), 0) AS BIGINT) AS closed_cents, \
-    CAST(COALESCE(SUM(cancelled), 0) AS BIGINT) AS cancelled, \
-    CAST(COALESCE(SUM(cancelled_cents), 0) AS BIGINT) AS cancelled_cents, \
-    CAST(COALESCE(SUM(voided), 0) AS BIGINT) AS voided, \
+    CAST(COALESCE(SUM(closed_cents), 0) AS BIGINT) AS closed_cents, CAST(COALESCE(SUM(cancelled), \
+    0) AS BIGINT) AS cancelled, CAST(COALESCE(SUM(cancelled_cents), 0) AS BIGINT) AS \
+    cancelled_cents, CAST(COALESCE(SUM(voided), 0) AS BIGINT) AS voided, \
     CAST(COALESCE(SUM(voided_cents), 0) AS BIGINT) AS voided_cents";
 
 /// Orders whose kitchen time counts.
-const MEASURED: &str = "restaurant_id = $1 AND business_day BETWEEN $2 AND $3 \
-    AND status <> 'cancelled' AND ready_at IS NOT NULL";
+const MEASURED: &str = "restaurant_id = $1 AND business_day BETWEEN $2 \
+    AND $3 AND status <> 'cancelled' AND ready_at IS NOT NULL";
 
 /// The figures of the business days `$from..=$to`: counters summed, kitchen
 /// times counted, and the 90th percentile read at its rank.
 macro_rules! figures_between {
     ($tx:expr, $r:expr, $from:expr, $to:expr) => {{
         let counters: Counters = sqlx::query_as(&format!(
-            "SELECT {COUNTERS} FROM hourly_stats WHERE restaurant_id = $1 AND business_day BETWEEN $2 AND $3"
+            "SELECT {COUNTERS} FROM hourly_stats WHERE restaurant_id = $1 \
+             AND business_day BETWEEN $2 AND $3"
         ))
-        .bind($r).bind($from).bind($to)
-        .fetch_one(&mut *$tx).await?;
+        .bind($r)
+        .bind($from)
+        .bind($to)
+        .fetch_one(&mut *$tx)
+        .await?;
         let (measured, total): (i64, i64) = sqlx::query_as(&format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(ready_at - created_at), 0) AS BIGINT) FROM orders WHERE {MEASURED}"
+            "SELECT COUNT(*), CAST(COALESCE(SUM(ready_at - created_at), 0) AS BIGINT) \
+             FROM orders WHERE {MEASURED}"
         ))
-        .bind($r).bind($from).bind($to)
-        .fetch_one(&mut *$tx).await?;
+        .bind($r)
+        .bind($from)
+        .bind($to)
+        .fetch_one(&mut *$tx)
+        .await?;
         let p90: Option<i64> = if measured == 0 {
             None
         } else {
             sqlx::query_scalar(&format!(
-                "SELECT ready_at - created_at FROM orders WHERE {MEASURED} ORDER BY 1 LIMIT 1 OFFSET $4"
+                "SELECT ready_at - created_at FROM orders WHERE {MEASURED} \
+                 ORDER BY 1 LIMIT 1 OFFSET $4"
             ))
-            .bind($r).bind($from).bind($to).bind(stats::p90_index(measured))
-            .fetch_optional(&mut *$tx).await?
+            .bind($r)
+            .bind($from)
+            .bind($to)
+            .bind(stats::p90_index(measured))
+            .fetch_optional(&mut *$tx)
+            .await?
         };
         let kitchen = KitchenTimes {
             orders: measured,
@@ -65,16 +76,26 @@ macro_rules! figures_between {
 macro_rules! top_items {
     ($tx:expr, $r:expr, $from:expr, $to:expr, $by:literal) => {{
         let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(concat!(
-            "SELECT s.menu_item_id, m.name, CAST(SUM(s.qty) AS BIGINT), CAST(SUM(s.revenue_cents) AS BIGINT) \
-             FROM item_stats s JOIN menu_items m ON m.restaurant_id = s.restaurant_id AND m.id = s.menu_item_id \
-             WHERE s.restaurant_id = $1 AND s.business_day BETWEEN $2 AND $3 \
-             GROUP BY s.menu_item_id, m.name HAVING SUM(s.qty) > 0 \
-             ORDER BY SUM(s.", $by, ") DESC, s.menu_item_id LIMIT 10"
+            "SELECT s.menu_item_id, m.name, CAST(SUM(s.qty) AS BIGINT), CAST(SUM(s.revenue_cents) \
+             AS BIGINT) FROM item_stats s JOIN menu_items m ON m.restaurant_id = s.restaurant_id \
+             AND m.id = s.menu_item_id WHERE s.restaurant_id = $1 \
+             AND s.business_day BETWEEN $2 AND $3 GROUP BY s.menu_item_id, m.name \
+             HAVING SUM(s.qty) > 0 ORDER BY SUM(s.",
+            $by,
+            ") DESC, s.menu_item_id LIMIT 10"
         ))
-        .bind($r).bind($from).bind($to)
-        .fetch_all(&mut *$tx).await?;
+        .bind($r)
+        .bind($from)
+        .bind($to)
+        .fetch_all(&mut *$tx)
+        .await?;
         rows.into_iter()
-            .map(|(menu_item_id, name, qty, revenue_cents)| ItemSales { menu_item_id, name, qty, revenue_cents })
+            .map(|(menu_item_id, name, qty, revenue_cents)| ItemSales {
+                menu_item_id,
+                name,
+                qty,
+                revenue_cents,
+            })
             .collect::<Vec<_>>()
     }};
 }
@@ -148,11 +169,16 @@ pub struct AnalyticsRange {
 impl Store {
     /// The dashboard of restaurant `r` at `now`; `None` for no restaurant.
     pub async fn dashboard(&self, r: i64, now: i64) -> sqlx::Result<Option<DashboardStats>> {
-        on_db!(self, pool => {
+        on_db!(self, |pool| {
             let mut tx = pool.begin_snapshot().await?;
-            let head: Option<(i64, String)> = sqlx::query_as("SELECT event_seq, timezone FROM restaurants WHERE id = $1")
-                .bind(r).fetch_optional(&mut *tx).await?;
-            let Some((seq, timezone)) = head else { return Ok(None) };
+            let head: Option<(i64, String)> =
+                sqlx::query_as("SELECT event_seq, timezone FROM restaurants WHERE id = $1")
+                    .bind(r)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((seq, timezone)) = head else {
+                return Ok(None);
+            };
             let tz = stats::zone(&timezone);
             let (today, hour) = stats::business_hour(tz, now);
             let figures = figures_between!(tx, r, &today, &today);
@@ -160,38 +186,72 @@ impl Store {
             let top_by_revenue = top_items!(tx, r, &today, &today, "revenue_cents");
             let by_status: Vec<(String, i64)> = sqlx::query_as(
                 "SELECT status, COUNT(*) FROM orders WHERE restaurant_id = $1 \
-                 AND status IN ('placed', 'in_progress', 'ready', 'served') GROUP BY status")
-                .bind(r).fetch_all(&mut *tx).await?;
+                 AND status IN ('placed', 'in_progress', 'ready', 'served') \
+                 GROUP BY status",
+            )
+            .bind(r)
+            .fetch_all(&mut *tx)
+            .await?;
             let slowest: Option<(i64, i64)> = sqlx::query_as(
                 "SELECT id, created_at FROM orders WHERE restaurant_id = $1 \
-                 AND status IN ('placed', 'in_progress') ORDER BY created_at, id LIMIT 1")
-                .bind(r).fetch_optional(&mut *tx).await?;
+                 AND status IN ('placed', 'in_progress') ORDER BY created_at, id \
+                 LIMIT 1",
+            )
+            .bind(r)
+            .fetch_optional(&mut *tx)
+            .await?;
             let stations: Vec<(i64, String, i64, i64, Option<i64>)> = sqlx::query_as(
-                "SELECT s.id, s.name, COUNT(DISTINCT l.order_id), COUNT(l.id), MIN(o.created_at) FROM stations s \
-                 LEFT JOIN order_lines l ON l.restaurant_id = s.restaurant_id AND l.station_id = s.id \
-                 AND l.status IN ('queued', 'preparing') \
-                 LEFT JOIN orders o ON o.restaurant_id = l.restaurant_id AND o.id = l.order_id \
-                 WHERE s.restaurant_id = $1 GROUP BY s.id, s.name ORDER BY s.id")
-                .bind(r).fetch_all(&mut *tx).await?;
+                "SELECT s.id, s.name, COUNT(DISTINCT l.order_id), COUNT(l.id), MIN(o.created_at) \
+                 FROM stations s LEFT JOIN order_lines l ON l.restaurant_id = s.restaurant_id \
+                 AND l.station_id = s.id AND l.status IN ('queued', 'preparing') \
+                 LEFT JOIN orders o ON o.restaurant_id = l.restaurant_id \
+                 AND o.id = l.order_id WHERE s.restaurant_id = $1 \
+                 GROUP BY s.id, s.name ORDER BY s.id",
+            )
+            .bind(r)
+            .fetch_all(&mut *tx)
+            .await?;
             let (tables_occupied, covers): (i64, i64) = sqlx::query_as(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(seats), 0) AS BIGINT) FROM dining_tables \
-                 WHERE restaurant_id = $1 AND status = 'occupied'")
-                .bind(r).fetch_one(&mut *tx).await?;
+                "SELECT COUNT(*), CAST(COALESCE(SUM(seats), 0) AS BIGINT) \
+                 FROM dining_tables WHERE restaurant_id = $1 AND status = 'occupied'",
+            )
+            .bind(r)
+            .fetch_one(&mut *tx)
+            .await?;
             let eighty_sixed: Vec<ItemStockRow> = sqlx::query_as(
                 "SELECT id, name, stock, low_stock_threshold FROM menu_items \
-                 WHERE restaurant_id = $1 AND available = FALSE ORDER BY id")
-                .bind(r).fetch_all(&mut *tx).await?;
+                 WHERE restaurant_id = $1 AND available = FALSE \
+                 ORDER BY id",
+            )
+            .bind(r)
+            .fetch_all(&mut *tx)
+            .await?;
             let low_stock: Vec<ItemStockRow> = sqlx::query_as(
-                "SELECT id, name, stock, low_stock_threshold FROM menu_items WHERE restaurant_id = $1 \
-                 AND available = TRUE AND stock IS NOT NULL AND stock <= low_stock_threshold ORDER BY id")
-                .bind(r).fetch_all(&mut *tx).await?;
+                "SELECT id, name, stock, low_stock_threshold FROM menu_items \
+                 WHERE restaurant_id = $1 AND available = TRUE \
+                 AND stock IS NOT NULL AND stock <= low_stock_threshold \
+                 ORDER BY id",
+            )
+            .bind(r)
+            .fetch_all(&mut *tx)
+            .await?;
             let first_hour = hour - 23 * HOUR_MS;
             let hours: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT hour_start, orders FROM hourly_stats \
-                 WHERE restaurant_id = $1 AND hour_start BETWEEN $2 AND $3")
-                .bind(r).bind(first_hour).bind(hour).fetch_all(&mut *tx).await?;
+                "SELECT hour_start, orders FROM hourly_stats WHERE restaurant_id = $1 \
+                 AND hour_start BETWEEN $2 AND $3",
+            )
+            .bind(r)
+            .bind(first_hour)
+            .bind(hour)
+            .fetch_all(&mut *tx)
+            .await?;
             tx.rollback().await?;
-            let count = |status: &str| by_status.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            let count = |status: &str| {
+                by_status
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n)
+            };
             let ticket = |(order_id, placed_at): (i64, i64)| OldestTicket {
                 order_id,
                 placed_at: Timestamp(placed_at),
@@ -232,7 +292,10 @@ impl Store {
                     .into_iter()
                     .map(|start| HourCount {
                         hour_start: Timestamp(start),
-                        orders: hours.iter().find(|(h, _)| *h == start).map_or(0, |(_, n)| *n),
+                        orders: hours
+                            .iter()
+                            .find(|(h, _)| *h == start)
+                            .map_or(0, |(_, n)| *n),
                     })
                     .collect(),
             }))
@@ -242,11 +305,16 @@ impl Store {
     /// Analytics of restaurant `r` over business days; `None` for no
     /// restaurant.
     pub async fn analytics(&self, r: i64, q: &AnalyticsRange) -> sqlx::Result<Option<Analytics>> {
-        on_db!(self, pool => {
+        on_db!(self, |pool| {
             let mut tx = pool.begin_snapshot().await?;
-            let timezone: Option<String> = sqlx::query_scalar("SELECT timezone FROM restaurants WHERE id = $1")
-                .bind(r).fetch_optional(&mut *tx).await?;
-            let Some(timezone) = timezone else { return Ok(None) };
+            let timezone: Option<String> =
+                sqlx::query_scalar("SELECT timezone FROM restaurants WHERE id = $1")
+                    .bind(r)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(timezone) = timezone else {
+                return Ok(None);
+            };
             let tz = stats::zone(&timezone);
             let (from, to) = (q.from.to_string(), q.to.to_string());
             let mut page: Vec<(i64, String)> = buckets(tz, q)
@@ -262,12 +330,24 @@ impl Store {
             let (mut hours, mut took) = (Vec::new(), Vec::new());
             if let (Some(first), Some(last)) = (page.first(), page.last()) {
                 hours = sqlx::query_as::<_, HourRow>(&format!(
-                    "SELECT business_day, hour_start, {COUNTERS} FROM hourly_stats \
-                     WHERE restaurant_id = $1 AND business_day BETWEEN $2 AND $3 GROUP BY business_day, hour_start"))
-                    .bind(r).bind(&first.1).bind(&last.1).fetch_all(&mut *tx).await?;
+                    "SELECT business_day, hour_start, {COUNTERS} \
+                     FROM hourly_stats WHERE restaurant_id = $1 AND business_day BETWEEN $2 \
+                     AND $3 GROUP BY business_day, hour_start"
+                ))
+                .bind(r)
+                .bind(&first.1)
+                .bind(&last.1)
+                .fetch_all(&mut *tx)
+                .await?;
                 took = sqlx::query_as::<_, (String, i64, i64)>(&format!(
-                    "SELECT business_day, hour_start, ready_at - created_at FROM orders WHERE {MEASURED} ORDER BY 3"))
-                    .bind(r).bind(&first.1).bind(&last.1).fetch_all(&mut *tx).await?;
+                    "SELECT business_day, hour_start, ready_at - created_at \
+                     FROM orders WHERE {MEASURED} ORDER BY 3"
+                ))
+                .bind(r)
+                .bind(&first.1)
+                .bind(&last.1)
+                .fetch_all(&mut *tx)
+                .await?;
             }
             tx.rollback().await?;
             let in_bucket = |day: &str, hour: i64, bucket: &(i64, String)| match q.group_by {

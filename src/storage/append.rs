@@ -18,37 +18,37 @@ use crate::stats::{Counters, Delta};
 
 /// Takes the restaurant's next `$2` event seqs; returns the last.
 pub(super) const NEXT_SEQS: &str =
-    "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq";
+    "UPDATE restaurants SET event_seq = event_seq + $2 WHERE id = $1 \
+     RETURNING event_seq";
 pub(super) const INSERT_EVENT: &str =
-    "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) VALUES ($1, $2, $3, $4, $5, $6)";
+    "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// How an hour's or an item's row takes an increment: each counter adds up.
-const ADD_HOURLY: &str = "ON CONFLICT (restaurant_id, hour_start) DO UPDATE SET \
-     orders = hourly_stats.orders + excluded.orders, \
-     booked_cents = hourly_stats.booked_cents + excluded.booked_cents, \
-     closed_orders = hourly_stats.closed_orders + excluded.closed_orders, \
-     closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
-     cancelled = hourly_stats.cancelled + excluded.cancelled, \
-     cancelled_cents = hourly_stats.cancelled_cents + excluded.cancelled_cents, \
-     voided = hourly_stats.voided + excluded.voided, \
-     voided_cents = hourly_stats.voided_cents + excluded.voided_cents";
+const ADD_HOURLY: &str = "ON CONFLICT (restaurant_id, hour_start) DO \
+    UPDATE SET orders = hourly_stats.orders + excluded.orders, booked_cents = \
+    hourly_stats.booked_cents + excluded.booked_cents, closed_orders = hourly_stats.closed_orders \
+    + excluded.closed_orders, closed_cents = hourly_stats.closed_cents + excluded.closed_cents, \
+    cancelled = hourly_stats.cancelled + excluded.cancelled, cancelled_cents = \
+    hourly_stats.cancelled_cents + excluded.cancelled_cents, voided = hourly_stats.voided + \
+    excluded.voided, voided_cents = hourly_stats.voided_cents + excluded.voided_cents";
 const ADD_ITEM: &str = "ON CONFLICT (restaurant_id, business_day, menu_item_id) \
-     DO UPDATE SET qty = item_stats.qty + excluded.qty, \
-     revenue_cents = item_stats.revenue_cents + excluded.revenue_cents";
+    DO UPDATE SET qty = item_stats.qty + excluded.qty, revenue_cents = item_stats.revenue_cents + \
+    excluded.revenue_cents";
 
 /// SQLite: an hour's increment, one row.
 pub(super) static SQLITE_ADD_HOURLY: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, \
-         booked_cents, closed_orders, closed_cents, cancelled, cancelled_cents, voided, \
-         voided_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {ADD_HOURLY}"
+        "INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, booked_cents, \
+         closed_orders, closed_cents, cancelled, cancelled_cents, voided, voided_cents) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {ADD_HOURLY}"
     )
 });
 /// SQLite: an item's increment, one row.
 pub(super) static SQLITE_ADD_ITEM: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, \
-         revenue_cents) VALUES ($1, $2, $3, $4, $5) {ADD_ITEM}"
+        "INSERT INTO item_stats (restaurant_id, business_day, menu_item_id, qty, revenue_cents) \
+         VALUES ($1, $2, $3, $4, $5) {ADD_ITEM}"
     )
 });
 
@@ -135,9 +135,9 @@ pub(super) fn json(value: &impl Serialize) -> sqlx::Result<String> {
 /// two transactions cannot deadlock).
 pub(super) fn pg_stats_ctes(hours: &str, items: &str) -> String {
     format!(
-        "h AS (INSERT INTO hourly_stats SELECT x.* \
-         FROM jsonb_populate_recordset(NULL::hourly_stats, {hours}::jsonb) AS x {ADD_HOURLY} RETURNING 1), \
-         i AS (INSERT INTO item_stats SELECT x.* \
+        "h AS (INSERT INTO hourly_stats SELECT x.* FROM \
+         jsonb_populate_recordset(NULL::hourly_stats, {hours}::jsonb) AS x {ADD_HOURLY} \
+         RETURNING 1), i AS (INSERT INTO item_stats SELECT x.* \
          FROM jsonb_populate_recordset(NULL::item_stats, {items}::jsonb) AS x \
          WHERE (SELECT count(*) FROM h) >= 0 {ADD_ITEM} RETURNING 1)"
     )
@@ -151,12 +151,12 @@ pub(super) fn pg_stats_ctes(hours: &str, items: &str) -> String {
 pub(super) fn pg_events_ctes(after: &str) -> String {
     format!(
         "s AS (UPDATE restaurants SET event_seq = event_seq + cardinality($3::TEXT[]) \
-         WHERE id = $1 AND {after} RETURNING event_seq - cardinality($3::TEXT[]) AS base), \
-         e AS (INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
-         SELECT $1, s.base + x.n, x.kind, $2, x.rooms, \
-         CASE WHEN x.n = $6 THEN jsonb_set(x.data::jsonb, '{{{OWN_SEQ_KEY}}}', \
-         to_jsonb(s.base + x.n))::text ELSE x.data END \
-         FROM s, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS x(kind, rooms, data, n))"
+         WHERE id = $1 AND {after} RETURNING event_seq - cardinality($3::TEXT[]) AS base), e AS \
+         (INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
+         SELECT $1, s.base + x.n, x.kind, $2, x.rooms, CASE WHEN x.n = $6 THEN \
+         jsonb_set(x.data::jsonb, '{{{OWN_SEQ_KEY}}}', to_jsonb(s.base + x.n))::text ELSE x.data \
+         END FROM s, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) \
+         WITH ORDINALITY AS x(kind, rooms, data, n))"
     )
 }
 

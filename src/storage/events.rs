@@ -76,9 +76,12 @@ impl Row {
 impl Store {
     /// The restaurant's last committed seq (0 before its first event).
     pub async fn current_seq(&self, restaurant: i64) -> sqlx::Result<u64> {
-        let seq: Option<i64> = on_db!(self, pool => sqlx::query_scalar(
-            "SELECT event_seq FROM restaurants WHERE id = $1")
-            .bind(restaurant).fetch_optional(pool).await)?;
+        let seq: Option<i64> = on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT event_seq FROM restaurants WHERE id = $1"
+        )
+        .bind(restaurant)
+        .fetch_optional(pool)
+        .await)?;
         Ok(seq.unwrap_or(0) as u64)
     }
 
@@ -91,8 +94,8 @@ impl Store {
             super::Db::Sqlite { read, .. } => {
                 let ids = super::append::json(&restaurants)?;
                 sqlx::query_as(
-                    "SELECT id, event_seq FROM restaurants \
-                     WHERE id IN (SELECT value FROM json_each($1))",
+                    "SELECT id, event_seq FROM restaurants WHERE id IN (SELECT value \
+                     FROM json_each($1))",
                 )
                 .bind(ids)
                 .fetch_all(read)
@@ -116,18 +119,27 @@ impl Store {
         up_to: u64,
         limit: i64,
     ) -> sqlx::Result<Vec<Event>> {
-        let rows: Vec<Row> = on_db!(self, pool => sqlx::query_as(
-            "SELECT restaurant_id, seq, kind, at, rooms, data FROM events \
-             WHERE restaurant_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4")
-            .bind(restaurant).bind(after as i64).bind(up_to as i64).bind(limit)
-            .fetch_all(pool).await)?;
+        let rows: Vec<Row> = on_db!(self, |pool| sqlx::query_as(
+            "SELECT restaurant_id, seq, kind, at, rooms, data \
+             FROM events WHERE restaurant_id = $1 AND seq > $2 \
+             AND seq <= $3 ORDER BY seq LIMIT $4"
+        )
+        .bind(restaurant)
+        .bind(after as i64)
+        .bind(up_to as i64)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Row::into_event).collect()
     }
 
     /// Retention: deletes events older than `before` (ms). The seq counter
     /// is untouched, so numbering continues without reuse.
     pub async fn prune_events(&self, before: i64) -> sqlx::Result<u64> {
-        on_db!(self, write pool => sqlx::query("DELETE FROM events WHERE at < $1")
-            .bind(before).execute(pool).await.map(|r| r.rows_affected()))
+        on_writer!(self, |pool| sqlx::query("DELETE FROM events WHERE at < $1")
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
     }
 }

@@ -74,13 +74,28 @@ impl Store {
         events: impl FnOnce(&Order, &Order, &[StockChange], Option<&TableChange>) -> Vec<EventDraft>,
     ) -> sqlx::Result<Option<Result<(Order, Vec<Event>), E>>> {
         let _turn = self.lane(r).await;
-        let result = on_db!(self, write pool => {
+        let result = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let lock = format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2{}", super::lock_suffix(pool));
-            let row: Option<OrderRow> = sqlx::query_as(&lock).bind(r).bind(order_id).fetch_optional(&mut *tx).await?;
+            let lock = format!(
+                "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 \
+                 AND id = $2{}",
+                super::lock_suffix(pool)
+            );
+            let row: Option<OrderRow> = sqlx::query_as(&lock)
+                .bind(r)
+                .bind(order_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let Some(row) = row else { return Ok(None) };
-            let lines_sql = format!("SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 AND order_id = $2 ORDER BY id");
-            let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
+            let lines_sql = format!(
+                "SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 \
+                 AND order_id = $2 ORDER BY id"
+            );
+            let lines: Vec<LineRow> = sqlx::query_as(&lines_sql)
+                .bind(r)
+                .bind(order_id)
+                .fetch_all(&mut *tx)
+                .await?;
             let (day, hour) = (row.business_day.clone(), row.hour_start);
             let before = assemble(row, lines)?;
             let change = match decide(&before) {
@@ -88,29 +103,60 @@ impl Store {
                 Err(e) => return Ok(Some(Err(e))),
             };
             for (line, status) in &change.lines {
-                sqlx::query("UPDATE order_lines SET status = $4 WHERE restaurant_id = $1 AND order_id = $2 AND id = $3")
-                    .bind(r).bind(order_id).bind(line).bind(status_str(status)?).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE order_lines SET status = $4 WHERE restaurant_id = $1 \
+                     AND order_id = $2 AND id = $3",
+                )
+                .bind(r)
+                .bind(order_id)
+                .bind(line)
+                .bind(status_str(status)?)
+                .execute(&mut *tx)
+                .await?;
             }
             if let Some(status) = change.order_status {
                 let ready_at = crate::stats::ready_at(&before, status, now);
-                sqlx::query("UPDATE orders SET status = $3, updated_at = $4, ready_at = $5 WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r).bind(order_id).bind(status_str(status)?).bind(now).bind(ready_at).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE orders SET status = $3, updated_at = $4, ready_at = $5 \
+                     WHERE restaurant_id = $1 AND id = $2",
+                )
+                .bind(r)
+                .bind(order_id)
+                .bind(status_str(status)?)
+                .bind(now)
+                .bind(ready_at)
+                .execute(&mut *tx)
+                .await?;
             }
             let mut returns = change.stock_returns.clone();
             returns.sort_by_key(|s| s.menu_item_id);
             let mut stock = Vec::new();
             for back in returns {
                 let row: Option<(i64, String, i64, bool)> = sqlx::query_as(
-                    "UPDATE menu_items SET stock = stock + $3 WHERE restaurant_id = $1 AND id = $2 AND stock IS NOT NULL \
-                     RETURNING stock, name, low_stock_threshold, available")
-                    .bind(r).bind(back.menu_item_id).bind(back.qty).fetch_optional(&mut *tx).await?;
-                let Some((after, name, threshold, available)) = row else { continue };
+                    "UPDATE menu_items SET stock = stock + $3 WHERE restaurant_id = $1 \
+                     AND id = $2 AND stock IS NOT NULL RETURNING stock, name, low_stock_threshold, \
+                     available",
+                )
+                .bind(r)
+                .bind(back.menu_item_id)
+                .bind(back.qty)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((after, name, threshold, available)) = row else {
+                    continue;
+                };
                 let before_qty = after - back.qty;
                 // A sold-out item is back when stock returns.
                 let became_available = before_qty == 0 && !available;
                 if became_available {
-                    sqlx::query("UPDATE menu_items SET available = TRUE WHERE restaurant_id = $1 AND id = $2")
-                        .bind(r).bind(back.menu_item_id).execute(&mut *tx).await?;
+                    sqlx::query(
+                        "UPDATE menu_items SET available = TRUE WHERE restaurant_id = $1 \
+                         AND id = $2",
+                    )
+                    .bind(r)
+                    .bind(back.menu_item_id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 stock.push(StockChange {
                     menu_item_id: back.menu_item_id,
@@ -124,24 +170,57 @@ impl Store {
             let mut table_change = None;
             if let (Some(to), Some(table)) = (change.table_status, before.table_id) {
                 let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM orders WHERE restaurant_id = $1 AND table_id = $2 \
-                     AND status NOT IN ('closed', 'cancelled')")
-                    .bind(r).bind(table).fetch_one(&mut *tx).await?;
+                    "SELECT COUNT(*) FROM orders WHERE restaurant_id = $1 \
+                     AND table_id = $2 AND status NOT IN ('closed', 'cancelled')",
+                )
+                .bind(r)
+                .bind(table)
+                .fetch_one(&mut *tx)
+                .await?;
                 let from: Option<String> = sqlx::query_scalar(
-                    "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r).bind(table).fetch_optional(&mut *tx).await?;
-                let from = from.map(|f| super::placement::table_status(r, table, f)).transpose()?;
+                    "SELECT status FROM dining_tables WHERE restaurant_id = $1 \
+                     AND id = $2",
+                )
+                .bind(r)
+                .bind(table)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let from = from
+                    .map(|f| super::placement::table_status(r, table, f))
+                    .transpose()?;
                 if let Some(from) = from.filter(|f| open == 0 && *f != to) {
-                    sqlx::query("UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 AND id = $2")
-                        .bind(r).bind(table).bind(to.as_str()).execute(&mut *tx).await?;
-                    table_change = Some(TableChange { table_id: table, from, to });
+                    sqlx::query(
+                        "UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 \
+                         AND id = $2",
+                    )
+                    .bind(r)
+                    .bind(table)
+                    .bind(to.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    table_change = Some(TableChange {
+                        table_id: table,
+                        from,
+                        to,
+                    });
                 }
             }
-            let row: OrderRow = sqlx::query_as(&format!("SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2"))
-                .bind(r).bind(order_id).fetch_one(&mut *tx).await?;
-            let lines: Vec<LineRow> = sqlx::query_as(&lines_sql).bind(r).bind(order_id).fetch_all(&mut *tx).await?;
+            let row: OrderRow = sqlx::query_as(&format!(
+                "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 \
+                 AND id = $2"
+            ))
+            .bind(r)
+            .bind(order_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let lines: Vec<LineRow> = sqlx::query_as(&lines_sql)
+                .bind(r)
+                .bind(order_id)
+                .fetch_all(&mut *tx)
+                .await?;
             let after = assemble(row, lines)?;
-            tx.record_stats(r, &day, hour, &crate::stats::delta(Some(&before), &after)).await?;
+            tx.record_stats(r, &day, hour, &crate::stats::delta(Some(&before), &after))
+                .await?;
             let drafts = events(&before, &after, &stock, table_change.as_ref());
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;

@@ -23,10 +23,15 @@ impl Store {
         email: &str,
         now: i64,
     ) -> sqlx::Result<Option<i64>> {
-        on_db!(self, pool => sqlx::query_scalar(
-            "SELECT locked_until FROM login_attempts \
-             WHERE restaurant_id = $1 AND email = $2 AND locked_until > $3")
-            .bind(restaurant).bind(email).bind(now).fetch_optional(pool).await)
+        on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT locked_until FROM login_attempts WHERE restaurant_id = $1 \
+             AND email = $2 AND locked_until > $3"
+        )
+        .bind(restaurant)
+        .bind(email)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)
         .map(Option::flatten)
     }
 
@@ -39,26 +44,48 @@ impl Store {
         now: i64,
         lock_for: fn(i64) -> Option<i64>,
     ) -> sqlx::Result<LoginLock> {
-        on_db!(self, write pool => {
+        on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let failures: i64 = sqlx::query_scalar(
-                "INSERT INTO login_attempts (restaurant_id, email, failures) VALUES ($1, $2, 1) \
-                 ON CONFLICT (restaurant_id, email) DO UPDATE SET failures = login_attempts.failures + 1 \
-                 RETURNING failures")
-                .bind(restaurant).bind(email).fetch_one(&mut *tx).await?;
+                "INSERT INTO login_attempts (restaurant_id, email, failures) \
+                 VALUES ($1, $2, 1) ON CONFLICT (restaurant_id, email) \
+                 DO UPDATE SET failures = login_attempts.failures + 1 \
+                 RETURNING failures",
+            )
+            .bind(restaurant)
+            .bind(email)
+            .fetch_one(&mut *tx)
+            .await?;
             let locked_until = lock_for(failures).map(|ms| now + ms);
             if let Some(until) = locked_until {
-                sqlx::query("UPDATE login_attempts SET locked_until = $3 WHERE restaurant_id = $1 AND email = $2")
-                    .bind(restaurant).bind(email).bind(until).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE login_attempts SET locked_until = $3 \
+                     WHERE restaurant_id = $1 AND email = $2",
+                )
+                .bind(restaurant)
+                .bind(email)
+                .bind(until)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
-            Ok(LoginLock { failures, locked_until })
+            Ok(LoginLock {
+                failures,
+                locked_until,
+            })
         })
     }
 
     /// After a successful login, or when a manager unlocks the account.
     pub async fn clear_login_failures(&self, restaurant: i64, email: &str) -> sqlx::Result<()> {
-        on_db!(self, write pool => sqlx::query("DELETE FROM login_attempts WHERE restaurant_id = $1 AND email = $2")
-            .bind(restaurant).bind(email).execute(pool).await.map(|_| ()))
+        on_writer!(self, |pool| sqlx::query(
+            "DELETE FROM login_attempts WHERE restaurant_id = $1 \
+             AND email = $2"
+        )
+        .bind(restaurant)
+        .bind(email)
+        .execute(pool)
+        .await
+        .map(|_| ()))
     }
 }

@@ -7,7 +7,8 @@ use crate::events::Event;
 
 macro_rules! item_cols {
     () => {
-        "id, category_id, station_id, name, description, price_cents, stock, low_stock_threshold, available"
+        "id, category_id, station_id, name, description, price_cents, stock, low_stock_threshold, \
+         available"
     };
 }
 
@@ -18,15 +19,26 @@ impl Store {
         name: &str,
         position: i64,
     ) -> sqlx::Result<Category> {
-        on_db!(self, write pool => sqlx::query_as(
-            "INSERT INTO menu_categories (restaurant_id, name, position) VALUES ($1, $2, $3) RETURNING id, name, position")
-            .bind(restaurant).bind(name).bind(position).fetch_one(pool).await)
+        on_writer!(self, |pool| sqlx::query_as(
+            "INSERT INTO menu_categories (restaurant_id, name, position) \
+             VALUES ($1, $2, $3) RETURNING id, name, position"
+        )
+        .bind(restaurant)
+        .bind(name)
+        .bind(position)
+        .fetch_one(pool)
+        .await)
     }
 
     pub async fn category(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Category>> {
-        on_db!(self, pool => sqlx::query_as(
-            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 AND id = $2")
-            .bind(restaurant).bind(id).fetch_optional(pool).await)
+        on_db!(self, |pool| sqlx::query_as(
+            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 \
+             AND id = $2"
+        )
+        .bind(restaurant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
     }
 
     pub async fn categories(
@@ -34,9 +46,15 @@ impl Store {
         restaurant: i64,
         page: PageQuery,
     ) -> sqlx::Result<Vec<Category>> {
-        on_db!(self, pool => sqlx::query_as(
-            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-            .bind(restaurant).bind(page.after).bind(page.limit).fetch_all(pool).await)
+        on_db!(self, |pool| sqlx::query_as(
+            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 \
+             AND id > $2 ORDER BY id LIMIT $3"
+        )
+        .bind(restaurant)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(pool)
+        .await)
     }
 
     pub async fn update_category(
@@ -45,17 +63,29 @@ impl Store {
         id: i64,
         patch: &CategoryPatch,
     ) -> sqlx::Result<Option<Category>> {
-        on_db!(self, write pool => sqlx::query_as(
-            "UPDATE menu_categories SET name = COALESCE($3, name), position = COALESCE($4, position) \
-             WHERE restaurant_id = $1 AND id = $2 RETURNING id, name, position")
-            .bind(restaurant).bind(id).bind(&patch.name).bind(patch.position)
-            .fetch_optional(pool).await)
+        on_writer!(self, |pool| sqlx::query_as(
+            "UPDATE menu_categories SET name = COALESCE($3, name), position = COALESCE($4, \
+             position) WHERE restaurant_id = $1 AND id = $2 RETURNING id, name, position"
+        )
+        .bind(restaurant)
+        .bind(id)
+        .bind(&patch.name)
+        .bind(patch.position)
+        .fetch_optional(pool)
+        .await)
     }
 
     /// Fails with a foreign-key violation while menu items are in it.
     pub async fn delete_category(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, write pool => sqlx::query("DELETE FROM menu_categories WHERE restaurant_id = $1 AND id = $2")
-            .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+        on_writer!(self, |pool| sqlx::query(
+            "DELETE FROM menu_categories WHERE restaurant_id = $1 \
+             AND id = $2"
+        )
+        .bind(restaurant)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
     }
 
     /// The category and station must belong to `restaurant` (the schema's
@@ -65,20 +95,35 @@ impl Store {
         restaurant: i64,
         item: &NewMenuItem,
     ) -> sqlx::Result<MenuItem> {
-        on_db!(self, write pool => sqlx::query_as(concat!(
+        on_writer!(self, |pool| sqlx::query_as(concat!(
             "INSERT INTO menu_items (restaurant_id, category_id, station_id, name, description, ",
             "price_cents, stock, low_stock_threshold, available) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ", item_cols!()))
-            .bind(restaurant).bind(item.category_id).bind(item.station_id).bind(&item.name)
-            .bind(&item.description).bind(item.price_cents).bind(item.stock)
-            .bind(item.low_stock_threshold).bind(item.available)
-            .fetch_one(pool).await)
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+            item_cols!()
+        ))
+        .bind(restaurant)
+        .bind(item.category_id)
+        .bind(item.station_id)
+        .bind(&item.name)
+        .bind(&item.description)
+        .bind(item.price_cents)
+        .bind(item.stock)
+        .bind(item.low_stock_threshold)
+        .bind(item.available)
+        .fetch_one(pool)
+        .await)
     }
 
     pub async fn menu_item(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<MenuItem>> {
-        on_db!(self, pool => sqlx::query_as(concat!(
-            "SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id = $2"))
-            .bind(restaurant).bind(id).fetch_optional(pool).await)
+        on_db!(self, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            item_cols!(),
+            " FROM menu_items WHERE restaurant_id = $1 AND id = $2"
+        ))
+        .bind(restaurant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
     }
 
     pub async fn menu_items(
@@ -86,9 +131,17 @@ impl Store {
         restaurant: i64,
         page: PageQuery,
     ) -> sqlx::Result<Vec<MenuItem>> {
-        on_db!(self, pool => sqlx::query_as(concat!(
-            "SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
-            .bind(restaurant).bind(page.after).bind(page.limit).fetch_all(pool).await)
+        on_db!(self, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            item_cols!(),
+            " FROM menu_items WHERE restaurant_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3"
+        ))
+        .bind(restaurant)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(pool)
+        .await)
     }
 
     /// Applies `patch` with no events (see [`Store::change_menu_item`]).
@@ -122,30 +175,55 @@ impl Store {
         events: impl FnOnce(&MenuItem, &MenuItem) -> Vec<EventDraft>,
     ) -> sqlx::Result<Option<Result<(MenuItem, Vec<Event>), E>>> {
         let r = restaurant;
-        let result = on_db!(self, write pool => {
+        let result = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let lock = format!(concat!("SELECT ", item_cols!(), " FROM menu_items WHERE restaurant_id = $1 AND id = $2{}"), super::lock_suffix(pool));
-            let before: Option<MenuItem> = sqlx::query_as(&lock).bind(r).bind(id).fetch_optional(&mut *tx).await?;
-            let Some(before) = before else { return Ok(None) };
+            let lock = format!(
+                concat!(
+                    "SELECT ",
+                    item_cols!(),
+                    " FROM menu_items WHERE restaurant_id = $1 AND id = $2{}"
+                ),
+                super::lock_suffix(pool)
+            );
+            let before: Option<MenuItem> = sqlx::query_as(&lock)
+                .bind(r)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(before) = before else {
+                return Ok(None);
+            };
             let patch = match decide(&before) {
                 Ok(patch) => patch,
                 Err(e) => return Ok(Some(Err(e))),
             };
             let after: MenuItem = sqlx::query_as(concat!(
-                "UPDATE menu_items SET name = COALESCE($3, name), description = COALESCE($4, description), ",
+                "UPDATE menu_items SET name = COALESCE($3, name), description = COALESCE($4, \
+                 description), ",
                 "price_cents = COALESCE($5, price_cents), ",
                 "category_id = CASE WHEN $6 THEN $7 ELSE category_id END, ",
                 "station_id = CASE WHEN $8 THEN $9 ELSE station_id END, ",
                 "stock = CASE WHEN $10 THEN $11 ELSE stock END, ",
-                "low_stock_threshold = COALESCE($12, low_stock_threshold), available = COALESCE($13, available) ",
-                "WHERE restaurant_id = $1 AND id = $2 RETURNING ", item_cols!()))
-                .bind(r).bind(id).bind(&patch.name).bind(&patch.description)
-                .bind(patch.price_cents)
-                .bind(patch.category_id.is_some()).bind(patch.category_id.flatten())
-                .bind(patch.station_id.is_some()).bind(patch.station_id.flatten())
-                .bind(patch.stock.is_some()).bind(patch.stock.flatten())
-                .bind(patch.low_stock_threshold).bind(patch.available)
-                .fetch_one(&mut *tx).await?;
+                "low_stock_threshold = COALESCE($12, low_stock_threshold), available = \
+                 COALESCE($13, available) ",
+                "WHERE restaurant_id = $1 AND id = $2 RETURNING ",
+                item_cols!()
+            ))
+            .bind(r)
+            .bind(id)
+            .bind(&patch.name)
+            .bind(&patch.description)
+            .bind(patch.price_cents)
+            .bind(patch.category_id.is_some())
+            .bind(patch.category_id.flatten())
+            .bind(patch.station_id.is_some())
+            .bind(patch.station_id.flatten())
+            .bind(patch.stock.is_some())
+            .bind(patch.stock.flatten())
+            .bind(patch.low_stock_threshold)
+            .bind(patch.available)
+            .fetch_one(&mut *tx)
+            .await?;
             let drafts = events(&before, &after);
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
@@ -155,7 +233,14 @@ impl Store {
     }
 
     pub async fn delete_menu_item(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, write pool => sqlx::query("DELETE FROM menu_items WHERE restaurant_id = $1 AND id = $2")
-            .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+        on_writer!(self, |pool| sqlx::query(
+            "DELETE FROM menu_items WHERE restaurant_id = $1 \
+             AND id = $2"
+        )
+        .bind(restaurant)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
     }
 }

@@ -24,17 +24,24 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 /// Runs `$body` with `$pool` bound to the concrete pool, so the same query
-/// text is compiled once per backend with that backend's native types.
-/// `write $pool` binds the pool that may write: on SQLite its single writer
-/// connection (see [`Db`]); the plain form's SQLite connections refuse writes.
+/// text is compiled once per backend with that backend's native types. The
+/// body is written like a closure (`on_db!(self, |pool| ...)`, it is not
+/// one: it is expanded once per backend in place, `.await` and `?`
+/// included) so that rustfmt formats it. On SQLite these connections refuse
+/// writes; [`on_writer!`] binds the pool that may write.
 macro_rules! on_db {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
             $crate::storage::Db::Sqlite { read: $pool, .. } => $body,
             $crate::storage::Db::Postgres($pool) => $body,
         }
     };
-    ($store:expr, write $pool:ident => $body:expr) => {
+}
+
+/// [`on_db!`] with the pool that may write: on SQLite its single writer
+/// connection (see [`Db`]).
+macro_rules! on_writer {
+    ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
             $crate::storage::Db::Sqlite { write: $pool, .. } => $body,
             $crate::storage::Db::Postgres($pool) => $body,
@@ -242,7 +249,10 @@ impl Store {
 
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> sqlx::Result<()> {
-        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+        on_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))
     }
 
     /// Waits for one of this instance's [`LANE_WIDTH`] turns to write

@@ -71,30 +71,48 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
 }
 
 pub(super) const ORDER_COLS: &str =
-    "id, table_id, source, status, note, total_cents, created_at, placed_seq, ready_at, business_day, hour_start";
+    "id, table_id, source, status, note, total_cents, created_at, placed_seq, ready_at, \
+     business_day, hour_start";
 
 impl Store {
     pub async fn order(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Order>> {
-        let row: Option<OrderRow> = on_db!(self, pool => sqlx::query_as(&format!(
-            "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2"))
-            .bind(restaurant).bind(id).fetch_optional(pool).await)?;
+        let row: Option<OrderRow> = on_db!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND id = $2"
+        ))
+        .bind(restaurant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
         let Some(row) = row else { return Ok(None) };
-        let lines: Vec<LineRow> = on_db!(self, pool => sqlx::query_as(
-            "SELECT id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status \
-             FROM order_lines WHERE restaurant_id = $1 AND order_id = $2 ORDER BY id")
-            .bind(restaurant).bind(id).fetch_all(pool).await)?;
+        let lines: Vec<LineRow> = on_db!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, \
+             status FROM order_lines WHERE restaurant_id = $1 \
+             AND order_id = $2 ORDER BY id"
+        )
+        .bind(restaurant)
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        })?;
         assemble(row, lines).map(Some)
     }
 
     /// How many orders the restaurant has (for tests and statistics).
     pub async fn order_count(&self, restaurant: i64) -> sqlx::Result<i64> {
-        on_db!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE restaurant_id = $1")
-            .bind(restaurant).fetch_one(pool).await)
+        on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders WHERE restaurant_id = $1"
+        )
+        .bind(restaurant)
+        .fetch_one(pool)
+        .await)
     }
 
     /// Ids of the restaurant's tables (availability events go to each).
     pub async fn table_ids(&self, restaurant: i64) -> sqlx::Result<Vec<i64>> {
-        on_db!(self, pool => sqlx::query_scalar(super::placement::TABLE_IDS)
-            .bind(restaurant).fetch_all(pool).await)
+        on_db!(self, |pool| sqlx::query_scalar(super::placement::TABLE_IDS)
+            .bind(restaurant)
+            .fetch_all(pool)
+            .await)
     }
 }

@@ -29,12 +29,19 @@ impl Store {
         token: &NewRefreshToken<'_>,
         now: i64,
     ) -> sqlx::Result<()> {
-        on_db!(self, write pool => sqlx::query(
-            "INSERT INTO refresh_tokens (restaurant_id, user_id, family, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(token.restaurant_id).bind(token.user_id).bind(token.family)
-            .bind(token.token_hash).bind(now).bind(token.expires_at)
-            .execute(pool).await.map(|_| ()))
+        on_writer!(self, |pool| sqlx::query(
+            "INSERT INTO refresh_tokens (restaurant_id, user_id, family, token_hash, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(token.restaurant_id)
+        .bind(token.user_id)
+        .bind(token.family)
+        .bind(token.token_hash)
+        .bind(now)
+        .bind(token.expires_at)
+        .execute(pool)
+        .await
+        .map(|_| ()))
     }
 
     /// Marks `old_hash` used and stores `new_hash` in its family, in one
@@ -46,28 +53,52 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> sqlx::Result<Rotation> {
-        on_db!(self, write pool => {
+        on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let live: Option<(i64, i64, String)> = sqlx::query_as(
-                "UPDATE refresh_tokens SET used_at = $2 \
-                 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
-                 RETURNING restaurant_id, user_id, family")
-                .bind(old_hash).bind(now).fetch_optional(&mut *tx).await?;
+                "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 \
+                 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+                 RETURNING restaurant_id, user_id, family",
+            )
+            .bind(old_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
             let rotation = if let Some((restaurant_id, user_id, family)) = live {
                 sqlx::query(
-                    "INSERT INTO refresh_tokens (restaurant_id, user_id, family, token_hash, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(restaurant_id).bind(user_id).bind(&family).bind(new_hash)
-                    .bind(now).bind(expires_at).execute(&mut *tx).await?;
-                Rotation::Rotated { restaurant_id, user_id }
+                    "INSERT INTO refresh_tokens (restaurant_id, user_id, family, token_hash, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(restaurant_id)
+                .bind(user_id)
+                .bind(&family)
+                .bind(new_hash)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+                Rotation::Rotated {
+                    restaurant_id,
+                    user_id,
+                }
             } else {
                 let used_family: Option<String> = sqlx::query_scalar(
-                    "SELECT family FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL")
-                    .bind(old_hash).fetch_optional(&mut *tx).await?;
+                    "SELECT family FROM refresh_tokens WHERE token_hash = $1 \
+                     AND used_at IS NOT NULL",
+                )
+                .bind(old_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
                 match used_family {
                     Some(family) => {
-                        sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL")
-                            .bind(&family).bind(now).execute(&mut *tx).await?;
+                        sqlx::query(
+                            "UPDATE refresh_tokens SET revoked_at = $2 \
+                             WHERE family = $1 AND revoked_at IS NULL",
+                        )
+                        .bind(&family)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
                         Rotation::Reused
                     }
                     None => Rotation::Invalid,
@@ -80,9 +111,15 @@ impl Store {
 
     /// Logout: revokes the token's whole family. False if the token is unknown.
     pub async fn revoke_refresh_family(&self, token_hash: &str, now: i64) -> sqlx::Result<bool> {
-        on_db!(self, write pool => sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family = \
-             (SELECT family FROM refresh_tokens WHERE token_hash = $1)")
-            .bind(token_hash).bind(now).execute(pool).await.map(|r| r.rows_affected() > 0))
+        on_writer!(self, |pool| sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL \
+             AND family = (SELECT family FROM refresh_tokens \
+             WHERE token_hash = $1)"
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
     }
 }

@@ -19,21 +19,40 @@ impl Store {
         currency: &str,
         now: i64,
     ) -> sqlx::Result<Restaurant> {
-        on_db!(self, write pool => sqlx::query_as(concat!(
+        on_writer!(self, |pool| sqlx::query_as(concat!(
             "INSERT INTO restaurants (slug, name, timezone, currency, created_at) ",
-            "VALUES ($1, $2, $3, $4, $5) RETURNING ", cols!()))
-            .bind(slug).bind(name).bind(timezone).bind(currency).bind(now)
-            .fetch_one(pool).await)
+            "VALUES ($1, $2, $3, $4, $5) RETURNING ",
+            cols!()
+        ))
+        .bind(slug)
+        .bind(name)
+        .bind(timezone)
+        .bind(currency)
+        .bind(now)
+        .fetch_one(pool)
+        .await)
     }
 
     pub async fn restaurant(&self, id: i64) -> sqlx::Result<Option<Restaurant>> {
-        on_db!(self, pool => sqlx::query_as(concat!("SELECT ", cols!(), " FROM restaurants WHERE id = $1"))
-            .bind(id).fetch_optional(pool).await)
+        on_db!(self, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM restaurants WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
     }
 
     pub async fn restaurant_by_slug(&self, slug: &str) -> sqlx::Result<Option<Restaurant>> {
-        on_db!(self, pool => sqlx::query_as(concat!("SELECT ", cols!(), " FROM restaurants WHERE slug = $1"))
-            .bind(slug).fetch_optional(pool).await)
+        on_db!(self, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM restaurants WHERE slug = $1"
+        ))
+        .bind(slug)
+        .fetch_optional(pool)
+        .await)
     }
 
     pub async fn update_restaurant(
@@ -41,10 +60,16 @@ impl Store {
         id: i64,
         patch: &RestaurantPatch,
     ) -> sqlx::Result<Option<Restaurant>> {
-        on_db!(self, write pool => sqlx::query_as(concat!(
+        on_writer!(self, |pool| sqlx::query_as(concat!(
             "UPDATE restaurants SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), ",
-            "currency = COALESCE($4, currency) WHERE id = $1 RETURNING ", cols!()))
-            .bind(id).bind(&patch.name).bind(&patch.timezone).bind(&patch.currency)
-            .fetch_optional(pool).await)
+            "currency = COALESCE($4, currency) WHERE id = $1 RETURNING ",
+            cols!()
+        ))
+        .bind(id)
+        .bind(&patch.name)
+        .bind(&patch.timezone)
+        .bind(&patch.currency)
+        .fetch_optional(pool)
+        .await)
     }
 }

@@ -41,16 +41,33 @@ fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> sqlx::Result<Vec<Order
 /// snapshot. `$1` is the restaurant.
 macro_rules! orders_in_snapshot {
     ($tx:expr, $r:expr, $filter:expr, $bind:expr) => {{
-        let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
-            .bind($r).fetch_optional(&mut *$tx).await?.unwrap_or(0);
+        let seq: i64 = sqlx::query_scalar(
+            "SELECT event_seq FROM restaurants WHERE id = $1",
+        )
+        .bind($r)
+        .fetch_optional(&mut *$tx)
+        .await?
+        .unwrap_or(0);
         let orders: Vec<OrderRow> = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND {} ORDER BY created_at, id", $filter))
-            .bind($r).bind($bind).fetch_all(&mut *$tx).await?;
+            "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 \
+             AND {} ORDER BY created_at, id",
+            $filter
+        ))
+        .bind($r)
+        .bind($bind)
+        .fetch_all(&mut *$tx)
+        .await?;
         let lines: Vec<OwnedLine> = sqlx::query_as(&format!(
-            "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status \
-             FROM order_lines WHERE restaurant_id = $1 AND order_id IN \
-             (SELECT id FROM orders WHERE restaurant_id = $1 AND {}) ORDER BY id", $filter))
-            .bind($r).bind($bind).fetch_all(&mut *$tx).await?;
+            "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, \
+             modifiers, status FROM order_lines WHERE restaurant_id = $1 \
+             AND order_id IN (SELECT id FROM orders WHERE restaurant_id = $1 \
+             AND {}) ORDER BY id",
+            $filter
+        ))
+        .bind($r)
+        .bind($bind)
+        .fetch_all(&mut *$tx)
+        .await?;
         (seq as u64, group(orders, lines)?)
     }};
 }
@@ -59,7 +76,7 @@ impl Store {
     /// Orders still in the kitchen (placed, in progress, ready), oldest first.
     pub async fn kitchen_snapshot(&self, r: i64) -> sqlx::Result<(u64, Vec<Order>)> {
         let filter = format!("status IN {IN_KITCHEN} AND $2 = $2");
-        on_db!(self, pool => {
+        on_db!(self, |pool| {
             let mut tx = pool.begin_snapshot().await?;
             let result = orders_in_snapshot!(tx, r, filter, 0_i64);
             tx.commit().await?;
@@ -75,13 +92,18 @@ impl Store {
     ) -> sqlx::Result<(u64, Vec<Table>, Vec<Order>)> {
         let filter = format!("status IN {OPEN} AND ($2 = 0 OR table_id = $2)");
         let only = table.unwrap_or(0);
-        on_db!(self, pool => {
+        on_db!(self, |pool| {
             let mut tx = pool.begin_snapshot().await?;
             let (seq, orders) = orders_in_snapshot!(tx, r, filter, only);
             let tables: Vec<Table> = sqlx::query_as(
                 "SELECT id, label, seats, status, guest_code FROM dining_tables \
-                 WHERE restaurant_id = $1 AND ($2 = 0 OR id = $2) ORDER BY id")
-                .bind(r).bind(only).fetch_all(&mut *tx).await?;
+                 WHERE restaurant_id = $1 AND ($2 = 0 OR id = $2) \
+                 ORDER BY id",
+            )
+            .bind(r)
+            .bind(only)
+            .fetch_all(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok((seq, tables, orders))
         })
@@ -89,17 +111,28 @@ impl Store {
 
     /// The whole menu with stock and availability.
     pub async fn menu_snapshot(&self, r: i64) -> sqlx::Result<(u64, Vec<Category>, Vec<MenuItem>)> {
-        on_db!(self, pool => {
+        on_db!(self, |pool| {
             let mut tx = pool.begin_snapshot().await?;
             let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
-                .bind(r).fetch_optional(&mut *tx).await?.unwrap_or(0);
+                .bind(r)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0);
             let categories: Vec<Category> = sqlx::query_as(
-                "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 ORDER BY position, id")
-                .bind(r).fetch_all(&mut *tx).await?;
+                "SELECT id, name, position FROM menu_categories \
+                 WHERE restaurant_id = $1 ORDER BY position, id",
+            )
+            .bind(r)
+            .fetch_all(&mut *tx)
+            .await?;
             let items: Vec<MenuItem> = sqlx::query_as(
-                "SELECT id, category_id, station_id, name, description, price_cents, stock, low_stock_threshold, \
-                 available FROM menu_items WHERE restaurant_id = $1 ORDER BY id")
-                .bind(r).fetch_all(&mut *tx).await?;
+                "SELECT id, category_id, station_id, name, description, price_cents, stock, \
+                 low_stock_threshold, available FROM menu_items \
+                 WHERE restaurant_id = $1 ORDER BY id",
+            )
+            .bind(r)
+            .fetch_all(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok((seq as u64, categories, items))
         })
@@ -112,7 +145,7 @@ impl Store {
         drafts: Vec<EventDraft>,
         now: i64,
     ) -> sqlx::Result<Vec<Event>> {
-        on_db!(self, write pool => {
+        on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;

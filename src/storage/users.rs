@@ -50,12 +50,18 @@ impl Store {
         user: &NewUser<'_>,
         now: i64,
     ) -> sqlx::Result<StaffUser> {
-        let id: i64 = on_db!(self, write pool => sqlx::query_scalar(
+        let id: i64 = on_writer!(self, |pool| sqlx::query_scalar(
             "INSERT INTO users (restaurant_id, email, name, role, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-            .bind(restaurant).bind(user.email).bind(user.name).bind(user.role.as_str())
-            .bind(user.password_hash).bind(now)
-            .fetch_one(pool).await)?;
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+        )
+        .bind(restaurant)
+        .bind(user.email)
+        .bind(user.name)
+        .bind(user.role.as_str())
+        .bind(user.password_hash)
+        .bind(now)
+        .fetch_one(pool)
+        .await)?;
         self.user(restaurant, id, now)
             .await?
             .ok_or(sqlx::Error::RowNotFound)
@@ -67,8 +73,15 @@ impl Store {
         id: i64,
         now: i64,
     ) -> sqlx::Result<Option<StaffUser>> {
-        on_db!(self, pool => sqlx::query_as(concat!(select_users!(), "AND u.id = $3"))
-            .bind(restaurant).bind(now).bind(id).fetch_optional(pool).await)
+        on_db!(self, |pool| sqlx::query_as(concat!(
+            select_users!(),
+            "AND u.id = $3"
+        ))
+        .bind(restaurant)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
     }
 
     pub async fn users(
@@ -77,8 +90,16 @@ impl Store {
         page: PageQuery,
         now: i64,
     ) -> sqlx::Result<Vec<StaffUser>> {
-        on_db!(self, pool => sqlx::query_as(concat!(select_users!(), "AND u.id > $3 ORDER BY u.id LIMIT $4"))
-            .bind(restaurant).bind(now).bind(page.after).bind(page.limit).fetch_all(pool).await)
+        on_db!(self, |pool| sqlx::query_as(concat!(
+            select_users!(),
+            "AND u.id > $3 ORDER BY u.id LIMIT $4"
+        ))
+        .bind(restaurant)
+        .bind(now)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(pool)
+        .await)
     }
 
     pub async fn user_credentials(
@@ -86,9 +107,14 @@ impl Store {
         restaurant: i64,
         email: &str,
     ) -> sqlx::Result<Option<Credentials>> {
-        on_db!(self, pool => sqlx::query_as(
-            "SELECT id, password_hash FROM users WHERE restaurant_id = $1 AND email = $2")
-            .bind(restaurant).bind(email).fetch_optional(pool).await)
+        on_db!(self, |pool| sqlx::query_as(
+            "SELECT id, password_hash FROM users WHERE restaurant_id = $1 \
+             AND email = $2"
+        )
+        .bind(restaurant)
+        .bind(email)
+        .fetch_optional(pool)
+        .await)
     }
 
     /// A new password also revokes every refresh token of the user, so other
@@ -100,19 +126,33 @@ impl Store {
         changes: &UserChanges<'_>,
         now: i64,
     ) -> sqlx::Result<Option<StaffUser>> {
-        let updated = on_db!(self, write pool => {
+        let updated = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(
-                "UPDATE users SET email = COALESCE($3, email), name = COALESCE($4, name), \
-                 role = COALESCE($5, role), password_hash = COALESCE($6, password_hash) \
-                 WHERE restaurant_id = $1 AND id = $2")
-                .bind(restaurant).bind(id).bind(changes.email).bind(changes.name)
-                .bind(changes.role.map(Role::as_str)).bind(changes.password_hash)
-                .execute(&mut *tx).await?.rows_affected() > 0;
+                "UPDATE users SET email = COALESCE($3, email), name = COALESCE($4, name), role = \
+                 COALESCE($5, role), password_hash = COALESCE($6, password_hash) \
+                 WHERE restaurant_id = $1 AND id = $2",
+            )
+            .bind(restaurant)
+            .bind(id)
+            .bind(changes.email)
+            .bind(changes.name)
+            .bind(changes.role.map(Role::as_str))
+            .bind(changes.password_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
             if updated && changes.password_hash.is_some() {
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $3 \
-                             WHERE restaurant_id = $1 AND user_id = $2 AND revoked_at IS NULL")
-                    .bind(restaurant).bind(id).bind(now).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $3 WHERE restaurant_id = $1 \
+                     AND user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(restaurant)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             updated
@@ -124,7 +164,13 @@ impl Store {
     }
 
     pub async fn delete_user(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_db!(self, write pool => sqlx::query("DELETE FROM users WHERE restaurant_id = $1 AND id = $2")
-            .bind(restaurant).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+        on_writer!(self, |pool| sqlx::query(
+            "DELETE FROM users WHERE restaurant_id = $1 AND id = $2"
+        )
+        .bind(restaurant)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
     }
 }

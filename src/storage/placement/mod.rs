@@ -202,25 +202,28 @@ pub struct Shortage {
 // The statements both backends run, the same text.
 /// The restaurant's timezone, and the order already placed with this key.
 const OPENING: &str = "SELECT r.timezone, o.id, o.request_hash FROM restaurants r \
-     LEFT JOIN orders o ON o.restaurant_id = r.id AND o.idempotency_key = $2 WHERE r.id = $1";
-const BY_KEY: &str =
-    "SELECT id, request_hash FROM orders WHERE restaurant_id = $1 AND idempotency_key = $2";
-const TABLE_STATUS: &str = "SELECT status FROM dining_tables WHERE restaurant_id = $1 AND id = $2";
+    LEFT JOIN orders o ON o.restaurant_id = r.id AND o.idempotency_key = $2 \
+    WHERE r.id = $1";
+const BY_KEY: &str = "SELECT id, request_hash FROM orders WHERE restaurant_id = $1 \
+    AND idempotency_key = $2";
+const TABLE_STATUS: &str = "SELECT status FROM dining_tables WHERE restaurant_id = $1 \
+    AND id = $2";
 /// Sets the table's status `$4` if it is still `$3`; a row only if it was.
 /// Of concurrent first orders on a free table exactly one gets the row
 /// (PostgreSQL re-checks `status` on the row version it waited for).
-const CHANGE_TABLE: &str = "UPDATE dining_tables SET status = $4 \
-     WHERE restaurant_id = $1 AND id = $2 AND status = $3 RETURNING id";
+const CHANGE_TABLE: &str = "UPDATE dining_tables SET status = $4 WHERE restaurant_id = $1 \
+    AND id = $2 AND status = $3 RETURNING id";
 const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_threshold, available \
-     FROM menu_items WHERE restaurant_id = $1 AND id = $2";
+    FROM menu_items WHERE restaurant_id = $1 AND id = $2";
 /// Takes stock if there is enough; the item sells out (`available` off)
 /// when it reaches zero. SET reads the row's old values on both backends.
-const TAKE_STOCK: &str =
-    "UPDATE menu_items SET stock = stock - $3, available = available AND stock > $3 \
-     WHERE restaurant_id = $1 AND id = $2 AND stock >= $3 RETURNING stock";
+const TAKE_STOCK: &str = "UPDATE menu_items SET stock = stock - $3, available = available \
+    AND stock > $3 WHERE restaurant_id = $1 AND id = $2 AND stock >= $3 \
+    RETURNING stock";
 pub(super) const TABLE_IDS: &str =
     "SELECT id FROM dining_tables WHERE restaurant_id = $1 ORDER BY id";
-const STOCK_LEFT: &str = "SELECT name, stock FROM menu_items WHERE restaurant_id = $1 AND id = $2";
+const STOCK_LEFT: &str = "SELECT name, stock FROM menu_items WHERE restaurant_id = $1 \
+    AND id = $2";
 
 /// How the placement's transaction ended; an `Existing` order and the
 /// stock left for shortages are read after it.
@@ -281,8 +284,12 @@ impl Store {
     async fn shortages<R>(&self, r: i64, short: Vec<StockTake>) -> sqlx::Result<PlaceOutcome<R>> {
         let mut items = Vec::with_capacity(short.len());
         for take in short {
-            let (name, left): (String, Option<i64>) = on_db!(self, pool => sqlx::query_as(STOCK_LEFT)
-                .bind(r).bind(take.menu_item_id).fetch_one(pool).await)?;
+            let (name, left): (String, Option<i64>) =
+                on_db!(self, |pool| sqlx::query_as(STOCK_LEFT)
+                    .bind(r)
+                    .bind(take.menu_item_id)
+                    .fetch_one(pool)
+                    .await)?;
             items.push(Shortage {
                 menu_item_id: take.menu_item_id,
                 name,

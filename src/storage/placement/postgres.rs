@@ -40,20 +40,19 @@ use crate::storage::append::{self, json, PgEvents, PgStats};
 /// crash), the asked table's status, the restaurant's table ids when a
 /// wanted item is tracked (stock events reach the guests at every table),
 /// and the wanted items: one row per item found, or one row without an item.
-const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, \
-     ARRAY(SELECT nextval('order_lines_id_seq') FROM generate_series(1, $5::BIGINT)) AS lines, \
-     set_config('synchronous_commit', 'off', true) AS no_flush) \
-     SELECT ids.id AS order_id, ids.no_flush, ids.lines AS line_ids, r.timezone, o.id AS existing, \
-     o.request_hash, t.status AS table_status, \
-     CASE WHEN EXISTS (SELECT 1 FROM menu_items WHERE restaurant_id = $1 AND id = ANY($4) \
-     AND stock IS NOT NULL) \
-     THEN ARRAY(SELECT id FROM dining_tables WHERE restaurant_id = $1 ORDER BY id) END AS tables, \
-     m.id AS item, m.name, m.price_cents, m.station_id, m.stock, m.low_stock_threshold, m.available \
-     FROM ids, restaurants r \
-     LEFT JOIN orders o ON o.restaurant_id = r.id AND o.idempotency_key = $2 \
-     LEFT JOIN dining_tables t ON t.restaurant_id = r.id AND t.id = $3 \
-     LEFT JOIN menu_items m ON m.restaurant_id = r.id AND m.id = ANY($4) \
-     WHERE r.id = $1";
+const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY(SELECT \
+    nextval('order_lines_id_seq') FROM generate_series(1, $5::BIGINT)) AS lines, \
+    set_config('synchronous_commit', 'off', true) AS no_flush) \
+    SELECT ids.id AS order_id, ids.no_flush, ids.lines AS line_ids, r.timezone, o.id AS existing, \
+    o.request_hash, t.status AS table_status, CASE WHEN EXISTS (SELECT 1 \
+    FROM menu_items WHERE restaurant_id = $1 AND id = ANY($4) \
+    AND stock IS NOT NULL) THEN ARRAY(SELECT id FROM dining_tables \
+    WHERE restaurant_id = $1 ORDER BY id) END AS tables, m.id AS item, m.name, m.price_cents, \
+    m.station_id, m.stock, m.low_stock_threshold, m.available \
+    FROM ids, restaurants r LEFT JOIN orders o ON o.restaurant_id = r.id \
+    AND o.idempotency_key = $2 LEFT JOIN dining_tables t \
+    ON t.restaurant_id = r.id AND t.id = $3 LEFT JOIN menu_items m \
+    ON m.restaurant_id = r.id AND m.id = ANY($4) WHERE r.id = $1";
 
 /// The statistics (`$9` hours, `$10` items, JSON rows), then the seqs and
 /// events (`$1`–`$6`, see [`append::pg_events_ctes`]), then the order (`$7`,
@@ -63,13 +62,11 @@ const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, \
 /// cannot deadlock. Returns the seq before the first event.
 static WRITE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH {}, {}, \
-         o AS (INSERT INTO orders SELECT x.* FROM s, jsonb_populate_record(NULL::orders, \
-         $7::jsonb || jsonb_build_object('placed_seq', CASE WHEN $6 > 0 THEN s.base + $6 ELSE 0 END)) \
-         AS x RETURNING id), \
-         l AS (INSERT INTO order_lines SELECT x.* \
-         FROM o, jsonb_populate_recordset(NULL::order_lines, $8::jsonb) AS x) \
-         SELECT base FROM s",
+        "WITH {}, {}, o AS (INSERT INTO orders SELECT x.* FROM s, \
+         jsonb_populate_record(NULL::orders, $7::jsonb || jsonb_build_object('placed_seq', CASE \
+         WHEN $6 > 0 THEN s.base + $6 ELSE 0 END)) AS x RETURNING id), l AS (INSERT INTO \
+         order_lines SELECT x.* FROM o, jsonb_populate_recordset(NULL::order_lines, $8::jsonb) AS \
+         x) SELECT base FROM s",
         append::pg_stats_ctes("$9", "$10"),
         append::pg_events_ctes("(SELECT count(*) FROM i) >= 0"),
     )

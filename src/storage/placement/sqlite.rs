@@ -16,12 +16,13 @@ use super::{
 use crate::storage::direct::{self, End};
 
 const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source, status, note, \
-     total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
-     created_at, updated_at, business_day, hour_start, ready_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) RETURNING id";
+    total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
+    created_at, updated_at, business_day, hour_start, ready_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) \
+    RETURNING id";
 const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
-     station_id, name, unit_price_cents, qty, note, modifiers, status) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+    station_id, name, unit_price_cents, qty, note, modifiers, status) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
 const SET_PLACED_SEQ: &str =
     "UPDATE orders SET placed_seq = $3 WHERE restaurant_id = $1 AND id = $2";
 
