@@ -71,6 +71,20 @@ pub struct CreateOwner {
     pub currency: String,
 }
 
+impl From<CreateOwner> for crate::app::accounts::NewOwner {
+    fn from(args: CreateOwner) -> Self {
+        crate::app::accounts::NewOwner {
+            restaurant: args.restaurant,
+            slug: args.slug,
+            email: args.email,
+            password: args.password,
+            name: args.name,
+            timezone: args.timezone,
+            currency: args.currency,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
     Development,

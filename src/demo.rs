@@ -4,11 +4,10 @@
 use restohub_protocol::api::menu::NewMenuItem;
 use restohub_protocol::Role;
 
-use crate::app::accounts::create_owner;
+use crate::app::accounts::{create_owner, NewOwner};
 use crate::app::floor::new_guest_code;
 use crate::app::sessions::normalise_email;
 use crate::auth::Passwords;
-use crate::config::CreateOwner;
 use crate::storage::{NewUser, PageQuery, Store};
 
 pub const SLUG: &str = "demo";
@@ -26,7 +25,7 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
     let (restaurant, _owner) = create_owner(
         store,
         passwords,
-        &CreateOwner {
+        &NewOwner {
             restaurant: "Demo Bistro".into(),
             slug: Some(SLUG.into()),
             email: email(Role::Owner),

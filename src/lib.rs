@@ -48,7 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await?;
             let passwords = auth::Passwords::new().await?;
             let (restaurant, owner) =
-                app::accounts::create_owner(&store, &passwords, &args, SystemClock.now_ms())
+                app::accounts::create_owner(&store, &passwords, &args.into(), SystemClock.now_ms())
                     .await?;
             store.close().await;
             println!(

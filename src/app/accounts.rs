@@ -12,10 +12,23 @@ use validator::Validate;
 use super::access::Operation;
 use crate::app::sessions::normalise_email;
 use crate::auth::{Caller, Passwords};
-use crate::config::CreateOwner;
 use crate::error::{validation_failed, ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{NewUser, Store};
+
+/// A new restaurant and its owner, as `restohub create-owner` takes them.
+/// No `Debug`: it holds a password.
+#[derive(Clone)]
+pub struct NewOwner {
+    pub restaurant: String,
+    /// From the name when absent.
+    pub slug: Option<String>,
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub timezone: String,
+    pub currency: String,
+}
 
 /// A slug from a display name: lower case letters, digits and dashes.
 pub fn slugify(name: &str) -> String {
@@ -34,7 +47,7 @@ pub fn slugify(name: &str) -> String {
 pub async fn create_owner(
     store: &Store,
     passwords: &Passwords,
-    args: &CreateOwner,
+    args: &NewOwner,
     now: i64,
 ) -> anyhow::Result<(Restaurant, StaffUser)> {
     let slug = args

@@ -7,6 +7,7 @@
 //! guards and released on drop.
 
 mod commands;
+mod connection;
 mod dashboard;
 mod reply;
 mod resume;

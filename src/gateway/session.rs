@@ -3,22 +3,21 @@
 //! one task until the client leaves or is told to.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{Quota, RateLimiter};
 use restohub_protocol::ws::{close, ClientMessage, Hello, Member, Room, ServerMessage, Welcome};
 use restohub_protocol::Role;
 use tokio::time::Instant;
 
+use super::connection::Connection;
 use super::reply::error_frame;
 use super::resume::{replay, Replay};
 use super::{ConnectionSlot, Gateway, UserConnection};
 use crate::auth::tokens::TokenError;
 use crate::auth::Caller;
-use crate::node::{Node, SessionHandle};
 use crate::state::AppState;
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -26,21 +25,6 @@ type Stream = SplitStream<WebSocket>;
 
 /// Why a connection is refused before its session starts.
 struct Refusal(u16, &'static str);
-
-/// The session's state while it runs.
-pub(super) struct Connection {
-    pub gateway: Gateway,
-    pub node: Node,
-    pub state: AppState,
-    pub session: Arc<SessionHandle>,
-    pub caller: Caller,
-    pub rooms: HashSet<restohub_protocol::ws::Room>,
-    /// Rooms whose presence changes this session is told about.
-    pub watching: HashSet<restohub_protocol::ws::Room>,
-    pub limiter: DefaultDirectRateLimiter,
-    /// Commands refused by the rate limit since the last accepted one.
-    pub limited_in_a_row: u32,
-}
 
 pub async fn run(
     gateway: Gateway,

@@ -248,6 +248,62 @@ impl PgEvents {
     }
 }
 
+/// [`Append::record_stats`] on the writer's handle.
+pub(super) fn sqlite_record_stats(
+    conn: &rusqlite::Connection,
+    restaurant: i64,
+    day: &str,
+    hour: i64,
+    delta: &crate::stats::Delta,
+) -> rusqlite::Result<()> {
+    let c = delta.counters;
+    if !c.is_zero() {
+        let counters = c.columns();
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&restaurant, &hour, &day];
+        args.extend(counters.iter().map(|v| v as &dyn rusqlite::ToSql));
+        direct::execute(conn, &SQLITE_ADD_HOURLY, &args)?;
+    }
+    for (item, qty, cents) in &delta.items {
+        direct::execute(
+            conn,
+            &SQLITE_ADD_ITEM,
+            &[&restaurant, &day, item, qty, cents],
+        )?;
+    }
+    Ok(())
+}
+
+/// [`Append::append_events`] on the writer's handle; the
+/// draft at `own_seq` (if any) records its own seq as the order's.
+pub(super) fn sqlite_append_events(
+    conn: &rusqlite::Connection,
+    restaurant: i64,
+    drafts: Vec<super::EventDraft>,
+    at: i64,
+    own_seq: Option<usize>,
+) -> rusqlite::Result<Vec<crate::events::Event>> {
+    let count = drafts.len() as i64;
+    let last: i64 = direct::one(conn, NEXT_SEQS, &[&restaurant, &count], |row| row.get(0))?;
+    let first = last - count + 1;
+    let mut events = Vec::with_capacity(drafts.len());
+    for (i, mut draft) in drafts.into_iter().enumerate() {
+        let seq = first + i as i64;
+        if own_seq == Some(i) {
+            carry_own_seq(&mut draft.data, seq);
+        }
+        let (rooms, data) = draft
+            .stored()
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        direct::execute(
+            conn,
+            INSERT_EVENT,
+            &[&restaurant, &seq, &draft.kind, &at, &rooms, &data],
+        )?;
+        events.push(draft.logged(restaurant, seq, at));
+    }
+    Ok(events)
+}
+
 /// The shared statements inside an open sqlx transaction, whichever the
 /// backend (the bodies of `on_db!` call these on either connection type).
 pub(crate) trait Append {
@@ -282,7 +338,7 @@ impl Append for SqliteConnection {
             return Ok(Vec::new());
         }
         direct::within(self, |c| {
-            direct::append_events(c, restaurant, drafts, at, None)
+            sqlite_append_events(c, restaurant, drafts, at, None)
         })
         .await
     }
@@ -295,7 +351,7 @@ impl Append for SqliteConnection {
         delta: &Delta,
     ) -> sqlx::Result<()> {
         direct::within(self, |c| {
-            direct::record_stats(c, restaurant, day, hour, delta)
+            sqlite_record_stats(c, restaurant, day, hour, delta)
         })
         .await
     }

@@ -15,7 +15,7 @@
 //! waits for SQLite's lock. A placement holds the thread for well under a
 //! millisecond.
 //!
-//! The same handle serves the statements every write shares ([`super::append`])
+//! The same handle serves the statements every write shares (`super::append`)
 //! inside sqlx's own transactions too ([`within`]): SQLite has one version of
 //! them, and an order change appends its events in one hand-off, not one per
 //! statement.
@@ -25,8 +25,6 @@ use std::borrow::Cow;
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior};
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::{SqliteConnection, SqlitePool};
-
-use super::append;
 
 /// How the transaction ends, with what the body returns either way.
 pub(super) enum End<T> {
@@ -197,64 +195,6 @@ impl DatabaseError for DirectError {
             _ => ErrorKind::Other,
         }
     }
-}
-
-/// [`super::append::Append::record_stats`] on the writer's handle.
-pub(super) fn record_stats(
-    conn: &Connection,
-    restaurant: i64,
-    day: &str,
-    hour: i64,
-    delta: &crate::stats::Delta,
-) -> rusqlite::Result<()> {
-    let c = delta.counters;
-    if !c.is_zero() {
-        let counters = c.columns();
-        let mut args: Vec<&dyn ToSql> = vec![&restaurant, &hour, &day];
-        args.extend(counters.iter().map(|v| v as &dyn ToSql));
-        execute(conn, &append::SQLITE_ADD_HOURLY, &args)?;
-    }
-    for (item, qty, cents) in &delta.items {
-        execute(
-            conn,
-            &append::SQLITE_ADD_ITEM,
-            &[&restaurant, &day, item, qty, cents],
-        )?;
-    }
-    Ok(())
-}
-
-/// [`super::append::Append::append_events`] on the writer's handle; the
-/// draft at `own_seq` (if any) records its own seq as the order's.
-pub(super) fn append_events(
-    conn: &Connection,
-    restaurant: i64,
-    drafts: Vec<super::EventDraft>,
-    at: i64,
-    own_seq: Option<usize>,
-) -> rusqlite::Result<Vec<crate::events::Event>> {
-    let count = drafts.len() as i64;
-    let last: i64 = one(conn, append::NEXT_SEQS, &[&restaurant, &count], |row| {
-        row.get(0)
-    })?;
-    let first = last - count + 1;
-    let mut events = Vec::with_capacity(drafts.len());
-    for (i, mut draft) in drafts.into_iter().enumerate() {
-        let seq = first + i as i64;
-        if own_seq == Some(i) {
-            append::carry_own_seq(&mut draft.data, seq);
-        }
-        let (rooms, data) = draft
-            .stored()
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        execute(
-            conn,
-            append::INSERT_EVENT,
-            &[&restaurant, &seq, &draft.kind, &at, &rooms, &data],
-        )?;
-        events.push(draft.logged(restaurant, seq, at));
-    }
-    Ok(events)
 }
 
 #[cfg(test)]

@@ -262,7 +262,7 @@ impl TestApp {
     /// A restaurant with its owner logged in.
     pub async fn tenant(&self, slug: &str) -> Tenant {
         let passwords = restohub::auth::Passwords::new().await.unwrap();
-        let args = restohub::config::CreateOwner {
+        let args = restohub::app::accounts::NewOwner {
             restaurant: format!("{slug} restaurant"),
             slug: Some(slug.into()),
             email: format!("owner@{slug}.test"),

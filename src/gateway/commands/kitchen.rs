@@ -5,7 +5,7 @@ use restohub_protocol::ws::{
     AckResult, LineCommand, LineStatusCommand, OrderAck, OrderCommand, OrderStatusCommand,
 };
 
-use super::super::session::Connection;
+use super::super::connection::Connection;
 use crate::app::kitchen::{self, Action};
 use crate::error::ApiResult;
 

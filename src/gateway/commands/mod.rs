@@ -12,8 +12,8 @@ use restohub_protocol::ws::{AckResult, ClientMessage, PlaceOrderCommand, Request
 use restohub_protocol::ErrorCode;
 use serde_json::Value;
 
+use super::connection::Connection;
 use super::reply::{ack_frame, error_frame};
-use super::session::Connection;
 use crate::app;
 use crate::error::{ApiError, ApiResult};
 use crate::input::from_value;

@@ -4,7 +4,7 @@
 use restohub_protocol::ws::{AckResult, Room};
 use restohub_protocol::Timestamp;
 
-use super::super::session::Connection;
+use super::super::connection::Connection;
 use crate::app::rooms;
 use crate::error::ApiResult;
 

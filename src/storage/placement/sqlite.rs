@@ -178,7 +178,7 @@ fn write<R>(
         ];
         line_ids.push(direct::one(c, INSERT_LINE, &args, |row| row.get(0))?);
     }
-    direct::record_stats(c, r, &o.business_day, o.hour_start, &w.stats)?;
+    crate::storage::append::sqlite_record_stats(c, r, &o.business_day, o.hour_start, &w.stats)?;
     let tables = if w.take.is_empty() {
         Vec::new()
     } else {
@@ -192,7 +192,13 @@ fn write<R>(
         tables: &tables,
     });
     let own = placed.order_event;
-    let events = direct::append_events(c, r, placed.events, ask.clock.now_ms(), Some(own))?;
+    let events = crate::storage::append::sqlite_append_events(
+        c,
+        r,
+        placed.events,
+        ask.clock.now_ms(),
+        Some(own),
+    )?;
     let mut order = placed.order;
     order.placed_seq = events.get(own).map_or(0, |e| e.seq);
     direct::execute(
