@@ -1,8 +1,9 @@
 //! The HTTP API: REST resources under `/api/v1`, health checks, and the
 //! middleware every request passes (request spans, body limit, CORS).
 //!
-//! Handlers check the caller's role and pass the caller's restaurant to
-//! storage; they never query across restaurants.
+//! An edge over `crate::app`: each handler parses the request, calls the
+//! application function of its operation (which decides who may, validates
+//! and runs the transaction) and replies. Handlers never call storage.
 
 mod analytics;
 mod auth;

@@ -48,17 +48,6 @@ pub struct OrderChange {
     pub table_status: Option<TableStatus>,
 }
 
-/// A status as stored: its serde name.
-fn status_str<T: serde::Serialize>(status: T) -> sqlx::Result<String> {
-    match serde_json::to_value(status) {
-        Ok(serde_json::Value::String(s)) => Ok(s),
-        Ok(other) => Err(sqlx::Error::Encode(
-            format!("{other} is not stored as text").into(),
-        )),
-        Err(e) => Err(sqlx::Error::Encode(Box::new(e))),
-    }
-}
-
 const LINE_COLS: &str =
     "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status";
 
@@ -110,7 +99,7 @@ impl Store {
                 .bind(r)
                 .bind(order_id)
                 .bind(line)
-                .bind(status_str(status)?)
+                .bind(status.as_str())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -122,7 +111,7 @@ impl Store {
                 )
                 .bind(r)
                 .bind(order_id)
-                .bind(status_str(status)?)
+                .bind(status.as_str())
                 .bind(now)
                 .bind(ready_at)
                 .execute(&mut *tx)

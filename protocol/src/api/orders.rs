@@ -86,6 +86,20 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    /// Its name on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::InProgress => "in_progress",
+            OrderStatus::Ready => "ready",
+            OrderStatus::Served => "served",
+            OrderStatus::Closed => "closed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
 impl TryFrom<String> for OrderStatus {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -103,10 +117,53 @@ pub enum LineStatus {
     Voided,
 }
 
+impl LineStatus {
+    /// Its name on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineStatus::Queued => "queued",
+            LineStatus::Preparing => "preparing",
+            LineStatus::Ready => "ready",
+            LineStatus::Served => "served",
+            LineStatus::Voided => "voided",
+        }
+    }
+}
+
 impl TryFrom<String> for LineStatus {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
         serde_json::from_value(serde_json::Value::String(s)).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod status_names {
+    use super::{LineStatus, OrderStatus};
+
+    #[test]
+    fn as_str_is_the_serde_name() {
+        let lines = [
+            LineStatus::Queued,
+            LineStatus::Preparing,
+            LineStatus::Ready,
+            LineStatus::Served,
+            LineStatus::Voided,
+        ];
+        for s in lines {
+            assert_eq!(serde_json::json!(s), s.as_str());
+        }
+        let orders = [
+            OrderStatus::Placed,
+            OrderStatus::InProgress,
+            OrderStatus::Ready,
+            OrderStatus::Served,
+            OrderStatus::Closed,
+            OrderStatus::Cancelled,
+        ];
+        for s in orders {
+            assert_eq!(serde_json::json!(s), s.as_str());
+        }
     }
 }
 

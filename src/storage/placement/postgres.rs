@@ -16,15 +16,15 @@
 //! order change locks the same rows in. Ids drawn for an order that is then
 //! refused are not reused (PostgreSQL's sequences never give ids back).
 //!
-//! The write binds its rows by name, not by position: the order and its
-//! lines as JSON records of their tables (`jsonb_populate_record`), so a new
-//! column is a field of [`NewOrder`] or [`super::NewLine`] and no
-//! renumbering; the events as three arrays built from one list.
+//! The write binds the order's columns and the lines' arrays from one list
+//! of names each ([`ORDER_COLUMNS`], [`LINE_COLUMNS`]) whose placeholders
+//! are numbered when the statement is built, so a new column is a name in
+//! the list and a bind beside it, never a renumbering; the events are three
+//! arrays built from one list.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use serde::Serialize;
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::{
@@ -54,23 +54,147 @@ const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY
     ON t.restaurant_id = r.id AND t.id = $3 LEFT JOIN menu_items m \
     ON m.restaurant_id = r.id AND m.id = ANY($4) WHERE r.id = $1";
 
-/// The statistics (`$9` hours, `$10` items, JSON rows), then the seqs and
-/// events (`$1`–`$6`, see [`append::pg_events_ctes`]), then the order (`$7`,
-/// a JSON record of `orders` whose `placed_seq` is its event's seq) and its
-/// lines (`$8`, JSON records of `order_lines`). Each waits for the one
-/// before: an order change takes these rows in that order, so the two
-/// cannot deadlock. Returns the seq before the first event.
+/// The order's columns, in the order [`bind_order`] binds their values
+/// (from `$9`): a new column is a name here and a bind there.
+const ORDER_COLUMNS: [&str; 16] = [
+    "id",
+    "restaurant_id",
+    "table_id",
+    "source",
+    "status",
+    "note",
+    "total_cents",
+    "placed_by_user",
+    "placed_by_role",
+    "idempotency_key",
+    "request_hash",
+    "created_at",
+    "updated_at",
+    "business_day",
+    "hour_start",
+    "ready_at",
+];
+
+/// The lines' columns and their array types, in the order [`bind_lines`]
+/// binds one array each (after the order's values).
+const LINE_COLUMNS: [(&str, &str); 11] = [
+    ("id", "BIGINT"),
+    ("restaurant_id", "BIGINT"),
+    ("order_id", "BIGINT"),
+    ("menu_item_id", "BIGINT"),
+    ("station_id", "BIGINT"),
+    ("name", "TEXT"),
+    ("unit_price_cents", "BIGINT"),
+    ("qty", "BIGINT"),
+    ("note", "TEXT"),
+    ("modifiers", "TEXT"),
+    ("status", "TEXT"),
+];
+
+/// The statistics (`$7` hours, `$8` items, JSON rows), then the seqs and
+/// events (`$1`–`$6`, see [`append::pg_events_ctes`]), then the order (its
+/// columns' values from `$9`, its `placed_seq` its event's seq) and its
+/// lines (one array per column). Each waits for the one before: an order
+/// change takes these rows in that order, so the two cannot deadlock.
+/// Returns the seq before the first event.
+///
+/// The order and lines are bound as columns, not as JSON records: in
+/// pgbench, filling them with `jsonb_populate_record` cost about 0.1 ms more
+/// per placement (BENCHMARKS.md).
 static WRITE: LazyLock<String> = LazyLock::new(|| {
+    let first_line = 9 + ORDER_COLUMNS.len();
+    let values: Vec<String> = (9..first_line).map(|n| format!("${n}")).collect();
+    let arrays: Vec<String> = LINE_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", first_line + i))
+        .collect();
+    let line_names: Vec<&str> = LINE_COLUMNS.iter().map(|(name, _)| *name).collect();
     format!(
-        "WITH {}, {}, o AS (INSERT INTO orders SELECT x.* FROM s, \
-         jsonb_populate_record(NULL::orders, $7::jsonb || jsonb_build_object('placed_seq', CASE \
-         WHEN $6 > 0 THEN s.base + $6 ELSE 0 END)) AS x RETURNING id), l AS (INSERT INTO \
-         order_lines SELECT x.* FROM o, jsonb_populate_recordset(NULL::order_lines, $8::jsonb) AS \
-         x) SELECT base FROM s",
-        append::pg_stats_ctes("$9", "$10"),
+        "WITH {}, {}, o AS (INSERT INTO orders ({}, placed_seq) SELECT {}, CASE WHEN $6 > 0 \
+         THEN s.base + $6 ELSE 0 END FROM s RETURNING id), l AS (INSERT INTO order_lines ({}) \
+         SELECT x.* FROM o, unnest({}) AS x) SELECT base FROM s",
+        append::pg_stats_ctes("$7", "$8"),
         append::pg_events_ctes("(SELECT count(*) FROM i) >= 0"),
+        ORDER_COLUMNS.join(", "),
+        values.join(", "),
+        line_names.join(", "),
+        arrays.join(", "),
     )
 });
+
+type Write<'q> = sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>;
+
+/// Binds the order's values in [`ORDER_COLUMNS`]' order.
+fn bind_order<'q>(q: Write<'q>, id: i64, o: &'q NewOrder) -> Write<'q> {
+    q.bind(id)
+        .bind(o.restaurant_id)
+        .bind(o.table_id)
+        .bind(o.source.as_str())
+        .bind(o.status.as_str())
+        .bind(&o.note)
+        .bind(o.total_cents)
+        .bind(o.placed_by_user)
+        .bind(o.placed_by_role.as_str())
+        .bind(&o.idempotency_key)
+        .bind(&o.request_hash)
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .bind(&o.business_day)
+        .bind(o.hour_start)
+        .bind(o.ready_at)
+}
+
+/// The lines as one array per column, in [`LINE_COLUMNS`]' order.
+struct LineArrays {
+    id: Vec<i64>,
+    restaurant_id: Vec<i64>,
+    order_id: Vec<i64>,
+    menu_item_id: Vec<i64>,
+    station_id: Vec<Option<i64>>,
+    name: Vec<String>,
+    unit_price_cents: Vec<i64>,
+    qty: Vec<i64>,
+    note: Vec<String>,
+    modifiers: Vec<String>,
+    status: Vec<&'static str>,
+}
+
+impl LineArrays {
+    fn new(r: i64, order_id: i64, lines: &[NewLine], ids: &[i64]) -> sqlx::Result<LineArrays> {
+        let modifiers = lines
+            .iter()
+            .map(|l| json(&l.modifiers))
+            .collect::<sqlx::Result<_>>()?;
+        Ok(LineArrays {
+            id: ids.to_vec(),
+            restaurant_id: vec![r; lines.len()],
+            order_id: vec![order_id; lines.len()],
+            menu_item_id: lines.iter().map(|l| l.menu_item_id).collect(),
+            station_id: lines.iter().map(|l| l.station_id).collect(),
+            name: lines.iter().map(|l| l.name.clone()).collect(),
+            unit_price_cents: lines.iter().map(|l| l.unit_price_cents).collect(),
+            qty: lines.iter().map(|l| l.qty).collect(),
+            note: lines.iter().map(|l| l.note.clone()).collect(),
+            modifiers,
+            status: lines.iter().map(|l| l.status.as_str()).collect(),
+        })
+    }
+
+    fn bind<'q>(&'q self, q: Write<'q>) -> Write<'q> {
+        q.bind(&self.id)
+            .bind(&self.restaurant_id)
+            .bind(&self.order_id)
+            .bind(&self.menu_item_id)
+            .bind(&self.station_id)
+            .bind(&self.name)
+            .bind(&self.unit_price_cents)
+            .bind(&self.qty)
+            .bind(&self.note)
+            .bind(&self.modifiers)
+            .bind(&self.status)
+    }
+}
 
 /// A row of [`OPENING`].
 #[derive(sqlx::FromRow)]
@@ -98,24 +222,6 @@ struct Opened {
     /// Empty when no wanted item is tracked.
     tables: Vec<i64>,
     facts: PlacementFacts,
-}
-
-/// The order's row as [`WRITE`] takes it.
-#[derive(Serialize)]
-struct OrderRecord<'a> {
-    id: i64,
-    #[serde(flatten)]
-    order: &'a NewOrder,
-}
-
-/// A line's row as [`WRITE`] takes it.
-#[derive(Serialize)]
-struct LineRecord<'a> {
-    id: i64,
-    restaurant_id: i64,
-    order_id: i64,
-    #[serde(flatten)]
-    line: &'a NewLine,
 }
 
 pub(super) async fn place<P: PlacementPlan, R>(
@@ -283,21 +389,7 @@ async fn write<R>(
         table_changed,
         tables,
     });
-    let lines: Vec<LineRecord> = w
-        .lines
-        .iter()
-        .zip(&opened.line_ids)
-        .map(|(line, &id)| LineRecord {
-            id,
-            restaurant_id: r,
-            order_id: opened.order_id,
-            line,
-        })
-        .collect();
-    let order = OrderRecord {
-        id: opened.order_id,
-        order: &w.order,
-    };
+    let lines = LineArrays::new(r, opened.order_id, &w.lines, &opened.line_ids)?;
     let stats = PgStats::new(r, &w.order.business_day, w.order.hour_start, &w.stats)?;
     let events = PgEvents::new(
         r,
@@ -305,12 +397,9 @@ async fn write<R>(
         &placed.events,
         Some(placed.order_event),
     )?;
-    let base = events
-        .bind(&WRITE)
-        .bind(json(&order)?)
-        .bind(json(&lines)?)
-        .bind(&stats.hours)
-        .bind(&stats.items)
+    let write = events.bind(&WRITE).bind(&stats.hours).bind(&stats.items);
+    let base = lines
+        .bind(bind_order(write, opened.order_id, &w.order))
         .fetch_one(c)
         .await?;
     let mut order = placed.order;

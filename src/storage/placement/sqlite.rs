@@ -31,16 +31,6 @@ fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Er
     rusqlite::Error::FromSqlConversionFailure(0, Type::Text, Box::new(e))
 }
 
-/// An enum's stored text (its serde name).
-fn text<T: serde::Serialize>(value: T) -> rusqlite::Result<String> {
-    match serde_json::to_value(value).map_err(conversion)? {
-        serde_json::Value::String(s) => Ok(s),
-        other => Err(conversion(std::io::Error::other(format!(
-            "{other} is not stored as text"
-        )))),
-    }
-}
-
 pub(super) async fn place<P: PlacementPlan, R>(
     pool: &SqlitePool,
     ask: &PlacementAsk<'_>,
@@ -146,7 +136,7 @@ fn write<R>(
             &o.restaurant_id,
             &o.table_id,
             &o.source.as_str(),
-            &text(o.status)?,
+            &o.status.as_str(),
             &o.note,
             &o.total_cents,
             &o.placed_by_user,
@@ -174,7 +164,7 @@ fn write<R>(
             &line.qty,
             &line.note,
             &modifiers,
-            &text(line.status)?,
+            &line.status.as_str(),
         ];
         line_ids.push(direct::one(c, INSERT_LINE, &args, |row| row.get(0))?);
     }
