@@ -14,7 +14,7 @@ use sqlx::{PgConnection, SqliteConnection};
 use super::direct;
 use super::EventDraft;
 use crate::events::Event;
-use crate::stats::{Counters, Delta};
+use crate::stats::Delta;
 
 /// Takes the restaurant's next `$2` event seqs; returns the last.
 pub(super) const NEXT_SEQS: &str =
@@ -71,82 +71,85 @@ pub(super) fn carry_own_seq(data: &mut serde_json::Value, seq: i64) {
     }
 }
 
-/// A statistics increment as PostgreSQL's statements take it: JSON rows of
-/// `hourly_stats` and `item_stats`, so the columns are named once (here,
-/// by the structs' fields) and not numbered.
+/// A statistics increment as PostgreSQL's statements bind it
+/// ([`pg_stats_ctes`]): the hour's counters as one array (empty: no hour
+/// row) and the items as three arrays. Bound as arrays, not JSON rows: in
+/// pgbench, filling the rows from JSON cost about 0.05 ms per placement.
 pub(super) struct PgStats {
-    pub hours: String,
-    pub items: String,
-}
-
-#[derive(Serialize)]
-struct HourRow<'a> {
-    restaurant_id: i64,
-    hour_start: i64,
-    business_day: &'a str,
-    #[serde(flatten)]
-    counters: Counters,
-}
-
-#[derive(Serialize)]
-struct ItemRow<'a> {
-    restaurant_id: i64,
-    business_day: &'a str,
-    menu_item_id: i64,
-    qty: i64,
-    revenue_cents: i64,
+    restaurant: i64,
+    hour: i64,
+    day: String,
+    /// In [`crate::stats::Counters::columns`] order.
+    counters: Vec<i64>,
+    items: Vec<i64>,
+    qtys: Vec<i64>,
+    cents: Vec<i64>,
 }
 
 impl PgStats {
-    pub(super) fn new(
-        restaurant_id: i64,
-        day: &str,
-        hour: i64,
-        delta: &Delta,
-    ) -> sqlx::Result<PgStats> {
-        let hours: Vec<HourRow> = (!delta.counters.is_zero())
-            .then_some(HourRow {
-                restaurant_id,
-                hour_start: hour,
-                business_day: day,
-                counters: delta.counters,
-            })
-            .into_iter()
-            .collect();
-        let items: Vec<ItemRow> = delta
-            .items
-            .iter()
-            .map(|&(menu_item_id, qty, revenue_cents)| ItemRow {
-                restaurant_id,
-                business_day: day,
-                menu_item_id,
-                qty,
-                revenue_cents,
-            })
-            .collect();
-        Ok(PgStats {
-            hours: json(&hours)?,
-            items: json(&items)?,
-        })
+    pub(super) fn new(restaurant: i64, day: &str, hour: i64, delta: &Delta) -> PgStats {
+        let counters = if delta.counters.is_zero() {
+            Vec::new()
+        } else {
+            delta.counters.columns().to_vec()
+        };
+        PgStats {
+            restaurant,
+            hour,
+            day: day.to_owned(),
+            counters,
+            items: delta.items.iter().map(|i| i.0).collect(),
+            qtys: delta.items.iter().map(|i| i.1).collect(),
+            cents: delta.items.iter().map(|i| i.2).collect(),
+        }
+    }
+
+    /// `q` with the seven values of [`pg_stats_ctes`] bound next.
+    pub(super) fn bind<'q, O>(&'q self, q: PgQuery<'q, O>) -> PgQuery<'q, O> {
+        q.bind(self.restaurant)
+            .bind(self.hour)
+            .bind(&self.day)
+            .bind(&self.counters)
+            .bind(&self.items)
+            .bind(&self.qtys)
+            .bind(&self.cents)
     }
 }
+
+/// A PostgreSQL statement returning one column of type `O`.
+pub(super) type PgQuery<'q, O> =
+    sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
 /// `value` as JSON text to bind.
 pub(super) fn json(value: &impl Serialize) -> sqlx::Result<String> {
     serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
-/// PostgreSQL's CTEs `h` and `i`: the statistics increment from the JSON
-/// rows `$hours` and `$items` (`i` waits for `h`: an order change takes the
-/// hour's row, then its items', then the seq, in that order everywhere, so
-/// two transactions cannot deadlock).
-pub(super) fn pg_stats_ctes(hours: &str, items: &str) -> String {
+/// PostgreSQL's CTEs `h` and `i`: the statistics increment bound from
+/// `$first` on ([`PgStats::bind`]: restaurant, hour, business day, the
+/// hour's counters, then the items' ids, quantities and revenue). `i` waits
+/// for `h`: an order change takes the hour's row, then its items', then the
+/// seq, in that order everywhere, so two transactions cannot deadlock.
+pub(super) fn pg_stats_ctes(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    let counters: Vec<String> = (1..=8).map(|i| format!("c[{i}]")).collect();
     format!(
-        "h AS (INSERT INTO hourly_stats SELECT x.* FROM \
-         jsonb_populate_recordset(NULL::hourly_stats, {hours}::jsonb) AS x {ADD_HOURLY} \
-         RETURNING 1), i AS (INSERT INTO item_stats SELECT x.* \
-         FROM jsonb_populate_recordset(NULL::item_stats, {items}::jsonb) AS x \
-         WHERE (SELECT count(*) FROM h) >= 0 {ADD_ITEM} RETURNING 1)"
+        "h AS (INSERT INTO hourly_stats (restaurant_id, hour_start, business_day, orders, \
+         booked_cents, closed_orders, closed_cents, cancelled, cancelled_cents, voided, \
+         voided_cents) SELECT {r}, {hour}, {day}, {counters} FROM (SELECT {c}::BIGINT[] AS c) \
+         AS x WHERE cardinality(c) = 8 {ADD_HOURLY} RETURNING 1), i AS (INSERT INTO item_stats \
+         (restaurant_id, business_day, menu_item_id, qty, revenue_cents) SELECT {r}, {day}, \
+         x.item, x.qty, x.cents FROM unnest({items}::BIGINT[], {qtys}::BIGINT[], \
+         {cents}::BIGINT[]) AS x(item, qty, cents) WHERE (SELECT count(*) FROM h) >= 0 \
+         {ADD_ITEM} RETURNING 1)",
+        r = p(0),
+        hour = p(1),
+        day = p(2),
+        counters = counters.join(", "),
+        c = p(3),
+        items = p(4),
+        qtys = p(5),
+        cents = p(6),
     )
 }
 
@@ -171,12 +174,8 @@ pub(super) fn pg_events_ctes(after: &str) -> String {
 static PG_APPEND_EVENTS: LazyLock<String> =
     LazyLock::new(|| format!("WITH {} SELECT base FROM s", pg_events_ctes("TRUE")));
 /// Adds a statistics increment on its own.
-static PG_RECORD_STATS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH {} SELECT (SELECT count(*) FROM i)",
-        pg_stats_ctes("$1", "$2")
-    )
-});
+static PG_RECORD_STATS: LazyLock<String> =
+    LazyLock::new(|| format!("WITH {} SELECT (SELECT count(*) FROM i)", pg_stats_ctes(1)));
 
 /// Event drafts as PostgreSQL's statements bind them ([`pg_events_ctes`]'s
 /// `$1`–`$6`): three arrays built from the one list, each draft's rooms and
@@ -190,8 +189,6 @@ pub(super) struct PgEvents {
     rooms: Vec<String>,
     data: Vec<String>,
 }
-
-type PgScalar<'q> = sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>;
 
 impl PgEvents {
     /// `own_seq`: the draft that records its own seq as the order's.
@@ -221,7 +218,7 @@ impl PgEvents {
     }
 
     /// `sql` with `$1`–`$6` bound; it returns the seq before the first event.
-    pub(super) fn bind<'q>(&'q self, sql: &'q str) -> PgScalar<'q> {
+    pub(super) fn bind<'q>(&'q self, sql: &'q str) -> PgQuery<'q, i64> {
         sqlx::query_scalar(sql)
             .bind(self.restaurant)
             .bind(self.at)
@@ -389,11 +386,10 @@ impl Append for PgConnection {
         if delta.counters.is_zero() && delta.items.is_empty() {
             return Ok(());
         }
-        let stats = PgStats::new(restaurant, day, hour, delta)?;
-        sqlx::query(&PG_RECORD_STATS)
-            .bind(&stats.hours)
-            .bind(&stats.items)
-            .execute(self)
+        let stats = PgStats::new(restaurant, day, hour, delta);
+        stats
+            .bind(sqlx::query_scalar::<_, i64>(&PG_RECORD_STATS))
+            .fetch_one(self)
             .await
             .map(drop)
     }

@@ -55,7 +55,7 @@ const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY
     ON m.restaurant_id = r.id AND m.id = ANY($4) WHERE r.id = $1";
 
 /// The order's columns, in the order [`bind_order`] binds their values
-/// (from `$9`): a new column is a name here and a bind there.
+/// (from `$14`): a new column is a name here and a bind there.
 const ORDER_COLUMNS: [&str; 16] = [
     "id",
     "restaurant_id",
@@ -91,9 +91,9 @@ const LINE_COLUMNS: [(&str, &str); 11] = [
     ("status", "TEXT"),
 ];
 
-/// The statistics (`$7` hours, `$8` items, JSON rows), then the seqs and
+/// The statistics (`$7`–`$13`, see [`append::pg_stats_ctes`]), then the seqs and
 /// events (`$1`–`$6`, see [`append::pg_events_ctes`]), then the order (its
-/// columns' values from `$9`, its `placed_seq` its event's seq) and its
+/// columns' values from `$14`, its `placed_seq` its event's seq) and its
 /// lines (one array per column). Each waits for the one before: an order
 /// change takes these rows in that order, so the two cannot deadlock.
 /// Returns the seq before the first event.
@@ -102,8 +102,8 @@ const LINE_COLUMNS: [(&str, &str); 11] = [
 /// pgbench, filling them with `jsonb_populate_record` cost about 0.1 ms more
 /// per placement (BENCHMARKS.md).
 static WRITE: LazyLock<String> = LazyLock::new(|| {
-    let first_line = 9 + ORDER_COLUMNS.len();
-    let values: Vec<String> = (9..first_line).map(|n| format!("${n}")).collect();
+    let first_line = 14 + ORDER_COLUMNS.len();
+    let values: Vec<String> = (14..first_line).map(|n| format!("${n}")).collect();
     let arrays: Vec<String> = LINE_COLUMNS
         .iter()
         .enumerate()
@@ -114,7 +114,7 @@ static WRITE: LazyLock<String> = LazyLock::new(|| {
         "WITH {}, {}, o AS (INSERT INTO orders ({}, placed_seq) SELECT {}, CASE WHEN $6 > 0 \
          THEN s.base + $6 ELSE 0 END FROM s RETURNING id), l AS (INSERT INTO order_lines ({}) \
          SELECT x.* FROM o, unnest({}) AS x) SELECT base FROM s",
-        append::pg_stats_ctes("$7", "$8"),
+        append::pg_stats_ctes(7),
         append::pg_events_ctes("(SELECT count(*) FROM i) >= 0"),
         ORDER_COLUMNS.join(", "),
         values.join(", "),
@@ -123,7 +123,7 @@ static WRITE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-type Write<'q> = sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>;
+type Write<'q> = append::PgQuery<'q, i64>;
 
 /// Binds the order's values in [`ORDER_COLUMNS`]' order.
 fn bind_order<'q>(q: Write<'q>, id: i64, o: &'q NewOrder) -> Write<'q> {
@@ -390,14 +390,14 @@ async fn write<R>(
         tables,
     });
     let lines = LineArrays::new(r, opened.order_id, &w.lines, &opened.line_ids)?;
-    let stats = PgStats::new(r, &w.order.business_day, w.order.hour_start, &w.stats)?;
+    let stats = PgStats::new(r, &w.order.business_day, w.order.hour_start, &w.stats);
     let events = PgEvents::new(
         r,
         ask.clock.now_ms(),
         &placed.events,
         Some(placed.order_event),
     )?;
-    let write = events.bind(&WRITE).bind(&stats.hours).bind(&stats.items);
+    let write = stats.bind(events.bind(&WRITE));
     let base = lines
         .bind(bind_order(write, opened.order_id, &w.order))
         .fetch_one(c)
