@@ -115,14 +115,24 @@ async fn change(
 
 /// `table.status_changed` to all staff and the table, when it changed.
 fn status_changed(r: i64, before: &Table, after: &Table) -> Option<EventDraft> {
-    (before.status != after.status).then(|| {
-        let change = TableStatusChanged {
-            table_id: after.id,
-            from: before.status,
-            status: after.status,
-        };
-        EventDraft::new(vec![Room::Restaurant(r), Room::Table(r, after.id)], change)
-    })
+    (before.status != after.status)
+        .then(|| table_status_changed(r, after.id, before.status, after.status))
+}
+
+/// `table.status_changed` to all staff and the table: the one place it is
+/// built, for a status set by hand and for one an order changes.
+pub fn table_status_changed(
+    r: i64,
+    table_id: i64,
+    from: TableStatus,
+    status: TableStatus,
+) -> EventDraft {
+    let change = TableStatusChanged {
+        table_id,
+        from,
+        status,
+    };
+    EventDraft::new(vec![Room::Restaurant(r), Room::Table(r, table_id)], change)
 }
 
 /// A new QR secret; the old printed card stops working.

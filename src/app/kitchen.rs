@@ -23,7 +23,10 @@ use super::orders::events;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{EventDraft, OrderChange, StockChange, StockReturn, TableChange};
+use crate::storage::{
+    Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, StockChange, StockReturn,
+    TableChange,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Action {
@@ -45,23 +48,43 @@ pub async fn act(
         Action::Cancel | Action::Void { .. } => state.store.table_ids(r).await?,
         _ => Vec::new(),
     };
-    let result = state
+    let step = Step {
+        caller,
+        action,
+        tables: &tables,
+    };
+    let changed = state
         .store
-        .change_order(
-            r,
-            order_id,
-            state.clock.now_ms(),
-            |order| decide(caller, order, action),
-            |before, after, stock, table| lifecycle_events(r, before, after, stock, table, &tables),
-        )
+        .change_order(r, order_id, state.clock.now_ms(), &step)
         .await?;
-    match result {
-        None => Err(ApiError::not_found("order")),
-        Some(Err(e)) => Err(e),
-        Some(Ok((order, events))) => {
+    match changed {
+        Changed::NotFound => Err(ApiError::not_found("order")),
+        Changed::Refused(e) => Err(e),
+        Changed::Done(order, events) => {
             state.publish(events).await;
             Ok(order)
         }
+    }
+}
+
+/// One kitchen action by one caller, as storage runs it.
+struct Step<'a> {
+    caller: &'a Caller,
+    action: Action,
+    /// The restaurant's tables, when the action may change stock.
+    tables: &'a [i64],
+}
+
+impl OrderChangePlan for Step<'_> {
+    type Refusal = ApiError;
+
+    fn decide(&self, order: &Order) -> ApiResult<OrderChange> {
+        decide(self.caller, order, self.action)
+    }
+
+    fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
+        let r = self.caller.restaurant_id;
+        lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables)
     }
 }
 

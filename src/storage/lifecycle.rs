@@ -48,20 +48,67 @@ pub struct OrderChange {
     pub table_status: Option<TableStatus>,
 }
 
+/// What an order change needs from the application: a pure decision from
+/// the order as it is (under its lock), and the events of what the change
+/// then did (the stock it gave back and the table it freed are known only
+/// inside the transaction). Storage applies the decision and calls nothing
+/// above it.
+pub trait OrderChangePlan {
+    type Refusal;
+    fn decide(&self, order: &Order) -> Result<OrderChange, Self::Refusal>;
+    fn events(&self, changed: &OrderChanged<'_>) -> Vec<EventDraft>;
+}
+
+/// What an order change did, for its events.
+pub struct OrderChanged<'a> {
+    pub before: &'a Order,
+    pub after: &'a Order,
+    pub stock: &'a [StockChange],
+    pub table: Option<&'a TableChange>,
+}
+
+/// How a change decided under a row's lock ended.
+#[derive(Debug)]
+pub enum Changed<T, E> {
+    /// No such row in the restaurant.
+    NotFound,
+    /// The decision refused; nothing changed.
+    Refused(E),
+    /// The row as it now is, and the events appended with the change.
+    Done(T, Vec<Event>),
+}
+
+impl<T, E> Changed<T, E> {
+    /// The row and events, if the change was made.
+    pub fn done(self) -> Option<(T, Vec<Event>)> {
+        match self {
+            Changed::Done(row, events) => Some((row, events)),
+            _ => None,
+        }
+    }
+
+    /// The refusal, if the decision refused.
+    pub fn refusal(self) -> Option<E> {
+        match self {
+            Changed::Refused(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 const LINE_COLS: &str =
     "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status";
 
 impl Store {
-    /// `Ok(None)`: no such order in the restaurant. `Ok(Some(Err(e)))`:
-    /// `decide` refused; nothing changed.
-    pub async fn change_order<E>(
+    /// Changes an order under its lock as `plan` decides from it, in one
+    /// transaction with the events `plan` drafts from what changed.
+    pub async fn change_order<P: OrderChangePlan>(
         &self,
         r: i64,
         order_id: i64,
         now: i64,
-        decide: impl FnOnce(&Order) -> Result<OrderChange, E>,
-        events: impl FnOnce(&Order, &Order, &[StockChange], Option<&TableChange>) -> Vec<EventDraft>,
-    ) -> sqlx::Result<Option<Result<(Order, Vec<Event>), E>>> {
+        plan: &P,
+    ) -> sqlx::Result<Changed<Order, P::Refusal>> {
         let _turn = self.lane(r).await;
         let result = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -75,7 +122,9 @@ impl Store {
                 .bind(order_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(row) = row else { return Ok(None) };
+            let Some(row) = row else {
+                return Ok(Changed::NotFound);
+            };
             let lines_sql = format!(
                 "SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 \
                  AND order_id = $2 ORDER BY id"
@@ -87,9 +136,9 @@ impl Store {
                 .await?;
             let (day, hour) = (row.business_day.clone(), row.hour_start);
             let before = assemble(row, lines)?;
-            let change = match decide(&before) {
+            let change = match plan.decide(&before) {
                 Ok(change) => change,
-                Err(e) => return Ok(Some(Err(e))),
+                Err(e) => return Ok(Changed::Refused(e)),
             };
             for (line, status) in &change.lines {
                 sqlx::query(
@@ -210,10 +259,15 @@ impl Store {
             let after = assemble(row, lines)?;
             tx.record_stats(r, &day, hour, &crate::stats::delta(Some(&before), &after))
                 .await?;
-            let drafts = events(&before, &after, &stock, table_change.as_ref());
+            let drafts = plan.events(&OrderChanged {
+                before: &before,
+                after: &after,
+                stock: &stock,
+                table: table_change.as_ref(),
+            });
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
-            Some(Ok((after, appended)))
+            Changed::Done(after, appended)
         });
         Ok(result)
     }

@@ -68,7 +68,7 @@ mod users;
 pub use analytics::AnalyticsRange;
 pub(crate) use append::Append;
 pub use events::EventDraft;
-pub use lifecycle::{OrderChange, StockReturn};
+pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
 pub use lifecycle::{StockChange, TableChange};
 pub use login_attempts::LoginLock;
 pub use placement::{

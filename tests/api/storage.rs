@@ -79,6 +79,51 @@ impl<F: Fn(&Order, &Written<'_>) -> Vec<EventDraft>> PlacementPlan for Drafting<
     }
 }
 
+/// An order change decided by `decide` (once), with the events `events`
+/// drafts from what changed.
+struct ByClosures<D, V> {
+    decide: std::cell::Cell<Option<D>>,
+    events: V,
+}
+
+fn by_closures<D, V, E>(decide: D, events: V) -> ByClosures<D, V>
+where
+    D: FnOnce(&Order) -> Result<restohub::storage::OrderChange, E>,
+    V: Fn(
+        &Order,
+        &Order,
+        &[restohub::storage::StockChange],
+        Option<&restohub::storage::TableChange>,
+    ) -> Vec<EventDraft>,
+{
+    ByClosures {
+        decide: std::cell::Cell::new(Some(decide)),
+        events,
+    }
+}
+
+impl<D, V, E> restohub::storage::OrderChangePlan for ByClosures<D, V>
+where
+    D: FnOnce(&Order) -> Result<restohub::storage::OrderChange, E>,
+    V: Fn(
+        &Order,
+        &Order,
+        &[restohub::storage::StockChange],
+        Option<&restohub::storage::TableChange>,
+    ) -> Vec<EventDraft>,
+{
+    type Refusal = E;
+
+    fn decide(&self, order: &Order) -> Result<restohub::storage::OrderChange, E> {
+        let decide = self.decide.take().expect("a change is decided once");
+        decide(order)
+    }
+
+    fn events(&self, c: &restohub::storage::OrderChanged<'_>) -> Vec<EventDraft> {
+        (self.events)(c.before, c.after, c.stock, c.table)
+    }
+}
+
 /// Places `p` through [`Store::place_order`] with the events `events` drafts.
 pub async fn place(
     s: &Store,
@@ -673,23 +718,24 @@ async fn orders_and_the_event_log(backend: Backend) {
             r.id,
             order.id,
             2000,
-            |_| Err::<OrderChange, &str>("no"),
-            |_, _, _, _| drafts(&["x"]),
+            &by_closures(
+                |_| Err::<OrderChange, &str>("no"),
+                |_, _, _, _| drafts(&["x"]),
+            ),
         )
         .await
         .unwrap();
-    assert_eq!(refused.map(|r| r.err()), Some(Some("no")));
+    assert_eq!(refused.refusal(), Some("no"));
     let unknown = s
         .change_order(
             r.id,
             999_999,
             2000,
-            |_| Ok::<_, ()>(OrderChange::default()),
-            |_, _, _, _| vec![],
+            &by_closures(|_| Ok::<_, ()>(OrderChange::default()), |_, _, _, _| vec![]),
         )
         .await
         .unwrap();
-    assert!(unknown.is_none());
+    assert!(matches!(unknown, restohub::storage::Changed::NotFound));
     let sold_out = MenuItemPatch {
         stock: Some(Some(0)),
         available: Some(false),
@@ -702,38 +748,40 @@ async fn orders_and_the_event_log(backend: Backend) {
             r.id,
             order.id,
             2000,
-            |current| {
-                assert_eq!(current.status, OrderStatus::Placed);
-                Ok::<_, ()>(OrderChange {
-                    order_status: Some(OrderStatus::Cancelled),
-                    lines: vec![(line, LineStatus::Voided)],
-                    stock_returns: vec![StockReturn {
-                        menu_item_id: soup.id,
-                        qty: 2,
-                    }],
-                    table_status: Some(TableStatus::Free),
-                })
-            },
-            |before, after, stock, table| {
-                assert_eq!(
-                    (before.status, after.status),
-                    (OrderStatus::Placed, OrderStatus::Cancelled)
-                );
-                assert_eq!(after.lines[0].status, LineStatus::Voided);
-                assert_eq!(
-                    (stock[0].before, stock[0].after, stock[0].became_available),
-                    (0, 2, true)
-                );
-                assert_eq!(
-                    table.map(|t| (t.from, t.to)),
-                    Some((TableStatus::Occupied, TableStatus::Free))
-                );
-                drafts(&["order.cancelled"])
-            },
+            &by_closures(
+                |current| {
+                    assert_eq!(current.status, OrderStatus::Placed);
+                    Ok::<_, ()>(OrderChange {
+                        order_status: Some(OrderStatus::Cancelled),
+                        lines: vec![(line, LineStatus::Voided)],
+                        stock_returns: vec![StockReturn {
+                            menu_item_id: soup.id,
+                            qty: 2,
+                        }],
+                        table_status: Some(TableStatus::Free),
+                    })
+                },
+                |before, after, stock, table| {
+                    assert_eq!(
+                        (before.status, after.status),
+                        (OrderStatus::Placed, OrderStatus::Cancelled)
+                    );
+                    assert_eq!(after.lines[0].status, LineStatus::Voided);
+                    assert_eq!(
+                        (stock[0].before, stock[0].after, stock[0].became_available),
+                        (0, 2, true)
+                    );
+                    assert_eq!(
+                        table.map(|t| (t.from, t.to)),
+                        Some((TableStatus::Occupied, TableStatus::Free))
+                    );
+                    drafts(&["order.cancelled"])
+                },
+            ),
         )
         .await
         .unwrap()
-        .unwrap()
+        .done()
         .unwrap();
     assert_eq!(changed.1.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
     let soup_now = s.menu_item(r.id, soup.id).await.unwrap().unwrap();
@@ -1019,12 +1067,14 @@ async fn statistics_follow_every_change(backend: Backend) {
             r.id,
             a.id,
             late + 300_000,
-            change(all_ready, Some(OrderStatus::Ready)),
-            |_, _, _, _| vec![],
+            &by_closures(
+                change(all_ready, Some(OrderStatus::Ready)),
+                |_, _, _, _| vec![],
+            ),
         )
         .await
         .unwrap()
-        .unwrap()
+        .done()
         .unwrap();
     assert_eq!(ready.ready_at.map(|t| t.0), Some(late + 300_000));
     let naan_line = a
@@ -1037,12 +1087,14 @@ async fn statistics_follow_every_change(backend: Backend) {
         r.id,
         a.id,
         late + 400_000,
-        change(vec![(naan_line, LineStatus::Voided)], None),
-        |_, _, _, _| vec![],
+        &by_closures(
+            change(vec![(naan_line, LineStatus::Voided)], None),
+            |_, _, _, _| vec![],
+        ),
     )
     .await
     .unwrap()
-    .unwrap()
+    .done()
     .unwrap();
     let after_midnight = late + 3_600_000;
     let (closed, _) = s
@@ -1050,12 +1102,14 @@ async fn statistics_follow_every_change(backend: Backend) {
             r.id,
             a.id,
             after_midnight,
-            change(vec![], Some(OrderStatus::Closed)),
-            |_, _, _, _| vec![],
+            &by_closures(
+                change(vec![], Some(OrderStatus::Closed)),
+                |_, _, _, _| vec![],
+            ),
         )
         .await
         .unwrap()
-        .unwrap()
+        .done()
         .unwrap();
     assert_eq!(
         closed.ready_at, ready.ready_at,
@@ -1077,12 +1131,14 @@ async fn statistics_follow_every_change(backend: Backend) {
         r.id,
         b.id,
         after_midnight,
-        change(voided, Some(OrderStatus::Cancelled)),
-        |_, _, _, _| vec![],
+        &by_closures(
+            change(voided, Some(OrderStatus::Cancelled)),
+            |_, _, _, _| vec![],
+        ),
     )
     .await
     .unwrap()
-    .unwrap()
+    .done()
     .unwrap();
 
     let d = s.dashboard(r.id, after_midnight).await.unwrap().unwrap();

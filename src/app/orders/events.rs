@@ -4,10 +4,11 @@
 //! place they are built for every use case.
 
 use restohub_protocol::api::orders::Order;
-use restohub_protocol::events::{OrderPlaced, TableStatusChanged, TicketPlaced};
+use restohub_protocol::events::{OrderPlaced, TicketPlaced};
 use restohub_protocol::ws::Room;
 use restohub_protocol::Role;
 
+use crate::app::floor::table_status_changed;
 use crate::app::menu::{stock_events, StockMove};
 use crate::storage::{EventDraft, StockChange, TableChange};
 
@@ -71,17 +72,7 @@ pub fn stock(r: i64, changes: &[StockChange], tables: &[i64]) -> Vec<EventDraft>
     out
 }
 
-/// `table.status_changed` to all staff and the table.
+/// `table.status_changed` when an order changed its table.
 pub fn table(r: i64, change: Option<&TableChange>) -> Option<EventDraft> {
-    change.map(|c| {
-        let changed = TableStatusChanged {
-            table_id: c.table_id,
-            from: c.from,
-            status: c.to,
-        };
-        EventDraft::new(
-            vec![Room::Restaurant(r), Room::Table(r, c.table_id)],
-            changed,
-        )
-    })
+    change.map(|c| table_status_changed(r, c.table_id, c.from, c.to))
 }
