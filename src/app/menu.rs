@@ -15,7 +15,7 @@ use super::access::Operation;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{EventDraft, PageQuery};
+use crate::storage::{Changed, EventDraft, PageQuery};
 
 const DUPLICATE_CATEGORY: &str = "a category with this name already exists";
 const CATEGORY_IN_USE: &str = "category still has menu items";
@@ -249,9 +249,9 @@ async fn change(
         .await
         .map_err(on_constraint(ITEM_CONFLICT, ITEM_REFERENCE))?;
     match result {
-        None => Err(ApiError::not_found("menu item")),
-        Some(Err(e)) => Err(e),
-        Some(Ok((item, events))) => {
+        Changed::NotFound => Err(ApiError::not_found("menu item")),
+        Changed::Refused(e) => Err(e),
+        Changed::Done(item, events) => {
             state.publish(events).await;
             Ok(item)
         }

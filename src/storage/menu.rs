@@ -2,8 +2,7 @@
 
 use restohub_protocol::api::menu::{Category, CategoryPatch, MenuItem, MenuItemPatch, NewMenuItem};
 
-use super::{Append, BeginWrite, EventDraft, PageQuery, Store};
-use crate::events::Event;
+use super::{Append, BeginWrite, Changed, EventDraft, PageQuery, Store};
 
 macro_rules! item_cols {
     () => {
@@ -160,12 +159,12 @@ impl Store {
                 |_, _| vec![],
             )
             .await?;
-        Ok(changed.and_then(Result::ok).map(|(item, _)| item))
+        Ok(changed.done().map(|(item, _)| item))
     }
 
     /// Changes an item and appends its events in one transaction: `decide`
     /// sees the item as it is (locked) and returns the patch to apply, or
-    /// refuses; `events` sees it before and after. `Ok(None)`: no such item.
+    /// refuses; `events` sees it before and after.
     pub async fn change_menu_item<E>(
         &self,
         restaurant: i64,
@@ -173,7 +172,7 @@ impl Store {
         now: i64,
         decide: impl FnOnce(&MenuItem) -> Result<MenuItemPatch, E>,
         events: impl FnOnce(&MenuItem, &MenuItem) -> Vec<EventDraft>,
-    ) -> sqlx::Result<Option<Result<(MenuItem, Vec<Event>), E>>> {
+    ) -> sqlx::Result<Changed<MenuItem, E>> {
         let r = restaurant;
         let result = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -191,11 +190,11 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(before) = before else {
-                return Ok(None);
+                return Ok(Changed::NotFound);
             };
             let patch = match decide(&before) {
                 Ok(patch) => patch,
-                Err(e) => return Ok(Some(Err(e))),
+                Err(e) => return Ok(Changed::Refused(e)),
             };
             let after: MenuItem = sqlx::query_as(concat!(
                 "UPDATE menu_items SET name = COALESCE($3, name), description = COALESCE($4, \
@@ -227,7 +226,7 @@ impl Store {
             let drafts = events(&before, &after);
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
-            Some(Ok((after, appended)))
+            Changed::Done(after, appended)
         });
         Ok(result)
     }

@@ -853,7 +853,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         )
         .await
         .unwrap()
-        .unwrap()
+        .done()
         .unwrap();
     assert_eq!((restock.0.stock, restock.1[0].seq), (Some(9), 6));
     let refused = s
@@ -866,7 +866,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         )
         .await
         .unwrap();
-    assert_eq!(refused.map(|r| r.err()), Some(Some("no")));
+    assert_eq!(refused.refusal(), Some("no"));
     assert_eq!(s.current_seq(r.id).await.unwrap(), 6);
 
     // The log reads back in order, and retention prunes by age.
