@@ -82,10 +82,30 @@ impl OrderChangePlan for Step<'_> {
         decide(self.caller, order, self.action)
     }
 
+    fn restores_availability(&self, before: i64, available: bool) -> bool {
+        restores_availability(before, available)
+    }
+
+    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
+        table_after(wanted, now, open)
+    }
+
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
         let r = self.caller.restaurant_id;
         lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables)
     }
+}
+
+/// A sold-out item (none left and not available) is orderable again when
+/// stock comes back; an item 86'd by hand with stock left stays off.
+pub fn restores_availability(before: i64, available: bool) -> bool {
+    before == 0 && !available
+}
+
+/// The table takes the status an order's end wants for it (cleaning after
+/// closing, free after cancelling) only once no order on it is open.
+pub fn table_after(wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
+    (open == 0 && now != wanted).then_some(wanted)
 }
 
 fn invalid(what: &str, current: impl serde::Serialize, why: &str) -> ApiError {

@@ -43,19 +43,26 @@ pub struct OrderChange {
     pub order_status: Option<OrderStatus>,
     pub lines: Vec<(i64, LineStatus)>,
     pub stock_returns: Vec<StockReturn>,
-    /// The table's new status, applied only when no other order on it is
-    /// still open.
+    /// The status the change would leave the order's table in; whether it
+    /// does is [`OrderChangePlan::table_after`]'s call.
     pub table_status: Option<TableStatus>,
 }
 
 /// What an order change needs from the application: a pure decision from
-/// the order as it is (under its lock), and the events of what the change
-/// then did (the stock it gave back and the table it freed are known only
-/// inside the transaction). Storage applies the decision and calls nothing
-/// above it.
+/// the order as it is (under its lock), the rules for what it finds inside
+/// the transaction (stock given back, the table's other orders), and the
+/// events of what the change then did. Storage applies the decision, asks
+/// these pure functions, and calls nothing above it.
 pub trait OrderChangePlan {
     type Refusal;
     fn decide(&self, order: &Order) -> Result<OrderChange, Self::Refusal>;
+    /// Whether stock given back to an item that had `before` left and was
+    /// `available` (or not) makes it available.
+    fn restores_availability(&self, before: i64, available: bool) -> bool;
+    /// The table's status after the change, from the status the change
+    /// wants for it, its status now and how many orders on it are open
+    /// (not closed or cancelled) with this change made; `None`: unchanged.
+    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus>;
     fn events(&self, changed: &OrderChanged<'_>) -> Vec<EventDraft>;
 }
 
@@ -184,8 +191,7 @@ impl Store {
                     continue;
                 };
                 let before_qty = after - back.qty;
-                // A sold-out item is back when stock returns.
-                let became_available = before_qty == 0 && !available;
+                let became_available = plan.restores_availability(before_qty, available);
                 if became_available {
                     sqlx::query(
                         "UPDATE menu_items SET available = TRUE WHERE restaurant_id = $1 \
@@ -226,7 +232,9 @@ impl Store {
                 let from = from
                     .map(|f| super::placement::table_status(r, table, f))
                     .transpose()?;
-                if let Some(from) = from.filter(|f| open == 0 && *f != to) {
+                let to =
+                    from.and_then(|from| plan.table_after(to, from, open).map(|to| (from, to)));
+                if let Some((from, to)) = to {
                     sqlx::query(
                         "UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 \
                          AND id = $2",

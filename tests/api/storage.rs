@@ -80,7 +80,8 @@ impl<F: Fn(&Order, &Written<'_>) -> Vec<EventDraft>> PlacementPlan for Drafting<
 }
 
 /// An order change decided by `decide` (once), with the events `events`
-/// drafts from what changed.
+/// drafts from what changed, under the application's rules for stock given
+/// back and the table.
 struct ByClosures<D, V> {
     decide: std::cell::Cell<Option<D>>,
     events: V,
@@ -117,6 +118,14 @@ where
     fn decide(&self, order: &Order) -> Result<restohub::storage::OrderChange, E> {
         let decide = self.decide.take().expect("a change is decided once");
         decide(order)
+    }
+
+    fn restores_availability(&self, before: i64, available: bool) -> bool {
+        restohub::app::kitchen::restores_availability(before, available)
+    }
+
+    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
+        restohub::app::kitchen::table_after(wanted, now, open)
     }
 
     fn events(&self, c: &restohub::storage::OrderChanged<'_>) -> Vec<EventDraft> {
