@@ -230,3 +230,29 @@ pub async fn me(state: &AppState, caller: &Caller) -> ApiResult<WhoAmI> {
         table_id: caller.table_id,
     })
 }
+
+/// A WebSocket session about to start for `caller`: its member name (a
+/// staff account's; `None` for a guest), once it is checked that the
+/// account, or the guest's table, still exists. A gone table is NOT_FOUND,
+/// a gone account UNAUTHORIZED.
+pub async fn connecting(state: &AppState, caller: &Caller) -> ApiResult<Option<String>> {
+    match (caller.role, caller.user_id, caller.table_id) {
+        (Role::Guest, _, Some(table)) => {
+            state
+                .store
+                .table(caller.restaurant_id, table)
+                .await?
+                .ok_or_else(|| ApiError::not_found("table"))?;
+            Ok(None)
+        }
+        (_, Some(user), _) => {
+            let user = state
+                .store
+                .user(caller.restaurant_id, user, state.clock.now_ms())
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?;
+            Ok(Some(user.name))
+        }
+        _ => Err(ApiError::unauthorized("invalid token")),
+    }
+}

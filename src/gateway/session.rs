@@ -9,7 +9,7 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use restohub_protocol::ws::{close, ClientMessage, Hello, Member, Room, ServerMessage, Welcome};
-use restohub_protocol::Role;
+use restohub_protocol::ErrorCode;
 use tokio::time::Instant;
 
 use super::connection::Connection;
@@ -18,6 +18,7 @@ use super::resume::{replay, Replay};
 use super::{ConnectionSlot, Gateway, UserConnection};
 use crate::auth::tokens::TokenError;
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -372,27 +373,19 @@ async fn authenticate(
             "the token is for another restaurant",
         ));
     }
-    let unavailable = |_| Refusal(close::SERVICE_RESTART, "database unavailable; retry");
-    let name = match (caller.role, caller.user_id, caller.table_id) {
-        (Role::Guest, _, Some(table)) => {
-            state
-                .store
-                .table(caller.restaurant_id, table)
-                .await
-                .map_err(unavailable)?
-                .ok_or(Refusal(close::UNAUTHORIZED, "the table no longer exists"))?;
-            None
+    let name = match crate::app::sessions::connecting(state, &caller).await {
+        Ok(name) => name,
+        Err(ApiError::Internal(_)) => {
+            return Err(Refusal(
+                close::SERVICE_RESTART,
+                "database unavailable; retry",
+            ))
         }
-        (_, Some(user), _) => {
-            let user = state
-                .store
-                .user(caller.restaurant_id, user, now)
-                .await
-                .map_err(unavailable)?
-                .ok_or(Refusal(close::UNAUTHORIZED, "the account no longer exists"))?;
-            Some(user.name)
-        }
-        _ => return Err(Refusal(close::UNAUTHORIZED, "invalid token")),
+        Err(ApiError::Client {
+            code: ErrorCode::NotFound,
+            ..
+        }) => return Err(Refusal(close::UNAUTHORIZED, "the table no longer exists")),
+        Err(_) => return Err(Refusal(close::UNAUTHORIZED, "the account no longer exists")),
     };
     let member = Member {
         session_id: String::new(),

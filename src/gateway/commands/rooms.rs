@@ -56,8 +56,7 @@ impl Connection {
     /// Queues a dashboard snapshot for a session that just joined
     /// `dashboard:{r}`; if it cannot be read, the refresher sends one soon.
     pub(in crate::gateway) async fn send_first_dashboard(&self, r: i64) {
-        let now = self.state.clock.now_ms();
-        match self.state.store.dashboard(r, now).await {
+        match crate::app::dashboard::live(&self.state, &self.caller).await {
             Ok(Some(stats)) => self.gateway.send_dashboard(&self.session, stats),
             _ => self.gateway.dashboard_changed(r),
         }
