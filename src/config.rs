@@ -460,14 +460,45 @@ impl Options {
     }
 }
 
+/// An origin whose host is this machine: the host is parsed, so
+/// `http://localhost.evil.com` or `http://localhost@evil.com` is not one.
 fn is_loopback_origin(origin: &str) -> bool {
-    let host = origin.trim_start_matches("http://");
-    host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]")
+    let Ok(url) = url::Url::parse(origin) else {
+        return false;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    loopback && url.username().is_empty() && url.password().is_none()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_machine_is_a_loopback_origin() {
+        for local in [
+            "http://localhost",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_loopback_origin(local), "{local}");
+        }
+        for other in [
+            "http://localhost.evil.com",
+            "http://localhost@evil.com",
+            "http://127.0.0.1.evil.com",
+            "http://[::1].evil.com",
+            "http://evil.com/localhost",
+        ] {
+            assert!(!is_loopback_origin(other), "{other}");
+        }
+    }
 
     fn parse(args: &[&str]) -> anyhow::Result<Config> {
         let mut cli = Cli::try_parse_from(std::iter::once("restohub").chain(args.iter().copied()))?;

@@ -18,10 +18,49 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
             "must be a JSON object",
         ));
     }
+    if let Some(field) = nul_at(&value, String::new()) {
+        // PostgreSQL cannot store U+0000 in text; no field of this API
+        // means one, so it is refused on both backends alike.
+        return Err(ApiError::invalid_field(
+            &field,
+            "nul",
+            "must not contain a NUL character (U+0000)",
+        ));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         field_error(&path, &e.into_inner().to_string())
     })
+}
+
+/// The path (as serde names it: `lines[0].note`) of the first string,
+/// value or key, that holds a NUL character.
+fn nul_at(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let field = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(field)
+            } else {
+                nul_at(item, field)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Names the field of a shape error: serde reports missing and unknown

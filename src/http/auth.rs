@@ -1,12 +1,14 @@
 //! `/auth/*` and `/guest-sessions`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use restohub_protocol::api::auth::{
     GuestSession, GuestSessionRequest, LoginRequest, RefreshRequest, Tokens, WhoAmI,
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::extract::Json;
 use super::rate_limit::{self, AuthLimiter};
@@ -27,6 +29,11 @@ pub fn router(limiter: Option<AuthLimiter>) -> Router<AppState> {
             rate_limit::limit,
         ));
     }
+    // Responses that carry tokens must never be kept by a cache or proxy.
+    let credentials = credentials.layer(SetResponseHeaderLayer::overriding(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
     Router::new()
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))

@@ -1,5 +1,6 @@
 //! The HTTP API: REST resources under `/api/v1`, health checks, and the
-//! middleware every request passes (request spans, body limit, CORS).
+//! middleware every request passes (request spans, body limit, CORS, and
+//! the security headers every response carries).
 //!
 //! An edge over `crate::app`: each handler parses the request, calls the
 //! application function of its operation (which decides who may, validates
@@ -24,12 +25,16 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{
+    AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use axum::Router;
 use restohub_protocol::ErrorCode;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
@@ -74,6 +79,22 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)

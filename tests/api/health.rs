@@ -72,7 +72,44 @@ async fn a_lost_database_is_reported_not_hidden(backend: Backend) {
     assert_eq!(ready["components"]["database"]["status"], "down");
 }
 
+/// Every response, errors included, tells browsers not to sniff types,
+/// frame the hub or send referrers; responses that carry tokens tell every
+/// cache not to keep them.
+async fn responses_carry_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.tenant("bistro").await;
+    for path in ["/health/live", "/api/v1/nowhere"] {
+        let res = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            h["content-security-policy"], "frame-ancestors 'none'",
+            "{path}"
+        );
+    }
+    for password in [PASSWORD, "wrong-password"] {
+        let login = serde_json::json!({ "restaurant": t.slug, "email": "owner@bistro.test", "password": password });
+        let res = app
+            .http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&login)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["cache-control"], "no-store", "{password}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    }
+}
+
 crate::both_backends!(
+    responses_carry_security_headers,
     a_lost_database_is_reported_not_hidden,
     ready_reports_each_component,
     ready_checks_redis_when_configured,

@@ -284,7 +284,61 @@ async fn bad_paths_and_queries_get_the_error_shape(backend: Backend) {
     );
 }
 
+/// A NUL character (which PostgreSQL cannot store in text) anywhere in a
+/// request is VALIDATION_FAILED on its field, over REST and the WebSocket,
+/// on both backends, and changes nothing.
+async fn nul_characters_are_refused_on_their_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = crate::orders::floor(&app, "bistro").await;
+    let nul = "a\u{0}b";
+    let login = json!({ "restaurant": "bistro", "email": nul, "password": "x" });
+    let reply = app.post("/api/v1/auth/login", None, login).await;
+    assert_eq!(fields(&reply), pairs(&[("email", "nul")]));
+    let login = json!({ "restaurant": nul, "email": "a@b.c", "password": "x" });
+    let reply = app.post("/api/v1/auth/login", None, login).await;
+    assert_eq!(fields(&reply), pairs(&[("restaurant", "nul")]));
+    let guest = json!({ "table_code": nul });
+    let reply = app.post("/api/v1/guest-sessions", None, guest).await;
+    assert_eq!(fields(&reply), pairs(&[("table_code", "nul")]));
+    let owner = Some(f.t.owner.as_str());
+    let station = json!({ "name": nul });
+    let reply = app.post("/api/v1/stations", owner, station).await;
+    assert_eq!(fields(&reply), pairs(&[("name", "nul")]));
+    let lines = json!([{ "menu_item_id": f.bread, "qty": 1, "note": nul }]);
+    let order =
+        json!({ "idempotency_key": "k1", "table_id": f.t1, "source": "dine_in", "lines": lines });
+    let reply = app.post("/api/v1/orders", owner, order).await;
+    assert_eq!(fields(&reply), pairs(&[("lines[0].note", "nul")]));
+    let order = json!({ "idempotency_key": nul, "table_id": f.t1, "source": "dine_in", "note": nul,
+        "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
+    let reply = app.post("/api/v1/orders", owner, order).await;
+    let named = fields(&reply);
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert!(
+        ["idempotency_key", "note"].contains(&named[0].0.as_str()),
+        "{named:?}"
+    );
+    let (mut ws, _) = crate::ws_client::WsClient::join(&app, &f.t.owner).await;
+    let place = json!({ "type": "order.place", "idempotency_key": nul, "table_id": f.t1,
+        "source": "dine_in", "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
+    let reply = ws.command(place).await;
+    assert_eq!(reply["code"], "VALIDATION_FAILED", "{reply}");
+    assert_eq!(
+        reply["details"]["fields"]["idempotency_key"][0]["code"],
+        "nul"
+    );
+    // Nothing was written: no station, no order, and the table still free.
+    let (_, stations) = app.get("/api/v1/stations", &f.t.owner).await;
+    assert_eq!(stations["items"].as_array().unwrap().len(), 2);
+    assert_eq!(app.store.order_count(f.t.id).await.unwrap(), 0);
+    let (_, table) = app
+        .get(&format!("/api/v1/tables/{}", f.t1), &f.t.owner)
+        .await;
+    assert_eq!(table["status"], "free");
+}
+
 crate::both_backends!(
+    nul_characters_are_refused_on_their_field,
     invalid_fields_are_each_named,
     wrong_shapes_name_the_field,
     malformed_bodies_are_refused_cleanly,
