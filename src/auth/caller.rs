@@ -14,6 +14,9 @@ pub struct Caller {
     pub user_id: Option<i64>,
     /// The table a guest is scoped to; `None` for staff.
     pub table_id: Option<i64>,
+    /// Who placed it, as the token names them: `user:<id>` for a staff
+    /// account, `guest:<uuid>` for one guest session.
+    pub subject: String,
 }
 
 impl Caller {
@@ -43,6 +46,7 @@ impl Caller {
             role: claims.role,
             user_id,
             table_id: claims.tbl,
+            subject: claims.sub.clone(),
         })
     }
 }

@@ -131,7 +131,51 @@ async fn order_placed_carries_the_real_placed_seq(backend: Backend) {
     assert_eq!(read["placed_seq"], live[1]["seq"]);
 }
 
+/// An idempotency key is its caller's own: the same key from a guest at
+/// another table, or from a waiter, places another order, and never reveals
+/// or swallows the first (issue 17, item 2).
+async fn idempotency_keys_belong_to_their_caller(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = floor(&app, "bistro").await;
+    let (_, t2) = app
+        .get(&format!("/api/v1/tables/{}", f.t2), &f.t.owner)
+        .await;
+    let guest1 = app.guest_token(&f.t1_code).await;
+    let guest2 = app.guest_token(t2["guest_code"].as_str().unwrap()).await;
+    let (_, waiter) = app.staff(&f.t, "waiter").await;
+    let body = |table: i64, source: &str| {
+        json!({ "idempotency_key": "table-order-0001", "table_id": table, "source": source,
+            "lines": [{ "menu_item_id": f.bread, "qty": 1 }] })
+    };
+    let (status, first) = app
+        .post("/api/v1/orders", Some(&guest1), body(f.t1, "qr"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, second) = app
+        .post("/api/v1/orders", Some(&guest2), body(f.t2, "qr"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(second["duplicate"], false);
+    assert_eq!(second["order"]["table_id"], f.t2);
+    assert_ne!(second["order"]["id"], first["order"]["id"]);
+    let (status, third) = app
+        .post("/api/v1/orders", Some(&waiter), body(f.t2, "dine_in"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{third}");
+    // A retry by the same caller is still the same order.
+    let (status, again) = app
+        .post("/api/v1/orders", Some(&guest1), body(f.t1, "qr"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        (&again["duplicate"], &again["order"]["id"]),
+        (&json!(true), &first["order"]["id"])
+    );
+    assert_eq!(app.store.order_count(f.t.id).await.unwrap(), 3);
+}
+
 crate::both_backends!(
+    idempotency_keys_belong_to_their_caller,
     concurrent_first_orders_occupy_the_table_once,
     order_placed_carries_the_real_placed_seq,
 );

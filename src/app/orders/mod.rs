@@ -26,6 +26,9 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
     let table_id = check_table(caller, &req)?;
     let lines = merge_lines(&req)?;
     let request_hash = fingerprint(&req);
+    // A key is the caller's own: the same key from another account or
+    // guest session is another order, never theirs.
+    let key = format!("{}/{}", caller.subject, req.idempotency_key);
     let request = plan::Request {
         restaurant_id: caller.restaurant_id,
         table_id,
@@ -34,7 +37,7 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         lines: &lines,
         placed_by_user: caller.user_id,
         placed_by_role: caller.role,
-        idempotency_key: &req.idempotency_key,
+        idempotency_key: &key,
         request_hash: &request_hash,
         now: state.clock.now_ms(),
     };
