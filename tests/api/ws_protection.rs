@@ -77,6 +77,33 @@ async fn an_oversize_frame_ends_only_its_connection(backend: Backend) {
     fresh.assert_alive().await;
 }
 
+/// A message over the limit sent as fragments, each under it, is closed
+/// with 1009 like one big frame (issue 17, item 7), and only it.
+async fn an_oversize_fragmented_message_is_closed_with_1009(backend: Backend) {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    let app = TestApp::spawn(backend).await;
+    let t = app.tenant("bistro").await;
+    let (mut big, _) = WsClient::join(&app, &t.owner).await;
+    let (mut other, _) = WsClient::join(&app, &t.owner).await;
+    // Three fragments of 8 KiB: each under the 16 KiB limit, together over.
+    let part = "x".repeat(8 * 1024);
+    let fragments = [
+        Frame::message(
+            format!("{{\"type\":\"ping\",\"id\":\"{part}"),
+            OpCode::Data(Data::Text),
+            false,
+        ),
+        Frame::message(part.clone(), OpCode::Data(Data::Continue), false),
+        Frame::message(format!("{part}\"}}"), OpCode::Data(Data::Continue), true),
+    ];
+    for fragment in fragments {
+        let _ = futures::SinkExt::send(&mut big.stream, Message::Frame(fragment)).await;
+    }
+    assert_eq!(big.ended().await, Ended::Closed(1009));
+    other.assert_alive().await;
+}
+
 async fn a_command_flood_is_rate_limited_then_closed(backend: Backend) {
     let app = TestApp::spawn_with(backend, &["--ws-commands-per-sec", "5"]).await;
     let t = app.tenant("bistro").await;
@@ -114,5 +141,6 @@ async fn a_command_flood_is_rate_limited_then_closed(backend: Backend) {
 crate::both_backends!(
     malformed_frames_get_errors_and_the_connection_survives,
     an_oversize_frame_ends_only_its_connection,
+    an_oversize_fragmented_message_is_closed_with_1009,
     a_command_flood_is_rate_limited_then_closed,
 );
