@@ -216,6 +216,17 @@ pub struct Options {
     #[arg(long, env = "RESTOHUB_CLIENT_IP_HEADER", global = true)]
     pub client_ip_header: Option<String>,
 
+    /// Addresses of the proxies in front of the hub (comma-separated). The
+    /// client is the rightmost address in the client-address header that is
+    /// not one of them: entries to its left were written by the client.
+    #[arg(
+        long,
+        env = "RESTOHUB_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Seconds a new WebSocket has to send its hello.
     #[arg(
         long,
@@ -350,6 +361,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub auth_rate_limit: Option<std::num::NonZeroU32>,
     pub client_ip_header: Option<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub gateway: GatewaySettings,
     pub event_retention: Duration,
     pub event_poll: Duration,
@@ -453,6 +465,7 @@ impl Options {
             max_body_bytes: self.max_body_bytes,
             auth_rate_limit: std::num::NonZeroU32::new(self.auth_rate_limit),
             client_ip_header: self.client_ip_header.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
             gateway,
             event_retention: Duration::from_secs(self.event_retention_hours.max(1) * 3600),
             event_poll: Duration::from_millis(self.event_poll_ms.max(10)),

@@ -81,6 +81,7 @@ impl Hub {
                 allowed_origins: config.allowed_origins.clone(),
                 auth_rate_limit: config.auth_rate_limit,
                 client_ip_header: config.client_ip_header.clone(),
+                trusted_proxies: config.trusted_proxies.clone(),
                 gateway: gateway.clone(),
             },
         );

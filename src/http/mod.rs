@@ -47,14 +47,20 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<HeaderValue>,
     pub auth_rate_limit: Option<NonZeroU32>,
     pub client_ip_header: Option<String>,
+    /// Proxies whose entries in that header are not the client's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The WebSocket edge that `/ws` hands its sockets to.
     pub gateway: crate::gateway::Gateway,
 }
 
 pub fn router(state: AppState, options: HttpOptions) -> Router {
-    let limiter = options
-        .auth_rate_limit
-        .map(|n| rate_limit::AuthLimiter::new(n, options.client_ip_header.clone()));
+    let limiter = options.auth_rate_limit.map(|n| {
+        rate_limit::AuthLimiter::new(
+            n,
+            options.client_ip_header.clone(),
+            options.trusted_proxies.clone(),
+        )
+    });
     let api = Router::new()
         .merge(auth::router(limiter))
         .merge(restaurant::router())

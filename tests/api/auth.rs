@@ -307,7 +307,61 @@ async fn credential_endpoints_are_rate_limited_per_address(backend: Backend) {
     assert_eq!(app.get("/api/v1/auth/me", &token).await.0, StatusCode::OK);
 }
 
+/// Behind a proxy that appends to X-Forwarded-For, the client cannot dodge
+/// the limit by writing its own first entry (issue 17, item 9): the client
+/// is the rightmost address the trusted proxies did not add.
+async fn a_forged_forwarded_for_does_not_dodge_the_limit(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            "--auth-rate-limit",
+            "3",
+            "--client-ip-header",
+            "x-forwarded-for",
+            "--trusted-proxies",
+            "10.0.0.2",
+        ],
+    )
+    .await;
+    app.tenant("bistro").await; // one login, from the connection's address
+    let attempt = |n: u32| {
+        let login =
+            json!({ "restaurant": "bistro", "email": "owner@bistro.test", "password": "wrong" });
+        app.http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .header("x-forwarded-for", format!("6.6.6.{n}, 2.2.2.2, 10.0.0.2"))
+            .json(&login)
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        statuses.push(attempt(n).await.unwrap().status());
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // Another client behind the same proxy is not limited by it.
+    let other = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", "3.3.3.3, 10.0.0.2")
+        .json(
+            &json!({ "restaurant": "bistro", "email": "owner@bistro.test", "password": PASSWORD }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+}
+
 crate::both_backends!(
+    a_forged_forwarded_for_does_not_dodge_the_limit,
     credential_endpoints_are_rate_limited_per_address,
     login_gives_tokens_that_identify_the_user,
     bad_credentials_all_look_the_same,
