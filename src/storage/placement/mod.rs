@@ -2,7 +2,7 @@
 //! hands them to the caller's decision, and executes what it decided in one
 //! transaction. It decides nothing itself: which items may be ordered, the
 //! lines, totals, stock to take, the table change, statistics and events are
-//! all the caller's (`crate::app::orders::plan`), and arrive here as a
+//! all the caller's (`app/orders/plan.rs`), and arrive here as a
 //! [`PlacementWrite`] inside a [`PlacementPlan`].
 //!
 //! The seam is a trait rather than a value because two of the events depend
