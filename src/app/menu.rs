@@ -236,7 +236,13 @@ async fn change(
     patch: MenuItemPatch,
 ) -> ApiResult<MenuItem> {
     let r = caller.restaurant_id;
-    let tables = state.store.table_ids(r).await?;
+    // Only stock and availability events go to the tables: a rename or a
+    // new price need not read them.
+    let tables = if patch.stock.is_some() || patch.available.is_some() {
+        state.store.table_ids(r).await?
+    } else {
+        Vec::new()
+    };
     let result = state
         .store
         .change_menu_item(

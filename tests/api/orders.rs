@@ -571,7 +571,7 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         note: String::new(),
         modifiers: vec![],
     }];
-    let placement = crate::storage::Placement {
+    let request = restohub::app::orders::plan::Request {
         restaurant_id: f.t.id,
         table_id: Some(f.t1),
         source: restohub_protocol::api::orders::OrderSource::DineIn,
@@ -582,6 +582,9 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         idempotency_key: "lost-publish",
         request_hash: "h",
         now: T0,
+    };
+    let placement = crate::storage::Placement {
+        request,
         clock: &restohub::clock::SystemClock,
     };
     let kitchen = vec![restohub_protocol::ws::Room::Kitchen(f.t.id)];

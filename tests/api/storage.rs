@@ -40,19 +40,10 @@ async fn open(backend: Backend) -> (TestDb, Store) {
     (db, store)
 }
 
-/// A placement as the hub asks one of storage: the request, decided by the
-/// application's plan from the facts storage reads.
+/// A placement as the hub asks one of storage: the application's request,
+/// and the clock that stamps its events as they are appended.
 pub struct Placement<'a> {
-    pub restaurant_id: i64,
-    pub table_id: Option<i64>,
-    pub source: restohub_protocol::api::orders::OrderSource,
-    pub note: &'a str,
-    pub lines: &'a [LineRequest],
-    pub placed_by_user: Option<i64>,
-    pub placed_by_role: Role,
-    pub idempotency_key: &'a str,
-    pub request_hash: &'a str,
-    pub now: i64,
+    pub request: Request<'a>,
     pub clock: &'a dyn restohub::clock::Clock,
 }
 
@@ -139,21 +130,10 @@ pub async fn place(
     p: &Placement<'_>,
     events: impl Fn(&Order, &Written<'_>) -> Vec<EventDraft>,
 ) -> PlaceOutcome<Invalid> {
-    let request = Request {
-        restaurant_id: p.restaurant_id,
-        table_id: p.table_id,
-        source: p.source,
-        note: p.note,
-        lines: p.lines,
-        placed_by_user: p.placed_by_user,
-        placed_by_role: p.placed_by_role,
-        idempotency_key: p.idempotency_key,
-        request_hash: p.request_hash,
-        now: p.now,
-    };
+    let request = &p.request;
     let item_ids = request.item_ids();
     s.place_order(&request.ask(&item_ids, p.clock), |facts| {
-        decide(&request, facts).map(|plan| Drafting {
+        decide(request, facts).map(|plan| Drafting {
             plan,
             events: &events,
         })
@@ -618,16 +598,18 @@ async fn orders_and_the_event_log(backend: Backend) {
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1200)));
     let placement =
         |key: &'static str, lines: &'static [LineRequest], hash: &'static str| Placement {
-            restaurant_id: r.id,
-            table_id: Some(table.id),
-            source: OrderSource::DineIn,
-            note: "",
-            lines,
-            placed_by_user: None,
-            placed_by_role: Role::Waiter,
-            idempotency_key: key,
-            request_hash: hash,
-            now: 1000,
+            request: Request {
+                restaurant_id: r.id,
+                table_id: Some(table.id),
+                source: OrderSource::DineIn,
+                note: "",
+                lines,
+                placed_by_user: None,
+                placed_by_role: Role::Waiter,
+                idempotency_key: key,
+                request_hash: hash,
+                now: 1000,
+            },
             clock,
         };
     let two: &'static [LineRequest] = Box::leak(two.into_boxed_slice());
@@ -997,16 +979,18 @@ async fn statistics_follow_every_change(backend: Backend) {
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
         Placement {
-            restaurant_id: r.id,
-            table_id: None,
-            source: OrderSource::Takeaway,
-            note: "",
-            lines,
-            placed_by_user: None,
-            placed_by_role: Role::Cashier,
-            idempotency_key: key,
-            request_hash: key,
-            now,
+            request: Request {
+                restaurant_id: r.id,
+                table_id: None,
+                source: OrderSource::Takeaway,
+                note: "",
+                lines,
+                placed_by_user: None,
+                placed_by_role: Role::Cashier,
+                idempotency_key: key,
+                request_hash: key,
+                now,
+            },
             clock: &restohub::clock::SystemClock,
         }
     };
@@ -1331,16 +1315,18 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 modifiers: vec![],
             }];
             let placement = Placement {
-                restaurant_id: r.id,
-                table_id: None,
-                source: OrderSource::Takeaway,
-                note: "",
-                lines: &lines,
-                placed_by_user: None,
-                placed_by_role: Role::Waiter,
-                idempotency_key: key,
-                request_hash: "same",
-                now: 1000,
+                request: Request {
+                    restaurant_id: r.id,
+                    table_id: None,
+                    source: OrderSource::Takeaway,
+                    note: "",
+                    lines: &lines,
+                    placed_by_user: None,
+                    placed_by_role: Role::Waiter,
+                    idempotency_key: key,
+                    request_hash: "same",
+                    now: 1000,
+                },
                 clock,
             };
             let drafts = |_: &Order, _: &Written<'_>| {
