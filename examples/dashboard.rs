@@ -27,6 +27,7 @@ async fn main() -> Result<(), Error> {
         restaurant: restaurant.clone(),
         email: email.clone(),
         password: password.clone(),
+        otp: None,
     };
     let http = reqwest::Client::new();
     let mut backoff = Duration::from_millis(500);

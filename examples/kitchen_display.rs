@@ -51,6 +51,7 @@ async fn main() -> Result<(), Error> {
         restaurant: restaurant.clone(),
         email: email.clone(),
         password: password.clone(),
+        otp: None,
     };
     let tokens = post(&http, &format!("{base}/api/v1/auth/login"), &login).await?;
     let mut screen = Screen {

@@ -225,6 +225,7 @@ async fn login(base: &str, restaurant: &str, email: &str, password: &str) -> Res
         restaurant: restaurant.into(),
         email: email.into(),
         password: password.into(),
+        otp: None,
     };
     let res = reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/login"))

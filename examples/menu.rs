@@ -22,6 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         restaurant: restaurant.clone(),
         email: email.clone(),
         password: password.clone(),
+        otp: None,
     };
     let res = http
         .post(format!("{url}/api/v1/auth/login"))

@@ -5,8 +5,8 @@ use restohub_protocol::api::menu::NewMenuItem;
 use restohub_protocol::Role;
 
 use crate::app::accounts::{create_owner, NewOwner};
-use crate::app::floor::new_guest_code;
-use crate::app::sessions::normalise_email;
+use crate::app::credentials::normalise_email;
+use crate::auth::tokens::guest_code;
 use crate::auth::Passwords;
 use crate::storage::{NewUser, PageQuery, Store};
 
@@ -89,7 +89,7 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
     for n in 1..=8 {
         let seats = if n % 3 == 0 { 6 } else { 4 };
         store
-            .create_table(r, &format!("T{n}"), seats, &new_guest_code())
+            .create_table(r, &format!("T{n}"), seats, &guest_code())
             .await?;
     }
     Ok(r)

@@ -8,7 +8,7 @@ use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
-use crate::auth::{Passwords, TokenKeys};
+use crate::auth::{Passwords, RevocationIndex, TokenKeys};
 use crate::clock::SharedClock;
 use crate::config::{Config, Database};
 use crate::gateway::Gateway;
@@ -67,6 +67,7 @@ impl Hub {
             clock,
             tokens: Arc::new(TokenKeys::new(&secret)),
             passwords: Arc::new(Passwords::new().await?),
+            revoked: Arc::new(RevocationIndex::default()),
             settings: Arc::new(Settings {
                 access_token_ttl_ms: ms(config.access_token_ttl),
                 refresh_token_ttl_ms: ms(config.refresh_token_ttl),
@@ -74,6 +75,9 @@ impl Hub {
             }),
             redis,
         };
+        crate::app::revocations::load_revocations(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read revocations: {e}"))?;
         let router = crate::http::router(
             state.clone(),
             HttpOptions {
@@ -110,6 +114,9 @@ impl Hub {
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
         let poller = tokio::spawn(self.state.node.clone().poll_log(self.event_poll));
+        let revocations = tokio::spawn(crate::app::revocations::follow_revocations(
+            self.state.clone(),
+        ));
         let dashboards = tokio::spawn(
             self.gateway
                 .clone()
@@ -136,6 +143,7 @@ impl Hub {
         gateway.drained().await;
         pruner.abort();
         poller.abort();
+        revocations.abort();
         dashboards.abort();
         self.state.store.close().await;
         tracing::info!("restohub stopped");

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Passwords, TokenKeys};
+use crate::auth::{Passwords, RevocationIndex, TokenKeys};
 use crate::clock::SharedClock;
 use crate::node::Node;
 use crate::storage::Store;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub tokens: Arc<TokenKeys>,
     pub passwords: Arc<Passwords>,
+    /// Tokens revoked before they expire, followed from storage.
+    pub revoked: Arc<RevocationIndex>,
     pub settings: Arc<Settings>,
     /// Present when REDIS_URL is configured.
     pub redis: Option<redis::Client>,

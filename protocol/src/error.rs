@@ -39,6 +39,12 @@ pub enum ErrorCode {
     OutOfStock,
     /// Too many failed logins; `details.unlocks_at` says when to retry.
     AccountLocked,
+    /// The password was right; the account also needs its authenticator
+    /// code: send the login again with `otp`.
+    MfaRequired,
+    /// The restaurant requires MFA for owners and managers and this account
+    /// has none yet: only enrolling (`/auth/mfa/...`) is allowed.
+    MfaSetupRequired,
     /// Too many requests; retry later.
     RateLimited,
     /// A dependency (database, Redis) is unavailable.
@@ -64,6 +70,8 @@ impl ErrorCode {
             ErrorCode::InvalidTransition => "INVALID_TRANSITION",
             ErrorCode::OutOfStock => "OUT_OF_STOCK",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
+            ErrorCode::MfaRequired => "MFA_REQUIRED",
+            ErrorCode::MfaSetupRequired => "MFA_SETUP_REQUIRED",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
@@ -86,6 +94,8 @@ impl ErrorCode {
             ErrorCode::InvalidTransition => 409,
             ErrorCode::OutOfStock => 409,
             ErrorCode::AccountLocked => 423,
+            ErrorCode::MfaRequired => 401,
+            ErrorCode::MfaSetupRequired => 403,
             ErrorCode::RateLimited => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,

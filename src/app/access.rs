@@ -96,9 +96,21 @@ pub fn may(role: Role, op: Operation) -> bool {
     roles(op).contains(&role)
 }
 
+/// What a token that only allows MFA enrolment gets for anything else.
+pub fn mfa_setup_required() -> ApiError {
+    ApiError::new(
+        restohub_protocol::ErrorCode::MfaSetupRequired,
+        "this restaurant requires MFA of owners and managers: enrol at /api/v1/auth/mfa/enrol, \
+         then refresh",
+    )
+}
+
 impl Caller {
     /// FORBIDDEN unless the caller's role may perform `op`.
     pub fn may(&self, op: Operation) -> ApiResult<()> {
+        if self.mfa_setup {
+            return Err(mfa_setup_required());
+        }
         if may(self.role, op) {
             Ok(())
         } else {

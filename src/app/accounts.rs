@@ -10,7 +10,7 @@ use restohub_protocol::Role;
 use validator::Validate;
 
 use super::access::Operation;
-use crate::app::sessions::normalise_email;
+use crate::app::credentials::normalise_email;
 use crate::auth::{Caller, Passwords};
 use crate::error::{validation_failed, ApiError, ApiResult};
 use crate::state::AppState;

@@ -8,6 +8,7 @@ use restohub_protocol::ws::{AckResult, Room, TableView};
 use restohub_protocol::Role;
 
 use super::access::Operation;
+use crate::auth::tokens::guest_code;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
@@ -15,17 +16,6 @@ use crate::storage::{EventDraft, PageQuery};
 
 const DUPLICATE: &str = "a table with this label already exists";
 const IN_USE: &str = "table is still referenced";
-
-/// 10 characters from 31 unambiguous symbols: about 50 bits, unguessable
-/// at any rate the hub will answer.
-pub fn new_guest_code() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    let mut rng = rand::rng();
-    (0..10)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
 
 /// Only managers see the code that lets a phone order for the table.
 fn for_caller(caller: &Caller, mut table: Table) -> Table {
@@ -59,7 +49,7 @@ pub async fn create_table(state: &AppState, caller: &Caller, new: NewTable) -> A
             caller.restaurant_id,
             new.label.trim(),
             new.seats,
-            &new_guest_code(),
+            &guest_code(),
         )
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
@@ -103,14 +93,30 @@ async fn change(
     let r = caller.restaurant_id;
     let (table, events) = state
         .store
-        .change_table(r, id, patch, state.clock.now_ms(), |before, after| {
-            status_changed(r, before, after).into_iter().collect()
-        })
+        .change_table(
+            r,
+            id,
+            patch,
+            state.clock.now_ms(),
+            ends_visit,
+            |before, after| status_changed(r, before, after).into_iter().collect(),
+        )
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?
         .ok_or_else(|| ApiError::not_found("table"))?;
     state.publish(events).await;
+    if patch.status.is_some() {
+        crate::app::revocations::catch_up(state).await?;
+    }
     Ok(for_caller(caller, table))
+}
+
+/// A party's visit ends when its table goes from taken (occupied or
+/// reserved) to cleaning or free: its guest tokens end and the table gets a
+/// new guest code, so a photo of the old one cannot order from home.
+pub fn ends_visit(from: TableStatus, to: TableStatus) -> bool {
+    use TableStatus::*;
+    matches!(from, Occupied | Reserved) && matches!(to, Cleaning | Free)
 }
 
 /// `table.status_changed` to all staff and the table, when it changed.
@@ -135,25 +141,28 @@ pub fn table_status_changed(
     EventDraft::new(vec![Room::Restaurant(r), Room::Table(r, table_id)], change)
 }
 
-/// A new QR secret; the old printed card stops working.
+/// A new QR secret and a new visit: the old code stops working and the
+/// guests who used it must scan the new one.
 pub async fn rotate_guest_code(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Table> {
     caller.may(Operation::ConfigureMenuAndFloor)?;
-    state
+    let table = state
         .store
-        .set_guest_code(caller.restaurant_id, id, &new_guest_code())
+        .rotate_guest_code(caller.restaurant_id, id, state.clock.now_ms())
         .await?
-        .ok_or_else(|| ApiError::not_found("table"))
+        .ok_or_else(|| ApiError::not_found("table"))?;
+    crate::app::revocations::catch_up(state).await?;
+    Ok(table)
 }
 
 pub async fn delete_table(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()> {
     caller.may(Operation::ConfigureMenuAndFloor)?;
     let deleted = state
         .store
-        .delete_table(caller.restaurant_id, id)
+        .delete_table(caller.restaurant_id, id, state.clock.now_ms())
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
     if deleted {
-        Ok(())
+        crate::app::revocations::catch_up(state).await
     } else {
         Err(ApiError::not_found("table"))
     }

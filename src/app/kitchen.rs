@@ -61,7 +61,14 @@ pub async fn act(
         Changed::NotFound => Err(ApiError::not_found("order")),
         Changed::Refused(e) => Err(e),
         Changed::Done(order, events) => {
+            // A table that changed status may have ended its party's visit.
+            let table_changed = events
+                .iter()
+                .any(|e| e.kind == restohub_protocol::events::TableStatusChanged::KIND);
             state.publish(events).await;
+            if table_changed {
+                crate::app::revocations::catch_up(state).await?;
+            }
             Ok(order)
         }
     }
@@ -88,6 +95,10 @@ impl OrderChangePlan for Step<'_> {
 
     fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
         table_after(wanted, now, open)
+    }
+
+    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
+        super::floor::ends_visit(from, to)
     }
 
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {

@@ -12,11 +12,14 @@
 
 pub mod access;
 pub mod accounts;
+pub mod credentials;
 pub mod dashboard;
 pub mod floor;
 pub mod kitchen;
 pub mod menu;
+pub mod mfa;
 pub mod orders;
+pub mod revocations;
 pub mod rooms;
 pub mod sessions;
 pub mod staff;

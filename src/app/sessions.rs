@@ -2,83 +2,53 @@
 
 use restohub_protocol::api::auth::{GuestSession, LoginRequest, Tokens, WhoAmI};
 use restohub_protocol::api::staff::StaffUser;
-use restohub_protocol::{ErrorCode, Role, Timestamp};
-use serde_json::json;
+use restohub_protocol::{Role, Timestamp};
 
-use crate::auth::lockout::lock_duration_ms;
+use super::credentials::{bad_credentials, count_failure, locked, normalise_email};
 use crate::auth::tokens::{random_token, sha256_hex, Claims};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{NewRefreshToken, Rotation};
-
-/// The same reply for an unknown restaurant, an unknown email and a wrong
-/// password, so a caller cannot tell which accounts exist.
-fn bad_credentials() -> ApiError {
-    ApiError::unauthorized("invalid restaurant, email or password")
-}
-
-fn locked(until_ms: i64) -> ApiError {
-    let until = Timestamp(until_ms);
-    ApiError::with_details(
-        ErrorCode::AccountLocked,
-        format!(
-            "too many failed logins; try again after {}",
-            until.to_rfc3339()
-        ),
-        json!({ "unlocks_at": until }),
-    )
-}
-
-pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
+use crate::storage::{LoginKey, NewRefreshToken, Rotation};
 
 pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
     let email = normalise_email(&req.email);
-    let Some(restaurant) = state
-        .store
-        .restaurant_by_slug(req.restaurant.trim())
-        .await?
-    else {
-        state.passwords.verify(req.password, None).await?;
-        return Err(bad_credentials());
+    let slug = req.restaurant.trim();
+    let restaurant = state.store.restaurant_by_slug(slug).await?;
+    // A slug that names no restaurant is counted and locked like a real one,
+    // so neither the replies nor a lockout tell which slugs exist.
+    let key = match &restaurant {
+        Some(r) => LoginKey::Restaurant(r.id),
+        None => LoginKey::UnknownSlug(slug),
     };
     let now = state.clock.now_ms();
-    if let Some(until) = state.store.login_lock(restaurant.id, &email, now).await? {
+    if let Some(until) = state.store.login_lock(key, &email, now).await? {
         return Err(locked(until));
     }
-    let credentials = state.store.user_credentials(restaurant.id, &email).await?;
+    let credentials = match &restaurant {
+        Some(r) => state.store.user_credentials(r.id, &email).await?,
+        None => None,
+    };
     let (user_id, hash) = match credentials {
         Some(c) => (Some(c.id), Some(c.password_hash)),
         None => (None, None),
     };
     let verified = state.passwords.verify(req.password, hash).await?;
     let now = state.clock.now_ms();
-    let Some(user_id) = user_id.filter(|_| verified) else {
-        let lock = state
-            .store
-            .record_login_failure(restaurant.id, &email, now, lock_duration_ms)
-            .await?;
-        tracing::info!(
-            restaurant = restaurant.id,
-            failures = lock.failures,
-            "failed login"
-        );
-        return Err(match lock.locked_until {
+    let (Some(restaurant), Some(user_id)) = (restaurant, user_id.filter(|_| verified)) else {
+        return Err(match count_failure(state, key, &email).await? {
             Some(until) => locked(until),
             None => bad_credentials(),
         });
     };
-    state
+    let (user, version) = state
         .store
-        .clear_login_failures(restaurant.id, &email)
-        .await?;
-    let user = state
-        .store
-        .user(restaurant.id, user_id, now)
+        .user_for_token(restaurant.id, user_id, now)
         .await?
         .ok_or_else(bad_credentials)?;
+    let mfa_on = super::mfa::second_factor(state, &restaurant, &user, req.otp.as_deref()).await?;
+    state.store.clear_login_failures(key, &email).await?;
+    let mfa_setup = !mfa_on && restaurant.require_mfa && user.role.is_manager();
     let family = uuid::Uuid::new_v4().to_string();
     let refresh_token = random_token();
     let refresh_expires_at = now + state.settings.refresh_token_ttl_ms;
@@ -97,8 +67,13 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
         .await?;
     issue(
         state,
-        user,
-        restaurant.id,
+        Session {
+            user,
+            version,
+            family,
+            restaurant_id: restaurant.id,
+            mfa_setup,
+        },
         refresh_token,
         refresh_expires_at,
         now,
@@ -125,13 +100,22 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens>
         Rotation::Rotated {
             restaurant_id,
             user_id,
+            family,
         } => {
-            let user = state
+            let (user, version) = state
                 .store
-                .user(restaurant_id, user_id, now)
+                .user_for_token(restaurant_id, user_id, now)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("account no longer exists"))?;
-            issue(state, user, restaurant_id, new_token, expires_at, now)
+            let mfa_setup = super::mfa::setup_required(state, restaurant_id, &user).await?;
+            let session = Session {
+                user,
+                version,
+                family,
+                restaurant_id,
+                mfa_setup,
+            };
+            issue(state, session, new_token, expires_at, now)
         }
         Rotation::Reused => {
             tracing::warn!("refresh token reused; its session family is revoked");
@@ -145,13 +129,17 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<Tokens>
     }
 }
 
-/// Revokes the session the refresh token belongs to. Idempotent.
+/// Ends the session the refresh token belongs to: its refresh tokens, its
+/// access tokens and its sockets, on every instance. Idempotent.
 pub async fn logout(state: &AppState, refresh_token: &str) -> ApiResult<()> {
     let now = state.clock.now_ms();
-    state
+    let ended = state
         .store
         .revoke_refresh_family(&sha256_hex(refresh_token), now)
         .await?;
+    if ended {
+        super::revocations::catch_up(state).await?;
+    }
     Ok(())
 }
 
@@ -172,6 +160,9 @@ pub async fn guest_session(state: &AppState, table_code: &str) -> ApiResult<Gues
         iat: now / 1000,
         exp: expires_at / 1000,
         jti: uuid::Uuid::new_v4().to_string(),
+        sid: None,
+        ver: table.visit,
+        mfa_setup: false,
     };
     Ok(GuestSession {
         access_token: state.tokens.sign(&claims)?,
@@ -183,14 +174,32 @@ pub async fn guest_session(state: &AppState, table_code: &str) -> ApiResult<Gues
     })
 }
 
+/// A staff login session about to get tokens.
+struct Session {
+    user: StaffUser,
+    /// The account's session version.
+    version: i64,
+    /// The refresh-token family.
+    family: String,
+    restaurant_id: i64,
+    /// The token only allows enrolling in MFA.
+    mfa_setup: bool,
+}
+
 fn issue(
     state: &AppState,
-    user: StaffUser,
-    restaurant_id: i64,
+    session: Session,
     refresh_token: String,
     refresh_expires_at: i64,
     now: i64,
 ) -> ApiResult<Tokens> {
+    let Session {
+        user,
+        version,
+        family,
+        restaurant_id,
+        mfa_setup,
+    } = session;
     let access_expires_at = now + state.settings.access_token_ttl_ms;
     let claims = Claims {
         sub: format!("user:{}", user.id),
@@ -200,6 +209,9 @@ fn issue(
         iat: now / 1000,
         exp: access_expires_at / 1000,
         jti: uuid::Uuid::new_v4().to_string(),
+        sid: Some(family),
+        ver: version,
+        mfa_setup,
     };
     Ok(Tokens {
         access_token: state.tokens.sign(&claims)?,
@@ -208,6 +220,7 @@ fn issue(
         refresh_token,
         refresh_expires_at: Timestamp(refresh_expires_at),
         user,
+        mfa_setup_required: mfa_setup,
     })
 }
 

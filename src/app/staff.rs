@@ -8,17 +8,17 @@ use restohub_protocol::api::staff::{NewStaffUser, StaffUser, StaffUserPatch};
 use restohub_protocol::{ErrorCode, Role};
 
 use super::access::Operation;
-use crate::app::sessions::normalise_email;
+use crate::app::credentials::normalise_email;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{NewUser, PageQuery, UserChanges};
+use crate::storage::{LoginKey, NewUser, PageQuery, UserChanges};
 
 const DUPLICATE: &str = "a user with this email already exists";
 const IN_USE: &str = "user is still referenced";
 
 /// May `caller` act on accounts with `role`?
-fn may_manage(caller: &Caller, role: Role) -> ApiResult<()> {
+pub(super) fn may_manage(caller: &Caller, role: Role) -> ApiResult<()> {
     caller.may(Operation::ManageStaff)?;
     if role.is_manager() && caller.role != Role::Owner {
         return Err(ApiError::new(
@@ -115,12 +115,16 @@ pub async fn update(
         role: patch.role,
         password_hash: password_hash.as_deref(),
     };
-    state
+    let updated = state
         .store
         .update_user(caller.restaurant_id, id, &changes, state.clock.now_ms())
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?
-        .ok_or_else(|| ApiError::not_found("user"))
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if changes.role.is_some() || changes.password_hash.is_some() {
+        crate::app::revocations::catch_up(state).await?;
+    }
+    Ok(updated)
 }
 
 pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()> {
@@ -133,8 +137,13 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()>
             "you cannot delete your own account",
         ));
     }
-    if state.store.delete_user(caller.restaurant_id, id).await? {
-        Ok(())
+    let now = state.clock.now_ms();
+    if state
+        .store
+        .delete_user(caller.restaurant_id, id, now)
+        .await?
+    {
+        crate::app::revocations::catch_up(state).await
     } else {
         Err(ApiError::not_found("user"))
     }
@@ -146,7 +155,7 @@ pub async fn unlock(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Sta
     let user = target(state, caller, id).await?;
     state
         .store
-        .clear_login_failures(caller.restaurant_id, &user.email)
+        .clear_login_failures(LoginKey::Restaurant(caller.restaurant_id), &user.email)
         .await?;
     target(state, caller, id).await
 }

@@ -3,6 +3,7 @@
 
 use restohub_protocol::Role;
 
+use super::revocation::RevocationIndex;
 use super::tokens::{Claims, TokenError, TokenKeys};
 use crate::error::ApiError;
 
@@ -17,16 +18,35 @@ pub struct Caller {
     /// Who placed it, as the token names them: `user:<id>` for a staff
     /// account, `guest:<uuid>` for one guest session.
     pub subject: String,
+    /// A staff token's login session (refresh-token family).
+    pub session: Option<String>,
+    /// The account's session version (staff) or the table's visit (guest)
+    /// the token was issued for.
+    pub version: i64,
+    /// When the token expires (ms).
+    pub expires_at: i64,
+    /// Only MFA enrolment is allowed until a refresh after it.
+    pub mfa_setup: bool,
 }
 
 impl Caller {
-    /// The caller an access token names, if it is genuine and current.
-    pub fn from_token(tokens: &TokenKeys, token: &str, now_ms: i64) -> Result<Caller, ApiError> {
+    /// The caller an access token names, if it is genuine, current and
+    /// not revoked.
+    pub fn from_token(
+        tokens: &TokenKeys,
+        revoked: &RevocationIndex,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Caller, ApiError> {
         let claims = tokens.verify(token, now_ms).map_err(|e| match e {
             TokenError::Expired => ApiError::unauthorized("access token expired; refresh it"),
             TokenError::Invalid => invalid_token(),
         })?;
-        Caller::from_claims(&claims)
+        let caller = Caller::from_claims(&claims)?;
+        if !revoked.admits(&caller) {
+            return Err(ApiError::unauthorized(REVOKED));
+        }
+        Ok(caller)
     }
 
     pub fn from_claims(claims: &Claims) -> Result<Caller, ApiError> {
@@ -47,9 +67,17 @@ impl Caller {
             user_id,
             table_id: claims.tbl,
             subject: claims.sub.clone(),
+            session: claims.sid.clone(),
+            version: claims.ver,
+            expires_at: claims.exp.saturating_mul(1000),
+            mfa_setup: claims.mfa_setup,
         })
     }
 }
+
+/// Why a revoked token is refused.
+pub const REVOKED: &str = "this session has ended (logout, a role or password change, a removed \
+                           account or the table's visit is over); refresh or log in again";
 
 fn invalid_token() -> ApiError {
     ApiError::unauthorized("invalid access token")

@@ -7,8 +7,10 @@
 pub mod caller;
 pub mod lockout;
 pub mod passwords;
+pub mod revocation;
 pub mod tokens;
 
 pub use caller::Caller;
 pub use passwords::Passwords;
+pub use revocation::RevocationIndex;
 pub use tokens::TokenKeys;

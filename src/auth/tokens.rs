@@ -24,6 +24,17 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// A staff token's login session (its refresh-token family), which a
+    /// logout ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The account's session version (staff) or the table's visit (guest)
+    /// the token was issued for; a revocation ends the lower ones.
+    #[serde(default)]
+    pub ver: i64,
+    /// The account must enrol in MFA first: the token allows nothing else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_setup: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -86,6 +97,18 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A table's guest code (what its QR card carries): 10 characters from 31
+/// unambiguous symbols, about 50 bits, unguessable at any rate the hub will
+/// answer.
+pub fn guest_code() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 /// SHA-256 as lower-case hex: what the database keeps instead of a refresh
 /// token, and an order request's fingerprint.
 pub fn sha256_hex(text: &str) -> String {
@@ -110,6 +133,9 @@ mod tests {
             iat: 0,
             exp,
             jti: "j".into(),
+            sid: None,
+            ver: 0,
+            mfa_setup: false,
         }
     }
 

@@ -16,7 +16,6 @@ use super::connection::Connection;
 use super::reply::error_frame;
 use super::resume::{replay, Replay};
 use super::{ConnectionSlot, Gateway, UserConnection};
-use crate::auth::tokens::TokenError;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -226,11 +225,36 @@ impl Connection {
         let mut last_heard = Instant::now();
         let kill = self.session.killed();
         let shutdown = self.gateway.shutdown.clone();
+        let mut revocations = self.state.revoked.subscribe();
+        let mut expires_at = self.caller.expires_at;
+        let expiry = tokio::time::sleep_until(self.deadline(expires_at));
+        tokio::pin!(expiry);
         loop {
+            if self.caller.expires_at != expires_at {
+                // `auth.refresh` gave the socket a new token.
+                expires_at = self.caller.expires_at;
+                expiry.as_mut().reset(self.deadline(expires_at));
+            }
             tokio::select! {
                 biased;
                 _ = kill.cancelled() => return self.session.kill_code(),
                 _ = shutdown.cancelled() => return close::SERVICE_RESTART,
+                Ok(()) = revocations.changed() => {
+                    if !self.state.revoked.admits(&self.caller) {
+                        // What the change that ended the session announced
+                        // (the order closed, the table cleared) is already
+                        // queued: it goes out first, briefly.
+                        let flush = async {
+                            while let Ok(frame) = rx.try_recv() {
+                                sink.feed(Message::Text(frame)).await?;
+                            }
+                            sink.flush().await
+                        };
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), flush).await;
+                        return close::SESSION_REVOKED;
+                    }
+                }
+                _ = &mut expiry => return close::TOKEN_EXPIRED,
                 Some(frame) = rx.recv() => {
                     // A client that stops reading blocks this send; the kill
                     // (slow consumer) or shutdown still ends it.
@@ -264,6 +288,16 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// When the session's token, expiring at `expires_at` (ms, the hub's
+    /// clock), runs out.
+    fn deadline(&self, expires_at: i64) -> Instant {
+        const YEAR_MS: i64 = 365 * 86_400_000;
+        let left = expires_at
+            .saturating_sub(self.state.clock.now_ms())
+            .clamp(0, YEAR_MS);
+        Instant::now() + std::time::Duration::from_millis(left as u64)
     }
 
     /// Handles one inbound frame; `Some(code)` ends the session.
@@ -357,13 +391,15 @@ async fn authenticate(
         close::UNAUTHORIZED,
         "no token in hello or Authorization header",
     ))?;
-    let now = state.clock.now_ms();
-    let claims = state.tokens.verify(&token, now).map_err(|e| match e {
-        TokenError::Expired => Refusal(close::UNAUTHORIZED, "token expired"),
-        TokenError::Invalid => Refusal(close::UNAUTHORIZED, "invalid token"),
+    let caller = crate::app::revocations::caller(state, &token).map_err(|_| {
+        Refusal(
+            close::UNAUTHORIZED,
+            "invalid, expired or revoked token; refresh or log in",
+        )
     })?;
-    let caller =
-        Caller::from_claims(&claims).map_err(|_| Refusal(close::UNAUTHORIZED, "invalid token"))?;
+    if caller.mfa_setup {
+        return Err(Refusal(close::FORBIDDEN, "enrol in MFA first"));
+    }
     if hello
         .restaurant_id
         .is_some_and(|r| r != caller.restaurant_id)
@@ -375,7 +411,7 @@ async fn authenticate(
     }
     let name = match crate::app::sessions::connecting(state, &caller).await {
         Ok(name) => name,
-        Err(ApiError::Internal(_)) => {
+        Err(e) if matches!(e, ApiError::Internal(_)) || e.code() == ErrorCode::Unavailable => {
             return Err(Refusal(
                 close::SERVICE_RESTART,
                 "database unavailable; retry",
@@ -394,7 +430,8 @@ async fn authenticate(
         name,
         table_id: caller.table_id,
     };
-    Ok((caller, member, claims.sub))
+    let key = caller.subject.clone();
+    Ok((caller, member, key))
 }
 
 /// The close code for a failed read, from the error's type: a frame over

@@ -6,7 +6,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use restohub_protocol::api::auth::{
-    GuestSession, GuestSessionRequest, LoginRequest, RefreshRequest, Tokens, WhoAmI,
+    GuestSession, GuestSessionRequest, LoginRequest, MfaCode, MfaEnrolment, MfaRecoveryCodes,
+    RefreshRequest, Tokens, WhoAmI,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -22,7 +23,10 @@ pub fn router(limiter: Option<AuthLimiter>) -> Router<AppState> {
     let mut credentials = Router::new()
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
-        .route("/guest-sessions", post(guest_session));
+        .route("/guest-sessions", post(guest_session))
+        .route("/auth/mfa/enrol", post(mfa_enrol))
+        .route("/auth/mfa/confirm", post(mfa_confirm))
+        .route("/auth/mfa/disable", post(mfa_disable));
     if let Some(limiter) = limiter {
         credentials = credentials.route_layer(axum::middleware::from_fn_with_state(
             limiter,
@@ -74,4 +78,32 @@ async fn guest_session(
 ) -> ApiResult<(StatusCode, axum::Json<GuestSession>)> {
     let session = sessions::guest_session(&state, &req.table_code).await?;
     Ok((StatusCode::CREATED, axum::Json(session)))
+}
+
+async fn mfa_enrol(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<MfaEnrolment>> {
+    crate::app::mfa::enrol(&state, &caller)
+        .await
+        .map(axum::Json)
+}
+
+async fn mfa_confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<MfaCode>,
+) -> ApiResult<axum::Json<MfaRecoveryCodes>> {
+    crate::app::mfa::confirm(&state, &caller, &req.code)
+        .await
+        .map(axum::Json)
+}
+
+async fn mfa_disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<MfaCode>,
+) -> ApiResult<StatusCode> {
+    crate::app::mfa::disable(&state, &caller, &req.code).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

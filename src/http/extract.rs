@@ -109,6 +109,15 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
-        Caller::from_token(&state.tokens, token.trim(), state.clock.now_ms())
+        let caller = crate::app::revocations::caller(state, token.trim())?;
+        // A token that must enrol in MFA first reaches only `/auth/...`.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |uri| uri.0.path());
+        if caller.mfa_setup && !path.starts_with("/api/v1/auth/") {
+            return Err(crate::app::access::mfa_setup_required());
+        }
+        Ok(caller)
     }
 }

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(show).patch(update).delete(remove))
         .route("/users/{id}/unlock", post(unlock))
+        .route("/users/{id}/mfa", axum::routing::delete(reset_mfa))
 }
 
 async fn list(
@@ -72,4 +73,14 @@ async fn unlock(
     Id(id): Id,
 ) -> ApiResult<axum::Json<StaffUser>> {
     staff::unlock(&state, &caller, id).await.map(axum::Json)
+}
+
+/// Turns another account's MFA off (a lost phone).
+async fn reset_mfa(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    crate::app::mfa::reset(&state, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,7 @@ use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
+use super::revocations::Revoke;
 use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
 
@@ -63,6 +64,9 @@ pub trait OrderChangePlan {
     /// wants for it, its status now and how many orders on it are open
     /// (not closed or cancelled) with this change made; `None`: unchanged.
     fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus>;
+    /// Whether the table going from `from` to `to` ends its party's visit
+    /// (its guest tokens and code; see `end_visit`).
+    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool;
     fn events(&self, changed: &OrderChanged<'_>) -> Vec<EventDraft>;
 }
 
@@ -244,6 +248,9 @@ impl Store {
                     .bind(to.as_str())
                     .execute(&mut *tx)
                     .await?;
+                    if plan.ends_visit(from, to) {
+                        tx.end_visit(r, table, now).await?;
+                    }
                     table_change = Some(TableChange {
                         table_id: table,
                         from,

@@ -56,10 +56,12 @@ mod events;
 mod lifecycle;
 mod login_attempts;
 mod menu;
+mod mfa;
 mod orders;
 mod placement;
 mod refresh_tokens;
 mod restaurants;
+mod revocations;
 mod snapshots;
 mod stations;
 mod tables;
@@ -70,7 +72,8 @@ pub(crate) use append::Append;
 pub use events::EventDraft;
 pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
 pub use lifecycle::{StockChange, TableChange};
-pub use login_attempts::LoginLock;
+pub use login_attempts::{LoginKey, LoginLock};
+pub use mfa::MfaState;
 pub use placement::{
     ItemFacts, NewLine, NewOrder, PlaceOutcome, Placed, PlacementAsk, PlacementFacts,
     PlacementPlan, PlacementWrite, Shortage, StockTake, Written,

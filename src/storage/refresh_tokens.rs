@@ -1,6 +1,8 @@
 //! Refresh tokens: single use, rotated within a family, with reuse detection.
 
+use super::revocations::Revoke;
 use super::{BeginWrite, Store};
+use crate::auth::revocation::Revoked;
 
 pub struct NewRefreshToken<'a> {
     pub restaurant_id: i64,
@@ -15,7 +17,12 @@ pub struct NewRefreshToken<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// It was live: it is now used, and `new_hash` is the family's live token.
-    Rotated { restaurant_id: i64, user_id: i64 },
+    Rotated {
+        restaurant_id: i64,
+        user_id: i64,
+        /// The login session, which the new access token names.
+        family: String,
+    },
     /// It had been used before: a copy is in someone else's hands, so the
     /// whole family is now revoked.
     Reused,
@@ -80,17 +87,18 @@ impl Store {
                 Rotation::Rotated {
                     restaurant_id,
                     user_id,
+                    family,
                 }
             } else {
-                let used_family: Option<String> = sqlx::query_scalar(
-                    "SELECT family FROM refresh_tokens WHERE token_hash = $1 \
+                let used_family: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT restaurant_id, family FROM refresh_tokens WHERE token_hash = $1 \
                      AND used_at IS NOT NULL",
                 )
                 .bind(old_hash)
                 .fetch_optional(&mut *tx)
                 .await?;
                 match used_family {
-                    Some(family) => {
+                    Some((restaurant, family)) => {
                         sqlx::query(
                             "UPDATE refresh_tokens SET revoked_at = $2 \
                              WHERE family = $1 AND revoked_at IS NULL",
@@ -99,6 +107,8 @@ impl Store {
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
+                        tx.revoke(restaurant, &Revoked::Session { id: family }, now)
+                            .await?;
                         Rotation::Reused
                     }
                     None => Rotation::Invalid,
@@ -110,16 +120,37 @@ impl Store {
     }
 
     /// Logout: revokes the token's whole family. False if the token is unknown.
+    /// Ends the login session the refresh token belongs to: its refresh
+    /// tokens and its access tokens. `false` if the token is unknown or its
+    /// session already ended.
     pub async fn revoke_refresh_family(&self, token_hash: &str, now: i64) -> sqlx::Result<bool> {
-        on_writer!(self, |pool| sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL \
-             AND family = (SELECT family FROM refresh_tokens \
-             WHERE token_hash = $1)"
-        )
-        .bind(token_hash)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected() > 0))
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let session: Option<(i64, String)> = sqlx::query_as(
+                "SELECT restaurant_id, family FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((restaurant, family)) = session else {
+                return Ok(false);
+            };
+            let ended = sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL \
+                 AND family = $1",
+            )
+            .bind(&family)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if ended {
+                tx.revoke(restaurant, &Revoked::Session { id: family }, now)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(ended)
+        })
     }
 }

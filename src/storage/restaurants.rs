@@ -6,7 +6,7 @@ use super::Store;
 
 macro_rules! cols {
     () => {
-        "id, slug, name, timezone, currency, created_at"
+        "id, slug, name, timezone, currency, require_mfa, created_at"
     };
 }
 
@@ -62,13 +62,15 @@ impl Store {
     ) -> sqlx::Result<Option<Restaurant>> {
         on_writer!(self, |pool| sqlx::query_as(concat!(
             "UPDATE restaurants SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), ",
-            "currency = COALESCE($4, currency) WHERE id = $1 RETURNING ",
+            "currency = COALESCE($4, currency), require_mfa = COALESCE($5, require_mfa) ",
+            "WHERE id = $1 RETURNING ",
             cols!()
         ))
         .bind(id)
         .bind(&patch.name)
         .bind(&patch.timezone)
         .bind(&patch.currency)
+        .bind(patch.require_mfa)
         .fetch_optional(pool)
         .await)
     }

@@ -2,7 +2,11 @@
 
 use restohub_protocol::api::tables::{Table, TablePatch};
 
+use restohub_protocol::api::tables::TableStatus;
+
+use super::revocations::Revoke;
 use super::{Append, BeginWrite, EventDraft, PageQuery, Store};
+use crate::auth::revocation::Revoked;
 use crate::events::Event;
 
 macro_rules! cols {
@@ -16,6 +20,8 @@ macro_rules! cols {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GuestTable {
     pub restaurant_id: i64,
+    /// The party's visit, which its guest tokens name.
+    pub visit: i64,
     #[sqlx(flatten)]
     pub table: Table,
 }
@@ -70,7 +76,7 @@ impl Store {
 
     pub async fn table_by_guest_code(&self, code: &str) -> sqlx::Result<Option<GuestTable>> {
         on_db!(self, |pool| sqlx::query_as(concat!(
-            "SELECT restaurant_id, ",
+            "SELECT restaurant_id, visit, ",
             cols!(),
             " FROM dining_tables WHERE guest_code = $1"
         ))
@@ -80,14 +86,16 @@ impl Store {
     }
 
     /// Changes a table (label, seats, status) in one transaction with the
-    /// events `events` drafts from the table before and after; `None` if
-    /// there is no such table.
+    /// events `events` drafts from the table before and after, and ends its
+    /// visit (see [`Revoke::end_visit`]) when `ends_visit` says the status
+    /// change does; `None` if there is no such table.
     pub async fn change_table(
         &self,
         restaurant: i64,
         id: i64,
         patch: &TablePatch,
         now: i64,
+        ends_visit: impl FnOnce(TableStatus, TableStatus) -> bool,
         events: impl FnOnce(&Table, &Table) -> Vec<EventDraft>,
     ) -> sqlx::Result<Option<(Table, Vec<Event>)>> {
         on_writer!(self, |pool| {
@@ -123,6 +131,15 @@ impl Store {
             .bind(patch.status.map(|s| s.as_str()))
             .fetch_one(&mut *tx)
             .await?;
+            let mut after = after;
+            if ends_visit(before.status, after.status) {
+                tx.end_visit(restaurant, id, now).await?;
+                after = sqlx::query_as(&lock)
+                    .bind(restaurant)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            }
             let drafts = events(&before, &after);
             let appended = if drafts.is_empty() {
                 Vec::new()
@@ -134,34 +151,55 @@ impl Store {
         })
     }
 
-    /// Replaces the QR code secret, so old printed cards stop working.
-    pub async fn set_guest_code(
+    /// A new QR code secret and a new visit: the old card stops working and
+    /// the guests who scanned it must scan the new one.
+    pub async fn rotate_guest_code(
         &self,
         restaurant: i64,
         id: i64,
-        guest_code: &str,
+        now: i64,
     ) -> sqlx::Result<Option<Table>> {
-        on_writer!(self, |pool| sqlx::query_as(concat!(
-            "UPDATE dining_tables SET guest_code = $3 WHERE restaurant_id = $1 \
-             AND id = $2 RETURNING ",
-            cols!()
-        ))
-        .bind(restaurant)
-        .bind(id)
-        .bind(guest_code)
-        .fetch_optional(pool)
-        .await)
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM dining_tables WHERE restaurant_id = $1 AND id = $2",
+            )
+            .bind(restaurant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            tx.end_visit(restaurant, id, now).await?;
+            tx.commit().await?;
+        });
+        self.table(restaurant, id).await
     }
 
-    pub async fn delete_table(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_writer!(self, |pool| sqlx::query(
-            "DELETE FROM dining_tables WHERE restaurant_id = $1 \
-             AND id = $2"
-        )
-        .bind(restaurant)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected() > 0))
+    /// Deletes a table; its guests' tokens end with it.
+    pub async fn delete_table(&self, restaurant: i64, id: i64, now: i64) -> sqlx::Result<bool> {
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let deleted = sqlx::query(
+                "DELETE FROM dining_tables WHERE restaurant_id = $1 \
+                 AND id = $2",
+            )
+            .bind(restaurant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if deleted {
+                let revoked = Revoked::Table {
+                    table_id: id,
+                    below: i64::MAX,
+                };
+                tx.revoke(restaurant, &revoked, now).await?;
+            }
+            tx.commit().await?;
+            Ok(deleted)
+        })
     }
 }

@@ -3,7 +3,9 @@
 use restohub_protocol::api::staff::StaffUser;
 use restohub_protocol::Role;
 
+use super::revocations::Revoke;
 use super::{BeginWrite, PageQuery, Store};
+use crate::auth::revocation::Revoked;
 
 /// The user columns plus the current lock, if any, from `login_attempts`.
 /// `$1` is the restaurant, `$2` the current time.
@@ -119,6 +121,38 @@ impl Store {
 
     /// A new password also revokes every refresh token of the user, so other
     /// devices must log in again.
+    /// An account with the session version its new tokens carry.
+    pub async fn user_for_token(
+        &self,
+        restaurant: i64,
+        id: i64,
+        now: i64,
+    ) -> sqlx::Result<Option<(StaffUser, i64)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: StaffUser,
+            session_version: i64,
+        }
+        let row: Option<Row> = on_db!(self, |pool| sqlx::query_as(concat!(
+            "SELECT u.id, u.email, u.name, u.role, ",
+            "CASE WHEN a.locked_until > $2 THEN a.locked_until END AS locked_until, ",
+            "u.created_at, u.session_version ",
+            "FROM users u LEFT JOIN login_attempts a ",
+            "ON a.restaurant_id = u.restaurant_id AND a.email = u.email ",
+            "WHERE u.restaurant_id = $1 AND u.id = $3"
+        ))
+        .bind(restaurant)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|r| (r.user, r.session_version)))
+    }
+
+    /// Changes an account. A new role or password moves its session version
+    /// on and revokes the tokens issued before (a new password also ends
+    /// every login session), in the same transaction.
     pub async fn update_user(
         &self,
         restaurant: i64,
@@ -128,10 +162,24 @@ impl Store {
     ) -> sqlx::Result<Option<StaffUser>> {
         let updated = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(
+            let role: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT role FROM users WHERE restaurant_id = $1 AND id = $2{}",
+                super::lock_suffix(pool)
+            ))
+            .bind(restaurant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(role) = role else {
+                return Ok(None);
+            };
+            let new_role = changes.role.is_some_and(|r| r.as_str() != role);
+            let revokes = new_role || changes.password_hash.is_some();
+            let version: i64 = sqlx::query_scalar(
                 "UPDATE users SET email = COALESCE($3, email), name = COALESCE($4, name), role = \
-                 COALESCE($5, role), password_hash = COALESCE($6, password_hash) \
-                 WHERE restaurant_id = $1 AND id = $2",
+                 COALESCE($5, role), password_hash = COALESCE($6, password_hash), \
+                 session_version = session_version + $7 \
+                 WHERE restaurant_id = $1 AND id = $2 RETURNING session_version",
             )
             .bind(restaurant)
             .bind(id)
@@ -139,11 +187,10 @@ impl Store {
             .bind(changes.name)
             .bind(changes.role.map(Role::as_str))
             .bind(changes.password_hash)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                > 0;
-            if updated && changes.password_hash.is_some() {
+            .bind(i64::from(revokes))
+            .fetch_one(&mut *tx)
+            .await?;
+            if changes.password_hash.is_some() {
                 sqlx::query(
                     "UPDATE refresh_tokens SET revoked_at = $3 WHERE restaurant_id = $1 \
                      AND user_id = $2 AND revoked_at IS NULL",
@@ -154,8 +201,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            if revokes {
+                let revoked = Revoked::Account {
+                    user_id: id,
+                    below: version,
+                };
+                tx.revoke(restaurant, &revoked, now).await?;
+            }
             tx.commit().await?;
-            updated
+            true
         });
         if !updated {
             return Ok(None);
@@ -163,14 +217,26 @@ impl Store {
         self.user(restaurant, id, now).await
     }
 
-    pub async fn delete_user(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {
-        on_writer!(self, |pool| sqlx::query(
-            "DELETE FROM users WHERE restaurant_id = $1 AND id = $2"
-        )
-        .bind(restaurant)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected() > 0))
+    /// Deletes an account and revokes every token it holds.
+    pub async fn delete_user(&self, restaurant: i64, id: i64, now: i64) -> sqlx::Result<bool> {
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let deleted = sqlx::query("DELETE FROM users WHERE restaurant_id = $1 AND id = $2")
+                .bind(restaurant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+            if deleted {
+                let revoked = Revoked::Account {
+                    user_id: id,
+                    below: i64::MAX,
+                };
+                tx.revoke(restaurant, &revoked, now).await?;
+            }
+            tx.commit().await?;
+            Ok(deleted)
+        })
     }
 }

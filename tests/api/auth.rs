@@ -58,6 +58,9 @@ async fn requests_without_a_valid_token_are_unauthorized(backend: Backend) {
         iat: T0 / 1000,
         exp: T0 / 1000 + 600,
         jti: "forged".into(),
+        sid: None,
+        ver: 0,
+        mfa_setup: false,
     };
     let forged = app
         .get("/api/v1/stations", &forger.sign(&claims).unwrap())

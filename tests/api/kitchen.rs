@@ -132,11 +132,15 @@ async fn a_full_service_reaches_each_screen_exactly(backend: Backend) {
         ("table.status_changed", 1),
     ]));
     assert_eq!(kinds(&mut expo).await, expo_expected);
-    assert_eq!(
-        kinds(&mut guest).await,
-        expo_expected,
-        "the guest follows its order like the expo"
-    );
+    // The guest follows its order like the expo, to the table being
+    // cleared, which ends its visit and its session.
+    let (events, code) = guest.events_until_closed().await;
+    let guest_kinds: Vec<String> = events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(guest_kinds, expo_expected);
+    assert_eq!(code, restohub_protocol::ws::close::SESSION_REVOKED);
     let mut waiter_expected = list(&placement);
     waiter_expected.extend(list(&[(status, 4), ("table.status_changed", 1)]));
     assert_eq!(kinds(&mut waiter).await, waiter_expected);
@@ -334,6 +338,15 @@ async fn roles_and_illegal_steps_are_refused(backend: Backend) {
         "INVALID_TRANSITION",
         "a closed order is finished"
     );
+
+    // Closing the table's last order ended the guest's visit: it is shut out,
+    // and the next party scans the table's new code.
+    let (_, code) = guest.events_until_closed().await;
+    assert_eq!(code, restohub_protocol::ws::close::SESSION_REVOKED);
+    let (_, table) = app
+        .get(&format!("/api/v1/tables/{}", f.t1), &f.t.owner)
+        .await;
+    let mut guest = WsClient::guest(&app, table["guest_code"].as_str().unwrap()).await;
 
     // A guest cancels its own order while nothing cooks; others' orders do not exist for it.
     let mine = guest.command(json!({ "type": "order.place", "idempotency_key": "g", "source": "qr", "lines": [{ "menu_item_id": f.bread, "qty": 1 }] })).await;

@@ -151,7 +151,35 @@ async fn a_lock_holds_across_instances(backend: Backend) {
     assert_locked_until(&reply, first.clock.now() + MINUTE);
 }
 
+/// Wrong logins at a slug that names no restaurant lock exactly like those
+/// at a real one (the issue found real slugs locked and unknown ones never),
+/// so the replies cannot tell which slugs exist.
+async fn unknown_restaurants_lock_the_same_way(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.tenant("bistro").await;
+    let mut replies = Vec::new();
+    for slug in ["bistro", "no-such-bistro"] {
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let (status, body) = app.login(slug, "owner@bistro.test", "wrong password").await;
+            seen.push((status, body["error"].clone()));
+        }
+        replies.push(seen);
+    }
+    assert_eq!(replies[0], replies[1]);
+    assert_eq!(replies[1][4].0, StatusCode::LOCKED, "{:?}", replies[1]);
+    assert_eq!(replies[1][3].0, StatusCode::UNAUTHORIZED);
+    // The lock is per slug: another unknown one is not locked.
+    assert_error(
+        &app.login("other-unknown", "owner@bistro.test", "wrong password")
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    );
+}
+
 crate::both_backends!(
+    unknown_restaurants_lock_the_same_way,
     lockout_escalates_and_success_resets,
     the_first_lock_lasts_one_minute,
     unknown_emails_lock_the_same_way,

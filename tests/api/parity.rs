@@ -52,6 +52,17 @@ impl Screens {
     /// between two runs blanked), up to a marker event every staff screen
     /// gets; the guest's screen is read up to its events' count in the log.
     async fn received(&mut self, app: &TestApp, f: &Floor) -> Vec<Vec<Value>> {
+        self.read(app, f, false).await
+    }
+
+    /// [`Self::received`] after a change that ended the guest's visit: its
+    /// screen gets the change's events, then is closed; the next party's
+    /// screen (the table's new code) takes its place.
+    async fn received_ending_visit(&mut self, app: &TestApp, f: &Floor) -> Vec<Vec<Value>> {
+        self.read(app, f, true).await
+    }
+
+    async fn read(&mut self, app: &TestApp, f: &Floor, ends_visit: bool) -> Vec<Vec<Value>> {
         let status = if self.marker_free { "reserved" } else { "free" };
         self.marker_free = !self.marker_free;
         let (code, _) = app
@@ -65,6 +76,19 @@ impl Screens {
         // The guest is not told of other tables: a call to its own table
         // closes its part.
         let guest = self.all.len() - 1;
+        let mut guest_events = Vec::new();
+        if ends_visit {
+            let (events, code) = self.all[guest].events_until_closed().await;
+            assert_eq!(code, restohub_protocol::ws::close::SESSION_REVOKED);
+            guest_events = events
+                .into_iter()
+                .map(|e| json!({ "kind": e["kind"], "data": blank_ids(e["data"].clone()) }))
+                .collect();
+            let (_, table) = app
+                .get(&format!("/api/v1/tables/{}", f.t1), &f.t.owner)
+                .await;
+            self.all[guest] = WsClient::guest(app, table["guest_code"].as_str().unwrap()).await;
+        }
         let (code, _) = app
             .post(
                 &format!("/api/v1/tables/{}/call-waiter", f.t1),
@@ -89,6 +113,13 @@ impl Screens {
                 if e["kind"] != "table.waiter_called" {
                     events.push(json!({ "kind": e["kind"], "data": blank_ids(e["data"].clone()) }));
                 }
+            }
+            if i == guest && ends_visit {
+                assert!(
+                    events.is_empty(),
+                    "the new party saw nothing yet: {events:?}"
+                );
+                events = std::mem::take(&mut guest_events);
             }
             out.push(events);
         }
@@ -151,16 +182,17 @@ async fn both_edges_announce_the_same_events(backend: Backend) {
     let table = format!("/api/v1/tables/{}", f.t1);
     let steak = format!("/api/v1/menu/items/{}", f.steak);
 
-    // Table status.
+    // Table status (free and cleaning: a change that ends no visit, so the
+    // guest's screen stays).
     rest_ok(
-        app.patch(&table, &owner, json!({ "status": "reserved" }))
+        app.patch(&table, &owner, json!({ "status": "cleaning" }))
             .await,
     )
     .await;
     let by_rest = screens.received(&app, &f).await;
     rest_ok(app.patch(&table, &owner, json!({ "status": "free" })).await).await;
     screens.received(&app, &f).await;
-    let set = json!({ "type": "table.set_status", "table_id": f.t1, "status": "reserved" });
+    let set = json!({ "type": "table.set_status", "table_id": f.t1, "status": "cleaning" });
     ack(waiter_ws.command(set).await);
     let by_ws = screens.received(&app, &f).await;
     assert_eq!(kinds(&by_rest), ["table.status_changed"]);
@@ -215,13 +247,13 @@ async fn both_edges_announce_the_same_events(backend: Backend) {
     let placed_by_rest = screens.received(&app, &f).await;
     let cancel = format!("/api/v1/orders/{}/cancel", placed["order"]["id"]);
     rest_ok(app.post(&cancel, Some(&waiter), json!(null)).await).await;
-    let cancelled_by_rest = screens.received(&app, &f).await;
+    let cancelled_by_rest = screens.received_ending_visit(&app, &f).await;
     let place = json!({ "type": "order.place", "idempotency_key": "ws", "table_id": f.t1, "source": "dine_in", "lines": lines });
     let placed = ack(waiter_ws.command(place).await);
     let placed_by_ws = screens.received(&app, &f).await;
     let cancel = json!({ "type": "order.cancel", "order_id": placed["order"]["id"] });
     ack(waiter_ws.command(cancel).await);
-    let cancelled_by_ws = screens.received(&app, &f).await;
+    let cancelled_by_ws = screens.received_ending_visit(&app, &f).await;
     assert_eq!(
         kinds(&placed_by_rest),
         [

@@ -2,12 +2,14 @@
 //! so SQLite and PostgreSQL cannot drift apart. A guard test fails when a
 //! public storage function is not called here.
 
+use restohub::app::floor::ends_visit;
 pub use restohub::app::orders::plan::LineRequest;
 use restohub::app::orders::plan::{decide, Invalid, Plan, Request};
+use restohub::auth::revocation::Revoked;
 use restohub::clock::ManualClock;
 use restohub::storage::{
-    Backend, EventDraft, Location, NewRefreshToken, NewUser, PageQuery, PlaceOutcome, Placed,
-    PlacementPlan, PlacementWrite, Rotation, Store, UserChanges, Written,
+    Backend, EventDraft, Location, LoginKey, MfaState, NewRefreshToken, NewUser, PageQuery,
+    PlaceOutcome, Placed, PlacementPlan, PlacementWrite, Rotation, Store, UserChanges, Written,
 };
 use restohub_protocol::api::menu::{CategoryPatch, MenuItemPatch, NewMenuItem};
 use restohub_protocol::api::orders::Order;
@@ -117,6 +119,10 @@ where
 
     fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
         restohub::app::kitchen::table_after(wanted, now, open)
+    }
+
+    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
+        restohub::app::floor::ends_visit(from, to)
     }
 
     fn events(&self, c: &restohub::storage::OrderChanged<'_>) -> Vec<EventDraft> {
@@ -299,7 +305,7 @@ async fn restaurants_and_configuration(backend: Backend) {
         ..Default::default()
     };
     assert_eq!(
-        s.change_table(r.id, t1.id, &busy, 1000, |_, _| vec![])
+        s.change_table(r.id, t1.id, &busy, 1000, ends_visit, |_, _| vec![])
             .await
             .unwrap()
             .unwrap()
@@ -307,12 +313,46 @@ async fn restaurants_and_configuration(backend: Backend) {
             .status,
         TableStatus::Occupied
     );
-    assert!(s
-        .set_guest_code(r.id, t1.id, "CODE000002")
+    assert_eq!(found.visit, 1);
+    let rotated = s
+        .rotate_guest_code(r.id, t1.id, 1100)
         .await
         .unwrap()
-        .is_some());
+        .unwrap();
     assert!(s.table_by_guest_code("CODE000001").await.unwrap().is_none());
+    let code = rotated.guest_code.unwrap();
+    assert_eq!(
+        s.table_by_guest_code(&code).await.unwrap().unwrap().visit,
+        2
+    );
+    assert!(s
+        .rotate_guest_code(r.id, 999_999, 1100)
+        .await
+        .unwrap()
+        .is_none());
+    // The party leaves: a new visit and code, the old visit's guests revoked.
+    let leave = TablePatch {
+        status: Some(TableStatus::Cleaning),
+        ..Default::default()
+    };
+    let (left, _) = s
+        .change_table(r.id, t1.id, &leave, 1200, ends_visit, |_, _| vec![])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(left.guest_code.as_deref(), Some(code.as_str()));
+    let visits: Vec<(Revoked, i64)> = s
+        .revocations_since(i64::MAX, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.revoked, r.at))
+        .collect();
+    let table = |below| Revoked::Table {
+        table_id: t1.id,
+        below,
+    };
+    assert_eq!(visits, vec![(table(2), 1100), (table(3), 1200)]);
     assert_eq!(
         s.tables(
             r.id,
@@ -325,7 +365,9 @@ async fn restaurants_and_configuration(backend: Backend) {
         .unwrap(),
         vec![]
     );
-    assert!(s.delete_table(r.id, t1.id).await.unwrap());
+    assert!(s.delete_table(r.id, t1.id, 1300).await.unwrap());
+    let last = s.revocations_since(i64::MAX, 1300).await.unwrap();
+    assert_eq!(last[0].revoked, table(i64::MAX));
     assert!(s.tables(r.id, ALL).await.unwrap().is_empty());
     s.close().await;
 }
@@ -374,24 +416,33 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
     // Lockout state.
     let schedule = |n: i64| (n >= 2).then_some(1000);
     assert_eq!(
-        s.record_login_failure(r.id, "a@one.test", 100, schedule)
+        s.record_login_failure(LoginKey::Restaurant(r.id), "a@one.test", 100, schedule)
             .await
             .unwrap()
             .locked_until,
         None
     );
     let lock = s
-        .record_login_failure(r.id, "a@one.test", 200, schedule)
+        .record_login_failure(LoginKey::Restaurant(r.id), "a@one.test", 200, schedule)
         .await
         .unwrap();
     assert_eq!((lock.failures, lock.locked_until), (2, Some(1200)));
     assert_eq!(
-        s.login_lock(r.id, "a@one.test", 1199).await.unwrap(),
+        s.login_lock(LoginKey::Restaurant(r.id), "a@one.test", 1199)
+            .await
+            .unwrap(),
         Some(1200)
     );
-    assert_eq!(s.login_lock(r.id, "a@one.test", 1200).await.unwrap(), None);
     assert_eq!(
-        s.login_lock(other.id, "a@one.test", 300).await.unwrap(),
+        s.login_lock(LoginKey::Restaurant(r.id), "a@one.test", 1200)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.login_lock(LoginKey::Restaurant(other.id), "a@one.test", 300)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -409,14 +460,46 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
             .map(|t| t.millis()),
         Some(1200)
     );
-    s.clear_login_failures(r.id, "a@one.test").await.unwrap();
-    assert_eq!(s.login_lock(r.id, "a@one.test", 300).await.unwrap(), None);
+    s.clear_login_failures(LoginKey::Restaurant(r.id), "a@one.test")
+        .await
+        .unwrap();
     assert_eq!(
-        s.record_login_failure(r.id, "a@one.test", 400, schedule)
+        s.login_lock(LoginKey::Restaurant(r.id), "a@one.test", 300)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.record_login_failure(LoginKey::Restaurant(r.id), "a@one.test", 400, schedule)
             .await
             .unwrap()
             .failures,
         1
+    );
+    // A slug with no restaurant is counted and locked the same way, apart.
+    let nowhere = LoginKey::UnknownSlug("no-such-place");
+    s.record_login_failure(nowhere, "a@one.test", 100, schedule)
+        .await
+        .unwrap();
+    let lock = s
+        .record_login_failure(nowhere, "a@one.test", 200, schedule)
+        .await
+        .unwrap();
+    assert_eq!((lock.failures, lock.locked_until), (2, Some(1200)));
+    assert_eq!(
+        s.login_lock(nowhere, "a@one.test", 300).await.unwrap(),
+        Some(1200)
+    );
+    assert_eq!(
+        s.login_lock(LoginKey::UnknownSlug("elsewhere"), "a@one.test", 300)
+            .await
+            .unwrap(),
+        None
+    );
+    s.clear_login_failures(nowhere, "a@one.test").await.unwrap();
+    assert_eq!(
+        s.login_lock(nowhere, "a@one.test", 300).await.unwrap(),
+        None
     );
 
     // Refresh tokens: rotate once, reuse revokes the family.
@@ -436,7 +519,8 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
         rotated,
         Rotation::Rotated {
             restaurant_id: r.id,
-            user_id: user.id
+            user_id: user.id,
+            family: "fam".into(),
         }
     );
     assert_eq!(
@@ -501,6 +585,22 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
     )
     .await
     .unwrap();
+    // A name change keeps the session version; a role or password change
+    // moves it on and revokes the tokens below it.
+    let version = || async {
+        s.user_for_token(r.id, user.id, 800)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    };
+    assert_eq!(version().await, 0);
+    let renamed = UserChanges {
+        name: Some("Renamed"),
+        ..Default::default()
+    };
+    s.update_user(r.id, user.id, &renamed, 790).await.unwrap();
+    assert_eq!(version().await, 0);
     let changes = UserChanges {
         password_hash: Some("h2"),
         role: Some(Role::Waiter),
@@ -512,6 +612,20 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(changed.role, Role::Waiter);
+    let (as_token, v) = s.user_for_token(r.id, user.id, 800).await.unwrap().unwrap();
+    assert_eq!((as_token, v), (changed.clone(), 1));
+    assert_eq!(
+        s.revocations_since(i64::MAX, 800).await.unwrap()[0].revoked,
+        Revoked::Account {
+            user_id: user.id,
+            below: 1
+        }
+    );
+    assert!(s
+        .user_for_token(other.id, user.id, 800)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(
         s.user_credentials(r.id, "a@one.test")
             .await
@@ -532,8 +646,28 @@ async fn accounts_lockout_and_refresh_tokens(backend: Backend) {
         .unwrap()
         .is_none());
 
-    assert!(!s.delete_user(other.id, user.id).await.unwrap());
-    assert!(s.delete_user(r.id, user.id).await.unwrap());
+    assert!(!s.delete_user(other.id, user.id, 850).await.unwrap());
+    assert!(s.delete_user(r.id, user.id, 850).await.unwrap());
+    let gone = s.revocations_since(i64::MAX, 850).await.unwrap();
+    assert_eq!(
+        (gone.len(), &gone[0].revoked),
+        (
+            1,
+            &Revoked::Account {
+                user_id: user.id,
+                below: i64::MAX
+            }
+        )
+    );
+    // Every revocation is read back by id too, and pruned by age.
+    let all = s.revocations_since(0, i64::MAX).await.unwrap();
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(all.last().unwrap().id, gone[0].id);
+    assert_eq!(
+        s.prune_revocations(850).await.unwrap(),
+        all.len() as u64 - 1
+    );
+    assert_eq!(s.revocations_since(0, i64::MAX).await.unwrap().len(), 1);
     assert!(s.user(r.id, user.id, 900).await.unwrap().is_none());
     s.close().await;
 }
@@ -795,28 +929,42 @@ async fn orders_and_the_event_log(backend: Backend) {
         ..Default::default()
     };
     let set = s
-        .change_table(r.id, table.id, &reserve, 1500, |before, after| {
-            assert_eq!(
-                (before.status, after.status),
-                (TableStatus::Free, TableStatus::Reserved)
-            );
-            drafts(&["table.status_changed"])
-        })
+        .change_table(
+            r.id,
+            table.id,
+            &reserve,
+            1500,
+            ends_visit,
+            |before, after| {
+                assert_eq!(
+                    (before.status, after.status),
+                    (TableStatus::Free, TableStatus::Reserved)
+                );
+                drafts(&["table.status_changed"])
+            },
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!((set.0.status, set.1[0].seq), (TableStatus::Reserved, 4));
     let same = s
-        .change_table(r.id, table.id, &reserve, 1500, |before, after| {
-            assert_eq!(before, after);
-            vec![]
-        })
+        .change_table(
+            r.id,
+            table.id,
+            &reserve,
+            1500,
+            ends_visit,
+            |before, after| {
+                assert_eq!(before, after);
+                vec![]
+            },
+        )
         .await
         .unwrap()
         .unwrap();
     assert!(same.1.is_empty(), "nothing drafted, nothing appended");
     assert!(s
-        .change_table(r.id, 999_999, &reserve, 1500, |_, _| vec![])
+        .change_table(r.id, 999_999, &reserve, 1500, ends_visit, |_, _| vec![])
         .await
         .unwrap()
         .is_none());
@@ -1433,7 +1581,89 @@ fn every_storage_function_is_exercised_here() {
     );
 }
 
+async fn mfa_secrets_steps_and_recovery_codes(backend: Backend) {
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let new = NewUser {
+        email: "m@one.test",
+        name: "M",
+        role: Role::Manager,
+        password_hash: "h",
+    };
+    let user = s.create_user(r.id, &new, 20).await.unwrap();
+    let off = MfaState {
+        secret: None,
+        pending: None,
+        last_step: 0,
+    };
+    assert_eq!(s.mfa_state(r.id, user.id).await.unwrap(), Some(off.clone()));
+    assert_eq!(s.mfa_state(other.id, user.id).await.unwrap(), None);
+    assert!(s.set_mfa_pending(r.id, user.id, "SECRETA").await.unwrap());
+    assert!(!s
+        .set_mfa_pending(other.id, user.id, "SECRETA")
+        .await
+        .unwrap());
+    let codes = vec!["hash-1".to_owned(), "hash-2".to_owned()];
+    // Only the pending secret can be confirmed.
+    assert!(!s
+        .confirm_mfa(r.id, user.id, "OTHER", 5, &codes)
+        .await
+        .unwrap());
+    assert!(s
+        .confirm_mfa(r.id, user.id, "SECRETA", 5, &codes)
+        .await
+        .unwrap());
+    assert_eq!(
+        s.mfa_state(r.id, user.id).await.unwrap(),
+        Some(MfaState {
+            secret: Some("SECRETA".into()),
+            pending: None,
+            last_step: 5
+        })
+    );
+    // A step is accepted once, and never an earlier one.
+    assert!(!s.use_mfa_step(r.id, user.id, 5).await.unwrap());
+    assert!(s.use_mfa_step(r.id, user.id, 6).await.unwrap());
+    assert!(!s.use_mfa_step(r.id, user.id, 6).await.unwrap());
+    assert!(!s.use_mfa_step(other.id, user.id, 9).await.unwrap());
+    // A recovery code works once, and only for its account.
+    assert!(!s
+        .use_recovery_code(other.id, user.id, "hash-1", 30)
+        .await
+        .unwrap());
+    assert!(s
+        .use_recovery_code(r.id, user.id, "hash-1", 30)
+        .await
+        .unwrap());
+    assert!(!s
+        .use_recovery_code(r.id, user.id, "hash-1", 31)
+        .await
+        .unwrap());
+    assert!(!s
+        .use_recovery_code(r.id, user.id, "nope", 31)
+        .await
+        .unwrap());
+    // Off again: the secret and the codes are gone.
+    assert!(s.disable_mfa(r.id, user.id).await.unwrap());
+    assert!(!s
+        .use_recovery_code(r.id, user.id, "hash-2", 32)
+        .await
+        .unwrap());
+    let state = s.mfa_state(r.id, user.id).await.unwrap().unwrap();
+    assert_eq!((state.secret, state.pending), (None, None));
+    assert!(!s.disable_mfa(other.id, user.id).await.unwrap());
+    s.close().await;
+}
+
 crate::both_backends!(
+    mfa_secrets_steps_and_recovery_codes,
     restaurants_and_configuration,
     accounts_lockout_and_refresh_tokens,
     orders_and_the_event_log,

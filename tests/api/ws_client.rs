@@ -179,6 +179,32 @@ impl WsClient {
         }
     }
 
+    /// The events pending and those read until the hub closes the
+    /// connection, and the close code.
+    pub async fn events_until_closed(&mut self) -> (Vec<Value>, u16) {
+        let mut events: Vec<Value> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .filter(|f| f["type"] == "event")
+            .collect();
+        loop {
+            let next = tokio::time::timeout(PATIENCE, self.stream.next())
+                .await
+                .expect("a frame or the close in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    let frame: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+                    crate::event_schema::check(&frame);
+                    if frame["type"] == "event" {
+                        events.push(frame);
+                    }
+                }
+                Some(Ok(Message::Close(Some(frame)))) => return (events, u16::from(frame.code)),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected frames then a close, got {other:?}"),
+            }
+        }
+    }
+
     /// Reads until the connection ends; returns how.
     pub async fn ended(&mut self) -> Ended {
         loop {

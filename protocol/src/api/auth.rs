@@ -18,6 +18,11 @@ pub struct LoginRequest {
     pub email: String,
     #[validate(length(min = 1, max = 1024))]
     pub password: String,
+    /// The authenticator's current code, or one unused recovery code, for
+    /// an account with MFA (section 3).
+    #[serde(default)]
+    #[validate(length(min = 6, max = 64))]
+    pub otp: Option<String>,
 }
 
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`.
@@ -39,6 +44,33 @@ pub struct Tokens {
     pub refresh_token: String,
     pub refresh_expires_at: Timestamp,
     pub user: StaffUser,
+    /// The restaurant requires MFA of this account and it has none: the
+    /// access token only allows enrolling, until a refresh after it.
+    pub mfa_setup_required: bool,
+}
+
+/// `POST /api/v1/auth/mfa/enrol`: a new TOTP secret to confirm.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MfaEnrolment {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The same as an `otpauth://totp/...` URI, for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// A code from the authenticator (or a recovery code, where allowed).
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaCode {
+    #[validate(length(min = 6, max = 64))]
+    pub code: String,
+}
+
+/// `POST /api/v1/auth/mfa/confirm`: MFA is on; these one-time recovery
+/// codes are shown once and stored only hashed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MfaRecoveryCodes {
+    pub recovery_codes: Vec<String>,
 }
 
 /// `POST /api/v1/guest-sessions`: the code printed on a table's QR card.

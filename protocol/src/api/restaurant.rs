@@ -17,6 +17,8 @@ pub struct Restaurant {
     pub timezone: String,
     /// ISO 4217 code; every amount is an integer in its minor unit.
     pub currency: String,
+    /// Owners and managers must use MFA (TOTP) to log in.
+    pub require_mfa: bool,
     pub created_at: Timestamp,
 }
 
@@ -30,4 +32,5 @@ pub struct RestaurantPatch {
     pub timezone: Option<String>,
     #[validate(length(equal = 3))]
     pub currency: Option<String>,
+    pub require_mfa: Option<bool>,
 }

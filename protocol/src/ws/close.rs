@@ -9,6 +9,13 @@ pub const PROTOCOL_VIOLATION: u16 = 4000;
 /// Bad, expired or revoked token, or its account/table no longer exists.
 /// Get a new token before reconnecting.
 pub const UNAUTHORIZED: u16 = 4001;
+/// The session was ended while open: logout, a role or password change, a
+/// removed account, or (guests) the table's visit is over. Refresh (staff)
+/// or log in / scan the table's code again before reconnecting.
+pub const SESSION_REVOKED: u16 = 4002;
+/// The access token expired while the socket was open and no `auth.refresh`
+/// replaced it. Refresh it, then reconnect with `since`.
+pub const TOKEN_EXPIRED: u16 = 4004;
 /// The token is valid but not for what was asked (e.g. another restaurant).
 pub const FORBIDDEN: u16 = 4003;
 /// No `hello` within the hello timeout (5 s by default).
@@ -23,12 +30,14 @@ pub const TOO_MANY_CONNECTIONS: u16 = 4031;
 pub const HEARTBEAT_TIMEOUT: u16 = 4032;
 
 /// Every code with its name, for documentation and tests.
-pub const ALL: [(u16, &str); 10] = [
+pub const ALL: [(u16, &str); 12] = [
     (SERVICE_RESTART, "SERVICE_RESTART"),
     (MESSAGE_TOO_BIG, "MESSAGE_TOO_BIG"),
     (PROTOCOL_VIOLATION, "PROTOCOL_VIOLATION"),
     (UNAUTHORIZED, "UNAUTHORIZED"),
+    (SESSION_REVOKED, "SESSION_REVOKED"),
     (FORBIDDEN, "FORBIDDEN"),
+    (TOKEN_EXPIRED, "TOKEN_EXPIRED"),
     (HELLO_TIMEOUT, "HELLO_TIMEOUT"),
     (RATE_LIMITED, "RATE_LIMITED"),
     (SLOW_CONSUMER, "SLOW_CONSUMER"),

@@ -57,11 +57,13 @@ pub enum ClientMessage {
     TableSnapshot(TableCommand),
     #[serde(rename = "menu.snapshot")]
     MenuSnapshot(Ping),
+    #[serde(rename = "auth.refresh")]
+    AuthRefresh(AuthRefreshCommand),
 }
 
 impl ClientMessage {
     /// The `type` strings, for telling an unknown command from a bad one.
-    pub const TYPES: [&'static str; 17] = [
+    pub const TYPES: [&'static str; 18] = [
         "hello",
         "subscribe",
         "unsubscribe",
@@ -79,6 +81,7 @@ impl ClientMessage {
         "kitchen.snapshot",
         "table.snapshot",
         "menu.snapshot",
+        "auth.refresh",
     ];
 }
 
@@ -213,6 +216,16 @@ pub struct Ping {
     pub id: RequestId,
 }
 
+/// `auth.refresh`: a new access token for the same identity (account and
+/// role, or guest at the same table), so an open socket outlives the token
+/// it said hello with. Without one, the socket closes with `TOKEN_EXPIRED`
+/// when its token expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuthRefreshCommand {
+    pub id: RequestId,
+    pub access_token: String,
+}
+
 /// Everything the hub sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type")]
@@ -319,6 +332,11 @@ pub enum AckResult {
     #[serde(rename = "table.set_status")]
     TableSetStatus {
         table: crate::api::tables::Table,
+    },
+    /// The socket now lives until the new token expires.
+    #[serde(rename = "auth.refresh")]
+    AuthRefresh {
+        expires_at: Timestamp,
     },
     /// Each snapshot is consistent with `seq`: apply events after it.
     #[serde(rename = "kitchen.snapshot")]

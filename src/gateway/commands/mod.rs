@@ -150,6 +150,12 @@ async fn dispatch(conn: &mut Connection, message: ClientMessage) -> ApiResult<Ac
         }
         TableSnapshot(cmd) => app::floor::snapshot(state, caller, cmd.table_id).await,
         MenuSnapshot(_) => app::menu::snapshot(state, caller).await,
+        AuthRefresh(cmd) => {
+            conn.caller = app::revocations::renew(state, caller, &cmd.access_token)?;
+            Ok(AckResult::AuthRefresh {
+                expires_at: restohub_protocol::Timestamp(conn.caller.expires_at),
+            })
+        }
         Hello(_) => Err(ApiError::conflict("already authenticated")),
     }
 }
