@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::gateway::GatewaySettings;
+use crate::http::ConnectionTimeouts;
 
 /// Minimum JWT signing secret length in production.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -333,6 +334,29 @@ pub struct Options {
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, env = "RESTOHUB_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
+
+    /// Seconds a client has to send a request's line and headers, counted
+    /// from when the hub starts waiting for them (on a new connection, or
+    /// after the previous response); then the connection is closed.
+    #[arg(
+        long,
+        env = "RESTOHUB_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds an HTTP connection may stay silent while the hub waits for
+    /// the client (between requests, for a request body, for it to read a
+    /// response) before it is closed. WebSockets are watched by their
+    /// heartbeat instead.
+    #[arg(
+        long,
+        env = "RESTOHUB_IDLE_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub idle_timeout_secs: u64,
 }
 
 /// Where the hub keeps its data.
@@ -359,6 +383,7 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub guest_session_ttl: Duration,
     pub max_body_bytes: usize,
+    pub connection_timeouts: ConnectionTimeouts,
     pub auth_rate_limit: Option<std::num::NonZeroU32>,
     pub client_ip_header: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -432,6 +457,9 @@ impl Options {
         if self.ws_heartbeat_ms == 0 || self.ws_hello_timeout_ms == 0 {
             bail!("WebSocket timeouts must be positive");
         }
+        if self.header_read_timeout_secs == 0 || self.idle_timeout_secs == 0 {
+            bail!("--header-read-timeout-secs and --idle-timeout-secs must be at least 1");
+        }
         if self.ws_max_message_bytes < 1024 {
             bail!("--ws-max-message-bytes must be at least 1024");
         }
@@ -463,6 +491,10 @@ impl Options {
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_days * 86_400),
             guest_session_ttl: Duration::from_secs(self.guest_session_ttl),
             max_body_bytes: self.max_body_bytes,
+            connection_timeouts: ConnectionTimeouts {
+                header_read: Duration::from_secs(self.header_read_timeout_secs),
+                idle: Duration::from_secs(self.idle_timeout_secs),
+            },
             auth_rate_limit: std::num::NonZeroU32::new(self.auth_rate_limit),
             client_ip_header: self.client_ip_header.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
@@ -545,5 +577,16 @@ mod tests {
         let err = parse(&["--allowed-origins", "pos.example.com"]).unwrap_err();
         assert!(err.to_string().contains("http"), "{err}");
         assert!(parse(&["--listen", "not-an-address"]).is_err());
+        for flag in ["--header-read-timeout-secs", "--idle-timeout-secs"] {
+            let err = parse(&[flag, "0"]).unwrap_err();
+            assert!(err.to_string().contains("at least 1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn connections_time_out_after_thirty_seconds_by_default() {
+        let timeouts = parse(&[]).unwrap().connection_timeouts;
+        assert_eq!(timeouts.header_read, Duration::from_secs(30));
+        assert_eq!(timeouts.idle, Duration::from_secs(30));
     }
 }

@@ -24,6 +24,9 @@ pub struct Hub {
     /// The WebSocket edge: connection limits and session tasks.
     gateway: Gateway,
     router: Router,
+    connection_timeouts: crate::http::ConnectionTimeouts,
+    /// Client sockets this process has file descriptors for.
+    max_sockets: usize,
     event_retention: std::time::Duration,
     event_poll: std::time::Duration,
 }
@@ -89,6 +92,8 @@ impl Hub {
             state,
             gateway,
             router,
+            connection_timeouts: config.connection_timeouts,
+            max_sockets: crate::http::socket_budget(config.db_max_connections),
             event_retention: config.event_retention,
             event_poll: config.event_poll,
         })
@@ -104,10 +109,12 @@ impl Hub {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, backend = ?self.state.store.backend(), "restohub listening");
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tracing::info!(
+            %addr,
+            backend = ?self.state.store.backend(),
+            max_sockets = self.max_sockets,
+            "restohub listening"
+        );
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
         let poller = tokio::spawn(self.state.node.clone().poll_log(self.event_poll));
         let dashboards = tokio::spawn(
@@ -117,22 +124,18 @@ impl Hub {
         );
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
-        // Small frames (acks, events) go out at once: without TCP_NODELAY a
-        // frame written behind another waits for the peer's delayed ACK
-        // (40 ms on Linux).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+        crate::http::serve(
+            listener,
+            self.router,
+            self.connection_timeouts,
+            self.max_sockets,
+            async move {
                 shutdown.await;
                 tracing::info!("shutting down: closing sessions with the restart code");
                 stop_sessions.begin_shutdown();
-            })
-            .await
-            .context("server error")?;
+            },
+        )
+        .await;
         gateway.drained().await;
         pruner.abort();
         poller.abort();

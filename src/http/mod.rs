@@ -16,6 +16,7 @@ mod pagination;
 mod rate_limit;
 mod reply;
 mod restaurant;
+mod serve;
 mod staff;
 mod stations;
 mod tables;
@@ -40,6 +41,8 @@ use tracing::Span;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+pub use serve::{serve, socket_budget, ConnectionTimeouts};
 
 /// What shapes the router, besides the handlers' shared state.
 pub struct HttpOptions {

@@ -7,6 +7,7 @@ mod ws_client;
 
 mod auth;
 mod cli;
+mod connections;
 mod corrupt;
 mod dashboard;
 mod floor;
