@@ -10,6 +10,7 @@ mod cli;
 mod connections;
 mod corrupt;
 mod dashboard;
+mod db_outage;
 mod floor;
 pub mod health;
 mod kitchen;
