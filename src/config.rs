@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::gateway::GatewaySettings;
-use crate::http::ConnectionTimeouts;
+use crate::http::{ConnectionTimeouts, WriteQuotas};
 
 /// Minimum JWT signing secret length in production.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -212,6 +212,30 @@ pub struct Options {
     )]
     pub auth_rate_limit: u32,
 
+    /// REST writes (POST, PUT, PATCH, DELETE) per minute per staff account,
+    /// or per table for its guests together; 0 turns the limit off. Ten a
+    /// second, sustained, with bursts of a whole minute's worth: far above
+    /// a person tapping or a kitchen screen bumping, far below a loop.
+    #[arg(
+        long,
+        env = "RESTOHUB_ACCOUNT_WRITE_RATE_LIMIT",
+        default_value_t = 600,
+        global = true
+    )]
+    pub account_write_rate_limit: u32,
+
+    /// REST writes per minute per restaurant, all its devices together; 0
+    /// turns the limit off. Five accounts at their own limit: a busy
+    /// restaurant never reaches it, and one restaurant's runaway devices
+    /// cannot take the hub from the others.
+    #[arg(
+        long,
+        env = "RESTOHUB_RESTAURANT_WRITE_RATE_LIMIT",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub restaurant_write_rate_limit: u32,
+
     /// Behind a trusted reverse proxy: the header carrying the client's
     /// address (e.g. x-forwarded-for). Never set it without such a proxy.
     #[arg(long, env = "RESTOHUB_CLIENT_IP_HEADER", global = true)]
@@ -385,6 +409,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub connection_timeouts: ConnectionTimeouts,
     pub auth_rate_limit: Option<std::num::NonZeroU32>,
+    pub write_quotas: WriteQuotas,
     pub client_ip_header: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub gateway: GatewaySettings,
@@ -496,6 +521,10 @@ impl Options {
                 idle: Duration::from_secs(self.idle_timeout_secs),
             },
             auth_rate_limit: std::num::NonZeroU32::new(self.auth_rate_limit),
+            write_quotas: WriteQuotas {
+                per_writer: std::num::NonZeroU32::new(self.account_write_rate_limit),
+                per_restaurant: std::num::NonZeroU32::new(self.restaurant_write_rate_limit),
+            },
             client_ip_header: self.client_ip_header.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             gateway,
@@ -588,5 +617,21 @@ mod tests {
         let timeouts = parse(&[]).unwrap().connection_timeouts;
         assert_eq!(timeouts.header_read, Duration::from_secs(30));
         assert_eq!(timeouts.idle, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn write_quotas_default_and_turn_off() {
+        let quotas = parse(&[]).unwrap().write_quotas;
+        assert_eq!(quotas.per_writer.map(|n| n.get()), Some(600));
+        assert_eq!(quotas.per_restaurant.map(|n| n.get()), Some(3000));
+        let off = parse(&[
+            "--account-write-rate-limit",
+            "0",
+            "--restaurant-write-rate-limit",
+            "0",
+        ])
+        .unwrap()
+        .write_quotas;
+        assert_eq!((off.per_writer, off.per_restaurant), (None, None));
     }
 }

@@ -83,6 +83,7 @@ impl Hub {
                 max_body_bytes: config.max_body_bytes,
                 allowed_origins: config.allowed_origins.clone(),
                 auth_rate_limit: config.auth_rate_limit,
+                write_quotas: config.write_quotas,
                 client_ip_header: config.client_ip_header.clone(),
                 trusted_proxies: config.trusted_proxies.clone(),
                 gateway: gateway.clone(),

@@ -25,6 +25,7 @@ mod scale;
 mod storage;
 mod tenancy;
 mod validation;
+mod write_limits;
 mod ws_delivery;
 mod ws_protection;
 mod ws_rooms;
