@@ -142,7 +142,7 @@ async fn idle_connections_are_closed_after_the_idle_timeout(backend: Backend) {
     let mut kept_alive = TcpStream::connect(app.addr).await.unwrap();
     one_request(&mut kept_alive, &addr).await;
     // Still usable within the timeout.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     one_request(&mut kept_alive, &addr).await;
     let closed = closed_within(&mut kept_alive, patience).await;
     assert_closed_near(closed, second, "an idle keep-alive connection");

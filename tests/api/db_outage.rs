@@ -11,8 +11,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -169,11 +170,13 @@ fn postgres_account() -> (u32, u32) {
 
 /// What the load saw: status and error code of every reply.
 type Replies = Arc<std::sync::Mutex<Vec<(StatusCode, Value)>>>;
+/// Set when the load should stop.
+type Done = Arc<AtomicBool>;
 
-/// Reads and writes, back to back, until `until`.
-async fn keep_busy(app: Arc<TestApp>, token: String, body: Value, until: Instant, seen: Replies) {
+/// Reads and writes, back to back, until `done`.
+async fn keep_busy(app: Arc<TestApp>, token: String, body: Value, done: Done, seen: Replies) {
     let mut n = 0;
-    while Instant::now() < until {
+    while !done.load(Ordering::Relaxed) {
         n += 1;
         let reply = if n % 2 == 0 {
             app.get("/api/v1/menu/items", &token).await
@@ -197,11 +200,11 @@ async fn requests_during_a_postgres_shutdown_are_unavailable_never_internal() {
                         "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
 
     let seen: Replies = Arc::default();
-    let until = Instant::now() + Duration::from_millis(2500);
+    let done: Done = Arc::default();
     let load: Vec<_> = (0..6)
         .map(|_| {
             let (app, waiter, order) = (app.clone(), waiter.clone(), order.clone());
-            tokio::spawn(keep_busy(app, waiter, order, until, seen.clone()))
+            tokio::spawn(keep_busy(app, waiter, order, done.clone(), seen.clone()))
         })
         .collect();
     // The database stops while the load runs.
@@ -212,6 +215,9 @@ async fn requests_during_a_postgres_shutdown_are_unavailable_never_internal() {
     })
     .await
     .unwrap();
+    // The load goes on a little past the stop: requests then fail too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    done.store(true, Ordering::Relaxed);
     for task in load {
         task.await.unwrap();
     }
