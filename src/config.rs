@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::gateway::GatewaySettings;
+use crate::http::{ConnectionTimeouts, WriteQuotas};
 
 /// Minimum JWT signing secret length in production.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -211,6 +212,30 @@ pub struct Options {
     )]
     pub auth_rate_limit: u32,
 
+    /// REST writes (POST, PUT, PATCH, DELETE) per minute per staff account,
+    /// or per table for its guests together; 0 turns the limit off. Ten a
+    /// second, sustained, with bursts of a whole minute's worth: far above
+    /// a person tapping or a kitchen screen bumping, far below a loop.
+    #[arg(
+        long,
+        env = "RESTOHUB_ACCOUNT_WRITE_RATE_LIMIT",
+        default_value_t = 600,
+        global = true
+    )]
+    pub account_write_rate_limit: u32,
+
+    /// REST writes per minute per restaurant, all its devices together; 0
+    /// turns the limit off. Five accounts at their own limit: a busy
+    /// restaurant never reaches it, and one restaurant's runaway devices
+    /// cannot take the hub from the others.
+    #[arg(
+        long,
+        env = "RESTOHUB_RESTAURANT_WRITE_RATE_LIMIT",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub restaurant_write_rate_limit: u32,
+
     /// Behind a trusted reverse proxy: the header carrying the client's
     /// address (e.g. x-forwarded-for). Never set it without such a proxy.
     #[arg(long, env = "RESTOHUB_CLIENT_IP_HEADER", global = true)]
@@ -333,6 +358,29 @@ pub struct Options {
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, env = "RESTOHUB_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
+
+    /// Seconds a client has to send a request's line and headers, counted
+    /// from when the hub starts waiting for them (on a new connection, or
+    /// after the previous response); then the connection is closed.
+    #[arg(
+        long,
+        env = "RESTOHUB_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds an HTTP connection may stay silent while the hub waits for
+    /// the client (between requests, for a request body, for it to read a
+    /// response) before it is closed. WebSockets are watched by their
+    /// heartbeat instead.
+    #[arg(
+        long,
+        env = "RESTOHUB_IDLE_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub idle_timeout_secs: u64,
 }
 
 /// Where the hub keeps its data.
@@ -359,7 +407,9 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub guest_session_ttl: Duration,
     pub max_body_bytes: usize,
+    pub connection_timeouts: ConnectionTimeouts,
     pub auth_rate_limit: Option<std::num::NonZeroU32>,
+    pub write_quotas: WriteQuotas,
     pub client_ip_header: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub gateway: GatewaySettings,
@@ -432,6 +482,9 @@ impl Options {
         if self.ws_heartbeat_ms == 0 || self.ws_hello_timeout_ms == 0 {
             bail!("WebSocket timeouts must be positive");
         }
+        if self.header_read_timeout_secs == 0 || self.idle_timeout_secs == 0 {
+            bail!("--header-read-timeout-secs and --idle-timeout-secs must be at least 1");
+        }
         if self.ws_max_message_bytes < 1024 {
             bail!("--ws-max-message-bytes must be at least 1024");
         }
@@ -463,7 +516,15 @@ impl Options {
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_days * 86_400),
             guest_session_ttl: Duration::from_secs(self.guest_session_ttl),
             max_body_bytes: self.max_body_bytes,
+            connection_timeouts: ConnectionTimeouts {
+                header_read: Duration::from_secs(self.header_read_timeout_secs),
+                idle: Duration::from_secs(self.idle_timeout_secs),
+            },
             auth_rate_limit: std::num::NonZeroU32::new(self.auth_rate_limit),
+            write_quotas: WriteQuotas {
+                per_writer: std::num::NonZeroU32::new(self.account_write_rate_limit),
+                per_restaurant: std::num::NonZeroU32::new(self.restaurant_write_rate_limit),
+            },
             client_ip_header: self.client_ip_header.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             gateway,
@@ -545,5 +606,32 @@ mod tests {
         let err = parse(&["--allowed-origins", "pos.example.com"]).unwrap_err();
         assert!(err.to_string().contains("http"), "{err}");
         assert!(parse(&["--listen", "not-an-address"]).is_err());
+        for flag in ["--header-read-timeout-secs", "--idle-timeout-secs"] {
+            let err = parse(&[flag, "0"]).unwrap_err();
+            assert!(err.to_string().contains("at least 1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn connections_time_out_after_thirty_seconds_by_default() {
+        let timeouts = parse(&[]).unwrap().connection_timeouts;
+        assert_eq!(timeouts.header_read, Duration::from_secs(30));
+        assert_eq!(timeouts.idle, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn write_quotas_default_and_turn_off() {
+        let quotas = parse(&[]).unwrap().write_quotas;
+        assert_eq!(quotas.per_writer.map(|n| n.get()), Some(600));
+        assert_eq!(quotas.per_restaurant.map(|n| n.get()), Some(3000));
+        let off = parse(&[
+            "--account-write-rate-limit",
+            "0",
+            "--restaurant-write-rate-limit",
+            "0",
+        ])
+        .unwrap()
+        .write_quotas;
+        assert_eq!((off.per_writer, off.per_restaurant), (None, None));
     }
 }

@@ -96,20 +96,72 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
-    /// An unreachable database is UNAVAILABLE (retry later); anything else
-    /// from it is INTERNAL. Either way the cause is logged, not sent.
+    /// A database that is unreachable, going away or out of resources is
+    /// UNAVAILABLE (retry later); anything else from it is INTERNAL. Either
+    /// way the cause is logged, not sent.
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %e, "database unavailable");
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the database is unavailable; retry shortly",
-                )
-            }
-            e => ApiError::Internal(anyhow::Error::new(e).context("database error")),
+        if is_unavailable(&e) {
+            tracing::error!(error = %e, "database unavailable");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the database is unavailable; retry shortly",
+            )
+        } else {
+            ApiError::Internal(anyhow::Error::new(e).context("database error"))
         }
     }
+}
+
+/// Whether `e` says the database cannot serve now, rather than that the
+/// request or the code is wrong: the pool or the connection is gone (a
+/// server shut down or restarted mid-request, a dropped socket: sqlx
+/// reports a stream cut mid-message as I/O, UnexpectedEof), or the server
+/// reports an outage or exhaustion. A protocol error stays INTERNAL: it
+/// means a message the driver did not expect, which no outage produced in
+/// the shutdown test (tests/api/db_outage.rs).
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                sqlstate_is_unavailable(&code)
+            } else {
+                code.parse().is_ok_and(sqlite_code_is_unavailable)
+            }
+        }
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATE classes that mean "not now": 08 connection
+/// exception, 53 insufficient resources (disk, memory, too many
+/// connections), 57 operator intervention (57P01 admin shutdown, 57P02
+/// crash shutdown, 57P03 cannot connect now, cancels and session timeouts).
+fn sqlstate_is_unavailable(sqlstate: &str) -> bool {
+    ["08", "53", "57"]
+        .iter()
+        .any(|class| sqlstate.starts_with(class))
+}
+
+/// SQLite result codes (the primary code is the low byte of an extended
+/// one) that mean "not now": BUSY past the busy timeout, NOMEM, FULL (the
+/// disk), CANTOPEN (out of file descriptors, or the file is gone).
+fn sqlite_code_is_unavailable(code: i32) -> bool {
+    const BUSY: i32 = 5;
+    const NOMEM: i32 = 7;
+    const FULL: i32 = 13;
+    const CANTOPEN: i32 = 14;
+    matches!(code & 0xff, BUSY | NOMEM | FULL | CANTOPEN)
 }
 
 impl IntoResponse for ApiError {
@@ -210,5 +262,61 @@ fn default_message(e: &validator::ValidationError) -> String {
         },
         "email" => "must be an email address".into(),
         other => format!("is invalid ({other})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_going_away_is_unavailable() {
+        for sqlstate in [
+            "57P01", // terminating connection due to administrator command
+            "57P02", "57P03", "57014", "08006", "08001", "08P01", "53300", "53100", "53200",
+        ] {
+            assert!(sqlstate_is_unavailable(sqlstate), "{sqlstate}");
+        }
+        for sqlstate in [
+            "23505", "23503", "22021", "42P01", "40001", "XX000", "P0001",
+        ] {
+            assert!(!sqlstate_is_unavailable(sqlstate), "{sqlstate}");
+        }
+    }
+
+    #[test]
+    fn sqlite_exhaustion_is_unavailable() {
+        // 5 BUSY, 261 BUSY_RECOVERY, 14 CANTOPEN, 13 FULL, 7 NOMEM.
+        for code in [5, 261, 517, 14, 13, 7] {
+            assert!(sqlite_code_is_unavailable(code), "{code}");
+        }
+        // 19 CONSTRAINT, 2067 CONSTRAINT_UNIQUE, 787 CONSTRAINT_FOREIGNKEY,
+        // 1 ERROR, 11 CORRUPT.
+        for code in [19, 2067, 787, 1, 11] {
+            assert!(!sqlite_code_is_unavailable(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn lost_connections_answer_unavailable_and_bugs_internal() {
+        let lost = [
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+        ];
+        for e in lost {
+            assert_eq!(ApiError::from(e).code(), ErrorCode::Unavailable);
+        }
+        let bugs = [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::Protocol("unexpected message".into()),
+            sqlx::Error::ColumnNotFound("x".into()),
+            sqlx::Error::Decode("bad".into()),
+        ];
+        for e in bugs {
+            assert_eq!(ApiError::from(e).code(), ErrorCode::Internal);
+        }
     }
 }

@@ -24,6 +24,9 @@ pub struct Hub {
     /// The WebSocket edge: connection limits and session tasks.
     gateway: Gateway,
     router: Router,
+    connection_timeouts: crate::http::ConnectionTimeouts,
+    /// Client sockets this process has file descriptors for.
+    max_sockets: usize,
     event_retention: std::time::Duration,
     event_poll: std::time::Duration,
 }
@@ -84,6 +87,7 @@ impl Hub {
                 max_body_bytes: config.max_body_bytes,
                 allowed_origins: config.allowed_origins.clone(),
                 auth_rate_limit: config.auth_rate_limit,
+                write_quotas: config.write_quotas,
                 client_ip_header: config.client_ip_header.clone(),
                 trusted_proxies: config.trusted_proxies.clone(),
                 gateway: gateway.clone(),
@@ -93,6 +97,8 @@ impl Hub {
             state,
             gateway,
             router,
+            connection_timeouts: config.connection_timeouts,
+            max_sockets: crate::http::socket_budget(config.db_max_connections),
             event_retention: config.event_retention,
             event_poll: config.event_poll,
         })
@@ -108,10 +114,12 @@ impl Hub {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, backend = ?self.state.store.backend(), "restohub listening");
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tracing::info!(
+            %addr,
+            backend = ?self.state.store.backend(),
+            max_sockets = self.max_sockets,
+            "restohub listening"
+        );
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
         let poller = tokio::spawn(self.state.node.clone().poll_log(self.event_poll));
         let revocations = tokio::spawn(crate::app::revocations::follow_revocations(
@@ -124,22 +132,18 @@ impl Hub {
         );
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
-        // Small frames (acks, events) go out at once: without TCP_NODELAY a
-        // frame written behind another waits for the peer's delayed ACK
-        // (40 ms on Linux).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+        crate::http::serve(
+            listener,
+            self.router,
+            self.connection_timeouts,
+            self.max_sockets,
+            async move {
                 shutdown.await;
                 tracing::info!("shutting down: closing sessions with the restart code");
                 stop_sessions.begin_shutdown();
-            })
-            .await
-            .context("server error")?;
+            },
+        )
+        .await;
         gateway.drained().await;
         pruner.abort();
         poller.abort();

@@ -16,6 +16,7 @@ mod pagination;
 mod rate_limit;
 mod reply;
 mod restaurant;
+mod serve;
 mod staff;
 mod stations;
 mod tables;
@@ -41,11 +42,16 @@ use tracing::Span;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub use rate_limit::WriteQuotas;
+pub use serve::{serve, socket_budget, ConnectionTimeouts};
+
 /// What shapes the router, besides the handlers' shared state.
 pub struct HttpOptions {
     pub max_body_bytes: usize,
     pub allowed_origins: Vec<HeaderValue>,
     pub auth_rate_limit: Option<NonZeroU32>,
+    /// REST writes per minute per writer and per restaurant.
+    pub write_quotas: WriteQuotas,
     pub client_ip_header: Option<String>,
     /// Proxies whose entries in that header are not the client's.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -61,15 +67,25 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             options.trusted_proxies.clone(),
         )
     });
-    let api = Router::new()
-        .merge(auth::router(limiter))
+    let writes = rate_limit::WriteLimiter::new(
+        options.write_quotas,
+        state.tokens.clone(),
+        state.clock.clone(),
+    );
+    // Everything but the credential endpoints, which have their own limit.
+    let resources = Router::new()
         .merge(restaurant::router())
         .merge(stations::router())
         .merge(menu::router())
         .merge(tables::router())
         .merge(staff::router())
         .merge(orders::router())
-        .merge(analytics::router());
+        .merge(analytics::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            writes,
+            rate_limit::limit_writes,
+        ));
+    let api = Router::new().merge(auth::router(limiter)).merge(resources);
     let mut router = Router::new()
         .nest("/api/v1", api)
         .merge(ws::router(ws::WsEdge {

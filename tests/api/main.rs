@@ -7,8 +7,10 @@ mod ws_client;
 
 mod auth;
 mod cli;
+mod connections;
 mod corrupt;
 mod dashboard;
+mod db_outage;
 mod floor;
 pub mod health;
 mod kitchen;
@@ -25,6 +27,7 @@ mod scale;
 mod storage;
 mod tenancy;
 mod validation;
+mod write_limits;
 mod ws_delivery;
 mod ws_protection;
 mod ws_rooms;

@@ -146,7 +146,7 @@ pub fn test_config(db: &TestDb, extra: &[&str]) -> Config {
     args.extend(extra.iter().map(|s| s.to_string()));
     let mut cli = Cli::try_parse_from(args).expect("test arguments parse");
     // Never pick up the developer's environment.
-    if db.pg_name.is_none() {
+    if db.pg_name.is_none() && !extra.contains(&"--database-url") {
         cli.options.database_url = None;
     }
     if !extra.contains(&"--redis-url") {
@@ -169,6 +169,15 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, extra: &[&str]) -> TestApp {
         let db = Arc::new(TestDb::new(backend).await);
         Self::start(db, Arc::new(ManualClock::new(T0)), extra).await
+    }
+
+    /// A hub on a PostgreSQL server at `url` that the test runs itself.
+    pub async fn spawn_on_postgres(url: &str, extra: &[&str]) -> TestApp {
+        // The directory is still the hub's data dir; the database is `url`.
+        let db = Arc::new(TestDb::new(Backend::Sqlite).await);
+        let mut args = vec!["--database-url", url];
+        args.extend_from_slice(extra);
+        Self::start(db, Arc::new(ManualClock::new(T0)), &args).await
     }
 
     /// A hub on an existing test database.
