@@ -26,6 +26,7 @@ pub struct Hub {
     router: Router,
     event_retention: std::time::Duration,
     event_poll: std::time::Duration,
+    audit_retention: Option<std::time::Duration>,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -91,6 +92,7 @@ impl Hub {
             router,
             event_retention: config.event_retention,
             event_poll: config.event_poll,
+            audit_retention: config.audit_retention,
         })
     }
 
@@ -109,6 +111,9 @@ impl Hub {
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
+        let audit_pruner = self
+            .audit_retention
+            .map(|keep| tokio::spawn(prune_audit(self.state.clone(), keep)));
         let poller = tokio::spawn(self.state.node.clone().poll_log(self.event_poll));
         let dashboards = tokio::spawn(
             self.gateway
@@ -135,6 +140,9 @@ impl Hub {
             .context("server error")?;
         gateway.drained().await;
         pruner.abort();
+        if let Some(task) = audit_pruner {
+            task.abort();
+        }
         poller.abort();
         dashboards.abort();
         self.state.store.close().await;
@@ -157,6 +165,26 @@ async fn prune_events(state: AppState, keep: std::time::Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "pruned old events"),
             Err(e) => tracing::warn!(error = %e, "event pruning failed; will retry"),
+        }
+    }
+}
+
+/// Audit retention: at start and then hourly, deletes entries older than
+/// `keep`, oldest first, so each chain still verifies from its oldest kept
+/// entry.
+async fn prune_audit(state: AppState, keep: std::time::Duration) {
+    let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match state
+            .store
+            .prune_audit(state.clock.now_ms().saturating_sub(keep_ms))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "pruned old audit entries"),
+            Err(e) => tracing::warn!(error = %e, "audit pruning failed; will retry"),
         }
     }
 }

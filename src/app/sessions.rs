@@ -5,6 +5,7 @@ use restohub_protocol::api::staff::StaffUser;
 use restohub_protocol::{ErrorCode, Role, Timestamp};
 use serde_json::json;
 
+use crate::app::audit::{self, Actor};
 use crate::auth::lockout::lock_duration_ms;
 use crate::auth::tokens::{random_token, sha256_hex, Claims};
 use crate::auth::Caller;
@@ -34,7 +35,11 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
+pub async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    client: Option<std::net::IpAddr>,
+) -> ApiResult<Tokens> {
     let email = normalise_email(&req.email);
     let Some(restaurant) = state
         .store
@@ -65,6 +70,8 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
             failures = lock.failures,
             "failed login"
         );
+        let entries = audit::login_failed(&email, user_id, &lock);
+        audit::record(state, Actor::anonymous(restaurant.id, client), entries).await;
         return Err(match lock.locked_until {
             Some(until) => locked(until),
             None => bad_credentials(),
@@ -79,6 +86,8 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
         .user(restaurant.id, user_id, now)
         .await?
         .ok_or_else(bad_credentials)?;
+    let actor = Actor::user(restaurant.id, user_id, user.role, client);
+    audit::record(state, actor, [audit::login_succeeded(user_id)]).await;
     let family = uuid::Uuid::new_v4().to_string();
     let refresh_token = random_token();
     let refresh_expires_at = now + state.settings.refresh_token_ttl_ms;

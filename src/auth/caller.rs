@@ -1,6 +1,8 @@
 //! The `Caller`: the verified identity behind an access token (a request's
 //! `Authorization: Bearer`, or a WebSocket's hello).
 
+use std::net::IpAddr;
+
 use restohub_protocol::Role;
 
 use super::tokens::{Claims, TokenError, TokenKeys};
@@ -17,6 +19,9 @@ pub struct Caller {
     /// Who placed it, as the token names them: `user:<id>` for a staff
     /// account, `guest:<uuid>` for one guest session.
     pub subject: String,
+    /// The address the request or WebSocket came from, when the edge that
+    /// received it knows: what the audit trail records.
+    pub client: Option<IpAddr>,
 }
 
 impl Caller {
@@ -47,7 +52,14 @@ impl Caller {
             user_id,
             table_id: claims.tbl,
             subject: claims.sub.clone(),
+            client: None,
         })
+    }
+
+    /// The same caller, calling from `client`.
+    pub fn from_address(mut self, client: Option<IpAddr>) -> Caller {
+        self.client = client;
+        self
     }
 }
 

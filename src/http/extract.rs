@@ -95,7 +95,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// The caller behind the request's `Authorization: Bearer` access token.
+/// The caller behind the request's `Authorization: Bearer` access token,
+/// calling from the request's client address.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -109,6 +110,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
-        Caller::from_token(&state.tokens, token.trim(), state.clock.now_ms())
+        let caller = Caller::from_token(&state.tokens, token.trim(), state.clock.now_ms())?;
+        Ok(caller.from_address(super::client::ClientAddress::of(parts).0))
     }
 }

@@ -7,7 +7,7 @@ use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
-use super::{Append, BeginWrite, EventDraft, Store};
+use super::{Append, AppendAudit, AuditDraft, BeginWrite, EventDraft, Store};
 use crate::events::Event;
 
 /// A tracked item's stock as a change left it.
@@ -64,6 +64,11 @@ pub trait OrderChangePlan {
     /// (not closed or cancelled) with this change made; `None`: unchanged.
     fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus>;
     fn events(&self, changed: &OrderChanged<'_>) -> Vec<EventDraft>;
+    /// The audit entries of what the change did, written in its transaction.
+    fn audit(&self, changed: &OrderChanged<'_>) -> Vec<AuditDraft> {
+        let _ = changed;
+        Vec::new()
+    }
 }
 
 /// What an order change did, for its events.
@@ -267,12 +272,14 @@ impl Store {
             let after = assemble(row, lines)?;
             tx.record_stats(r, &day, hour, &crate::stats::delta(Some(&before), &after))
                 .await?;
-            let drafts = plan.events(&OrderChanged {
+            let changed = OrderChanged {
                 before: &before,
                 after: &after,
                 stock: &stock,
                 table: table_change.as_ref(),
-            });
+            };
+            let drafts = plan.events(&changed);
+            tx.append_audit(r, &plan.audit(&changed)).await?;
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
             Changed::Done(after, appended)
