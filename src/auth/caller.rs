@@ -57,7 +57,7 @@ impl Caller {
     }
 
     /// The same caller, calling from `client`.
-    pub fn from_address(mut self, client: Option<IpAddr>) -> Caller {
+    pub fn calling_from(mut self, client: Option<IpAddr>) -> Caller {
         self.client = client;
         self
     }

@@ -119,7 +119,7 @@ async fn handshake(
         Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
     };
     // Commands act from the address the upgrade came from (the audit trail).
-    let caller = caller.from_address(client);
+    let caller = caller.calling_from(client);
     let node = state.node.clone();
     if node.open_channel(caller.restaurant_id).await.is_err() {
         return refuse(

@@ -111,6 +111,6 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
         let caller = Caller::from_token(&state.tokens, token.trim(), state.clock.now_ms())?;
-        Ok(caller.from_address(super::client::ClientAddress::of(parts).0))
+        Ok(caller.calling_from(super::client::ClientAddress::of(parts).0))
     }
 }
