@@ -47,6 +47,18 @@ pub enum Command {
     /// Create (once) a demo restaurant with a menu, tables and one login per
     /// role, print the logins, and serve. Refused in production.
     Demo,
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every restaurant's audit hash chain; exit non-zero naming the
+    /// first entry that was altered, removed or inserted. Entries pruned by
+    /// retention are not checked: the oldest kept entry's prev_hash is
+    /// trusted.
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -346,6 +358,15 @@ pub struct Options {
     )]
     pub event_retention_hours: u64,
 
+    /// Days the audit trail keeps entries; older ones are pruned (0: never).
+    #[arg(
+        long,
+        env = "RESTOHUB_AUDIT_RETENTION_DAYS",
+        default_value_t = 400,
+        global = true
+    )]
+    pub audit_retention_days: u64,
+
     /// On shutdown, seconds to wait for sessions to close.
     #[arg(
         long,
@@ -415,6 +436,8 @@ pub struct Config {
     pub gateway: GatewaySettings,
     pub event_retention: Duration,
     pub event_poll: Duration,
+    /// `None`: the audit trail is never pruned.
+    pub audit_retention: Option<Duration>,
 }
 
 impl Options {
@@ -530,6 +553,10 @@ impl Options {
             gateway,
             event_retention: Duration::from_secs(self.event_retention_hours.max(1) * 3600),
             event_poll: Duration::from_millis(self.event_poll_ms.max(10)),
+            audit_retention: match self.audit_retention_days {
+                0 => None,
+                days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+            },
         })
     }
 }

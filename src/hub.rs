@@ -29,6 +29,7 @@ pub struct Hub {
     max_sockets: usize,
     event_retention: std::time::Duration,
     event_poll: std::time::Duration,
+    audit_retention: Option<std::time::Duration>,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -101,6 +102,7 @@ impl Hub {
             max_sockets: crate::http::socket_budget(config.db_max_connections),
             event_retention: config.event_retention,
             event_poll: config.event_poll,
+            audit_retention: config.audit_retention,
         })
     }
 
@@ -121,6 +123,9 @@ impl Hub {
             "restohub listening"
         );
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
+        let audit_pruner = self
+            .audit_retention
+            .map(|keep| tokio::spawn(prune_audit(self.state.clone(), keep)));
         let poller = tokio::spawn(self.state.node.clone().poll_log(self.event_poll));
         let revocations = tokio::spawn(crate::app::revocations::follow_revocations(
             self.state.clone(),
@@ -146,6 +151,9 @@ impl Hub {
         .await;
         gateway.drained().await;
         pruner.abort();
+        if let Some(task) = audit_pruner {
+            task.abort();
+        }
         poller.abort();
         revocations.abort();
         dashboards.abort();
@@ -169,6 +177,26 @@ async fn prune_events(state: AppState, keep: std::time::Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "pruned old events"),
             Err(e) => tracing::warn!(error = %e, "event pruning failed; will retry"),
+        }
+    }
+}
+
+/// Audit retention: at start and then hourly, deletes entries older than
+/// `keep`, oldest first, so each chain still verifies from its oldest kept
+/// entry.
+async fn prune_audit(state: AppState, keep: std::time::Duration) {
+    let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match state
+            .store
+            .prune_audit(state.clock.now_ms().saturating_sub(keep_ms))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "pruned old audit entries"),
+            Err(e) => tracing::warn!(error = %e, "audit pruning failed; will retry"),
         }
     }
 }

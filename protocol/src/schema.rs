@@ -5,7 +5,9 @@
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
 
-use crate::api::{analytics, auth, health, menu, orders, restaurant, staff, stations, tables};
+use crate::api::{
+    analytics, audit, auth, health, menu, orders, restaurant, staff, stations, tables,
+};
 use crate::ws::{ClientMessage, ServerMessage};
 use crate::{ErrorEnvelope, EventData, Page};
 
@@ -69,6 +71,9 @@ fn rest() -> Value {
         analytics::AnalyticsQuery,
         analytics::Analytics,
         analytics::DashboardStats,
+        audit::AuditEntry,
+        audit::AuditQuery,
+        Page<audit::AuditEntry>,
         ErrorEnvelope,
     );
     let defs: serde_json::Map<String, Value> =

@@ -100,6 +100,15 @@ fn every_close_code_is_documented() {
 }
 
 #[test]
+fn every_audit_action_is_documented() {
+    use restohub_protocol::api::audit::AuditAction;
+    for action in AuditAction::ALL {
+        let row = format!("| `{action}` |");
+        assert!(SPEC.contains(&row), "PROTOCOL.md has no row {row}");
+    }
+}
+
+#[test]
 fn every_command_is_documented() {
     for kind in ClientMessage::TYPES {
         assert!(

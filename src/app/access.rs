@@ -53,6 +53,8 @@ pub enum Operation {
     WatchRestaurant,
     /// The live dashboard and analytics.
     WatchDashboard,
+    /// Read the audit trail.
+    ReadAudit,
 }
 
 const EVERYONE: &[Role] = &[
@@ -82,7 +84,9 @@ pub fn roles(op: Operation) -> &'static [Role] {
     use Operation::*;
     match op {
         ReadRestaurant | ReadMenu | ReadOrder | CallWaiter | WatchTables => EVERYONE,
-        ConfigureRestaurant | ConfigureMenuAndFloor | ManageStaff | WatchDashboard => MANAGERS,
+        ConfigureRestaurant | ConfigureMenuAndFloor | ManageStaff | WatchDashboard | ReadAudit => {
+            MANAGERS
+        }
         ReadFloor | SetTableStatus | WatchRestaurant => STAFF,
         SetStock | PrepareLine => KITCHEN,
         ServeAndVoid => FLOOR,
@@ -162,6 +166,7 @@ mod tests {
             WatchTables,
             WatchRestaurant,
             WatchDashboard,
+            ReadAudit,
         ]
         .into_iter()
         .filter(|op| may(Role::Guest, *op))

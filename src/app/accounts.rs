@@ -7,9 +7,11 @@ use anyhow::{bail, Context};
 use restohub_protocol::api::restaurant::{Restaurant, RestaurantPatch};
 use restohub_protocol::api::staff::{NewStaffUser, StaffUser};
 use restohub_protocol::Role;
+use serde_json::json;
 use validator::Validate;
 
 use super::access::Operation;
+use super::audit::{self, Action, Entry};
 use crate::app::credentials::normalise_email;
 use crate::auth::{Caller, Passwords};
 use crate::error::{validation_failed, ApiError, ApiResult};
@@ -125,11 +127,26 @@ pub async fn update_restaurant(
         check_currency(currency)?;
     }
     patch.name = patch.name.map(|n| n.trim().to_owned());
-    state
+    let before = restaurant(state, caller).await?;
+    let after = state
         .store
         .update_restaurant(caller.restaurant_id, &patch)
         .await?
-        .ok_or_else(|| ApiError::not_found("restaurant"))
+        .ok_or_else(|| ApiError::not_found("restaurant"))?;
+    let entry = Entry::new(Action::RestaurantUpdated)
+        .target("restaurant", after.id)
+        .changed([
+            ("name", json!(before.name), json!(after.name)),
+            ("timezone", json!(before.timezone), json!(after.timezone)),
+            ("currency", json!(before.currency), json!(after.currency)),
+            (
+                "require_mfa",
+                json!(before.require_mfa),
+                json!(after.require_mfa),
+            ),
+        ]);
+    audit::record(state, caller, entry).await;
+    Ok(after)
 }
 
 pub fn check_timezone(tz: &str) -> Result<(), ApiError> {

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::auth::lockout::lock_duration_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::LoginKey;
+use crate::storage::{LoginKey, LoginLock};
 
 /// The same reply for an unknown restaurant, an unknown email and a wrong
 /// password, so a caller cannot tell which accounts exist.
@@ -27,13 +27,13 @@ pub(super) fn locked(until_ms: i64) -> ApiError {
     )
 }
 
-/// Counts a failed login (or MFA code) for `email`; when that locks the
-/// account, until when.
+/// Counts a failed login (or MFA code) for `email`: the failures so far,
+/// and until when the account is locked if this locked it.
 pub(super) async fn count_failure(
     state: &AppState,
     key: LoginKey<'_>,
     email: &str,
-) -> ApiResult<Option<i64>> {
+) -> ApiResult<LoginLock> {
     let now = state.clock.now_ms();
     let lock = state
         .store
@@ -44,7 +44,7 @@ pub(super) async fn count_failure(
         failures = lock.failures,
         "failed login"
     );
-    Ok(lock.locked_until)
+    Ok(lock)
 }
 
 pub fn normalise_email(email: &str) -> String {

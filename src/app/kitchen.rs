@@ -19,13 +19,14 @@ use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 
 use super::access::Operation;
+use super::audit::{self, Action as Audited, Actor, Entry};
 use super::orders::events;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{
-    Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, StockChange, StockReturn,
-    TableChange,
+    AuditDraft, Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, StockChange,
+    StockReturn, TableChange,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -48,15 +49,14 @@ pub async fn act(
         Action::Cancel | Action::Void { .. } => state.store.table_ids(r).await?,
         _ => Vec::new(),
     };
+    let now = state.clock.now_ms();
     let step = Step {
         caller,
         action,
         tables: &tables,
+        now,
     };
-    let changed = state
-        .store
-        .change_order(r, order_id, state.clock.now_ms(), &step)
-        .await?;
+    let changed = state.store.change_order(r, order_id, now, &step).await?;
     match changed {
         Changed::NotFound => Err(ApiError::not_found("order")),
         Changed::Refused(e) => Err(e),
@@ -80,6 +80,7 @@ struct Step<'a> {
     action: Action,
     /// The restaurant's tables, when the action may change stock.
     tables: &'a [i64],
+    now: i64,
 }
 
 impl OrderChangePlan for Step<'_> {
@@ -105,6 +106,50 @@ impl OrderChangePlan for Step<'_> {
         let r = self.caller.restaurant_id;
         lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables)
     }
+
+    /// Voids, cancellations and closes are audited in the change's
+    /// transaction; the kitchen's bumps and serving are not.
+    fn audit(&self, c: &OrderChanged<'_>) -> Vec<AuditDraft> {
+        let entry = audited(self.action, c.before, c.after);
+        audit::drafts(&Actor::from(self.caller), self.now, entry)
+    }
+}
+
+/// The audit entry of an order change, if the action is one the trail
+/// keeps: the line or order as it was and as it became.
+fn audited(action: Action, before: &Order, after: &Order) -> Option<Entry> {
+    let order = |o: &Order| json!({ "status": o.status, "total_cents": o.total_cents });
+    let entry = match action {
+        Action::Void { line_id } => {
+            let was = before.lines.iter().find(|l| l.id == line_id)?;
+            let line = |status: LineStatus| {
+                json!({
+                    "line_id": line_id,
+                    "menu_item_id": was.menu_item_id,
+                    "name": was.name,
+                    "qty": was.qty,
+                    "unit_price_cents": was.unit_price_cents,
+                    "status": status,
+                })
+            };
+            let mut now = line(LineStatus::Voided);
+            now["wasted"] = json!(was.status != LineStatus::Queued);
+            now["order"] = order(after);
+            let mut then = line(was.status);
+            then["order"] = order(before);
+            Entry::new(Audited::OrderVoided).before(then).after(now)
+        }
+        Action::Cancel => Entry::new(Audited::OrderCancelled)
+            .before(order(before))
+            .after(order(after)),
+        Action::SetOrder {
+            to: OrderStatus::Closed,
+        } => Entry::new(Audited::OrderClosedManually)
+            .before(order(before))
+            .after(order(after)),
+        Action::SetLine { .. } | Action::SetOrder { .. } => return None,
+    };
+    Some(entry.target("order", after.id))
 }
 
 /// A sold-out item (none left and not available) is orderable again when

@@ -12,6 +12,7 @@ use restohub_protocol::ErrorCode;
 use serde_json::json;
 
 use super::access::Operation;
+use super::audit::{self, Action, Actor, Entry};
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
@@ -243,14 +244,17 @@ async fn change(
     } else {
         Vec::new()
     };
+    let now = state.clock.now_ms();
+    let actor = Actor::from(caller);
     let result = state
         .store
         .change_menu_item(
             r,
             id,
-            state.clock.now_ms(),
+            now,
             |item| decide(item, patch),
             |before, after| events(r, before, after, &tables),
+            |before, after| audit::drafts(&actor, now, audited(before, after)),
         )
         .await
         .map_err(on_constraint(ITEM_CONFLICT, ITEM_REFERENCE))?;
@@ -281,6 +285,50 @@ fn decide(item: &MenuItem, mut patch: MenuItemPatch) -> ApiResult<MenuItemPatch>
         }
     }
     Ok(patch)
+}
+
+/// The audit entries of a change by hand: price, stock and availability,
+/// each its own entry. Availability that followed the stock (sold out at
+/// 0, back on a restock) says so as its reason.
+fn audited(before: &MenuItem, after: &MenuItem) -> Vec<Entry> {
+    let entry = |action: Action, field: &str, was: serde_json::Value, now: serde_json::Value| {
+        Entry::new(action)
+            .target("menu_item", after.id)
+            .changed([(field, was, now)])
+    };
+    let followed_stock = match (before.stock, after.stock, after.available) {
+        (_, Some(0), false) => Some("the stock is 0"),
+        (Some(0), Some(n), true) if n > 0 => Some("restocked"),
+        _ => None,
+    };
+    let availability = entry(
+        Action::MenuAvailabilityChanged,
+        "available",
+        json!(before.available),
+        json!(after.available),
+    )
+    .map(|e| match followed_stock {
+        Some(why) => e.reason(why),
+        None => e,
+    });
+    [
+        entry(
+            Action::MenuPriceChanged,
+            "price_cents",
+            json!(before.price_cents),
+            json!(after.price_cents),
+        ),
+        entry(
+            Action::MenuStockChanged,
+            "stock",
+            json!(before.stock),
+            json!(after.stock),
+        ),
+        availability,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn events(r: i64, before: &MenuItem, after: &MenuItem, tables: &[i64]) -> Vec<EventDraft> {

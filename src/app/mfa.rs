@@ -13,6 +13,7 @@ use restohub_protocol::api::staff::StaffUser;
 use restohub_protocol::ErrorCode;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use super::audit::{self, Action, Entry};
 use crate::auth::tokens::{guest_code, sha256_hex};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -129,6 +130,8 @@ pub async fn confirm(state: &AppState, caller: &Caller, code: &str) -> ApiResult
     {
         return Err(ApiError::conflict("the enrolment changed; enrol again"));
     }
+    let entry = Entry::new(Action::MfaEnabled).target("user", user.id);
+    audit::record(state, caller, [entry]).await;
     Ok(MfaRecoveryCodes {
         recovery_codes: codes,
     })
@@ -158,6 +161,8 @@ pub async fn disable(state: &AppState, caller: &Caller, code: &str) -> ApiResult
         return Err(wrong_code(state, r, &user.email).await);
     }
     state.store.disable_mfa(r, user.id).await?;
+    let entry = Entry::new(Action::MfaDisabled).target("user", user.id);
+    audit::record(state, caller, [entry]).await;
     Ok(())
 }
 
@@ -170,6 +175,8 @@ pub async fn reset(state: &AppState, caller: &Caller, user_id: i64) -> ApiResult
         .store
         .disable_mfa(caller.restaurant_id, user_id)
         .await?;
+    let entry = Entry::new(Action::MfaReset).target("user", user_id);
+    audit::record(state, caller, [entry]).await;
     Ok(())
 }
 
@@ -211,7 +218,10 @@ async fn refuse_when_locked(state: &AppState, r: i64, email: &str) -> ApiResult<
 
 /// Counts a wrong code like a wrong password; the error to send.
 async fn wrong_code(state: &AppState, r: i64, email: &str) -> ApiError {
-    match super::credentials::count_failure(state, LoginKey::Restaurant(r), email).await {
+    match super::credentials::count_failure(state, LoginKey::Restaurant(r), email)
+        .await
+        .map(|lock| lock.locked_until)
+    {
         Ok(Some(until)) => super::credentials::locked(until),
         Ok(None) => ApiError::invalid_field("code", "mfa", "the code is wrong or was used already"),
         Err(e) => e,
@@ -225,6 +235,7 @@ pub(super) async fn second_factor(
     restaurant: &restohub_protocol::api::restaurant::Restaurant,
     user: &StaffUser,
     otp: Option<&str>,
+    client: Option<std::net::IpAddr>,
 ) -> ApiResult<bool> {
     let Some(mfa) = state.store.mfa_state(restaurant.id, user.id).await? else {
         return Err(ApiError::unauthorized(
@@ -243,18 +254,20 @@ pub(super) async fn second_factor(
     if accepts(state, restaurant.id, user, &restaurant.slug, &secret, otp).await? {
         return Ok(true);
     }
-    Err(
-        match super::credentials::count_failure(
-            state,
-            LoginKey::Restaurant(restaurant.id),
-            &user.email,
-        )
-        .await?
-        {
-            Some(until) => super::credentials::locked(until),
-            None => ApiError::unauthorized("invalid MFA code"),
-        },
+    let lock =
+        super::credentials::count_failure(state, LoginKey::Restaurant(restaurant.id), &user.email)
+            .await?;
+    let entries = audit::login_failed(&user.email, Some(user.id), &lock);
+    audit::record(
+        state,
+        audit::Actor::anonymous(restaurant.id, client),
+        entries,
     )
+    .await;
+    Err(match lock.locked_until {
+        Some(until) => super::credentials::locked(until),
+        None => ApiError::unauthorized("invalid MFA code"),
+    })
 }
 
 /// Must this account enrol before anything else? (Its restaurant requires

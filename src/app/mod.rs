@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod audit;
 pub mod credentials;
 pub mod dashboard;
 pub mod floor;

@@ -30,7 +30,7 @@ pub fn renew(state: &AppState, current: &Caller, token: &str) -> ApiResult<Calle
             "the new token is for another account, role or table; reconnect with it",
         ));
     }
-    Ok(next)
+    Ok(next.calling_from(current.client))
 }
 
 /// How far back each read of the revocations looks again, for rows that

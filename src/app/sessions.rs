@@ -5,13 +5,18 @@ use restohub_protocol::api::staff::StaffUser;
 use restohub_protocol::{Role, Timestamp};
 
 use super::credentials::{bad_credentials, count_failure, locked, normalise_email};
+use crate::app::audit::{self, Actor};
 use crate::auth::tokens::{random_token, sha256_hex, Claims};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{LoginKey, NewRefreshToken, Rotation};
 
-pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
+pub async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    client: Option<std::net::IpAddr>,
+) -> ApiResult<Tokens> {
     let email = normalise_email(&req.email);
     let slug = req.restaurant.trim();
     let restaurant = state.store.restaurant_by_slug(slug).await?;
@@ -36,7 +41,12 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
     let verified = state.passwords.verify(req.password, hash).await?;
     let now = state.clock.now_ms();
     let (Some(restaurant), Some(user_id)) = (restaurant, user_id.filter(|_| verified)) else {
-        return Err(match count_failure(state, key, &email).await? {
+        let lock = count_failure(state, key, &email).await?;
+        if let LoginKey::Restaurant(r) = key {
+            let entries = audit::login_failed(&email, user_id, &lock);
+            audit::record(state, Actor::anonymous(r, client), entries).await;
+        }
+        return Err(match lock.locked_until {
             Some(until) => locked(until),
             None => bad_credentials(),
         });
@@ -46,9 +56,12 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<Tokens> {
         .user_for_token(restaurant.id, user_id, now)
         .await?
         .ok_or_else(bad_credentials)?;
-    let mfa_on = super::mfa::second_factor(state, &restaurant, &user, req.otp.as_deref()).await?;
+    let mfa_on =
+        super::mfa::second_factor(state, &restaurant, &user, req.otp.as_deref(), client).await?;
     state.store.clear_login_failures(key, &email).await?;
     let mfa_setup = !mfa_on && restaurant.require_mfa && user.role.is_manager();
+    let actor = Actor::user(restaurant.id, user_id, user.role, client);
+    audit::record(state, actor, [audit::login_succeeded(user_id)]).await;
     let family = uuid::Uuid::new_v4().to_string();
     let refresh_token = random_token();
     let refresh_expires_at = now + state.settings.refresh_token_ttl_ms;

@@ -6,8 +6,10 @@
 
 use restohub_protocol::api::staff::{NewStaffUser, StaffUser, StaffUserPatch};
 use restohub_protocol::{ErrorCode, Role};
+use serde_json::json;
 
 use super::access::Operation;
+use super::audit::{self, Action, Entry};
 use crate::app::credentials::normalise_email;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
@@ -83,7 +85,39 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewStaffUser) -> Api
         )
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
+    let entry = Entry::new(Action::StaffCreated)
+        .target("user", user.id)
+        .after(account(&user));
+    audit::record(state, caller, [entry]).await;
     Ok(user)
+}
+
+/// An account's fields as the audit trail shows them.
+fn account(user: &StaffUser) -> serde_json::Value {
+    json!({ "email": user.email, "name": user.name, "role": user.role })
+}
+
+/// What an update changed: name and email, the password (never its
+/// value), the role.
+fn account_changes(before: &StaffUser, after: &StaffUser, password: bool) -> Vec<Entry> {
+    let id = after.id;
+    let mut entries: Vec<Entry> = Entry::new(Action::StaffUpdated)
+        .target("user", id)
+        .changed([
+            ("name", json!(before.name), json!(after.name)),
+            ("email", json!(before.email), json!(after.email)),
+        ])
+        .into_iter()
+        .collect();
+    if password {
+        entries.push(Entry::new(Action::StaffPasswordChanged).target("user", id));
+    }
+    entries.extend(
+        Entry::new(Action::StaffRoleChanged)
+            .target("user", id)
+            .changed([("role", json!(before.role), json!(after.role))]),
+    );
+    entries
 }
 
 pub async fn update(
@@ -104,6 +138,7 @@ pub async fn update(
             ));
         }
     }
+    let password_set = patch.password.is_some();
     let password_hash = match patch.password {
         Some(p) => Some(state.passwords.hash(p).await?),
         None => None,
@@ -124,6 +159,12 @@ pub async fn update(
     if changes.role.is_some() || changes.password_hash.is_some() {
         crate::app::revocations::catch_up(state).await?;
     }
+    audit::record(
+        state,
+        caller,
+        account_changes(&user, &updated, password_set),
+    )
+    .await;
     Ok(updated)
 }
 
@@ -138,15 +179,18 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()>
         ));
     }
     let now = state.clock.now_ms();
-    if state
+    if !state
         .store
         .delete_user(caller.restaurant_id, id, now)
         .await?
     {
-        crate::app::revocations::catch_up(state).await
-    } else {
-        Err(ApiError::not_found("user"))
+        return Err(ApiError::not_found("user"));
     }
+    let entry = Entry::new(Action::StaffDeleted)
+        .target("user", id)
+        .before(account(&user));
+    audit::record(state, caller, [entry]).await;
+    crate::app::revocations::catch_up(state).await
 }
 
 /// Lifts a lockout and resets the failure count.
@@ -157,5 +201,10 @@ pub async fn unlock(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Sta
         .store
         .clear_login_failures(LoginKey::Restaurant(caller.restaurant_id), &user.email)
         .await?;
+    let entry = Entry::new(Action::AccountUnlocked)
+        .target("user", id)
+        .before(json!({ "locked_until": user.locked_until }))
+        .after(json!({ "locked_until": null }));
+    audit::record(state, caller, [entry]).await;
     target(state, caller, id).await
 }

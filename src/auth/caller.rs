@@ -1,6 +1,8 @@
 //! The `Caller`: the verified identity behind an access token (a request's
 //! `Authorization: Bearer`, or a WebSocket's hello).
 
+use std::net::IpAddr;
+
 use restohub_protocol::Role;
 
 use super::revocation::RevocationIndex;
@@ -27,6 +29,9 @@ pub struct Caller {
     pub expires_at: i64,
     /// Only MFA enrolment is allowed until a refresh after it.
     pub mfa_setup: bool,
+    /// The address the request or WebSocket came from, when the edge that
+    /// received it knows: what the audit trail records.
+    pub client: Option<IpAddr>,
 }
 
 impl Caller {
@@ -71,7 +76,14 @@ impl Caller {
             version: claims.ver,
             expires_at: claims.exp.saturating_mul(1000),
             mfa_setup: claims.mfa_setup,
+            client: None,
         })
+    }
+
+    /// The same caller, calling from `client`.
+    pub fn calling_from(mut self, client: Option<IpAddr>) -> Caller {
+        self.client = client;
+        self
     }
 }
 

@@ -205,6 +205,7 @@ mod tests {
             version,
             expires_at: 0,
             mfa_setup: false,
+            client: None,
         }
     }
 
@@ -219,6 +220,7 @@ mod tests {
             version: visit,
             expires_at: 0,
             mfa_setup: false,
+            client: None,
         }
     }
 

@@ -31,6 +31,7 @@ pub async fn run(
     state: AppState,
     socket: WebSocket,
     header_token: Option<String>,
+    client: Option<std::net::IpAddr>,
     _slot: ConnectionSlot,
 ) {
     let (mut sink, mut stream) = socket.split();
@@ -43,6 +44,7 @@ pub async fn run(
         &mut sink,
         &mut stream,
         header_token,
+        client,
     ))
     .await
     else {
@@ -99,6 +101,7 @@ async fn handshake(
     sink: &mut Sink,
     stream: &mut Stream,
     header_token: Option<String>,
+    client: Option<std::net::IpAddr>,
 ) -> Option<Ready> {
     let hello = match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(stream)).await
     {
@@ -114,6 +117,8 @@ async fn handshake(
         Ok(identity) => identity,
         Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
     };
+    // Commands act from the address the upgrade came from (the audit trail).
+    let caller = caller.calling_from(client);
     let node = state.node.clone();
     if node.open_channel(caller.restaurant_id).await.is_err() {
         return refuse(

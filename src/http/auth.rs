@@ -11,6 +11,7 @@ use restohub_protocol::api::auth::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::client::ClientAddress;
 use super::extract::Json;
 use super::rate_limit::{self, AuthLimiter};
 use crate::app::sessions;
@@ -46,9 +47,10 @@ pub fn router(limiter: Option<AuthLimiter>) -> Router<AppState> {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<axum::Json<Tokens>> {
-    sessions::login(&state, req).await.map(axum::Json)
+    sessions::login(&state, req, client).await.map(axum::Json)
 }
 
 async fn refresh(

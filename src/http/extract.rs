@@ -95,7 +95,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// The caller behind the request's `Authorization: Bearer` access token.
+/// The caller behind the request's `Authorization: Bearer` access token,
+/// calling from the request's client address.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -118,6 +119,6 @@ impl FromRequestParts<AppState> for Caller {
         if caller.mfa_setup && !path.starts_with("/api/v1/auth/") {
             return Err(crate::app::access::mfa_setup_required());
         }
-        Ok(caller)
+        Ok(caller.calling_from(super::client::ClientAddress::of(parts).0))
     }
 }

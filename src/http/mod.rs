@@ -7,7 +7,9 @@
 //! and runs the transaction) and replies. Handlers never call storage.
 
 mod analytics;
+mod audit;
 mod auth;
+mod client;
 pub mod extract;
 mod health;
 mod menu;
@@ -60,13 +62,11 @@ pub struct HttpOptions {
 }
 
 pub fn router(state: AppState, options: HttpOptions) -> Router {
-    let limiter = options.auth_rate_limit.map(|n| {
-        rate_limit::AuthLimiter::new(
-            n,
-            options.client_ip_header.clone(),
-            options.trusted_proxies.clone(),
-        )
-    });
+    let limiter = options.auth_rate_limit.map(rate_limit::AuthLimiter::new);
+    let clients = client::ClientAddresses::new(
+        options.client_ip_header.clone(),
+        options.trusted_proxies.clone(),
+    );
     let writes = rate_limit::WriteLimiter::new(
         options.write_quotas,
         state.tokens.clone(),
@@ -81,6 +81,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(staff::router())
         .merge(orders::router())
         .merge(analytics::router())
+        .merge(audit::router())
         .route_layer(axum::middleware::from_fn_with_state(
             writes,
             rate_limit::limit_writes,
@@ -101,6 +102,10 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            clients,
+            client::resolve,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

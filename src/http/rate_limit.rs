@@ -11,12 +11,12 @@
 //! client may reach N times them.
 
 use std::hash::Hash;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, Method};
@@ -27,6 +27,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 
+use super::client::ClientAddress;
 use crate::auth::TokenKeys;
 use crate::clock::SharedClock;
 use crate::error::ApiError;
@@ -34,57 +35,16 @@ use crate::error::ApiError;
 #[derive(Clone)]
 pub struct AuthLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    /// Behind a trusted proxy: the header naming the client.
-    client_ip_header: Option<String>,
-    /// The proxies' own addresses, skipped in that header.
-    trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 impl AuthLimiter {
-    /// `per_minute` attempts per client address, refilled evenly.
-    pub fn new(
-        per_minute: NonZeroU32,
-        client_ip_header: Option<String>,
-        trusted_proxies: Vec<IpAddr>,
-    ) -> AuthLimiter {
-        let limiter = keyed(per_minute);
+    /// `per_minute` attempts per client address (as `super::client`
+    /// resolves it), refilled evenly.
+    pub fn new(per_minute: NonZeroU32) -> AuthLimiter {
         AuthLimiter {
-            limiter,
-            client_ip_header: client_ip_header.map(|h| h.to_ascii_lowercase()),
-            trusted_proxies: Arc::new(trusted_proxies),
+            limiter: keyed(per_minute),
         }
     }
-
-    fn client(&self, req: &Request) -> Option<IpAddr> {
-        if let Some(header) = &self.client_ip_header {
-            let forwarded = req
-                .headers()
-                .get(header.as_str())
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| client_in(v, &self.trusted_proxies));
-            if forwarded.is_some() {
-                return forwarded;
-            }
-        }
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-    }
-}
-
-/// The client in a proxy's list of addresses (`a, b, c`): each proxy
-/// appends the address it received from, so the rightmost address that is
-/// not one of our own proxies is the client; everything to its left the
-/// client wrote itself and may have forged. An entry that is not an address
-/// ends the search (nothing left of it can be trusted).
-fn client_in(header: &str, trusted: &[IpAddr]) -> Option<IpAddr> {
-    for entry in header.rsplit(',') {
-        let ip: IpAddr = entry.trim().parse().ok()?;
-        if !trusted.contains(&ip) {
-            return Some(ip);
-        }
-    }
-    None
 }
 
 /// A keyed limiter of `per_minute` that forgets idle keys every minute, so
@@ -126,7 +86,7 @@ fn too_many(
 }
 
 pub async fn limit(State(limiter): State<AuthLimiter>, req: Request, next: Next) -> Response {
-    let Some(ip) = limiter.client(&req) else {
+    let Some(ClientAddress(Some(ip))) = req.extensions().get::<ClientAddress>().copied() else {
         return next.run(req).await;
     };
     match limiter.limiter.check_key(&ip) {
@@ -218,25 +178,4 @@ pub async fn limit_writes(
         }
     }
     next.run(req).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::client_in;
-
-    #[test]
-    fn the_client_is_the_rightmost_untrusted_address() {
-        let proxy = "10.0.0.2".parse().unwrap();
-        let ip = |s: &str| Some(s.parse().unwrap());
-        assert_eq!(client_in("1.1.1.1", &[]), ip("1.1.1.1"));
-        // The client wrote the first entry; the proxy appended the real one.
-        assert_eq!(client_in("6.6.6.6, 2.2.2.2", &[]), ip("2.2.2.2"));
-        assert_eq!(
-            client_in("6.6.6.6, 2.2.2.2, 10.0.0.2", &[proxy]),
-            ip("2.2.2.2")
-        );
-        assert_eq!(client_in("10.0.0.2", &[proxy]), None);
-        assert_eq!(client_in("6.6.6.6, nonsense, 2.2.2.2", &[]), ip("2.2.2.2"));
-        assert_eq!(client_in("6.6.6.6, nonsense", &[]), None);
-    }
 }

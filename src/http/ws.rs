@@ -12,6 +12,7 @@ use axum::Extension;
 use axum::Router;
 use restohub_protocol::ErrorCode;
 
+use super::client::ClientAddress;
 use crate::error::ApiError;
 use crate::gateway::Gateway;
 use crate::state::AppState;
@@ -42,6 +43,7 @@ pub fn router(edge: WsEdge) -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     Extension(edge): Extension<WsEdge>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -84,7 +86,8 @@ async fn upgrade(
         .max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| async move {
-            let session = crate::gateway::run_session(gateway.clone(), state, socket, token, slot);
+            let session =
+                crate::gateway::run_session(gateway.clone(), state, socket, token, client, slot);
             gateway.spawn(session);
         })
 }

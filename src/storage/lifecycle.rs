@@ -8,7 +8,7 @@ use restohub_protocol::api::tables::TableStatus;
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
 use super::revocations::Revoke;
-use super::{Append, BeginWrite, EventDraft, Store};
+use super::{Append, AppendAudit, AuditDraft, BeginWrite, EventDraft, Store};
 use crate::events::Event;
 
 /// A tracked item's stock as a change left it.
@@ -68,6 +68,11 @@ pub trait OrderChangePlan {
     /// (its guest tokens and code; see `end_visit`).
     fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool;
     fn events(&self, changed: &OrderChanged<'_>) -> Vec<EventDraft>;
+    /// The audit entries of what the change did, written in its transaction.
+    fn audit(&self, changed: &OrderChanged<'_>) -> Vec<AuditDraft> {
+        let _ = changed;
+        Vec::new()
+    }
 }
 
 /// What an order change did, for its events.
@@ -274,12 +279,14 @@ impl Store {
             let after = assemble(row, lines)?;
             tx.record_stats(r, &day, hour, &crate::stats::delta(Some(&before), &after))
                 .await?;
-            let drafts = plan.events(&OrderChanged {
+            let changed = OrderChanged {
                 before: &before,
                 after: &after,
                 stock: &stock,
                 table: table_change.as_ref(),
-            });
+            };
+            let drafts = plan.events(&changed);
+            tx.append_audit(r, &plan.audit(&changed)).await?;
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
             Changed::Done(after, appended)

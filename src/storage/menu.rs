@@ -2,7 +2,7 @@
 
 use restohub_protocol::api::menu::{Category, CategoryPatch, MenuItem, MenuItemPatch, NewMenuItem};
 
-use super::{Append, BeginWrite, Changed, EventDraft, PageQuery, Store};
+use super::{Append, AppendAudit, AuditDraft, BeginWrite, Changed, EventDraft, PageQuery, Store};
 
 macro_rules! item_cols {
     () => {
@@ -157,14 +157,16 @@ impl Store {
                 0,
                 |_| Ok::<_, std::convert::Infallible>(patch.clone()),
                 |_, _| vec![],
+                |_, _| vec![],
             )
             .await?;
         Ok(changed.done().map(|(item, _)| item))
     }
 
-    /// Changes an item and appends its events in one transaction: `decide`
-    /// sees the item as it is (locked) and returns the patch to apply, or
-    /// refuses; `events` sees it before and after.
+    /// Changes an item and appends its events and audit entries in one
+    /// transaction: `decide` sees the item as it is (locked) and returns the
+    /// patch to apply, or refuses; `events` and `audit` see it before and
+    /// after.
     pub async fn change_menu_item<E>(
         &self,
         restaurant: i64,
@@ -172,6 +174,7 @@ impl Store {
         now: i64,
         decide: impl FnOnce(&MenuItem) -> Result<MenuItemPatch, E>,
         events: impl FnOnce(&MenuItem, &MenuItem) -> Vec<EventDraft>,
+        audit: impl FnOnce(&MenuItem, &MenuItem) -> Vec<AuditDraft>,
     ) -> sqlx::Result<Changed<MenuItem, E>> {
         let r = restaurant;
         let result = on_writer!(self, |pool| {
@@ -224,6 +227,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let drafts = events(&before, &after);
+            tx.append_audit(r, &audit(&before, &after)).await?;
             let appended = tx.append_events(r, drafts, now).await?;
             tx.commit().await?;
             Changed::Done(after, appended)

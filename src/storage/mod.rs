@@ -51,6 +51,7 @@ macro_rules! on_writer {
 
 mod analytics;
 mod append;
+mod audit;
 mod direct;
 mod events;
 mod lifecycle;
@@ -69,6 +70,8 @@ mod users;
 
 pub use analytics::AnalyticsRange;
 pub(crate) use append::Append;
+pub(crate) use audit::AppendAudit;
+pub use audit::{AuditDraft, AuditFilter, AuditHead, AuditRow, GENESIS_HASH};
 pub use events::EventDraft;
 pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
 pub use lifecycle::{StockChange, TableChange};

@@ -9,7 +9,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_restohub");
 const STRONG: &str = "0123456789abcdef0123456789abcdef-strong";
 
 /// The binary with a clean environment (nothing of the developer's leaks in).
-fn restohub(data_dir: &std::path::Path) -> Command {
+pub(crate) fn restohub(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("RESTOHUB_LISTEN", "127.0.0.1:0")
@@ -18,7 +18,7 @@ fn restohub(data_dir: &std::path::Path) -> Command {
     cmd
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -43,6 +43,9 @@ fn help_documents_every_setting() {
         "create-owner",
         "demo",
         "migrate",
+        "audit",
+        "--audit-retention-days",
+        "RESTOHUB_AUDIT_RETENTION_DAYS",
     ] {
         assert!(
             help.contains(needle),

@@ -5,6 +5,7 @@ mod event_schema;
 mod support;
 mod ws_client;
 
+mod audit;
 mod auth;
 mod cli;
 mod connections;

@@ -8,8 +8,9 @@ use restohub::app::orders::plan::{decide, Invalid, Plan, Request};
 use restohub::auth::revocation::Revoked;
 use restohub::clock::ManualClock;
 use restohub::storage::{
-    Backend, EventDraft, Location, LoginKey, MfaState, NewRefreshToken, NewUser, PageQuery,
-    PlaceOutcome, Placed, PlacementPlan, PlacementWrite, Rotation, Store, UserChanges, Written,
+    AuditDraft, AuditFilter, Backend, EventDraft, Location, LoginKey, MfaState, NewRefreshToken,
+    NewUser, PageQuery, PlaceOutcome, Placed, PlacementPlan, PlacementWrite, Rotation, Store,
+    UserChanges, Written, GENESIS_HASH,
 };
 use restohub_protocol::api::menu::{CategoryPatch, MenuItemPatch, NewMenuItem};
 use restohub_protocol::api::orders::Order;
@@ -989,12 +990,20 @@ async fn orders_and_the_event_log(backend: Backend) {
                 assert_eq!((b.stock, a.stock), (Some(2), Some(9)));
                 drafts(&["menu.stock_changed"])
             },
+            |b, a| vec![audit_draft("menu.stock_changed", b.stock, a.stock)],
         )
         .await
         .unwrap()
         .done()
         .unwrap();
     assert_eq!((restock.0.stock, restock.1[0].seq), (Some(9), 6));
+    // Its audit entry committed with it.
+    let audited = s
+        .audit_entries(r.id, &AuditFilter::default(), ALL)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].before_json.as_deref(), Some("2"));
     let refused = s
         .change_menu_item(
             r.id,
@@ -1002,10 +1011,13 @@ async fn orders_and_the_event_log(backend: Backend) {
             1500,
             |_| Err::<MenuItemPatch, _>("no"),
             |_, _| vec![],
+            |_, _| vec![audit_draft("menu.stock_changed", None, None)],
         )
         .await
         .unwrap();
     assert_eq!(refused.refusal(), Some("no"));
+    let heads = s.audit_heads().await.unwrap();
+    assert_eq!(heads[0].seq, 1, "a refused change records nothing");
     assert_eq!(s.current_seq(r.id).await.unwrap(), 6);
 
     // The log reads back in order, and retention prunes by age.
@@ -1529,6 +1541,185 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
     s.close().await;
 }
 
+/// An audit draft at 1500 whose before and after are two JSON values.
+fn audit_draft(action: &str, before: Option<i64>, after: Option<i64>) -> AuditDraft {
+    AuditDraft {
+        at: 1500,
+        action: action.into(),
+        actor: Some("user:1".into()),
+        actor_role: Some("manager".into()),
+        before_json: Some(serde_json::json!(before).to_string()),
+        after_json: Some(serde_json::json!(after).to_string()),
+        ..Default::default()
+    }
+}
+
+async fn the_audit_trail_chains_filters_and_prunes(backend: Backend) {
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    assert!(s.append_audit(r.id, &[]).await.unwrap().is_empty());
+    assert!(
+        s.audit_heads().await.unwrap().is_empty(),
+        "no entry, no head"
+    );
+    let draft = |at: i64, action: &str, actor: Option<&str>| AuditDraft {
+        at,
+        action: action.into(),
+        actor: actor.map(Into::into),
+        actor_role: actor.map(|_| "owner".into()),
+        client_address: Some("203.0.113.9".into()),
+        target: Some("user:7".into()),
+        before_json: Some(r#"{"role":"waiter"}"#.into()),
+        after_json: Some(r#"{"role":"manager"}"#.into()),
+        reason: Some("promotion".into()),
+    };
+    let first = s
+        .append_audit(
+            r.id,
+            &[
+                draft(100, "login.failed", None),
+                draft(200, "staff.role_changed", Some("user:1")),
+            ],
+        )
+        .await
+        .unwrap();
+    let later = s
+        .append_audit(r.id, &[draft(300, "login.failed", None)])
+        .await
+        .unwrap();
+    s.append_audit(other.id, &[draft(100, "login.failed", None)])
+        .await
+        .unwrap();
+    // One chain per restaurant, each link the hash of the one before.
+    let chain: Vec<_> = first.iter().chain(&later).collect();
+    assert_eq!(chain.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(chain[0].prev_hash, GENESIS_HASH);
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    for entry in &chain {
+        assert_eq!(entry.computed_hash(), entry.hash);
+    }
+    let all = s
+        .audit_entries(r.id, &AuditFilter::default(), ALL)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().collect::<Vec<_>>(),
+        chain,
+        "read back as written"
+    );
+    let heads = s.audit_heads().await.unwrap();
+    assert_eq!(
+        heads
+            .iter()
+            .map(|h| (h.restaurant_id, h.seq, h.hash.as_str(), h.pruned_through))
+            .collect::<Vec<_>>(),
+        [
+            (r.id, 3, chain[2].hash.as_str(), 0),
+            (other.id, 1, heads[1].hash.as_str(), 0)
+        ]
+    );
+    let theirs = s
+        .audit_entries(other.id, &AuditFilter::default(), ALL)
+        .await
+        .unwrap();
+    assert_eq!((theirs.len(), theirs[0].seq), (1, 1));
+    assert_eq!(theirs[0].prev_hash, GENESIS_HASH);
+
+    // Filters and pages.
+    let seqs =
+        |rows: Vec<restohub::storage::AuditRow>| rows.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let failed = AuditFilter {
+        action: Some("login.failed".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        seqs(s.audit_entries(r.id, &failed, ALL).await.unwrap()),
+        [1, 3]
+    );
+    let by_owner = AuditFilter {
+        actor: Some("user:1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        seqs(s.audit_entries(r.id, &by_owner, ALL).await.unwrap()),
+        [2]
+    );
+    let window = AuditFilter {
+        from: Some(200),
+        to: Some(300),
+        ..Default::default()
+    };
+    assert_eq!(
+        seqs(s.audit_entries(r.id, &window, ALL).await.unwrap()),
+        [2]
+    );
+    let page = PageQuery { after: 1, limit: 1 };
+    let filtered = s
+        .audit_entries(r.id, &AuditFilter::default(), page)
+        .await
+        .unwrap();
+    assert_eq!(seqs(filtered), [2]);
+
+    // The wire form, and a stored value that cannot be read back.
+    let entry = all[1].clone().into_entry().unwrap();
+    assert_eq!(entry.action.as_str(), "staff.role_changed");
+    assert_eq!(entry.actor_role, Some(restohub_protocol::Role::Owner));
+    assert_eq!(entry.after, Some(serde_json::json!({ "role": "manager" })));
+    let mut bad = all[1].clone();
+    bad.action = "staff.promoted".into();
+    assert!(bad.into_entry().is_err());
+    let mut bad = all[1].clone();
+    bad.before_json = Some("{not json".into());
+    assert!(bad.into_entry().is_err());
+
+    // Retention deletes a prefix of each chain and records where it ends.
+    assert_eq!(s.prune_audit(100).await.unwrap(), 0);
+    assert_eq!(s.prune_audit(201).await.unwrap(), 3, "two here, one there");
+    let heads = s.audit_heads().await.unwrap();
+    assert_eq!(
+        heads
+            .iter()
+            .map(|h| (h.seq, h.pruned_through))
+            .collect::<Vec<_>>(),
+        [(3, 2), (1, 1)]
+    );
+    assert_eq!(
+        seqs(
+            s.audit_entries(r.id, &AuditFilter::default(), ALL)
+                .await
+                .unwrap()
+        ),
+        [3]
+    );
+    // Appends continue the chain after pruning.
+    let next = s
+        .append_audit(r.id, &[draft(50, "login.failed", None)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (next[0].seq, next[0].prev_hash.as_str()),
+        (4, chain[2].hash.as_str())
+    );
+    // An entry written with an earlier time behind a later one goes with
+    // the prefix, never leaving a hole.
+    assert_eq!(
+        s.prune_audit(60).await.unwrap(),
+        2,
+        "seq 4, and seq 3 before it"
+    );
+    let heads = s.audit_heads().await.unwrap();
+    assert_eq!((heads[0].seq, heads[0].pruned_through), (4, 4));
+}
+
 /// Every public function of the storage layer must be called in this file.
 #[test]
 fn every_storage_function_is_exercised_here() {
@@ -1668,4 +1859,5 @@ crate::both_backends!(
     accounts_lockout_and_refresh_tokens,
     orders_and_the_event_log,
     statistics_follow_every_change,
+    the_audit_trail_chains_filters_and_prunes,
 );

@@ -4,6 +4,7 @@
 //! (the `validator` derive), so the limits are part of the contract.
 
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod menu;
