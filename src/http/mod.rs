@@ -54,13 +54,13 @@ pub struct HttpOptions {
 }
 
 pub fn router(state: AppState, options: HttpOptions) -> Router {
-    let limiter = options.auth_rate_limit.map(|n| {
-        rate_limit::AuthLimiter::new(
-            n,
-            options.client_ip_header.clone(),
-            options.trusted_proxies.clone(),
-        )
-    });
+    let client_address = rate_limit::ClientAddress::new(
+        options.client_ip_header.clone(),
+        options.trusted_proxies.clone(),
+    );
+    let limiter = options
+        .auth_rate_limit
+        .map(|n| rate_limit::AuthLimiter::new(n, client_address.clone()));
     let api = Router::new()
         .merge(auth::router(limiter))
         .merge(restaurant::router())
@@ -75,6 +75,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(ws::router(ws::WsEdge {
             gateway: options.gateway.clone(),
             allowed_origins: std::sync::Arc::new(options.allowed_origins.clone()),
+            client_address,
         }))
         .merge(health::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })

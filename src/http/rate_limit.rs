@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::RETRY_AFTER;
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -22,19 +22,46 @@ use crate::error::ApiError;
 #[derive(Clone)]
 pub struct AuthLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    client: ClientAddress,
+}
+
+/// Where a request comes from: its socket's peer, or behind a trusted
+/// proxy the client the proxy named. Shared by every per-address limit
+/// (credentials here, resumes on the WebSocket).
+#[derive(Clone)]
+pub struct ClientAddress {
     /// Behind a trusted proxy: the header naming the client.
-    client_ip_header: Option<String>,
+    header: Option<String>,
     /// The proxies' own addresses, skipped in that header.
     trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
+impl ClientAddress {
+    pub fn new(header: Option<String>, trusted_proxies: Vec<IpAddr>) -> ClientAddress {
+        ClientAddress {
+            header: header.map(|h| h.to_ascii_lowercase()),
+            trusted_proxies: Arc::new(trusted_proxies),
+        }
+    }
+
+    /// The client of a request with these headers from socket peer `peer`.
+    pub fn of(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
+        if let Some(header) = &self.header {
+            let forwarded = headers
+                .get(header.as_str())
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| client_in(v, &self.trusted_proxies));
+            if forwarded.is_some() {
+                return forwarded;
+            }
+        }
+        peer.map(|p| p.ip())
+    }
+}
+
 impl AuthLimiter {
     /// `per_minute` attempts per client address, refilled evenly.
-    pub fn new(
-        per_minute: NonZeroU32,
-        client_ip_header: Option<String>,
-        trusted_proxies: Vec<IpAddr>,
-    ) -> AuthLimiter {
+    pub fn new(per_minute: NonZeroU32, client: ClientAddress) -> AuthLimiter {
         let limiter = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
         // Forget idle addresses so the table cannot grow without bound.
         let weak = Arc::downgrade(&limiter);
@@ -47,27 +74,12 @@ impl AuthLimiter {
                 limiter.shrink_to_fit();
             }
         });
-        AuthLimiter {
-            limiter,
-            client_ip_header: client_ip_header.map(|h| h.to_ascii_lowercase()),
-            trusted_proxies: Arc::new(trusted_proxies),
-        }
+        AuthLimiter { limiter, client }
     }
 
     fn client(&self, req: &Request) -> Option<IpAddr> {
-        if let Some(header) = &self.client_ip_header {
-            let forwarded = req
-                .headers()
-                .get(header.as_str())
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| client_in(v, &self.trusted_proxies));
-            if forwarded.is_some() {
-                return forwarded;
-            }
-        }
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>();
+        self.client.of(req.headers(), peer.map(|c| c.0))
     }
 }
 

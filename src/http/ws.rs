@@ -1,9 +1,10 @@
 //! `GET /ws`: the WebSocket upgrade, with the checks that must happen before
 //! it (browser origin, instance connection limit) and per-socket buffer sizes.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +32,8 @@ pub struct WsEdge {
     pub gateway: Gateway,
     /// Browser origins allowed to open WebSockets besides the hub's own.
     pub allowed_origins: Arc<Vec<HeaderValue>>,
+    /// Who the client is, for the per-address limit on resumes.
+    pub client_address: super::rate_limit::ClientAddress,
 }
 
 pub fn router(edge: WsEdge) -> Router<AppState> {
@@ -42,6 +45,7 @@ pub fn router(edge: WsEdge) -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     Extension(edge): Extension<WsEdge>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -77,6 +81,7 @@ async fn upgrade(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned());
+    let client = edge.client_address.of(&headers, peer.map(|p| p.0 .0));
     let max_message = gateway.settings().max_message_bytes;
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
@@ -84,7 +89,8 @@ async fn upgrade(
         .max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| async move {
-            let session = crate::gateway::run_session(gateway.clone(), state, socket, token, slot);
+            let session =
+                crate::gateway::run_session(gateway.clone(), state, socket, token, client, slot);
             gateway.spawn(session);
         })
 }

@@ -67,7 +67,7 @@ mod users;
 
 pub use analytics::AnalyticsRange;
 pub(crate) use append::Append;
-pub use events::EventDraft;
+pub use events::{EventDraft, RoomSeqs};
 pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
 pub use lifecycle::{StockChange, TableChange};
 pub use login_attempts::LoginLock;
