@@ -282,7 +282,8 @@ pub struct Options {
     pub ws_max_connections_per_user: usize,
 
     /// Resumes (hellos with `since`) replaying at once per staff account
-    /// or guest session; another waits briefly for one to finish.
+    /// or guest session; another waits briefly for one to finish. (How
+    /// often each may start one is paced as well: PROTOCOL.md, 9.7.)
     #[arg(
         long,
         env = "RESTOHUB_WS_RESUMES_PER_ACCOUNT",

@@ -497,7 +497,33 @@ async fn a_replay_nobody_reads_frees_its_slot(backend: Backend) {
     drop(stuck);
 }
 
+/// How often one account starts resumes is paced (a burst of 20, then 10 a
+/// second): a loop of resumes on one token is slowed down, not refused,
+/// and another account is not held up by it.
+async fn resumes_of_one_account_are_paced(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = floor(&app, "bistro").await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let (_, other) = app.staff(&f.t, "chef").await;
+    let now = app.store.current_seq(f.t.id).await.unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..30 {
+        let mut ws = resume(&app, &[], &chef, now).await;
+        let (events, _) = replayed(&mut ws).await;
+        assert!(events.is_empty());
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(800),
+        "30 resumes took {took:?}: ten past the burst, at ten a second"
+    );
+    let mut theirs = resume(&app, &[], &other, now).await;
+    let (_, resumed) = replayed(&mut theirs).await;
+    assert_eq!(resumed["replayed"], 0);
+}
+
 crate::both_backends!(
+    resumes_of_one_account_are_paced,
     a_replay_nobody_reads_frees_its_slot,
     a_resume_replays_only_its_rooms_out_of_a_long_log,
     resumes_at_once_are_limited_per_account,
