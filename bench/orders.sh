@@ -8,11 +8,15 @@
 # Starts a release hub with the demo restaurant on 127.0.0.1:18091, runs
 # loadgen at each rate for 10 s (8 ordering connections, no screens), stops
 # the hub. PostgreSQL: postgres@127.0.0.1:5432, database rhbench (recreated).
+# RESTOHUB_BIN and LOADGEN_BIN run other builds of the hub and of the load
+# generator (side-by-side comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}; shift
 rates=${*:-250 500 1000 1500 2000}
-cargo build --release --quiet --bin restohub --example loadgen
+if [ -z "${RESTOHUB_BIN:-}" ] || [ -z "${LOADGEN_BIN:-}" ]; then
+    cargo build --release --quiet --bin restohub --example loadgen
+fi
 data=$(mktemp -d)
 args=(demo --data-dir "$data" --listen 127.0.0.1:18091 --ws-commands-per-sec 1000000 --ws-max-connections-per-user 100000)
 if [ "$backend" = postgres ]; then
@@ -20,7 +24,7 @@ if [ "$backend" = postgres ]; then
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS rhbench" -c "CREATE DATABASE rhbench"
     args+=(--database-url "$url")
 fi
-./target/release/restohub "${args[@]}" > "$data/hub.log" 2>&1 &
+"${RESTOHUB_BIN:-./target/release/restohub}" "${args[@]}" > "$data/hub.log" 2>&1 &
 hub=$!
 trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18091) 2>/dev/null && break; sleep 0.2; done
@@ -32,7 +36,7 @@ vacuum() { if [ "$backend" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -
 for rate in $rates; do
     vacuum
     echo "== $backend, $rate orders/s"
-    ./target/release/examples/loadgen orders --hub http://127.0.0.1:18091 --rate "$rate" --seconds 10 --clients 8 \
+    "${LOADGEN_BIN:-./target/release/examples/loadgen}" orders --hub http://127.0.0.1:18091 --rate "$rate" --seconds 10 --clients 8 \
         --cpu "hub:$hub,postgres:=postgres"
 done
 if [ "$backend" = postgres ]; then

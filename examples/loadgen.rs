@@ -14,6 +14,9 @@
 //!   spreads orders and screens over N restaurants instead of the demo.
 //! - `hot`: N clients order one tracked item at once; time to drain,
 //!   failures other than OUT_OF_STOCK, and whether stock was oversold.
+//! - `replay`: other clients' REST and ping latency and the hub's RSS,
+//!   quiet and while hello loops resume from seq 1 on one guest token
+//!   (`loadgen/replay.rs`).
 //!
 //! Usage:
 //!
@@ -21,6 +24,7 @@
 //!     cargo run --release --example loadgen -- orders --hub <url>[,<url>...] --rate 500 --seconds 10 --clients 8 --screens 2000
 //!     cargo run --release --example loadgen -- orders --hub <url> --restaurant bench --chain 100 --item Soup --rate 1000 --screens 2000
 //!     cargo run --release --example loadgen -- hot --hub <url> --clients 1000 --stock 200
+//!     cargo run --release --example loadgen -- replay --hub <url> --pid <hub pid> --events 10000 --loops 20
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -38,6 +42,9 @@ use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+#[path = "loadgen/replay.rs"]
+mod replay;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -63,6 +70,8 @@ enum Scenario {
     Orders(OrdersArgs),
     /// Many clients ordering one item with limited stock at once.
     Hot(HotArgs),
+    /// Other clients' latency and the hub's memory under resume loops.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Args, Clone)]
@@ -136,6 +145,7 @@ async fn main() -> Result<(), Error> {
         } => idle(&hub, pid, &restaurant, &email, &password, connections).await,
         Scenario::Orders(args) => orders(args).await,
         Scenario::Hot(args) => hot(args).await,
+        Scenario::Replay(args) => replay::replay(args).await,
     }
 }
 

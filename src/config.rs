@@ -318,6 +318,28 @@ pub struct Options {
     )]
     pub ws_max_connections_per_user: usize,
 
+    /// Resumes (hellos with `since`) replaying at once per staff account
+    /// or guest session; another waits briefly for one to finish. (How
+    /// often each may start one is paced as well: PROTOCOL.md, 9.7.)
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_RESUMES_PER_ACCOUNT",
+        default_value_t = 2,
+        global = true
+    )]
+    pub ws_resumes_per_account: usize,
+
+    /// Resumes replaying at once per client address (see
+    /// --client-ip-header behind a proxy). Higher than per account: a
+    /// restaurant's devices often share one address.
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_RESUMES_PER_ADDRESS",
+        default_value_t = 4,
+        global = true
+    )]
+    pub ws_resumes_per_address: usize,
+
     /// Milliseconds between checks of the event log for events this
     /// instance has not delivered (the bound on delivery delay when a
     /// publisher dies after commit or a bus message is lost).
@@ -499,8 +521,10 @@ impl Options {
         if self.ws_queue == 0
             || self.ws_max_connections == 0
             || self.ws_max_connections_per_user == 0
+            || self.ws_resumes_per_account == 0
+            || self.ws_resumes_per_address == 0
         {
-            bail!("WebSocket queue and connection limits must be at least 1");
+            bail!("WebSocket queue, connection and resume limits must be at least 1");
         }
         if self.ws_heartbeat_ms == 0 || self.ws_hello_timeout_ms == 0 {
             bail!("WebSocket timeouts must be positive");
@@ -520,6 +544,8 @@ impl Options {
             command_burst: per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1)),
             max_connections: self.ws_max_connections,
             max_connections_per_user: self.ws_max_connections_per_user,
+            resumes_per_account: self.ws_resumes_per_account,
+            resumes_per_address: self.ws_resumes_per_address,
             drain_timeout: Duration::from_secs(self.shutdown_drain_secs),
             dashboard_interval: Duration::from_millis(self.dashboard_interval_ms.max(10)),
             dashboard_refresh: Duration::from_millis(self.dashboard_refresh_ms.max(100)),

@@ -9,6 +9,7 @@
 mod commands;
 mod connection;
 mod dashboard;
+mod replays;
 mod reply;
 mod resume;
 mod session;
@@ -38,6 +39,10 @@ pub struct GatewaySettings {
     pub command_burst: NonZeroU32,
     pub max_connections: usize,
     pub max_connections_per_user: usize,
+    /// Resumes (hellos with `since`) replaying at once per account (or
+    /// guest session), and per client address.
+    pub resumes_per_account: usize,
+    pub resumes_per_address: usize,
     pub drain_timeout: Duration,
     /// At most one dashboard snapshot per restaurant this often.
     pub dashboard_interval: Duration,
@@ -59,6 +64,7 @@ pub struct Inner {
     node: Node,
     connections: AtomicUsize,
     per_user: DashMap<String, usize>,
+    replays: Arc<replays::ReplaySlots>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -100,11 +106,14 @@ impl Drop for UserConnection {
 
 impl Gateway {
     pub fn new(settings: GatewaySettings, node: Node) -> Gateway {
+        let replays =
+            replays::ReplaySlots::new(settings.resumes_per_account, settings.resumes_per_address);
         Gateway(Arc::new(Inner {
             settings,
             node,
             connections: AtomicUsize::new(0),
             per_user: DashMap::new(),
+            replays,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
         }))

@@ -154,6 +154,22 @@ async fn handshake(
         )
         .await;
     };
+    // A resume holds one of its account's and address's replay slots until
+    // its replay is sent; taken before the session queues live events.
+    let replaying = match hello.since {
+        Some(_) => match gateway
+            .replays
+            .take(&user_key, client, super::replays::WAIT)
+            .await
+        {
+            Some(slot) => Some(slot),
+            None => {
+                let why = "too many resumes at once for this account or address; retry shortly";
+                return refuse(sink, stream, close::RATE_LIMITED, why).await;
+            }
+        },
+        None => None,
+    };
     let (session, rx) = node.register(caller.restaurant_id, member, hello.since);
     let seq = node.join_all(&session, &joined, hello.since);
     let replay = match replay(&state, &caller, &joined, hello.since, seq).await {
@@ -188,20 +204,11 @@ async fn handshake(
         limited_in_a_row: 0,
     };
     let mut greeted = sink.send(text(&welcome)).await.is_ok();
-    if let (true, Replay::Frames(frames)) = (greeted, replay) {
-        // Fed, not flushed one by one: a long replay leaves in few writes.
-        for frame in frames {
-            if sink
-                .feed(Message::Text(Utf8Bytes::from(frame)))
-                .await
-                .is_err()
-            {
-                greeted = false;
-                break;
-            }
-        }
-        greeted = greeted && sink.flush().await.is_ok();
+    if let (true, Replay::Events(resume)) = (greeted, replay) {
+        let deadline = settings.heartbeat_timeout();
+        greeted = resume.send(&conn.state, sink, deadline).await.is_ok();
     }
+    drop(replaying);
     // Queued: the first snapshot follows the welcome and any replay.
     for room in &conn.rooms {
         if let Room::Dashboard(r) = *room {

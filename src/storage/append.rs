@@ -1,10 +1,11 @@
 //! What write transactions share: appending events to the log (taking the
-//! restaurant's next seqs) and adding a change's increments to the
-//! statistics. Each exists once per backend: on SQLite as rusqlite calls on
-//! the writer's handle (the placement's direct path, and sqlx transactions
-//! through [`direct::within`]); on PostgreSQL as statement fragments that
-//! the placement's single write composes and that stand alone for other
-//! transactions ([`Append`]). This module never decides what to append.
+//! restaurant's next seqs, and indexing each event's rooms) and adding a
+//! change's increments to the statistics. Each exists once per backend: on
+//! SQLite as rusqlite calls on the writer's handle (the placement's direct
+//! path, and sqlx transactions through [`direct::within`]); on PostgreSQL as
+//! statement fragments that the placement's single write composes and that
+//! stand alone for other transactions ([`Append`]). This module never
+//! decides what to append.
 
 use std::sync::LazyLock;
 
@@ -23,6 +24,11 @@ pub(super) const NEXT_SEQS: &str =
 pub(super) const INSERT_EVENT: &str =
     "INSERT INTO events (restaurant_id, seq, kind, at, rooms, data) \
      VALUES ($1, $2, $3, $4, $5, $6)";
+/// An event's entry in the room index (see [`super::events`]); a room named
+/// twice in one event is indexed once.
+pub(super) const INSERT_EVENT_ROOM: &str =
+    "INSERT INTO event_rooms (restaurant_id, room, seq) VALUES ($1, $2, $3) \
+     ON CONFLICT DO NOTHING";
 
 /// How an hour's or an item's row takes an increment: each counter adds up.
 const ADD_HOURLY: &str = "ON CONFLICT (restaurant_id, hour_start) DO \
@@ -153,11 +159,13 @@ pub(super) fn pg_stats_ctes(first: usize) -> String {
     )
 }
 
-/// PostgreSQL's CTEs `s` and `e`: take the restaurant `$1`'s next seqs once
-/// `after` holds (an expression naming the CTEs to wait for), then insert
-/// the events `$3` (kinds), `$4` (rooms), `$5` (data) at `$2`; the event at
-/// (1-based) position `$6` records its own seq as the order's. `s.base` is
-/// the seq before the first.
+/// PostgreSQL's CTEs `s`, `e` and `er`: take the restaurant `$1`'s next
+/// seqs once `after` holds (an expression naming the CTEs to wait for), then
+/// insert the events `$3` (kinds), `$4` (rooms), `$5` (data) at `$2`, and
+/// each event's rooms into the room index; the event at (1-based) position
+/// `$6` records its own seq as the order's. `s.base` is the seq before the
+/// first. The index rows come from the rooms' JSON in the same statement, so
+/// a placement stays one round trip.
 pub(super) fn pg_events_ctes(after: &str) -> String {
     format!(
         "s AS (UPDATE restaurants SET event_seq = event_seq + cardinality($3::TEXT[]) \
@@ -166,7 +174,10 @@ pub(super) fn pg_events_ctes(after: &str) -> String {
          SELECT $1, s.base + x.n, x.kind, $2, x.rooms, CASE WHEN x.n = $6 THEN \
          replace(x.data, '{OWN_SEQ_PLACEHOLDER}', '\"{OWN_SEQ_KEY}\":' || (s.base + x.n)) \
          ELSE x.data END FROM s, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) \
-         WITH ORDINALITY AS x(kind, rooms, data, n))"
+         WITH ORDINALITY AS x(kind, rooms, data, n)), er AS (INSERT INTO event_rooms \
+         (restaurant_id, room, seq) SELECT $1, r.room, s.base + x.n FROM s, \
+         unnest($4::TEXT[]) WITH ORDINALITY AS x(rooms, n), \
+         json_array_elements_text(x.rooms::json) AS r(room) ON CONFLICT DO NOTHING)"
     )
 }
 
@@ -303,6 +314,10 @@ pub(super) fn sqlite_append_events(
             INSERT_EVENT,
             &[&restaurant, &seq, &draft.kind, &at, &rooms, &data],
         )?;
+        for room in &draft.rooms {
+            let room = room.to_string();
+            direct::execute(conn, INSERT_EVENT_ROOM, &[&restaurant, &room, &seq])?;
+        }
         events.push(draft.logged(restaurant, seq, at));
     }
     Ok(events)

@@ -1,9 +1,68 @@
-//! The durable per-restaurant event log.
+//! The durable per-restaurant event log, and its room index: the seqs of
+//! each room's events (`event_rooms`, written with every event), through
+//! which a resume reads only what its rooms were sent.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use restohub_protocol::ws::Room;
 
-use super::Store;
+use super::{BeginWrite, Store};
 use crate::events::Event;
+
+/// The restaurant's oldest event still in the log.
+const OLDEST: &str = "SELECT min(seq) FROM events WHERE restaurant_id = $1";
+/// The first `$5` seqs in `($3, $4]` of the room `$2`'s events: a range of
+/// the index, read in order and cut at the limit.
+const ROOM_SEQS: &str = "SELECT seq FROM event_rooms WHERE restaurant_id = $1 AND room = $2 \
+    AND seq > $3 AND seq <= $4 ORDER BY seq LIMIT $5";
+/// [`OLDEST`], and [`ROOM_SEQS`] for each room of `$2` merged (the first
+/// `$5` distinct seqs), in one statement and so one snapshot.
+const PG_ROOM_SEQS: &str = "SELECT (SELECT min(seq) FROM events WHERE restaurant_id = $1), \
+    ARRAY(SELECT DISTINCT s.seq FROM unnest($2::TEXT[]) AS r(room) CROSS JOIN LATERAL \
+    (SELECT seq FROM event_rooms WHERE restaurant_id = $1 AND room = r.room AND seq > $3 \
+    AND seq <= $4 ORDER BY seq LIMIT $5) AS s ORDER BY s.seq LIMIT $5)";
+const SQLITE_EVENTS_AT: &str = "SELECT restaurant_id, seq, kind, at, rooms, data FROM events \
+    WHERE restaurant_id = $1 AND seq IN (SELECT value FROM json_each($2)) ORDER BY seq";
+const PG_EVENTS_AT: &str = "SELECT restaurant_id, seq, kind, at, rooms, data FROM events \
+    WHERE restaurant_id = $1 AND seq = ANY($2) ORDER BY seq";
+/// Retention: the events it removes, with what their index entries need.
+const PRUNE_EVENTS: &str = "DELETE FROM events WHERE at < $1 RETURNING restaurant_id, seq, rooms";
+const SQLITE_PRUNE_ROOM: &str = "DELETE FROM event_rooms WHERE restaurant_id = $1 \
+    AND room = $2 AND seq IN (SELECT value FROM json_each($3))";
+const PG_PRUNE_ROOMS: &str = "DELETE FROM event_rooms WHERE (restaurant_id, room, seq) IN \
+    (SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[]))";
+/// The entries of one event whose rooms cannot be read: a scan of the
+/// restaurant's index, for a corrupt row only.
+const PRUNE_UNREADABLE: &str = "DELETE FROM event_rooms WHERE restaurant_id = $1 AND seq = $2";
+
+/// What a resume may read of the log, seen in one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSeqs {
+    /// The restaurant's oldest event still in the log (`None`: none is).
+    /// Retention removes the oldest first, so a range that starts below it
+    /// was pruned.
+    pub oldest: Option<u64>,
+    /// The seqs asked for, in order, each once, at most the limit.
+    pub seqs: Vec<u64>,
+}
+
+/// The index entries of pruned events, as rows `(restaurant, room, seq)`,
+/// and the events whose rooms cannot be read (logged as corrupt): their
+/// entries are found by seq instead, so one bad row cannot stop retention.
+type PrunedRooms = (Vec<(i64, String, i64)>, Vec<(i64, i64)>);
+
+fn pruned_rooms(gone: Vec<(i64, i64, String)>) -> PrunedRooms {
+    let mut keys = Vec::with_capacity(gone.len() * 2);
+    let mut unreadable = Vec::new();
+    for (restaurant, seq, rooms) in gone {
+        let what = || format!("pruned event {seq} of restaurant {restaurant}");
+        match super::decoded::<Vec<String>>(&rooms, "rooms", what) {
+            Ok(rooms) => keys.extend(rooms.into_iter().map(|room| (restaurant, room, seq))),
+            Err(_) => unreadable.push((restaurant, seq)),
+        }
+    }
+    (keys, unreadable)
+}
 
 /// An event before it has a seq.
 #[derive(Debug, Clone)]
@@ -133,13 +192,159 @@ impl Store {
         rows.into_iter().map(Row::into_event).collect()
     }
 
-    /// Retention: deletes events older than `before` (ms). The seq counter
-    /// is untouched, so numbering continues without reuse.
+    /// The seqs in `(after, up_to]` of the restaurant's events addressed to
+    /// any of `rooms`, the first `limit` of them in order, read through the
+    /// room index without reading an event: each room costs at most `limit`
+    /// index entries, however long the log and however little of it is the
+    /// rooms'. Read in one snapshot with the oldest seq the log holds, so the
+    /// caller can tell a pruned range from one with nothing for its rooms.
+    pub async fn room_seqs(
+        &self,
+        restaurant: i64,
+        rooms: &[Room],
+        after: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> sqlx::Result<RoomSeqs> {
+        let names: Vec<String> = rooms.iter().map(ToString::to_string).collect();
+        let (oldest, seqs) = match &self.db {
+            super::Db::Sqlite { read, .. } => {
+                let mut tx = read.begin_snapshot().await?;
+                let oldest: Option<i64> = sqlx::query_scalar(OLDEST)
+                    .bind(restaurant)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                // The first `limit` of the rooms' seqs merged: once that many
+                // are known, a room's later seqs cannot be among them.
+                let mut seqs = BTreeSet::new();
+                let mut below = up_to as i64;
+                for room in &names {
+                    if below <= after as i64 || limit == 0 {
+                        break;
+                    }
+                    let found: Vec<i64> = sqlx::query_scalar(ROOM_SEQS)
+                        .bind(restaurant)
+                        .bind(room)
+                        .bind(after as i64)
+                        .bind(below)
+                        .bind(limit as i64)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    seqs.extend(found);
+                    while seqs.len() > limit {
+                        seqs.pop_last();
+                    }
+                    if seqs.len() == limit {
+                        below = seqs.last().map_or(below, |last| last - 1);
+                    }
+                }
+                tx.commit().await?;
+                (oldest, seqs.into_iter().collect())
+            }
+            super::Db::Postgres(pool) => {
+                sqlx::query_as::<_, (Option<i64>, Vec<i64>)>(PG_ROOM_SEQS)
+                    .bind(restaurant)
+                    .bind(&names)
+                    .bind(after as i64)
+                    .bind(up_to as i64)
+                    .bind(limit as i64)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(RoomSeqs {
+            oldest: oldest.map(|s| s as u64),
+            seqs: seqs.into_iter().map(|s| s as u64).collect(),
+        })
+    }
+
+    /// The restaurant's events with these seqs, in order; a seq the log no
+    /// longer holds is missing from the answer.
+    pub async fn events_at(&self, restaurant: i64, seqs: &[u64]) -> sqlx::Result<Vec<Event>> {
+        let seqs: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
+        let rows: Vec<Row> = match &self.db {
+            super::Db::Sqlite { read, .. } => {
+                sqlx::query_as(SQLITE_EVENTS_AT)
+                    .bind(restaurant)
+                    .bind(super::append::json(&seqs)?)
+                    .fetch_all(read)
+                    .await?
+            }
+            super::Db::Postgres(pool) => {
+                sqlx::query_as(PG_EVENTS_AT)
+                    .bind(restaurant)
+                    .bind(&seqs)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.into_iter().map(Row::into_event).collect()
+    }
+
+    /// Retention: deletes events older than `before` (ms), and their rooms'
+    /// index entries in the same transaction, found by key from the events'
+    /// rooms rather than by scanning the index. The seq counter is
+    /// untouched, so numbering continues without reuse.
     pub async fn prune_events(&self, before: i64) -> sqlx::Result<u64> {
-        on_writer!(self, |pool| sqlx::query("DELETE FROM events WHERE at < $1")
-            .bind(before)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
+        match &self.db {
+            super::Db::Sqlite { write, .. } => {
+                let mut tx = write.begin_write().await?;
+                let gone: Vec<(i64, i64, String)> = sqlx::query_as(PRUNE_EVENTS)
+                    .bind(before)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let count = gone.len() as u64;
+                let (keys, unreadable) = pruned_rooms(gone);
+                // One statement per room, each a run of key lookups.
+                let mut by_room: BTreeMap<(i64, String), Vec<i64>> = BTreeMap::new();
+                for (restaurant, room, seq) in keys {
+                    by_room.entry((restaurant, room)).or_default().push(seq);
+                }
+                for ((restaurant, room), seqs) in by_room {
+                    sqlx::query(SQLITE_PRUNE_ROOM)
+                        .bind(restaurant)
+                        .bind(room)
+                        .bind(super::append::json(&seqs)?)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (restaurant, seq) in unreadable {
+                    sqlx::query(PRUNE_UNREADABLE)
+                        .bind(restaurant)
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(count)
+            }
+            super::Db::Postgres(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let gone: Vec<(i64, i64, String)> = sqlx::query_as(PRUNE_EVENTS)
+                    .bind(before)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let count = gone.len() as u64;
+                let (keys, unreadable) = pruned_rooms(gone);
+                let restaurants: Vec<i64> = keys.iter().map(|k| k.0).collect();
+                let seqs: Vec<i64> = keys.iter().map(|k| k.2).collect();
+                let rooms: Vec<String> = keys.into_iter().map(|k| k.1).collect();
+                sqlx::query(PG_PRUNE_ROOMS)
+                    .bind(&restaurants)
+                    .bind(&rooms)
+                    .bind(&seqs)
+                    .execute(&mut *tx)
+                    .await?;
+                for (restaurant, seq) in unreadable {
+                    sqlx::query(PRUNE_UNREADABLE)
+                        .bind(restaurant)
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(count)
+            }
+        }
     }
 }

@@ -72,7 +72,7 @@ pub use analytics::AnalyticsRange;
 pub(crate) use append::Append;
 pub(crate) use audit::AppendAudit;
 pub use audit::{AuditDraft, AuditFilter, AuditHead, AuditRow, GENESIS_HASH};
-pub use events::EventDraft;
+pub use events::{EventDraft, RoomSeqs};
 pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
 pub use lifecycle::{StockChange, TableChange};
 pub use login_attempts::{LoginKey, LoginLock};

@@ -3,9 +3,12 @@
 
 use serde_json::{json, Value};
 
+use restohub::storage::EventDraft;
+use restohub_protocol::ws::Room;
+
 use crate::orders::{floor, Floor};
 use crate::support::*;
-use crate::ws_client::WsClient;
+use crate::ws_client::{Ended, WsClient};
 
 async fn grill_screen(
     app: &TestApp,
@@ -259,7 +262,272 @@ async fn a_slow_consumer_resumes_without_loss(backend: Backend) {
     assert_eq!(got, truth);
 }
 
+/// A waiter call at `table`, addressed to `rooms`.
+fn called(rooms: Vec<Room>, table: i64, label: String) -> EventDraft {
+    let call = restohub_protocol::events::WaiterCalled {
+        table_id: table,
+        label,
+        by: restohub_protocol::Role::Guest,
+    };
+    EventDraft::new(rooms, call)
+}
+
+/// Logs `drafts` and hands them to live delivery, as a commit would.
+async fn log(
+    app: &TestApp,
+    restaurant: i64,
+    drafts: Vec<EventDraft>,
+) -> Vec<restohub::events::Event> {
+    let events = app
+        .store
+        .append_events(restaurant, drafts, T0)
+        .await
+        .unwrap();
+    app.node.publish(events.clone());
+    events
+}
+
+/// Says hello with `since` (and `headers` on the upgrade) and returns the
+/// connection without reading anything.
+async fn resume(
+    app: &TestApp,
+    headers: &[(&'static str, &str)],
+    token: &str,
+    since: u64,
+) -> WsClient {
+    let mut ws = WsClient::connect_with(app, headers).await.unwrap();
+    ws.send(json!({ "type": "hello", "token": token, "since": since }))
+        .await;
+    ws
+}
+
+/// The frames up to `resumed`: the events as (prev, seq), and `resumed`.
+async fn replayed(ws: &mut WsClient) -> (Vec<(u64, u64)>, Value) {
+    let mut events = Vec::new();
+    loop {
+        let frame = ws.recv().await;
+        match frame["type"].as_str() {
+            Some("event") => events.push((
+                frame["prev"].as_u64().unwrap(),
+                frame["seq"].as_u64().unwrap(),
+            )),
+            Some("resumed") => return (events, frame),
+            Some("welcome") => assert_eq!(frame["resync_required"], false, "{frame}"),
+            _ => {}
+        }
+    }
+}
+
+/// A guest resuming from seq 1 over a log of 10,500 events for other rooms
+/// gets exactly its table's few events, chained from 1; a table with none
+/// gets `resumed` with nothing; a kitchen screen, whose rooms had more than
+/// 10,000 events since, is told to resync.
+async fn a_resume_replays_only_its_rooms_out_of_a_long_log(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = floor(&app, "bistro").await;
+    let r = f.t.id;
+    let quiet = app
+        .create(&f.t, "/api/v1/tables", json!({ "label": "T9", "seats": 2 }))
+        .await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let kitchen = || vec![Room::Kitchen(r)];
+    let table = Room::Table(r, f.t1);
+    for batch in 0..21 {
+        let mut drafts: Vec<EventDraft> = (0..500)
+            .map(|i| called(kitchen(), f.t2, format!("k{batch}-{i}")))
+            .collect();
+        if batch % 7 == 3 {
+            drafts.insert(250, called(vec![table], f.t1, format!("t{batch}")));
+        }
+        log(&app, r, drafts).await;
+    }
+    let now = app.store.current_seq(r).await.unwrap();
+    let truth: Vec<u64> = app
+        .store
+        .events_between(r, 1, now, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.rooms.contains(&table))
+        .map(|e| e.seq)
+        .collect();
+    assert!(truth.len() >= 3 && now > 10_001, "{truth:?} of {now}");
+
+    let guest = app.guest_token(&f.t1_code).await;
+    for _ in 0..3 {
+        let mut ws = resume(&app, &[], &guest, 1).await;
+        let (events, resumed) = replayed(&mut ws).await;
+        assert_eq!(
+            events.iter().map(|e| e.1).collect::<Vec<_>>(),
+            truth,
+            "exactly the table's events"
+        );
+        let chain: Vec<u64> = std::iter::once(1).chain(truth.iter().copied()).collect();
+        assert_eq!(
+            events.iter().map(|e| e.0).collect::<Vec<_>>(),
+            chain[..truth.len()],
+            "prev chains from since"
+        );
+        assert_eq!(
+            (resumed["since"].as_u64(), resumed["seq"].as_u64()),
+            (Some(1), Some(now))
+        );
+        assert_eq!(resumed["replayed"].as_u64(), Some(truth.len() as u64));
+        ws.assert_alive().await;
+    }
+
+    let nobody = app.guest_token(quiet["guest_code"].as_str().unwrap()).await;
+    let mut ws = resume(&app, &[], &nobody, 1).await;
+    let (events, resumed) = replayed(&mut ws).await;
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(resumed["replayed"], 0);
+
+    let mut screen = resume(&app, &[], &chef, 1).await;
+    let welcome = screen.recv().await;
+    assert_eq!(welcome["resync_required"], true, "{welcome}");
+    screen.assert_alive().await;
+    assert!(screen.no_pending_events(), "nothing replayed on a resync");
+}
+
+/// Kitchen events big enough that a resume replaying them to a client that
+/// reads nothing stays blocked on its socket; returns the seq before them.
+async fn a_long_replay_for_the_kitchen(app: &TestApp, f: &Floor) -> u64 {
+    let start = app.store.current_seq(f.t.id).await.unwrap();
+    let pad = "x".repeat(24 * 1024);
+    for _ in 0..8 {
+        let drafts = (0..100)
+            .map(|_| called(vec![Room::Kitchen(f.t.id)], f.t1, pad.clone()))
+            .collect();
+        log(app, f.t.id, drafts).await;
+    }
+    start
+}
+
+/// Resumes in progress are limited per account: a third resume of the same
+/// chef account waits, then is closed with 4029, while another account
+/// resumes and the same account still connects without `since`; once the
+/// replays end, the account resumes again.
+async fn resumes_at_once_are_limited_per_account(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            "--ws-resumes-per-account",
+            "2",
+            "--ws-resumes-per-address",
+            "100",
+        ],
+    )
+    .await;
+    let f = floor(&app, "bistro").await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let (_, other) = app.staff(&f.t, "chef").await;
+    let start = a_long_replay_for_the_kitchen(&app, &f).await;
+    let mut stuck = Vec::new();
+    for _ in 0..2 {
+        let mut ws = resume(&app, &[], &chef, start).await;
+        assert_eq!(ws.recv().await["type"], "welcome");
+        stuck.push(ws);
+    }
+    let mut third = resume(&app, &[], &chef, start).await;
+    assert_eq!(third.ended().await, Ended::Closed(4029));
+    let (mut plain, _) = WsClient::join(&app, &chef).await;
+    plain.assert_alive().await;
+    let mut theirs = resume(&app, &[], &other, start).await;
+    assert_eq!(theirs.recv().await["type"], "welcome");
+    drop((stuck, theirs));
+    let now = app.store.current_seq(f.t.id).await.unwrap();
+    let mut again = resume(&app, &[], &chef, now).await;
+    let (events, resumed) = replayed(&mut again).await;
+    assert_eq!((events.len(), resumed["replayed"].as_u64()), (0, Some(0)));
+}
+
+/// Resumes in progress are limited per client address, the address the
+/// trusted proxy saw (not an entry the client wrote): other accounts from
+/// the same address are refused, another address is not.
+async fn resumes_at_once_are_limited_per_address(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            "--ws-resumes-per-account",
+            "100",
+            "--ws-resumes-per-address",
+            "2",
+            "--client-ip-header",
+            "x-forwarded-for",
+        ],
+    )
+    .await;
+    let f = floor(&app, "bistro").await;
+    let start = a_long_replay_for_the_kitchen(&app, &f).await;
+    let from = |ip: &'static str| [("x-forwarded-for", ip)];
+    let mut stuck = Vec::new();
+    for _ in 0..2 {
+        let (_, chef) = app.staff(&f.t, "chef").await;
+        let mut ws = resume(&app, &from("203.0.113.7"), &chef, start).await;
+        assert_eq!(ws.recv().await["type"], "welcome");
+        stuck.push(ws);
+    }
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let forged = from("198.51.100.1, 203.0.113.7");
+    let mut third = resume(&app, &forged, &chef, start).await;
+    assert_eq!(third.ended().await, Ended::Closed(4029));
+    let mut elsewhere = resume(&app, &from("203.0.113.8"), &chef, start).await;
+    assert_eq!(elsewhere.recv().await["type"], "welcome");
+}
+
+/// A replay the client does not read is cut off after three heartbeat
+/// intervals, so a client that never reads cannot hold its account's resume
+/// slot: the next resume of the account gets it.
+async fn a_replay_nobody_reads_frees_its_slot(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &["--ws-heartbeat-ms", "300", "--ws-resumes-per-account", "1"],
+    )
+    .await;
+    let f = floor(&app, "bistro").await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let start = a_long_replay_for_the_kitchen(&app, &f).await;
+    let mut stuck = resume(&app, &[], &chef, start).await;
+    assert_eq!(stuck.recv().await["type"], "welcome");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let now = app.store.current_seq(f.t.id).await.unwrap();
+    let mut next = resume(&app, &[], &chef, now).await;
+    let (events, resumed) = replayed(&mut next).await;
+    assert_eq!((events.len(), resumed["replayed"].as_u64()), (0, Some(0)));
+    drop(stuck);
+}
+
+/// How often one account starts resumes is paced (a burst of 20, then 10 a
+/// second): a loop of resumes on one token is slowed down, not refused,
+/// and another account is not held up by it.
+async fn resumes_of_one_account_are_paced(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = floor(&app, "bistro").await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let (_, other) = app.staff(&f.t, "chef").await;
+    let now = app.store.current_seq(f.t.id).await.unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..30 {
+        let mut ws = resume(&app, &[], &chef, now).await;
+        let (events, _) = replayed(&mut ws).await;
+        assert!(events.is_empty());
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(800),
+        "30 resumes took {took:?}: ten past the burst, at ten a second"
+    );
+    let mut theirs = resume(&app, &[], &other, now).await;
+    let (_, resumed) = replayed(&mut theirs).await;
+    assert_eq!(resumed["replayed"], 0);
+}
+
 crate::both_backends!(
+    resumes_of_one_account_are_paced,
+    a_replay_nobody_reads_frees_its_slot,
+    a_resume_replays_only_its_rooms_out_of_a_long_log,
+    resumes_at_once_are_limited_per_account,
+    resumes_at_once_are_limited_per_address,
     a_slow_consumer_resumes_without_loss,
     a_reconnecting_screen_misses_nothing,
     a_screen_too_far_behind_is_told_to_resync,

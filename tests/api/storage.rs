@@ -27,7 +27,11 @@ const ALL: PageQuery = PageQuery {
 };
 
 async fn open(backend: Backend) -> (TestDb, Store) {
-    let db = TestDb::new(backend).await;
+    reopen(TestDb::new(backend).await, backend).await
+}
+
+/// Connects to `db` and migrates it.
+async fn reopen(db: TestDb, backend: Backend) -> (TestDb, Store) {
     let path = db.dir.path().join("store.db");
     let url = db.database_url();
     let location = match &url {
@@ -1720,6 +1724,210 @@ async fn the_audit_trail_chains_filters_and_prunes(backend: Backend) {
     assert_eq!((heads[0].seq, heads[0].pruned_through), (4, 4));
 }
 
+/// Runs `sql` on the test database behind the store's back.
+async fn raw(db: &TestDb, sql: &str) {
+    match db.database_url() {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        None => {
+            let path = db.dir.path().join("store.db");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// The log's room index: every way an event is written indexes its rooms
+/// (a placement, an order or table change's transaction, events on their
+/// own); a resume's read finds exactly its rooms' seqs, merged, cut at the
+/// limit, beside the oldest seq the log holds; retention prunes the index
+/// with the events, even past a row whose rooms cannot be read.
+async fn the_log_indexes_each_events_rooms(backend: Backend) {
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::ws::Room;
+
+    let (db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("rooms", "Rooms", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("other", "Other", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 100, None, 0))
+        .await
+        .unwrap();
+    let table = s.create_table(r.id, "T1", 2, "ROOMCODE1").await.unwrap();
+    let kitchen = Room::Kitchen(r.id);
+    let guests = Room::Table(r.id, table.id);
+    let draft = |rooms: Vec<Room>| EventDraft {
+        kind: "table.waiter_called".into(),
+        rooms,
+        data: serde_json::json!({}),
+    };
+    // 1-3 on their own at 1000; the second names the table twice.
+    let drafts = vec![
+        draft(vec![kitchen]),
+        draft(vec![kitchen, guests, guests]),
+        draft(vec![guests]),
+    ];
+    s.append_events(r.id, drafts, 1000).await.unwrap();
+    s.append_events(other.id, vec![draft(vec![Room::Kitchen(other.id)])], 1000)
+        .await
+        .unwrap();
+    // 4-5 from a placement, at 2000.
+    let clock = ManualClock::new(2000);
+    let lines: &'static [LineRequest] = Box::leak(Box::new([LineRequest {
+        menu_item_id: soup.id,
+        qty: 1,
+        note: String::new(),
+        modifiers: vec![],
+    }]));
+    let placement = Placement {
+        request: Request {
+            restaurant_id: r.id,
+            table_id: Some(table.id),
+            source: OrderSource::DineIn,
+            note: "",
+            lines,
+            placed_by_user: None,
+            placed_by_role: Role::Waiter,
+            idempotency_key: "rooms-1",
+            request_hash: "h",
+            now: 2000,
+        },
+        clock: &clock,
+    };
+    let outcome = place(&s, &placement, |_, _| {
+        vec![draft(vec![guests]), draft(vec![kitchen])]
+    })
+    .await;
+    assert!(
+        matches!(outcome, PlaceOutcome::Placed { .. }),
+        "{outcome:?}"
+    );
+    // 6 from a table change's transaction, at 3000.
+    let reserve = TablePatch {
+        status: Some(TableStatus::Reserved),
+        ..Default::default()
+    };
+    s.change_table(r.id, table.id, &reserve, 3000, ends_visit, |_, _| {
+        vec![draft(vec![guests])]
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 6);
+
+    let seqs = |rooms: Vec<Room>, after: u64, up_to: u64, limit: usize| {
+        let s = s.clone();
+        async move {
+            s.room_seqs(r.id, &rooms, after, up_to, limit)
+                .await
+                .unwrap()
+        }
+    };
+    let found = seqs(vec![guests], 0, 6, 100).await;
+    assert_eq!(found.oldest, Some(1));
+    assert_eq!(found.seqs, [2, 3, 4, 6]);
+    assert_eq!(seqs(vec![kitchen], 0, 6, 100).await.seqs, [1, 2, 5]);
+    let both = seqs(vec![kitchen, guests], 0, 6, 100).await;
+    assert_eq!(both.seqs, [1, 2, 3, 4, 5, 6], "merged, each seq once");
+    assert_eq!(seqs(vec![kitchen, guests], 0, 6, 3).await.seqs, [1, 2, 3]);
+    assert_eq!(seqs(vec![guests, kitchen], 0, 6, 3).await.seqs, [1, 2, 3]);
+    assert_eq!(seqs(vec![kitchen, guests], 2, 5, 100).await.seqs, [3, 4, 5]);
+    assert!(seqs(vec![Room::Table(r.id, 999)], 0, 6, 100)
+        .await
+        .seqs
+        .is_empty());
+    // Another restaurant's room is not in this restaurant's index.
+    assert!(seqs(vec![Room::Kitchen(other.id)], 0, 6, 100)
+        .await
+        .seqs
+        .is_empty());
+
+    let read = s.events_at(r.id, &[2, 4, 99]).await.unwrap();
+    assert_eq!(read.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 4]);
+    assert_eq!(read[0].rooms, [kitchen, guests, guests]);
+
+    // Retention: the index entries go with their events.
+    assert_eq!(s.prune_events(1001).await.unwrap(), 4, "both restaurants");
+    let left = seqs(vec![kitchen, guests], 0, 6, 100).await;
+    assert_eq!(left.oldest, Some(4));
+    assert_eq!(left.seqs, [4, 5, 6]);
+    assert!(s.events_at(r.id, &[1, 2, 3]).await.unwrap().is_empty());
+    // A row whose rooms cannot be read is pruned with its entries anyway.
+    raw(
+        &db,
+        &format!(
+            "UPDATE events SET rooms = 'junk' WHERE restaurant_id = {} AND seq = 4",
+            r.id
+        ),
+    )
+    .await;
+    assert_eq!(s.prune_events(2001).await.unwrap(), 2);
+    let left = seqs(vec![kitchen, guests], 0, 6, 100).await;
+    assert_eq!((left.oldest, left.seqs), (Some(6), vec![6]));
+    assert_eq!(s.prune_events(i64::MAX).await.unwrap(), 1);
+    assert_eq!(
+        seqs(vec![kitchen, guests], 0, 6, 100).await,
+        restohub::storage::RoomSeqs {
+            oldest: None,
+            seqs: vec![]
+        }
+    );
+    s.close().await;
+}
+
+/// A database whose events were logged before the room index existed gets
+/// them indexed by the index's migration.
+async fn the_migration_indexes_events_already_logged(backend: Backend) {
+    use restohub_protocol::ws::Room;
+
+    let (db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("old", "Old", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let draft = |rooms: Vec<Room>| EventDraft {
+        kind: "table.waiter_called".into(),
+        rooms,
+        data: serde_json::json!({}),
+    };
+    let (kitchen, guests) = (Room::Kitchen(r.id), Room::Table(r.id, 7));
+    let drafts = vec![
+        draft(vec![kitchen]),
+        draft(vec![guests, kitchen]),
+        draft(vec![]),
+    ];
+    s.append_events(r.id, drafts, 1000).await.unwrap();
+    s.close().await;
+    // Back to the schema before the index: its migration never ran.
+    raw(&db, "DROP TABLE event_rooms").await;
+    raw(&db, "DELETE FROM _sqlx_migrations WHERE version = 5").await;
+
+    let (_db, s) = reopen(db, backend).await;
+    let found = s.room_seqs(r.id, &[guests], 0, 3, 100).await.unwrap();
+    assert_eq!((found.oldest, found.seqs), (Some(1), vec![2]));
+    let found = s.room_seqs(r.id, &[kitchen], 0, 3, 100).await.unwrap();
+    assert_eq!(found.seqs, [1, 2]);
+    // New events are indexed as before.
+    s.append_events(r.id, vec![draft(vec![guests])], 1000)
+        .await
+        .unwrap();
+    let found = s.room_seqs(r.id, &[guests], 0, 4, 100).await.unwrap();
+    assert_eq!(found.seqs, [2, 4]);
+    s.close().await;
+}
+
 /// Every public function of the storage layer must be called in this file.
 #[test]
 fn every_storage_function_is_exercised_here() {
@@ -1860,4 +2068,6 @@ crate::both_backends!(
     orders_and_the_event_log,
     statistics_follow_every_change,
     the_audit_trail_chains_filters_and_prunes,
+    the_log_indexes_each_events_rooms,
+    the_migration_indexes_events_already_logged,
 );

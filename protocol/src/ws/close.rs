@@ -1,6 +1,7 @@
 //! WebSocket close codes the hub uses, and what a client should do.
 
-/// Server restarting: reconnect (to any instance) with `since`.
+/// Server restarting, or a replay it could not finish: reconnect (to any
+/// instance) with `since`.
 pub const SERVICE_RESTART: u16 = 1012;
 /// A frame over the size limit. Do not resend it.
 pub const MESSAGE_TOO_BIG: u16 = 1009;
@@ -20,7 +21,8 @@ pub const TOKEN_EXPIRED: u16 = 4004;
 pub const FORBIDDEN: u16 = 4003;
 /// No `hello` within the hello timeout (5 s by default).
 pub const HELLO_TIMEOUT: u16 = 4008;
-/// Too many commands: the client kept sending while rate limited.
+/// Too many commands (the client kept sending while rate limited), or too
+/// many resumes at once for its account or address: back off, reconnect.
 pub const RATE_LIMITED: u16 = 4029;
 /// The client did not read fast enough; reconnect with `since` to resume.
 pub const SLOW_CONSUMER: u16 = 4030;
