@@ -5,7 +5,10 @@
 # hub's RSS, quiet and while 20 loops each say hello with `since: 1` on one
 # guest token.
 #
-#   bench/replay.sh sqlite|postgres [loops] [seconds per phase]   (default: 20 15)
+#   bench/replay.sh sqlite|postgres [loops] [seconds per phase] [loadgen options]
+#
+# (default: 20 loops, 15 s; e.g. `--plain` makes the loops say hello
+# without `since`, for comparison).
 #
 # Starts a release hub on 127.0.0.1:18093 with its limits at their defaults
 # (but commands and connections per account raised, as in the other
@@ -18,6 +21,7 @@ cd "$(dirname "$0")/.."
 backend=${1:?sqlite or postgres}
 loops=${2:-20}
 seconds=${3:-15}
+extra=("${@:4}")
 if [ -z "${RESTOHUB_BIN:-}" ] || [ -z "${LOADGEN_BIN:-}" ]; then
     cargo build --release --quiet --bin restohub --example loadgen
 fi
@@ -34,4 +38,4 @@ trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18093) 2>/dev/null && break; sleep 0.2; done
 echo "== $backend, $loops hello loops"
 "${LOADGEN_BIN:-./target/release/examples/loadgen}" replay --hub http://127.0.0.1:18093 --pid "$hub" \
-    --events 10000 --loops "$loops" --seconds "$seconds" --cpu "hub:$hub,postgres:=postgres"
+    --events 10000 --loops "$loops" --seconds "$seconds" --cpu "hub:$hub,postgres:=postgres" "${extra[@]}"

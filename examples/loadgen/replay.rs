@@ -37,6 +37,9 @@ pub struct ReplayArgs {
     /// Hello loops with `since: 1`, all with one guest token.
     #[arg(long, default_value_t = 20)]
     loops: usize,
+    /// The loops say hello without `since` (plain connects, for comparison).
+    #[arg(long)]
+    plain: bool,
     /// Seconds of each phase (quiet, then under the loops).
     #[arg(long, default_value_t = 15)]
     seconds: u64,
@@ -69,8 +72,9 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Error> {
     println!("== quiet, {} s", args.seconds);
     let quiet = measure(&args, hub, &waiter, phase).await?;
     quiet.print();
+    let since = if args.plain { "no since" } else { "since 1" };
     println!(
-        "== under {} hello loops (one guest token, since 1), {} s",
+        "== under {} hello loops (one guest token, {since}), {} s",
         args.loops, args.seconds
     );
     let stop = Arc::new(AtomicBool::new(false));
@@ -78,7 +82,8 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Error> {
     let loops: Vec<_> = (0..args.loops)
         .map(|i| {
             let (guest, stop, tally) = (guest.clone(), stop.clone(), tally.clone());
-            tokio::spawn(async move { hello_loop(hub, i, &guest, &stop, &tally).await })
+            let plain = args.plain;
+            tokio::spawn(async move { hello_loop(hub, i, &guest, plain, &stop, &tally).await })
         })
         .collect();
     // The loops' first hellos are in flight before measuring starts.
@@ -424,9 +429,20 @@ impl Tally {
 }
 
 /// One attacker: hello with `since: 1`, read to `resumed` (or a resync, or
-/// a close), hang up, again, until `stop`.
-async fn hello_loop(hub: SocketAddr, i: usize, guest: &str, stop: &AtomicBool, tally: &Tally) {
-    let hello = format!(r#"{{"type":"hello","token":"{guest}","since":1}}"#);
+/// a close), hang up, again, until `stop`. `plain`: hello without `since`,
+/// hang up after the welcome.
+async fn hello_loop(
+    hub: SocketAddr,
+    i: usize,
+    guest: &str,
+    plain: bool,
+    stop: &AtomicBool,
+    tally: &Tally,
+) {
+    let hello = match plain {
+        true => format!(r#"{{"type":"hello","token":"{guest}"}}"#),
+        false => format!(r#"{{"type":"hello","token":"{guest}","since":1}}"#),
+    };
     while !stop.load(Ordering::Relaxed) {
         tally.hellos.fetch_add(1, Ordering::Relaxed);
         match one_resume(hub, source(10 + i), &hello).await {
@@ -471,6 +487,8 @@ async fn one_resume(
                     break Outcome::Resumed(events);
                 } else if text.contains(r#""resync_required":true"#) {
                     break Outcome::Resync;
+                } else if !hello.contains("since") && text.contains(r#""type":"welcome""#) {
+                    break Outcome::Resumed(0);
                 }
             }
             Some(Ok(Message::Close(frame))) => {
