@@ -106,7 +106,7 @@ async fn change(
         .ok_or_else(|| ApiError::not_found("table"))?;
     state.publish(events).await;
     if patch.status.is_some() {
-        crate::app::revocations::catch_up(state).await?;
+        crate::app::revocations::settle(state).await;
     }
     Ok(for_caller(caller, table))
 }
@@ -150,7 +150,7 @@ pub async fn rotate_guest_code(state: &AppState, caller: &Caller, id: i64) -> Ap
         .rotate_guest_code(caller.restaurant_id, id, state.clock.now_ms())
         .await?
         .ok_or_else(|| ApiError::not_found("table"))?;
-    crate::app::revocations::catch_up(state).await?;
+    crate::app::revocations::settle(state).await;
     Ok(table)
 }
 
@@ -162,7 +162,8 @@ pub async fn delete_table(state: &AppState, caller: &Caller, id: i64) -> ApiResu
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
     if deleted {
-        crate::app::revocations::catch_up(state).await
+        crate::app::revocations::settle(state).await;
+        Ok(())
     } else {
         Err(ApiError::not_found("table"))
     }

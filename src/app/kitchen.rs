@@ -67,7 +67,7 @@ pub async fn act(
                 .any(|e| e.kind == restohub_protocol::events::TableStatusChanged::KIND);
             state.publish(events).await;
             if table_changed {
-                crate::app::revocations::catch_up(state).await?;
+                crate::app::revocations::settle(state).await;
             }
             Ok(order)
         }

@@ -64,6 +64,15 @@ pub async fn catch_up(state: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
+/// After a use case here committed a revocation: this instance takes it in
+/// before the reply. The change has happened either way, so a failed read
+/// is logged, not returned; the tail takes it in within [`FOLLOW_EVERY`].
+pub async fn settle(state: &AppState) {
+    if let Err(e) = catch_up(state).await {
+        tracing::warn!(error = %e, "cannot read revocations now; the tail will");
+    }
+}
+
 /// The longest any token lives: revocations older than this end nothing.
 fn longest_token_ms(state: &AppState) -> i64 {
     let settings = &state.settings;

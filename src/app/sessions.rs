@@ -151,7 +151,7 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> ApiResult<()> {
         .revoke_refresh_family(&sha256_hex(refresh_token), now)
         .await?;
     if ended {
-        super::revocations::catch_up(state).await?;
+        super::revocations::settle(state).await;
     }
     Ok(())
 }

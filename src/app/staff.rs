@@ -157,7 +157,7 @@ pub async fn update(
         .map_err(on_constraint(DUPLICATE, IN_USE))?
         .ok_or_else(|| ApiError::not_found("user"))?;
     if changes.role.is_some() || changes.password_hash.is_some() {
-        crate::app::revocations::catch_up(state).await?;
+        crate::app::revocations::settle(state).await;
     }
     audit::record(
         state,
@@ -190,7 +190,8 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()>
         .target("user", id)
         .before(account(&user));
     audit::record(state, caller, [entry]).await;
-    crate::app::revocations::catch_up(state).await
+    crate::app::revocations::settle(state).await;
+    Ok(())
 }
 
 /// Lifts a lockout and resets the failure count.
