@@ -49,12 +49,8 @@ fn step_of(totp: &TOTP, code: &str, now_ms: i64) -> Option<i64> {
     let now = now_ms.div_euclid(1000).div_euclid(STEP_SECS as i64);
     (now - SKEW..=now + SKEW).find(|step| {
         let expected = totp.generate((*step).max(0) as u64 * STEP_SECS);
-        constant_time_eq(expected.as_bytes(), code.as_bytes())
+        constant_time_eq::constant_time_eq(expected.as_bytes(), code.as_bytes())
     })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A recovery code as typed (any case, with or without the dash), as kept.

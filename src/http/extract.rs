@@ -96,29 +96,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 }
 
 /// The caller behind the request's `Authorization: Bearer` access token,
-/// calling from the request's client address.
+/// calling from the request's client address. A middleware that already
+/// resolved it (the write limit) left it in the request's extensions.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
-        let caller = crate::app::revocations::caller(state, token.trim())?;
-        // A token that must enrol in MFA first reaches only `/auth/...`.
-        let path = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or(parts.uri.path(), |uri| uri.0.path());
-        if caller.mfa_setup && !path.starts_with("/api/v1/auth/") {
-            return Err(crate::app::access::mfa_setup_required());
+        match parts.extensions.get::<Caller>() {
+            Some(caller) => Ok(caller.clone()),
+            None => caller_of(parts, state),
         }
-        Ok(caller.calling_from(super::client::ClientAddress::of(parts).0))
     }
+}
+
+/// Who a request's bearer token names: genuine, current, not revoked, and
+/// (a token that must enrol in MFA first) only on `/auth/...`.
+pub fn caller_of(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
+    let caller = crate::app::revocations::caller(state, token.trim())?;
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(parts.uri.path(), |uri| uri.0.path());
+    if caller.mfa_setup && !path.starts_with("/api/v1/auth/") {
+        return Err(crate::app::access::mfa_setup_required());
+    }
+    Ok(caller.calling_from(super::client::ClientAddress::of(parts).0))
 }

@@ -67,11 +67,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         options.client_ip_header.clone(),
         options.trusted_proxies.clone(),
     );
-    let writes = rate_limit::WriteLimiter::new(
-        options.write_quotas,
-        state.tokens.clone(),
-        state.clock.clone(),
-    );
+    let writes = rate_limit::WriteLimiter::new(options.write_quotas, state.clone());
     // Everything but the credential endpoints, which have their own limit.
     let resources = Router::new()
         .merge(restaurant::router())

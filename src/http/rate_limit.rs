@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
@@ -28,9 +27,9 @@ use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 
 use super::client::ClientAddress;
-use crate::auth::TokenKeys;
-use crate::clock::SharedClock;
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct AuthLimiter {
@@ -108,8 +107,7 @@ pub struct WriteQuotas {
 pub struct WriteLimiter {
     per_writer: Option<Arc<DefaultKeyedRateLimiter<Writer>>>,
     per_restaurant: Option<Arc<DefaultKeyedRateLimiter<i64>>>,
-    tokens: Arc<TokenKeys>,
-    clock: SharedClock,
+    state: AppState,
 }
 
 /// Whose quota a write uses. Guests at one table share one: a guest can
@@ -125,30 +123,20 @@ enum Writer {
 }
 
 impl WriteLimiter {
-    pub fn new(quotas: WriteQuotas, tokens: Arc<TokenKeys>, clock: SharedClock) -> WriteLimiter {
+    pub fn new(quotas: WriteQuotas, state: AppState) -> WriteLimiter {
         WriteLimiter {
             per_writer: quotas.per_writer.map(keyed),
             per_restaurant: quotas.per_restaurant.map(keyed),
-            tokens,
-            clock,
+            state,
         }
     }
 
-    /// The writer and restaurant of a request with a genuine, current
-    /// token. Anything else is not counted here: the handler refuses it.
-    fn writer(&self, req: &Request) -> Option<(Writer, i64)> {
-        let token = req
-            .headers()
-            .get(AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?;
-        let claims = self.tokens.verify(token.trim(), self.clock.now_ms()).ok()?;
-        let writer = match (claims.role, claims.tbl) {
-            (Role::Guest, Some(table)) => Writer::Table(claims.rid, table),
-            _ => Writer::Account(claims.sub),
-        };
-        Some((writer, claims.rid))
+    /// Whose quota a caller's writes use.
+    fn writer(caller: &Caller) -> Writer {
+        match (caller.role, caller.table_id) {
+            (Role::Guest, Some(table)) => Writer::Table(caller.restaurant_id, table),
+            _ => Writer::Account(caller.subject.clone()),
+        }
     }
 }
 
@@ -160,9 +148,16 @@ pub async fn limit_writes(
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let Some((writer, restaurant)) = limiter.writer(&req) else {
-        return next.run(req).await;
+    // The caller is resolved once here and left for the handler's extractor;
+    // a request without a valid one is not counted (the handler refuses it).
+    let (mut parts, body) = req.into_parts();
+    let caller = super::extract::caller_of(&parts, &limiter.state);
+    let Ok(caller) = caller else {
+        return next.run(Request::from_parts(parts, body)).await;
     };
+    let (writer, restaurant) = (WriteLimiter::writer(&caller), caller.restaurant_id);
+    parts.extensions.insert(caller);
+    let req = Request::from_parts(parts, body);
     if let Some(per_writer) = &limiter.per_writer {
         if let Err(not_until) = per_writer.check_key(&writer) {
             let whose = match writer {

@@ -14,6 +14,18 @@ pub(crate) trait Revoke {
     /// Records that `revoked` ends tokens of `restaurant` from `at` on.
     async fn revoke(&mut self, restaurant: i64, revoked: &Revoked, at: i64) -> sqlx::Result<()>;
 
+    /// Runs `delete` (a DELETE of one row, bound to `$1` restaurant and `$2`
+    /// id) and, if it deleted the row, records `revoked`: the tokens the row
+    /// gave end with it. Whether a row was deleted.
+    async fn delete_revoking(
+        &mut self,
+        delete: &str,
+        restaurant: i64,
+        id: i64,
+        revoked: &Revoked,
+        at: i64,
+    ) -> sqlx::Result<bool>;
+
     /// Ends the table's visit: a new visit number and a new guest code (the
     /// one a guest may have photographed stops working), and the old
     /// visit's guest tokens revoked.
@@ -39,6 +51,27 @@ macro_rules! impl_revoke {
                     .execute(&mut *self)
                     .await
                     .map(drop)
+            }
+
+            async fn delete_revoking(
+                &mut self,
+                delete: &str,
+                restaurant: i64,
+                id: i64,
+                revoked: &Revoked,
+                at: i64,
+            ) -> sqlx::Result<bool> {
+                let deleted = sqlx::query(delete)
+                    .bind(restaurant)
+                    .bind(id)
+                    .execute(&mut *self)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                if deleted {
+                    self.revoke(restaurant, revoked, at).await?;
+                }
+                Ok(deleted)
             }
 
             async fn end_visit(

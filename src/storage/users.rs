@@ -219,22 +219,21 @@ impl Store {
 
     /// Deletes an account and revokes every token it holds.
     pub async fn delete_user(&self, restaurant: i64, id: i64, now: i64) -> sqlx::Result<bool> {
+        let revoked = Revoked::Account {
+            user_id: id,
+            below: i64::MAX,
+        };
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let deleted = sqlx::query("DELETE FROM users WHERE restaurant_id = $1 AND id = $2")
-                .bind(restaurant)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                > 0;
-            if deleted {
-                let revoked = Revoked::Account {
-                    user_id: id,
-                    below: i64::MAX,
-                };
-                tx.revoke(restaurant, &revoked, now).await?;
-            }
+            let deleted = tx
+                .delete_revoking(
+                    "DELETE FROM users WHERE restaurant_id = $1 AND id = $2",
+                    restaurant,
+                    id,
+                    &revoked,
+                    now,
+                )
+                .await?;
             tx.commit().await?;
             Ok(deleted)
         })
