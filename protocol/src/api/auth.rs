@@ -20,7 +20,7 @@ pub struct LoginRequest {
     pub password: String,
     /// The authenticator's current code, or one unused recovery code, for
     /// an account with MFA (section 3).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 6, max = 64))]
     pub otp: Option<String>,
 }
