@@ -12,6 +12,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::api::checks::{Check, Payment};
 use crate::api::orders::{LineStatus, Order, OrderLine, OrderStatus};
 use crate::api::tables::TableStatus;
 use crate::{Role, Timestamp};
@@ -92,6 +93,16 @@ event_kinds! {
     "order.status_changed" => OrderStatusChanged(OrderStatusChanged),
     /// An order was cancelled.
     "order.cancelled" => OrderCancelled(OrderCancelled),
+    /// A check was opened for a table or a takeaway order.
+    "check.opened" => CheckOpened(CheckOpened),
+    /// A check changed: its lines, discounts, split, totals or status.
+    "check.updated" => CheckUpdated(CheckUpdated),
+    /// A payment was recorded against a check.
+    "payment.recorded" => PaymentRecorded(PaymentRecordedEvent),
+    /// Money was given back on a payment.
+    "payment.refunded" => PaymentRefunded(PaymentRefunded),
+    /// A paid check was closed, or a check was voided.
+    "check.closed" => CheckClosed(CheckClosed),
 }
 
 impl EventData {
@@ -333,4 +344,47 @@ mod tests {
         assert!(EventData::from_parts("menu.stock_low", data.clone()).is_ok());
         assert!(EventData::from_parts("menu.stock_update", data).is_err());
     }
+}
+
+/// `check.opened`: the check as opened. Check events go to the cashiers,
+/// the waiters, the dashboard and the check's table; they never carry a
+/// payment's `reference`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct CheckOpened {
+    pub check: Check,
+}
+
+/// `check.updated`: the whole check as it now is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct CheckUpdated {
+    pub check: Check,
+}
+
+/// `check.closed`: the check as closed (status `closed`) or voided
+/// (status `void`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct CheckClosed {
+    pub check: Check,
+}
+
+/// `payment.recorded`: the payment (without its reference) and what is
+/// still due on its check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentRecordedEvent {
+    pub payment: Payment,
+    pub due_cents: i64,
+}
+
+/// `payment.refunded`: a refund on a payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentRefunded {
+    pub payment_id: i64,
+    pub check_id: i64,
+    pub amount_cents: i64,
+    /// All refunded on the payment so far.
+    pub refunded_cents: i64,
+    pub reason: String,
 }

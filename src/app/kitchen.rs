@@ -26,7 +26,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{
     AuditDraft, Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, StockChange,
-    StockReturn, TableChange,
+    StockReturn, TableChange, TableRules,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +83,16 @@ struct Step<'a> {
     now: i64,
 }
 
+impl TableRules for Step<'_> {
+    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
+        table_after(wanted, now, open)
+    }
+
+    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
+        super::floor::ends_visit(from, to)
+    }
+}
+
 impl OrderChangePlan for Step<'_> {
     type Refusal = ApiError;
 
@@ -94,13 +104,6 @@ impl OrderChangePlan for Step<'_> {
         restores_availability(before, available)
     }
 
-    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
-        table_after(wanted, now, open)
-    }
-
-    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
-        super::floor::ends_visit(from, to)
-    }
 
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
         let r = self.caller.restaurant_id;

@@ -54,19 +54,12 @@ pub struct OrderChange {
 /// the transaction (stock given back, the table's other orders), and the
 /// events of what the change then did. Storage applies the decision, asks
 /// these pure functions, and calls nothing above it.
-pub trait OrderChangePlan {
+pub trait OrderChangePlan: TableRules {
     type Refusal;
     fn decide(&self, order: &Order) -> Result<OrderChange, Self::Refusal>;
     /// Whether stock given back to an item that had `before` left and was
     /// `available` (or not) makes it available.
     fn restores_availability(&self, before: i64, available: bool) -> bool;
-    /// The table's status after the change, from the status the change
-    /// wants for it, its status now and how many orders on it are open
-    /// (not closed or cancelled) with this change made; `None`: unchanged.
-    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus>;
-    /// Whether the table going from `from` to `to` ends its party's visit
-    /// (its guest tokens and code; see `end_visit`).
-    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool;
     fn events(&self, changed: &OrderChanged<'_>) -> Vec<EventDraft>;
     /// The audit entries of what the change did, written in its transaction.
     fn audit(&self, changed: &OrderChanged<'_>) -> Vec<AuditDraft> {
@@ -74,6 +67,72 @@ pub trait OrderChangePlan {
         Vec::new()
     }
 }
+
+/// How a change that closes orders moves their table (the application's
+/// rules; storage asks them inside the transaction).
+pub trait TableRules {
+    /// The table's status after the change, from the status the change
+    /// wants for it, its status now and how many orders on it are open
+    /// (not closed or cancelled) with this change made; `None`: unchanged.
+    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus>;
+    /// Whether the table going from `from` to `to` ends its party's visit
+    /// (its guest tokens and code; see `end_visit`).
+    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool;
+}
+
+/// Moves table `$table` toward `$wanted` inside transaction `$tx` as the
+/// [`TableRules`] `$rules` say, from its open orders and status now; the
+/// change made, if any (ending the visit when the rules say so).
+macro_rules! settle_table {
+    ($tx:expr, $r:expr, $table:expr, $wanted:expr, $now:expr, $rules:expr) => {{
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders WHERE restaurant_id = $1 \
+             AND table_id = $2 AND status NOT IN ('closed', 'cancelled')",
+        )
+        .bind($r)
+        .bind($table)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let from: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM dining_tables WHERE restaurant_id = $1 \
+             AND id = $2",
+        )
+        .bind($r)
+        .bind($table)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        let from = from
+            .map(|f| $crate::storage::placement::table_status($r, $table, f))
+            .transpose()?;
+        let to = from.and_then(|from| {
+            $crate::storage::TableRules::table_after($rules, $wanted, from, open)
+                .map(|to| (from, to))
+        });
+        match to {
+            Some((from, to)) => {
+                sqlx::query(
+                    "UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 \
+                     AND id = $2",
+                )
+                .bind($r)
+                .bind($table)
+                .bind(to.as_str())
+                .execute(&mut *$tx)
+                .await?;
+                if $crate::storage::TableRules::ends_visit($rules, from, to) {
+                    $tx.end_visit($r, $table, $now).await?;
+                }
+                Some($crate::storage::TableChange {
+                    table_id: $table,
+                    from,
+                    to,
+                })
+            }
+            None => None,
+        }
+    }};
+}
+pub(super) use settle_table;
 
 /// What an order change did, for its events.
 pub struct OrderChanged<'a> {
@@ -113,7 +172,7 @@ impl<T, E> Changed<T, E> {
 }
 
 const LINE_COLS: &str =
-    "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status";
+    "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status, seat";
 
 impl Store {
     /// Changes an order under its lock as `plan` decides from it, in one
@@ -222,46 +281,7 @@ impl Store {
             }
             let mut table_change = None;
             if let (Some(to), Some(table)) = (change.table_status, before.table_id) {
-                let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM orders WHERE restaurant_id = $1 \
-                     AND table_id = $2 AND status NOT IN ('closed', 'cancelled')",
-                )
-                .bind(r)
-                .bind(table)
-                .fetch_one(&mut *tx)
-                .await?;
-                let from: Option<String> = sqlx::query_scalar(
-                    "SELECT status FROM dining_tables WHERE restaurant_id = $1 \
-                     AND id = $2",
-                )
-                .bind(r)
-                .bind(table)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let from = from
-                    .map(|f| super::placement::table_status(r, table, f))
-                    .transpose()?;
-                let to =
-                    from.and_then(|from| plan.table_after(to, from, open).map(|to| (from, to)));
-                if let Some((from, to)) = to {
-                    sqlx::query(
-                        "UPDATE dining_tables SET status = $3 WHERE restaurant_id = $1 \
-                         AND id = $2",
-                    )
-                    .bind(r)
-                    .bind(table)
-                    .bind(to.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if plan.ends_visit(from, to) {
-                        tx.end_visit(r, table, now).await?;
-                    }
-                    table_change = Some(TableChange {
-                        table_id: table,
-                        from,
-                        to,
-                    });
-                }
+                table_change = settle_table!(tx, r, table, to, now, plan);
             }
             let row: OrderRow = sqlx::query_as(&format!(
                 "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 \

@@ -52,6 +52,7 @@ macro_rules! on_writer {
 mod analytics;
 mod append;
 mod audit;
+mod checks;
 mod direct;
 mod events;
 mod lifecycle;
@@ -74,7 +75,12 @@ pub(crate) use audit::AppendAudit;
 pub use audit::{AuditDraft, AuditFilter, AuditHead, AuditRow, GENESIS_HASH};
 pub use events::{EventDraft, RoomSeqs};
 pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
-pub use lifecycle::{StockChange, TableChange};
+pub use lifecycle::{StockChange, TableChange, TableRules};
+pub use checks::{
+    CheckAmounts, CheckChanged, CheckDone, CheckFacts, CheckOpen, CheckPlan, CheckRow, CheckTarget,
+    CheckWrite, DiscountRow, IntentRow, MoneySettings, NewDiscount, NewPayment, NewRefund,
+    PaymentRow, TaxedThing,
+};
 pub use login_attempts::{LoginKey, LoginLock};
 pub use mfa::MfaState;
 pub use placement::{

@@ -34,6 +34,7 @@ pub(super) struct LineRow {
     modifiers: String,
     #[sqlx(try_from = "String")]
     status: LineStatus,
+    seat: Option<i64>,
 }
 
 /// The order from its row and its lines' rows; a line whose stored
@@ -53,6 +54,7 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
                 qty: l.qty,
                 note: l.note,
                 status: l.status,
+                seat: l.seat,
             })
         })
         .collect::<sqlx::Result<_>>()?;
@@ -87,7 +89,7 @@ impl Store {
         let lines: Vec<LineRow> = on_db!(self, |pool| {
             sqlx::query_as(
             "SELECT id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, \
-             status FROM order_lines WHERE restaurant_id = $1 \
+             status, seat FROM order_lines WHERE restaurant_id = $1 \
              AND order_id = $2 ORDER BY id"
         )
         .bind(restaurant)

@@ -16,13 +16,13 @@ const OPEN: &str = "('placed', 'in_progress', 'ready', 'served')";
 const IN_KITCHEN: &str = "('placed', 'in_progress', 'ready')";
 
 #[derive(sqlx::FromRow)]
-struct OwnedLine {
+pub(super) struct OwnedLine {
     order_id: i64,
     #[sqlx(flatten)]
     line: LineRow,
 }
 
-fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> sqlx::Result<Vec<Order>> {
+pub(super) fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> sqlx::Result<Vec<Order>> {
     let mut by_order: HashMap<i64, Vec<LineRow>> = HashMap::new();
     for l in lines {
         by_order.entry(l.order_id).or_default().push(l.line);
@@ -59,7 +59,7 @@ macro_rules! orders_in_snapshot {
         .await?;
         let lines: Vec<OwnedLine> = sqlx::query_as(&format!(
             "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, \
-             modifiers, status FROM order_lines WHERE restaurant_id = $1 \
+             modifiers, status, seat FROM order_lines WHERE restaurant_id = $1 \
              AND order_id IN (SELECT id FROM orders WHERE restaurant_id = $1 \
              AND {}) ORDER BY id",
             $filter

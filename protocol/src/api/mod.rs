@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod health;
 pub mod menu;
 pub mod orders;

@@ -73,6 +73,10 @@ pub struct NewLine {
     #[serde(default)]
     #[validate(length(max = 10))]
     pub modifiers: Vec<String>,
+    /// The seat it is for (1–500), for splitting the check by seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(range(min = 1, max = 500))]
+    pub seat: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -179,6 +183,8 @@ pub struct OrderLine {
     pub note: String,
     pub modifiers: Vec<String>,
     pub status: LineStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -59,11 +59,33 @@ pub enum ClientMessage {
     MenuSnapshot(Ping),
     #[serde(rename = "auth.refresh")]
     AuthRefresh(AuthRefreshCommand),
+    #[serde(rename = "check.open")]
+    CheckOpen(CheckOpenCommand),
+    #[serde(rename = "check.get")]
+    CheckGet(CheckCommand),
+    #[serde(rename = "check.discount")]
+    CheckDiscount(CheckDiscountCommand),
+    #[serde(rename = "check.split")]
+    CheckSplit(CheckSplitCommand),
+    #[serde(rename = "check.set_covers")]
+    CheckSetCovers(CheckCoversCommand),
+    #[serde(rename = "check.close")]
+    CheckClose(CheckCommand),
+    #[serde(rename = "check.void")]
+    CheckVoid(CheckReasonCommand),
+    #[serde(rename = "check.reopen")]
+    CheckReopen(CheckReasonCommand),
+    #[serde(rename = "payment.record")]
+    PaymentRecord(PaymentCommand),
+    #[serde(rename = "payment.refund")]
+    PaymentRefund(RefundCommand),
+    #[serde(rename = "payment.intent")]
+    PaymentIntent(IntentCommand),
 }
 
 impl ClientMessage {
     /// The `type` strings, for telling an unknown command from a bad one.
-    pub const TYPES: [&'static str; 18] = [
+    pub const TYPES: [&'static str; 29] = [
         "hello",
         "subscribe",
         "unsubscribe",
@@ -82,6 +104,30 @@ impl ClientMessage {
         "table.snapshot",
         "menu.snapshot",
         "auth.refresh",
+        "check.open",
+        "check.get",
+        "check.discount",
+        "check.split",
+        "check.set_covers",
+        "check.close",
+        "check.void",
+        "check.reopen",
+        "payment.record",
+        "payment.refund",
+        "payment.intent",
+    ];
+
+    /// The commands whose body (besides `type` and `id`, and `check_id`
+    /// where they have one) is a REST request type: the hub parses that body
+    /// on its own so that a failing field keeps its path.
+    pub const WITH_BODY: [&'static str; 7] = [
+        "order.place",
+        "check.open",
+        "check.discount",
+        "check.split",
+        "payment.record",
+        "payment.refund",
+        "payment.intent",
     ];
 }
 
@@ -162,6 +208,9 @@ pub struct OrderStatusCommand {
     pub id: RequestId,
     pub order_id: i64,
     pub status: crate::api::orders::OrderStatus,
+    /// Why a manager closes an order whose check is not paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -171,9 +220,82 @@ pub struct OrderCommand {
 }
 
 /// The order after a lifecycle command.
+/// The check as the command left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckAck {
+    pub check: crate::api::checks::Check,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderAck {
     pub order: crate::api::orders::Order,
+}
+
+/// A check, by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckCommand {
+    pub id: RequestId,
+    pub check_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckOpenCommand {
+    pub id: RequestId,
+    #[serde(flatten)]
+    pub open: crate::api::checks::OpenCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckDiscountCommand {
+    pub id: RequestId,
+    pub check_id: i64,
+    #[serde(flatten)]
+    pub discount: crate::api::checks::AddDiscount,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckSplitCommand {
+    pub id: RequestId,
+    pub check_id: i64,
+    #[serde(flatten)]
+    pub split: crate::api::checks::SplitCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckCoversCommand {
+    pub id: RequestId,
+    pub check_id: i64,
+    pub covers: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckReasonCommand {
+    pub id: RequestId,
+    pub check_id: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentCommand {
+    pub id: RequestId,
+    pub check_id: i64,
+    #[serde(flatten)]
+    pub payment: crate::api::checks::RecordPayment,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RefundCommand {
+    pub id: RequestId,
+    #[serde(flatten)]
+    pub refund: crate::api::checks::Refund,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IntentCommand {
+    pub id: RequestId,
+    pub check_id: i64,
+    #[serde(flatten)]
+    pub intent: crate::api::checks::CreateIntent,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -337,6 +459,30 @@ pub enum AckResult {
     #[serde(rename = "auth.refresh")]
     AuthRefresh {
         expires_at: Timestamp,
+    },
+    #[serde(rename = "check.open")]
+    CheckOpen(CheckAck),
+    #[serde(rename = "check.get")]
+    CheckGet(CheckAck),
+    #[serde(rename = "check.discount")]
+    CheckDiscount(CheckAck),
+    #[serde(rename = "check.split")]
+    CheckSplit(CheckAck),
+    #[serde(rename = "check.set_covers")]
+    CheckSetCovers(CheckAck),
+    #[serde(rename = "check.close")]
+    CheckClose(CheckAck),
+    #[serde(rename = "check.void")]
+    CheckVoid(CheckAck),
+    #[serde(rename = "check.reopen")]
+    CheckReopen(CheckAck),
+    #[serde(rename = "payment.refund")]
+    PaymentRefund(CheckAck),
+    #[serde(rename = "payment.record")]
+    PaymentRecord(crate::api::checks::PaymentRecorded),
+    #[serde(rename = "payment.intent")]
+    PaymentIntent {
+        intent: crate::api::checks::PaymentIntent,
     },
     /// Each snapshot is consistent with `seq`: apply events after it.
     #[serde(rename = "kitchen.snapshot")]

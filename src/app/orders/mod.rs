@@ -136,7 +136,7 @@ fn check_table(caller: &Caller, req: &PlaceOrder) -> ApiResult<Option<i64>> {
     Ok(req.table_id)
 }
 
-/// Identical lines (item, note, modifiers) become one with the summed qty.
+/// Identical lines (item, note, modifiers, seat) become one with the summed qty.
 fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
     let mut merged: Vec<LineRequest> = Vec::new();
     for (i, line) in req.lines.iter().enumerate() {
@@ -153,7 +153,10 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
         }
         let note = line.note.trim().to_owned();
         match merged.iter_mut().find(|m| {
-            m.menu_item_id == line.menu_item_id && m.note == note && m.modifiers == modifiers
+            m.menu_item_id == line.menu_item_id
+                && m.note == note
+                && m.modifiers == modifiers
+                && m.seat == line.seat
         }) {
             Some(same) => {
                 same.qty += line.qty;
@@ -170,6 +173,7 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
                 qty: line.qty,
                 note,
                 modifiers,
+                seat: line.seat,
             }),
         }
     }

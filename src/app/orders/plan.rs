@@ -26,6 +26,7 @@ pub struct LineRequest {
     pub qty: i64,
     pub note: String,
     pub modifiers: Vec<String>,
+    pub seat: Option<i64>,
 }
 
 /// A placement as asked, validated and merged.
@@ -107,6 +108,7 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
                 note: line.note.clone(),
                 modifiers: line.modifiers.clone(),
                 status: LineStatus::Queued,
+                seat: line.seat,
             }
         })
         .collect();
@@ -221,6 +223,7 @@ impl Plan {
                     note: l.note.clone(),
                     modifiers: l.modifiers.clone(),
                     status: l.status,
+                    seat: l.seat,
                 })
                 .collect(),
             created_at: Timestamp(o.created_at),
@@ -310,6 +313,7 @@ mod tests {
             qty,
             note: note.into(),
             modifiers: vec![],
+            seat: None,
         }
     }
 

@@ -115,6 +115,7 @@ pub struct NewLine {
     #[serde(serialize_with = "as_json_text")]
     pub modifiers: Vec<String>,
     pub status: LineStatus,
+    pub seat: Option<i64>,
 }
 
 fn as_json_text<S: serde::Serializer>(value: &[String], s: S) -> Result<S::Ok, S::Error> {

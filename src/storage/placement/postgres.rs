@@ -77,7 +77,7 @@ const ORDER_COLUMNS: [&str; 16] = [
 
 /// The lines' columns and their array types, in the order [`bind_lines`]
 /// binds one array each (after the order's values).
-const LINE_COLUMNS: [(&str, &str); 11] = [
+const LINE_COLUMNS: [(&str, &str); 12] = [
     ("id", "BIGINT"),
     ("restaurant_id", "BIGINT"),
     ("order_id", "BIGINT"),
@@ -89,6 +89,7 @@ const LINE_COLUMNS: [(&str, &str); 11] = [
     ("note", "TEXT"),
     ("modifiers", "TEXT"),
     ("status", "TEXT"),
+    ("seat", "BIGINT"),
 ];
 
 /// The statistics (`$7`–`$13`, see [`append::pg_stats_ctes`]), then the seqs and
@@ -158,6 +159,7 @@ struct LineArrays {
     note: Vec<String>,
     modifiers: Vec<String>,
     status: Vec<&'static str>,
+    seat: Vec<Option<i64>>,
 }
 
 impl LineArrays {
@@ -178,6 +180,7 @@ impl LineArrays {
             note: lines.iter().map(|l| l.note.clone()).collect(),
             modifiers,
             status: lines.iter().map(|l| l.status.as_str()).collect(),
+            seat: lines.iter().map(|l| l.seat).collect(),
         })
     }
 
@@ -193,6 +196,7 @@ impl LineArrays {
             .bind(&self.note)
             .bind(&self.modifiers)
             .bind(&self.status)
+            .bind(&self.seat)
     }
 }
 

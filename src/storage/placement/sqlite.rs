@@ -21,8 +21,8 @@ const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source,
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) \
     RETURNING id";
 const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
-    station_id, name, unit_price_cents, qty, note, modifiers, status) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+    station_id, name, unit_price_cents, qty, note, modifiers, status, seat) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 const SET_PLACED_SEQ: &str =
     "UPDATE orders SET placed_seq = $3 WHERE restaurant_id = $1 AND id = $2";
 
@@ -154,7 +154,7 @@ fn write<R>(
     let mut line_ids = Vec::with_capacity(w.lines.len());
     for line in &w.lines {
         let modifiers = serde_json::to_string(&line.modifiers).map_err(conversion)?;
-        let args: [&dyn rusqlite::ToSql; 10] = [
+        let args: [&dyn rusqlite::ToSql; 11] = [
             &r,
             &order_id,
             &line.menu_item_id,
@@ -165,6 +165,7 @@ fn write<R>(
             &line.note,
             &modifiers,
             &line.status.as_str(),
+            &line.seat,
         ];
         line_ids.push(direct::one(c, INSERT_LINE, &args, |row| row.get(0))?);
     }

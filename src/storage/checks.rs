@@ -1,0 +1,1066 @@
+//! Checks and payments: one transaction per change of a check, in the same
+//! rhythm as an order change (`lifecycle.rs`). Storage locks the check (or
+//! opens one), lets the table's new orders join it, reads the facts the
+//! application decides from, applies the decided [`CheckWrite`] with
+//! conditional statements, and appends the events and audit entries the
+//! plan drafts from the check before and after. It computes no amount and
+//! decides nothing: every figure arrives in the write.
+//!
+//! Two guards hold even if a decision were made from stale facts: money is
+//! added to a check only while `paid_cents` stays within `total_cents`, and
+//! refunded to a payment only while its refunds stay within what it took —
+//! both as conditional updates inside the transaction.
+
+use std::collections::HashMap;
+
+use restohub_protocol::api::checks::{
+    CheckStatus, DiscountKind, IntentStatus, PaymentMethod, TaxRate,
+};
+use restohub_protocol::api::orders::{Order, OrderStatus};
+use restohub_protocol::Role;
+
+use super::lifecycle::{settle_table, Changed, TableChange, TableRules};
+use super::orders::{OrderRow, ORDER_COLS};
+use super::revocations::Revoke;
+use super::snapshots::{group, OwnedLine};
+use super::{Append, AppendAudit, AuditDraft, BeginWrite, EventDraft, Store};
+
+/// Which check a change is for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CheckTarget {
+    Id(i64),
+    /// The table's open (or partially paid) check.
+    Table(i64),
+    /// The takeaway order's check (not void).
+    Order(i64),
+}
+
+/// A check's row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CheckRow {
+    pub id: i64,
+    pub table_id: Option<i64>,
+    pub order_id: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub status: CheckStatus,
+    pub covers: i64,
+    /// JSON, as the application wrote it.
+    pub split: Option<String>,
+    pub subtotal_cents: i64,
+    pub discount_cents: i64,
+    pub comp_cents: i64,
+    pub service_cents: i64,
+    pub tax_cents: i64,
+    pub total_cents: i64,
+    pub paid_cents: i64,
+    pub tip_cents: i64,
+    pub refunded_cents: i64,
+    pub receipt_no: Option<i64>,
+    pub void_reason: Option<String>,
+    pub opened_by: Option<i64>,
+    pub opened_at: i64,
+    pub updated_at: i64,
+    pub paid_at: Option<i64>,
+    pub paid_day: Option<String>,
+    pub closed_at: Option<i64>,
+}
+
+const CHECK_COLS: &str = "id, table_id, order_id, status, covers, split, subtotal_cents, \
+    discount_cents, comp_cents, service_cents, tax_cents, total_cents, paid_cents, tip_cents, \
+    refunded_cents, receipt_no, void_reason, opened_by, opened_at, updated_at, paid_at, \
+    paid_day, closed_at";
+
+/// What the restaurant configures for its checks.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MoneySettings {
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    pub service_charge_bp: i64,
+    pub service_charge_min_covers: i64,
+    pub discount_limit_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DiscountRow {
+    pub id: i64,
+    pub line_id: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub kind: DiscountKind,
+    pub value: i64,
+    pub comp: bool,
+    pub reason: String,
+    pub by_user: Option<i64>,
+    pub approved_by: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub check_id: i64,
+    pub part: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub method: PaymentMethod,
+    pub amount_cents: i64,
+    pub tip_cents: i64,
+    pub tendered_cents: Option<i64>,
+    pub change_cents: i64,
+    pub refunded_cents: i64,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub by_user: Option<i64>,
+    pub by_role: String,
+    pub created_at: i64,
+}
+
+const PAYMENT_COLS: &str = "id, check_id, part, method, amount_cents, tip_cents, \
+    tendered_cents, change_cents, refunded_cents, reference, idempotency_key, request_hash, \
+    by_user, by_role, created_at";
+
+/// Everything a check change is decided from, read under the check's lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckFacts {
+    pub check: CheckRow,
+    pub settings: MoneySettings,
+    /// Its orders (cancelled ones included; the application leaves them out).
+    pub orders: Vec<Order>,
+    pub rates: Vec<TaxRate>,
+    /// Each ordered item's tax rate: its own, else its category's.
+    pub item_rates: HashMap<i64, i64>,
+    pub discounts: Vec<DiscountRow>,
+    pub payments: Vec<PaymentRow>,
+    /// The payment already recorded with the plan's idempotency key.
+    pub existing_payment: Option<PaymentRow>,
+}
+
+/// A check to open when the target has no live one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOpen {
+    pub covers: i64,
+    pub opened_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDiscount {
+    pub line_id: Option<i64>,
+    pub kind: DiscountKind,
+    pub value: i64,
+    pub comp: bool,
+    pub reason: String,
+    pub by_user: Option<i64>,
+    pub approved_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPayment {
+    pub part: Option<i64>,
+    pub method: PaymentMethod,
+    pub amount_cents: i64,
+    pub tip_cents: i64,
+    pub tendered_cents: Option<i64>,
+    pub change_cents: i64,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub by_user: Option<i64>,
+    pub by_role: Role,
+    /// The payment intent it settles (pay at the table).
+    pub intent_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRefund {
+    pub payment_id: i64,
+    pub amount_cents: i64,
+    pub reason: String,
+    pub by_user: Option<i64>,
+}
+
+/// The check's figures as the application computed them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckAmounts {
+    pub subtotal_cents: i64,
+    pub discount_cents: i64,
+    pub comp_cents: i64,
+    pub service_cents: i64,
+    pub tax_cents: i64,
+    pub total_cents: i64,
+}
+
+/// What a check change writes, decided before any of it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckWrite {
+    pub status: CheckStatus,
+    pub covers: i64,
+    pub split: Option<String>,
+    pub amounts: CheckAmounts,
+    pub void_reason: Option<String>,
+    /// Give it the restaurant's next receipt number if it has none.
+    pub receipt: bool,
+    /// It became paid now: `paid_at`, `paid_day`.
+    pub paid_day: Option<String>,
+    pub closed: bool,
+    /// Its reopening clears `paid_at` and `closed_at` (the receipt number stays).
+    pub reopened: bool,
+    pub discount: Option<NewDiscount>,
+    pub payment: Option<NewPayment>,
+    pub refund: Option<NewRefund>,
+    /// Served orders of the check to close.
+    pub close_orders: Vec<i64>,
+    /// The business day payments and refunds count for.
+    pub business_day: String,
+}
+
+/// What a check change did, for its events and audit entries.
+pub struct CheckChanged<'a> {
+    pub before: &'a CheckFacts,
+    pub after: &'a CheckFacts,
+    /// Whether this change opened the check.
+    pub opened: bool,
+    pub payment: Option<&'a PaymentRow>,
+    pub refund: Option<&'a NewRefund>,
+    /// Orders closed with it, as they were and are.
+    pub closed_orders: &'a [(Order, Order)],
+    pub table: Option<&'a TableChange>,
+}
+
+/// A check change as the application decides it (see the module doc).
+pub trait CheckPlan: TableRules {
+    type Refusal;
+    /// A check to open if the target has no live one; `None`: not found.
+    fn opens(&self) -> Option<CheckOpen> {
+        None
+    }
+    /// The idempotency key whose earlier payment the facts should carry.
+    fn payment_key(&self) -> Option<&str> {
+        None
+    }
+    fn decide(&self, facts: &CheckFacts) -> Result<CheckWrite, Self::Refusal>;
+    /// The refusal when a conditional statement found the check or the
+    /// payment changed under the decision (more paid or refunded than due).
+    fn overdrawn(&self) -> Self::Refusal;
+    fn events(&self, changed: &CheckChanged<'_>) -> Vec<EventDraft>;
+    fn audit(&self, changed: &CheckChanged<'_>) -> Vec<AuditDraft>;
+}
+
+/// A change's outcome: the check's facts after it, and its new payment.
+#[derive(Debug)]
+pub struct CheckDone {
+    pub facts: CheckFacts,
+    pub payment: Option<PaymentRow>,
+}
+
+/// A payment intent's row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IntentRow {
+    pub id: String,
+    pub restaurant_id: i64,
+    pub check_id: i64,
+    pub part: Option<i64>,
+    pub amount_cents: i64,
+    pub tip_cents: i64,
+    pub currency: String,
+    #[sqlx(try_from = "String")]
+    pub status: IntentStatus,
+    pub payment_id: Option<i64>,
+    pub idempotency_key: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+const INTENT_COLS: &str = "id, restaurant_id, check_id, part, amount_cents, tip_cents, currency, \
+    status, payment_id, idempotency_key, created_by, created_at, expires_at";
+
+
+/// Reads a check's facts inside a transaction (the same statements before
+/// and after a change).
+macro_rules! check_facts {
+    ($tx:expr, $r:expr, $id:expr, $key:expr) => {{
+        let check: CheckRow = sqlx::query_as(&format!(
+            "SELECT {CHECK_COLS} FROM checks WHERE restaurant_id = $1 AND id = $2"
+        ))
+        .bind($r)
+        .bind($id)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let settings: MoneySettings = sqlx::query_as(
+            "SELECT name, currency, timezone, service_charge_bp, service_charge_min_covers, \
+             discount_limit_cents FROM restaurants WHERE id = $1",
+        )
+        .bind($r)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let orders: Vec<OrderRow> = sqlx::query_as(&format!(
+            "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND check_id = $2 \
+             ORDER BY id"
+        ))
+        .bind($r)
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let lines: Vec<OwnedLine> = sqlx::query_as(
+            "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, \
+             modifiers, status, seat FROM order_lines WHERE restaurant_id = $1 \
+             AND order_id IN (SELECT id FROM orders WHERE restaurant_id = $1 \
+             AND check_id = $2) ORDER BY id",
+        )
+        .bind($r)
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let orders = group(orders, lines)?;
+        let rates: Vec<(i64, String, i64, bool)> = sqlx::query_as(
+            "SELECT id, name, rate_bp, included FROM tax_rates WHERE restaurant_id = $1 \
+             ORDER BY id",
+        )
+        .bind($r)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let item_rates: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT i.id, COALESCE(i.tax_rate_id, c.tax_rate_id) FROM menu_items i \
+             LEFT JOIN menu_categories c ON c.restaurant_id = i.restaurant_id \
+             AND c.id = i.category_id WHERE i.restaurant_id = $1 \
+             AND COALESCE(i.tax_rate_id, c.tax_rate_id) IS NOT NULL AND i.id IN \
+             (SELECT l.menu_item_id FROM order_lines l JOIN orders o ON o.id = l.order_id \
+             WHERE o.restaurant_id = $1 AND o.check_id = $2)",
+        )
+        .bind($r)
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let discounts: Vec<DiscountRow> = sqlx::query_as(
+            "SELECT id, line_id, kind, value, comp, reason, by_user, approved_by, created_at \
+             FROM check_discounts WHERE restaurant_id = $1 AND check_id = $2 ORDER BY id",
+        )
+        .bind($r)
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let payments: Vec<PaymentRow> = sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLS} FROM payments WHERE restaurant_id = $1 AND check_id = $2 \
+             ORDER BY id"
+        ))
+        .bind($r)
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let existing_payment: Option<PaymentRow> = match $key {
+            Some(key) => {
+                sqlx::query_as(&format!(
+                    "SELECT {PAYMENT_COLS} FROM payments WHERE restaurant_id = $1 \
+                     AND idempotency_key = $2"
+                ))
+                .bind($r)
+                .bind(key)
+                .fetch_optional(&mut *$tx)
+                .await?
+            }
+            None => None,
+        };
+        CheckFacts {
+            check,
+            settings,
+            orders,
+            rates: rates
+                .into_iter()
+                .map(|(id, name, rate_bp, included)| TaxRate {
+                    id,
+                    name,
+                    rate_bp,
+                    included,
+                })
+                .collect(),
+            item_rates: item_rates.into_iter().collect(),
+            discounts,
+            payments,
+            existing_payment,
+        }
+    }};
+}
+
+impl Store {
+    /// Changes a check as `plan` decides, in one transaction under the
+    /// check's lock (see the module doc). A table's open check first takes
+    /// in the table's orders that have no check yet.
+    pub async fn change_check<P: CheckPlan>(
+        &self,
+        r: i64,
+        target: CheckTarget,
+        now: i64,
+        plan: &P,
+    ) -> sqlx::Result<Changed<CheckDone, P::Refusal>> {
+        let _turn = self.lane(r).await;
+        let result = on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let lock = super::lock_suffix(pool);
+            let found: Option<i64> = match target {
+                CheckTarget::Id(id) => {
+                    sqlx::query_scalar(&format!(
+                        "SELECT id FROM checks WHERE restaurant_id = $1 AND id = $2{lock}"
+                    ))
+                    .bind(r)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                CheckTarget::Table(table) => {
+                    sqlx::query_scalar(&format!(
+                        "SELECT id FROM checks WHERE restaurant_id = $1 AND table_id = $2 \
+                         AND status IN ('open', 'partially_paid'){lock}"
+                    ))
+                    .bind(r)
+                    .bind(table)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                CheckTarget::Order(order) => {
+                    sqlx::query_scalar(&format!(
+                        "SELECT id FROM checks WHERE restaurant_id = $1 AND order_id = $2 \
+                         AND status <> 'void'{lock}"
+                    ))
+                    .bind(r)
+                    .bind(order)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+            };
+            let mut opened = false;
+            let id = match (found, plan.opens()) {
+                (Some(id), _) => id,
+                (None, Some(open)) => {
+                    let (table_id, order_id) = match target {
+                        CheckTarget::Table(t) => (Some(t), None),
+                        CheckTarget::Order(o) => (None, Some(o)),
+                        CheckTarget::Id(_) => return Ok(Changed::NotFound),
+                    };
+                    let exists: bool = match target {
+                        CheckTarget::Table(t) => sqlx::query_scalar(
+                            "SELECT COUNT(*) > 0 FROM dining_tables WHERE restaurant_id = $1 \
+                             AND id = $2",
+                        )
+                        .bind(r)
+                        .bind(t)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                        _ => sqlx::query_scalar(
+                            "SELECT COUNT(*) > 0 FROM orders WHERE restaurant_id = $1 \
+                             AND id = $2 AND table_id IS NULL AND status <> 'cancelled'",
+                        )
+                        .bind(r)
+                        .bind(order_id)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                    };
+                    if !exists {
+                        return Ok(Changed::NotFound);
+                    }
+                    opened = true;
+                    sqlx::query_scalar(
+                        "INSERT INTO checks (restaurant_id, table_id, order_id, status, covers, \
+                         opened_by, opened_at, updated_at) VALUES ($1, $2, $3, 'open', $4, $5, \
+                         $6, $6) RETURNING id",
+                    )
+                    .bind(r)
+                    .bind(table_id)
+                    .bind(order_id)
+                    .bind(open.covers)
+                    .bind(open.opened_by)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+                (None, None) => return Ok(Changed::NotFound),
+            };
+            // New orders join the open check: a table's that have none, or
+            // the takeaway order itself.
+            sqlx::query(
+                "UPDATE orders SET check_id = $2 WHERE restaurant_id = $1 AND check_id IS NULL \
+                 AND status NOT IN ('closed', 'cancelled') AND EXISTS (SELECT 1 FROM checks c \
+                 WHERE c.restaurant_id = $1 AND c.id = $2 AND c.status IN ('open', \
+                 'partially_paid') AND (c.table_id = orders.table_id OR c.order_id = orders.id))",
+            )
+            .bind(r)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let key = plan.payment_key();
+            let before = check_facts!(tx, r, id, key);
+            let write = match plan.decide(&before) {
+                Ok(write) => write,
+                Err(e) => return Ok(Changed::Refused(e)),
+            };
+            if let Some(d) = &write.discount {
+                sqlx::query(
+                    "INSERT INTO check_discounts (restaurant_id, check_id, line_id, kind, value, \
+                     comp, reason, by_user, approved_by, created_at) VALUES ($1, $2, $3, $4, $5, \
+                     $6, $7, $8, $9, $10)",
+                )
+                .bind(r)
+                .bind(id)
+                .bind(d.line_id)
+                .bind(d.kind.as_str())
+                .bind(d.value)
+                .bind(d.comp)
+                .bind(&d.reason)
+                .bind(d.by_user)
+                .bind(d.approved_by)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut payment = None;
+            let (mut paid, mut tip, mut refunded) = (0, 0, 0);
+            if let Some(p) = &write.payment {
+                let row: PaymentRow = sqlx::query_as(&format!(
+                    "INSERT INTO payments (restaurant_id, check_id, part, method, amount_cents, \
+                     tip_cents, tendered_cents, change_cents, reference, idempotency_key, \
+                     request_hash, by_user, by_role, created_at, business_day) VALUES ($1, $2, \
+                     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                     RETURNING {PAYMENT_COLS}"
+                ))
+                .bind(r)
+                .bind(id)
+                .bind(p.part)
+                .bind(p.method.as_str())
+                .bind(p.amount_cents)
+                .bind(p.tip_cents)
+                .bind(p.tendered_cents)
+                .bind(p.change_cents)
+                .bind(&p.reference)
+                .bind(&p.idempotency_key)
+                .bind(&p.request_hash)
+                .bind(p.by_user)
+                .bind(p.by_role.as_str())
+                .bind(now)
+                .bind(&write.business_day)
+                .fetch_one(&mut *tx)
+                .await?;
+                if let Some(intent) = &p.intent_id {
+                    sqlx::query(
+                        "UPDATE payment_intents SET status = 'succeeded', payment_id = $3 \
+                         WHERE restaurant_id = $1 AND id = $2",
+                    )
+                    .bind(r)
+                    .bind(intent)
+                    .bind(row.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (paid, tip) = (p.amount_cents, p.tip_cents);
+                payment = Some(row);
+            }
+            if let Some(refund) = &write.refund {
+                // Never more back than the payment took, whatever was decided.
+                let done = sqlx::query(
+                    "UPDATE payments SET refunded_cents = refunded_cents + $3 \
+                     WHERE restaurant_id = $1 AND id = $2 \
+                     AND refunded_cents + $3 <= amount_cents + tip_cents",
+                )
+                .bind(r)
+                .bind(refund.payment_id)
+                .bind(refund.amount_cents)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(Changed::Refused(plan.overdrawn()));
+                }
+                sqlx::query(
+                    "INSERT INTO refunds (restaurant_id, payment_id, check_id, amount_cents, \
+                     reason, by_user, created_at, business_day) VALUES ($1, $2, $3, $4, $5, $6, \
+                     $7, $8)",
+                )
+                .bind(r)
+                .bind(refund.payment_id)
+                .bind(id)
+                .bind(refund.amount_cents)
+                .bind(&refund.reason)
+                .bind(refund.by_user)
+                .bind(now)
+                .bind(&write.business_day)
+                .execute(&mut *tx)
+                .await?;
+                refunded = refund.amount_cents;
+            }
+            let a = &write.amounts;
+            // The conditional update: money is added only while the paid
+            // amount stays within the total.
+            let done = sqlx::query(
+                "UPDATE checks SET status = $3, covers = $4, split = $5, subtotal_cents = $6, \
+                 discount_cents = $7, comp_cents = $8, service_cents = $9, tax_cents = $10, \
+                 total_cents = $11, paid_cents = paid_cents + $12, tip_cents = tip_cents + $13, \
+                 refunded_cents = refunded_cents + $14, void_reason = COALESCE($15, void_reason), \
+                 updated_at = $16, \
+                 paid_at = CASE WHEN $17 THEN NULL WHEN $18 IS NOT NULL THEN $16 \
+                   ELSE paid_at END, \
+                 paid_day = CASE WHEN $17 THEN NULL ELSE COALESCE($18, paid_day) END, \
+                 closed_at = CASE WHEN $17 THEN NULL WHEN $19 THEN $16 ELSE closed_at END \
+                 WHERE restaurant_id = $1 AND id = $2 AND paid_cents + $12 <= $11",
+            )
+            .bind(r)
+            .bind(id)
+            .bind(write.status.as_str())
+            .bind(write.covers)
+            .bind(&write.split)
+            .bind(a.subtotal_cents)
+            .bind(a.discount_cents)
+            .bind(a.comp_cents)
+            .bind(a.service_cents)
+            .bind(a.tax_cents)
+            .bind(a.total_cents)
+            .bind(paid)
+            .bind(tip)
+            .bind(refunded)
+            .bind(&write.void_reason)
+            .bind(now)
+            .bind(write.reopened)
+            .bind(&write.paid_day)
+            .bind(write.closed)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(Changed::Refused(plan.overdrawn()));
+            }
+            if write.receipt {
+                let next: i64 = sqlx::query_scalar(
+                    "UPDATE restaurants SET receipt_seq = receipt_seq + 1 WHERE id = $1 \
+                     RETURNING receipt_seq",
+                )
+                .bind(r)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE checks SET receipt_no = $3 WHERE restaurant_id = $1 AND id = $2 \
+                     AND receipt_no IS NULL",
+                )
+                .bind(r)
+                .bind(id)
+                .bind(next)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut closed_orders = Vec::new();
+            for order_id in &write.close_orders {
+                let Some(before_order) = before.orders.iter().find(|o| o.id == *order_id) else {
+                    continue;
+                };
+                let row: Option<(String, i64)> = sqlx::query_as(
+                    "UPDATE orders SET status = 'closed', updated_at = $3 WHERE restaurant_id = $1 \
+                     AND id = $2 AND status = 'served' RETURNING business_day, hour_start",
+                )
+                .bind(r)
+                .bind(order_id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((day, hour)) = row else { continue };
+                let mut after_order = before_order.clone();
+                after_order.status = OrderStatus::Closed;
+                tx.record_stats(
+                    r,
+                    &day,
+                    hour,
+                    &crate::stats::delta(Some(before_order), &after_order),
+                )
+                .await?;
+                closed_orders.push((before_order.clone(), after_order));
+            }
+            let mut table = None;
+            if let (Some(t), false) = (before.check.table_id, closed_orders.is_empty()) {
+                table = settle_table!(tx, r, t, restohub_protocol::api::tables::TableStatus::Cleaning, now, plan);
+            }
+            let after = check_facts!(tx, r, id, key);
+            let changed = CheckChanged {
+                before: &before,
+                after: &after,
+                opened,
+                payment: payment.as_ref(),
+                refund: write.refund.as_ref(),
+                closed_orders: &closed_orders,
+                table: table.as_ref(),
+            };
+            let drafts = plan.events(&changed);
+            tx.append_audit(r, &plan.audit(&changed)).await?;
+            let appended = tx.append_events(r, drafts, now).await?;
+            tx.commit().await?;
+            Changed::Done(
+                CheckDone {
+                    facts: after,
+                    payment,
+                },
+                appended,
+            )
+        });
+        Ok(result)
+    }
+
+    /// A check's facts, read in one snapshot (no orders join it).
+    pub async fn check_facts(&self, r: i64, id: i64) -> sqlx::Result<Option<CheckFacts>> {
+        let facts = on_db!(self, |pool| {
+            let mut tx = pool.begin_snapshot().await?;
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM checks WHERE restaurant_id = $1 AND id = $2")
+                    .bind(r)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match found {
+                Some(id) => {
+                    let key: Option<&str> = None;
+                    let facts = check_facts!(tx, r, id, key);
+                    tx.commit().await?;
+                    Some(facts)
+                }
+                None => None,
+            }
+        });
+        Ok(facts)
+    }
+
+    /// The ids of a restaurant's checks, newest first, optionally only those
+    /// of one status or table.
+    pub async fn check_ids(
+        &self,
+        r: i64,
+        status: Option<CheckStatus>,
+        table_id: Option<i64>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<i64>> {
+        on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT id FROM checks WHERE restaurant_id = $1 AND ($2 IS NULL \
+             OR status = $2) AND ($3 IS NULL OR table_id = $3) ORDER BY id DESC LIMIT $4"
+        )
+        .bind(r)
+        .bind(status.map(|s| s.as_str()))
+        .bind(table_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+    }
+
+    /// The live (open or partially paid) check of a table, if any.
+    pub async fn open_check_of_table(&self, r: i64, table: i64) -> sqlx::Result<Option<i64>> {
+        on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT id FROM checks WHERE restaurant_id = $1 AND table_id = $2 \
+             AND status IN ('open', 'partially_paid')"
+        )
+        .bind(r)
+        .bind(table)
+        .fetch_optional(pool)
+        .await)
+    }
+
+    /// The status of the check an order belongs to, if it has one.
+    pub async fn order_check_status(
+        &self,
+        r: i64,
+        order_id: i64,
+    ) -> sqlx::Result<Option<CheckStatus>> {
+        let status: Option<String> = on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT c.status FROM orders o JOIN checks c ON c.restaurant_id = o.restaurant_id \
+             AND c.id = o.check_id WHERE o.restaurant_id = $1 AND o.id = $2"
+        )
+        .bind(r)
+        .bind(order_id)
+        .fetch_optional(pool)
+        .await)?;
+        status
+            .map(|s| {
+                CheckStatus::try_from(s)
+                    .map_err(|e| super::corrupt(format!("check of order {order_id}"), "status", e))
+            })
+            .transpose()
+    }
+
+    /// The payment a key recorded, anywhere in the restaurant.
+    pub async fn payment_by_key(&self, r: i64, key: &str) -> sqlx::Result<Option<PaymentRow>> {
+        on_db!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLS} FROM payments WHERE restaurant_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(r)
+        .bind(key)
+        .fetch_optional(pool)
+        .await)
+    }
+
+    /// The check a payment belongs to.
+    pub async fn payment_check(&self, r: i64, payment_id: i64) -> sqlx::Result<Option<i64>> {
+        on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT check_id FROM payments WHERE restaurant_id = $1 AND id = $2"
+        )
+        .bind(r)
+        .bind(payment_id)
+        .fetch_optional(pool)
+        .await)
+    }
+
+    /// The restaurant's tax rates.
+    pub async fn tax_rates(&self, r: i64) -> sqlx::Result<Vec<TaxRate>> {
+        let rows: Vec<(i64, String, i64, bool)> = on_db!(self, |pool| sqlx::query_as(
+            "SELECT id, name, rate_bp, included FROM tax_rates WHERE restaurant_id = $1 ORDER BY id"
+        )
+        .bind(r)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, rate_bp, included)| TaxRate {
+                id,
+                name,
+                rate_bp,
+                included,
+            })
+            .collect())
+    }
+
+    /// Adds a tax rate; `None` if the name is taken.
+    pub async fn add_tax_rate(
+        &self,
+        r: i64,
+        name: &str,
+        rate_bp: i64,
+        included: bool,
+    ) -> sqlx::Result<Option<TaxRate>> {
+        let id: Option<i64> = on_writer!(self, |pool| sqlx::query_scalar(
+            "INSERT INTO tax_rates (restaurant_id, name, rate_bp, included) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (restaurant_id, name) DO NOTHING RETURNING id"
+        )
+        .bind(r)
+        .bind(name)
+        .bind(rate_bp)
+        .bind(included)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(id.map(|id| TaxRate {
+            id,
+            name: name.to_owned(),
+            rate_bp,
+            included,
+        }))
+    }
+
+    /// Deletes a tax rate and clears it from categories and items; whether
+    /// it existed.
+    pub async fn delete_tax_rate(&self, r: i64, id: i64) -> sqlx::Result<bool> {
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for sql in [
+                "UPDATE menu_categories SET tax_rate_id = NULL WHERE restaurant_id = $1 \
+                 AND tax_rate_id = $2",
+                "UPDATE menu_items SET tax_rate_id = NULL WHERE restaurant_id = $1 \
+                 AND tax_rate_id = $2",
+            ] {
+                sqlx::query(sql).bind(r).bind(id).execute(&mut *tx).await?;
+            }
+            let gone = sqlx::query("DELETE FROM tax_rates WHERE restaurant_id = $1 AND id = $2")
+                .bind(r)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            tx.commit().await?;
+            Ok(gone)
+        })
+    }
+
+    /// Sets the tax rate of a category or an item (`None` clears it);
+    /// whether the category or item and the rate exist.
+    pub async fn assign_tax_rate(
+        &self,
+        r: i64,
+        what: TaxedThing,
+        rate: Option<i64>,
+    ) -> sqlx::Result<bool> {
+        let (table, id) = match what {
+            TaxedThing::Category(id) => ("menu_categories", id),
+            TaxedThing::Item(id) => ("menu_items", id),
+        };
+        let sql = format!(
+            "UPDATE {table} SET tax_rate_id = $3 WHERE restaurant_id = $1 AND id = $2 \
+             AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tax_rates t \
+             WHERE t.restaurant_id = $1 AND t.id = $3))"
+        );
+        let done = on_writer!(self, |pool| sqlx::query(&sql)
+            .bind(r)
+            .bind(id)
+            .bind(rate)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// The restaurant's check settings.
+    pub async fn money_settings(&self, r: i64) -> sqlx::Result<Option<MoneySettings>> {
+        on_db!(self, |pool| sqlx::query_as(
+            "SELECT name, currency, timezone, service_charge_bp, service_charge_min_covers, \
+             discount_limit_cents FROM restaurants WHERE id = $1"
+        )
+        .bind(r)
+        .fetch_optional(pool)
+        .await)
+    }
+
+    /// Sets the service charge and the discount limit.
+    pub async fn set_money_settings(
+        &self,
+        r: i64,
+        service_charge_bp: i64,
+        service_charge_min_covers: i64,
+        discount_limit_cents: i64,
+    ) -> sqlx::Result<()> {
+        on_writer!(self, |pool| sqlx::query(
+            "UPDATE restaurants SET service_charge_bp = $2, service_charge_min_covers = $3, \
+             discount_limit_cents = $4 WHERE id = $1"
+        )
+        .bind(r)
+        .bind(service_charge_bp)
+        .bind(service_charge_min_covers)
+        .bind(discount_limit_cents)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The secret payment webhooks are signed with.
+    pub async fn webhook_secret(&self, r: i64) -> sqlx::Result<Option<String>> {
+        let secret: Option<Option<String>> = on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT payment_webhook_secret FROM restaurants WHERE id = $1"
+        )
+        .bind(r)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(secret.flatten())
+    }
+
+    pub async fn set_webhook_secret(&self, r: i64, secret: &str) -> sqlx::Result<()> {
+        on_writer!(self, |pool| sqlx::query(
+            "UPDATE restaurants SET payment_webhook_secret = $2 WHERE id = $1"
+        )
+        .bind(r)
+        .bind(secret)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a payment intent; the one this caller's key made before if
+    /// there is one.
+    pub async fn create_intent(&self, intent: &IntentRow) -> sqlx::Result<IntentRow> {
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let existing: Option<IntentRow> = sqlx::query_as(&format!(
+                "SELECT {INTENT_COLS} FROM payment_intents WHERE restaurant_id = $1 \
+                 AND idempotency_key = $2"
+            ))
+            .bind(intent.restaurant_id)
+            .bind(&intent.idempotency_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(existing) = existing {
+                return Ok(existing);
+            }
+            sqlx::query(
+                "INSERT INTO payment_intents (id, restaurant_id, check_id, part, amount_cents, \
+                 tip_cents, currency, status, payment_id, idempotency_key, created_by, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', NULL, \
+                 $8, $9, $10, $11)",
+            )
+            .bind(&intent.id)
+            .bind(intent.restaurant_id)
+            .bind(intent.check_id)
+            .bind(intent.part)
+            .bind(intent.amount_cents)
+            .bind(intent.tip_cents)
+            .bind(&intent.currency)
+            .bind(&intent.idempotency_key)
+            .bind(&intent.created_by)
+            .bind(intent.created_at)
+            .bind(intent.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(intent.clone())
+        })
+    }
+
+    /// A payment intent by its id, in any restaurant (the webhook finds its
+    /// restaurant through it).
+    pub async fn intent(&self, id: &str) -> sqlx::Result<Option<IntentRow>> {
+        on_db!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {INTENT_COLS} FROM payment_intents WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+    }
+
+    /// Remembers a webhook's signature; `false` if it was seen before (a
+    /// replay). Signatures older than `forget_before` are forgotten: their
+    /// timestamps are refused as too old anyway.
+    pub async fn remember_signature(
+        &self,
+        r: i64,
+        signature: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> sqlx::Result<bool> {
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM webhook_signatures WHERE at < $1")
+                .bind(forget_before)
+                .execute(&mut *tx)
+                .await?;
+            let fresh = sqlx::query(
+                "INSERT INTO webhook_signatures (restaurant_id, signature, at) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(r)
+            .bind(signature)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            tx.commit().await?;
+            Ok(fresh)
+        })
+    }
+
+    /// Sets (or clears) a user's approval PIN hash.
+    pub async fn set_pin_hash(&self, r: i64, user: i64, hash: Option<&str>) -> sqlx::Result<bool> {
+        let done = on_writer!(self, |pool| sqlx::query(
+            "UPDATE users SET pin_hash = $3 WHERE restaurant_id = $1 AND id = $2"
+        )
+        .bind(r)
+        .bind(user)
+        .bind(hash)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// A user's approval PIN hash, by email.
+    pub async fn pin_hash(&self, r: i64, email: &str) -> sqlx::Result<Option<(i64, String, Option<String>)>> {
+        on_db!(self, |pool| sqlx::query_as(
+            "SELECT id, role, pin_hash FROM users WHERE restaurant_id = $1 AND email = $2"
+        )
+        .bind(r)
+        .bind(email)
+        .fetch_optional(pool)
+        .await)
+    }
+}
+
+/// What a tax rate is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TaxedThing {
+    Category(i64),
+    Item(i64),
+}
