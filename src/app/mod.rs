@@ -13,6 +13,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod checks;
 pub mod credentials;
 pub mod dashboard;
 pub mod floor;
