@@ -45,6 +45,14 @@ pub enum ErrorCode {
     /// The restaurant requires MFA for owners and managers and this account
     /// has none yet: only enrolling (`/auth/mfa/...`) is allowed.
     MfaSetupRequired,
+    /// A discount or comp above the restaurant's limit needs a manager's
+    /// approval in the same request, or the approval given was refused.
+    ApprovalRequired,
+    /// A payment webhook's signature is missing, wrong, or its timestamp
+    /// is more than 5 minutes off.
+    SignatureInvalid,
+    /// A payment webhook with this very signature was already received.
+    WebhookReplayed,
     /// Too many requests; retry later.
     RateLimited,
     /// A dependency (database, Redis) is unavailable.
@@ -72,6 +80,9 @@ impl ErrorCode {
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
             ErrorCode::MfaRequired => "MFA_REQUIRED",
             ErrorCode::MfaSetupRequired => "MFA_SETUP_REQUIRED",
+            ErrorCode::ApprovalRequired => "APPROVAL_REQUIRED",
+            ErrorCode::SignatureInvalid => "SIGNATURE_INVALID",
+            ErrorCode::WebhookReplayed => "WEBHOOK_REPLAYED",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
@@ -96,6 +107,9 @@ impl ErrorCode {
             ErrorCode::AccountLocked => 423,
             ErrorCode::MfaRequired => 401,
             ErrorCode::MfaSetupRequired => 403,
+            ErrorCode::ApprovalRequired => 403,
+            ErrorCode::SignatureInvalid => 401,
+            ErrorCode::WebhookReplayed => 409,
             ErrorCode::RateLimited => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,

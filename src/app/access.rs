@@ -55,6 +55,20 @@ pub enum Operation {
     WatchDashboard,
     /// Read the audit trail.
     ReadAudit,
+    /// Open or read a check (a guest its own table's).
+    ReadCheck,
+    /// List checks, split them, set their covers.
+    ManageCheck,
+    /// Give a discount or comp (above the limit with a manager's approval).
+    Discount,
+    /// Record a payment or close a paid check.
+    TakePayment,
+    /// Pay at the table through the payment provider (a guest its own).
+    PayAtTable,
+    /// Give money back on a payment.
+    Refund,
+    /// Void or reopen a check.
+    VoidCheck,
 }
 
 const EVERYONE: &[Role] = &[
@@ -70,6 +84,15 @@ const MANAGERS: &[Role] = &[Role::Owner, Role::Manager];
 const KITCHEN: &[Role] = &[Role::Owner, Role::Manager, Role::Chef];
 const FLOOR: &[Role] = &[Role::Owner, Role::Manager, Role::Waiter];
 const TILL: &[Role] = &[Role::Owner, Role::Manager, Role::Cashier];
+/// Who serves and takes money: the floor and the till.
+const SERVICE: &[Role] = &[Role::Owner, Role::Manager, Role::Waiter, Role::Cashier];
+const SERVICE_AND_GUESTS: &[Role] = &[
+    Role::Owner,
+    Role::Manager,
+    Role::Waiter,
+    Role::Cashier,
+    Role::Guest,
+];
 const PASS: &[Role] = &[Role::Owner, Role::Manager, Role::Chef, Role::Waiter];
 const ORDER_TAKERS: &[Role] = &[
     Role::Owner,
@@ -93,6 +116,9 @@ pub fn roles(op: Operation) -> &'static [Role] {
         CloseOrder => TILL,
         PlaceOrder | CancelOrder => ORDER_TAKERS,
         WatchKitchen => PASS,
+        ReadCheck | PayAtTable => SERVICE_AND_GUESTS,
+        ManageCheck | Discount | TakePayment => SERVICE,
+        Refund | VoidCheck => MANAGERS,
     }
 }
 
@@ -167,6 +193,13 @@ mod tests {
             WatchRestaurant,
             WatchDashboard,
             ReadAudit,
+            ReadCheck,
+            ManageCheck,
+            Discount,
+            TakePayment,
+            PayAtTable,
+            Refund,
+            VoidCheck,
         ]
         .into_iter()
         .filter(|op| may(Role::Guest, *op))
@@ -180,7 +213,9 @@ mod tests {
                 ReadOrder,
                 CancelOrder,
                 CallWaiter,
-                WatchTables
+                WatchTables,
+                ReadCheck,
+                PayAtTable
             ]
         );
     }

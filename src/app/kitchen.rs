@@ -11,6 +11,7 @@
 //! works is recorded as waste. Anything else is INVALID_TRANSITION with the
 //! current state.
 
+use restohub_protocol::api::checks::CheckStatus;
 use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::events::{LineStatusChanged, OrderCancelled, OrderStatusChanged};
@@ -43,7 +44,32 @@ pub async fn act(
     order_id: i64,
     action: Action,
 ) -> ApiResult<Order> {
+    act_with_reason(state, caller, order_id, action, None).await
+}
+
+/// [`act`] with the reason a manager gives for closing an order whose
+/// check is not paid. A paid check's orders close at the till; any other
+/// order only by a manager with a reason (audited).
+pub async fn act_with_reason(
+    state: &AppState,
+    caller: &Caller,
+    order_id: i64,
+    action: Action,
+    reason: Option<String>,
+) -> ApiResult<Order> {
     let r = caller.restaurant_id;
+    let paid = match action {
+        Action::SetOrder {
+            to: OrderStatus::Closed,
+        } => matches!(
+            state.store.order_check_status(r, order_id).await?,
+            Some(CheckStatus::Paid | CheckStatus::Closed)
+        ),
+        _ => false,
+    };
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     // Menu events go to every table; only cancelling or voiding changes stock.
     let tables = match action {
         Action::Cancel | Action::Void { .. } => state.store.table_ids(r).await?,
@@ -55,6 +81,8 @@ pub async fn act(
         action,
         tables: &tables,
         now,
+        paid,
+        reason,
     };
     let changed = state.store.change_order(r, order_id, now, &step).await?;
     match changed {
@@ -81,6 +109,9 @@ struct Step<'a> {
     /// The restaurant's tables, when the action may change stock.
     tables: &'a [i64],
     now: i64,
+    /// The order's check is paid (read before the change).
+    paid: bool,
+    reason: Option<String>,
 }
 
 impl TableRules for Step<'_> {
@@ -97,13 +128,34 @@ impl OrderChangePlan for Step<'_> {
     type Refusal = ApiError;
 
     fn decide(&self, order: &Order) -> ApiResult<OrderChange> {
-        decide(self.caller, order, self.action)
+        let change = decide(self.caller, order, self.action)?;
+        let closing = matches!(
+            self.action,
+            Action::SetOrder {
+                to: OrderStatus::Closed
+            }
+        );
+        if closing && !self.paid {
+            if !matches!(self.caller.role, Role::Owner | Role::Manager) {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "this order's check is not paid: only a manager may close it, with a reason",
+                ));
+            }
+            if self.reason.is_none() {
+                return Err(ApiError::invalid_field(
+                    "reason",
+                    "required",
+                    "closing an order whose check is not paid needs a reason",
+                ));
+            }
+        }
+        Ok(change)
     }
 
     fn restores_availability(&self, before: i64, available: bool) -> bool {
         restores_availability(before, available)
     }
-
 
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
         let r = self.caller.restaurant_id;
@@ -113,7 +165,10 @@ impl OrderChangePlan for Step<'_> {
     /// Voids, cancellations and closes are audited in the change's
     /// transaction; the kitchen's bumps and serving are not.
     fn audit(&self, c: &OrderChanged<'_>) -> Vec<AuditDraft> {
-        let entry = audited(self.action, c.before, c.after);
+        let entry = audited(self.action, c.before, c.after).map(|e| match &self.reason {
+            Some(why) if !self.paid => e.reason(why.clone()),
+            _ => e,
+        });
         audit::drafts(&Actor::from(self.caller), self.now, entry)
     }
 }

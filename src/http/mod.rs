@@ -9,6 +9,7 @@
 mod analytics;
 mod audit;
 mod auth;
+mod checks;
 mod client;
 pub mod extract;
 mod health;
@@ -76,13 +77,17 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(tables::router())
         .merge(staff::router())
         .merge(orders::router())
+        .merge(checks::router())
         .merge(analytics::router())
         .merge(audit::router())
         .route_layer(axum::middleware::from_fn_with_state(
             writes,
             rate_limit::limit_writes,
         ));
-    let api = Router::new().merge(auth::router(limiter)).merge(resources);
+    let api = Router::new()
+        .merge(auth::router(limiter))
+        .merge(checks::webhook_router())
+        .merge(resources);
     let mut router = Router::new()
         .nest("/api/v1", api)
         .merge(ws::router(ws::WsEdge {

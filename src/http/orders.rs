@@ -54,7 +54,10 @@ async fn set_status(
     Id(id): Id,
     Json(body): Json<SetOrderStatus>,
 ) -> ApiResult<axum::Json<Order>> {
-    act(&state, &caller, id, Action::SetOrder { to: body.status }).await
+    let action = Action::SetOrder { to: body.status };
+    kitchen::act_with_reason(&state, &caller, id, action, body.reason)
+        .await
+        .map(axum::Json)
 }
 
 async fn cancel(

@@ -274,7 +274,6 @@ pub struct IntentRow {
 const INTENT_COLS: &str = "id, restaurant_id, check_id, part, amount_cents, tip_cents, currency, \
     status, payment_id, idempotency_key, created_by, created_at, expires_at";
 
-
 /// Reads a check's facts inside a transaction (the same statements before
 /// and after a change).
 macro_rules! check_facts {
@@ -436,24 +435,27 @@ impl Store {
                         CheckTarget::Order(o) => (None, Some(o)),
                         CheckTarget::Id(_) => return Ok(Changed::NotFound),
                     };
-                    let exists: bool = match target {
-                        CheckTarget::Table(t) => sqlx::query_scalar(
-                            "SELECT COUNT(*) > 0 FROM dining_tables WHERE restaurant_id = $1 \
+                    let exists: bool =
+                        match target {
+                            CheckTarget::Table(t) => sqlx::query_scalar(
+                                "SELECT COUNT(*) > 0 FROM dining_tables WHERE restaurant_id = $1 \
                              AND id = $2",
-                        )
-                        .bind(r)
-                        .bind(t)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                        _ => sqlx::query_scalar(
-                            "SELECT COUNT(*) > 0 FROM orders WHERE restaurant_id = $1 \
+                            )
+                            .bind(r)
+                            .bind(t)
+                            .fetch_one(&mut *tx)
+                            .await?,
+                            _ => {
+                                sqlx::query_scalar(
+                                    "SELECT COUNT(*) > 0 FROM orders WHERE restaurant_id = $1 \
                              AND id = $2 AND table_id IS NULL AND status <> 'cancelled'",
-                        )
-                        .bind(r)
-                        .bind(order_id)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                    };
+                                )
+                                .bind(r)
+                                .bind(order_id)
+                                .fetch_one(&mut *tx)
+                                .await?
+                            }
+                        };
                     if !exists {
                         return Ok(Changed::NotFound);
                     }
@@ -669,7 +671,14 @@ impl Store {
             }
             let mut table = None;
             if let (Some(t), false) = (before.check.table_id, closed_orders.is_empty()) {
-                table = settle_table!(tx, r, t, restohub_protocol::api::tables::TableStatus::Cleaning, now, plan);
+                table = settle_table!(
+                    tx,
+                    r,
+                    t,
+                    restohub_protocol::api::tables::TableStatus::Cleaning,
+                    now,
+                    plan
+                );
             }
             let after = check_facts!(tx, r, id, key);
             let changed = CheckChanged {
@@ -798,12 +807,14 @@ impl Store {
 
     /// The restaurant's tax rates.
     pub async fn tax_rates(&self, r: i64) -> sqlx::Result<Vec<TaxRate>> {
-        let rows: Vec<(i64, String, i64, bool)> = on_db!(self, |pool| sqlx::query_as(
+        let rows: Vec<(i64, String, i64, bool)> = on_db!(self, |pool| {
+            sqlx::query_as(
             "SELECT id, name, rate_bp, included FROM tax_rates WHERE restaurant_id = $1 ORDER BY id"
         )
         .bind(r)
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(id, name, rate_bp, included)| TaxRate {
@@ -823,7 +834,8 @@ impl Store {
         rate_bp: i64,
         included: bool,
     ) -> sqlx::Result<Option<TaxRate>> {
-        let id: Option<i64> = on_writer!(self, |pool| sqlx::query_scalar(
+        let id: Option<i64> = on_writer!(self, |pool| {
+            sqlx::query_scalar(
             "INSERT INTO tax_rates (restaurant_id, name, rate_bp, included) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (restaurant_id, name) DO NOTHING RETURNING id"
         )
@@ -832,7 +844,8 @@ impl Store {
         .bind(rate_bp)
         .bind(included)
         .fetch_optional(pool)
-        .await)?;
+        .await
+        })?;
         Ok(id.map(|id| TaxRate {
             id,
             name: name.to_owned(),
@@ -1047,7 +1060,11 @@ impl Store {
     }
 
     /// A user's approval PIN hash, by email.
-    pub async fn pin_hash(&self, r: i64, email: &str) -> sqlx::Result<Option<(i64, String, Option<String>)>> {
+    pub async fn pin_hash(
+        &self,
+        r: i64,
+        email: &str,
+    ) -> sqlx::Result<Option<(i64, String, Option<String>)>> {
         on_db!(self, |pool| sqlx::query_as(
             "SELECT id, role, pin_hash FROM users WHERE restaurant_id = $1 AND email = $2"
         )
@@ -1063,4 +1080,17 @@ impl Store {
 pub enum TaxedThing {
     Category(i64),
     Item(i64),
+}
+
+impl Store {
+    /// A table's label (for a receipt).
+    pub async fn table_label(&self, r: i64, table: i64) -> sqlx::Result<Option<String>> {
+        on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT label FROM dining_tables WHERE restaurant_id = $1 AND id = $2"
+        )
+        .bind(r)
+        .bind(table)
+        .fetch_optional(pool)
+        .await)
+    }
 }

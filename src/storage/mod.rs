@@ -73,14 +73,14 @@ pub use analytics::AnalyticsRange;
 pub(crate) use append::Append;
 pub(crate) use audit::AppendAudit;
 pub use audit::{AuditDraft, AuditFilter, AuditHead, AuditRow, GENESIS_HASH};
-pub use events::{EventDraft, RoomSeqs};
-pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
-pub use lifecycle::{StockChange, TableChange, TableRules};
 pub use checks::{
     CheckAmounts, CheckChanged, CheckDone, CheckFacts, CheckOpen, CheckPlan, CheckRow, CheckTarget,
     CheckWrite, DiscountRow, IntentRow, MoneySettings, NewDiscount, NewPayment, NewRefund,
     PaymentRow, TaxedThing,
 };
+pub use events::{EventDraft, RoomSeqs};
+pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
+pub use lifecycle::{StockChange, TableChange, TableRules};
 pub use login_attempts::{LoginKey, LoginLock};
 pub use mfa::MfaState;
 pub use placement::{

@@ -68,10 +68,40 @@ pub enum AuditAction {
     /// An owner or manager turned another account's MFA off.
     #[serde(rename = "mfa.reset")]
     MfaReset,
+    /// A discount or comp on a check (`after.approved_by`: the approving manager).
+    #[serde(rename = "check.discounted")]
+    CheckDiscounted,
+    /// A manager's approval given at the till was refused.
+    #[serde(rename = "approval.refused")]
+    ApprovalRefused,
+    /// A payment taken against a check.
+    #[serde(rename = "payment.recorded")]
+    PaymentRecorded,
+    /// Money given back on a payment.
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded,
+    /// A check was paid in full and took its receipt number.
+    #[serde(rename = "check.paid")]
+    CheckPaid,
+    /// A paid check closed at the till.
+    #[serde(rename = "check.closed")]
+    CheckClosed,
+    /// A check voided by a manager.
+    #[serde(rename = "check.voided")]
+    CheckVoided,
+    /// A paid check reopened by a manager.
+    #[serde(rename = "check.reopened")]
+    CheckReopened,
+    /// Tax rates, their assignment, the service charge or the discount limit changed.
+    #[serde(rename = "tax.changed")]
+    TaxChanged,
+    /// The payment webhook secret was generated anew.
+    #[serde(rename = "payments.webhook_secret_rotated")]
+    WebhookSecretRotated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -91,6 +121,16 @@ impl AuditAction {
         AuditAction::MfaEnabled,
         AuditAction::MfaDisabled,
         AuditAction::MfaReset,
+        AuditAction::CheckDiscounted,
+        AuditAction::ApprovalRefused,
+        AuditAction::PaymentRecorded,
+        AuditAction::PaymentRefunded,
+        AuditAction::CheckPaid,
+        AuditAction::CheckClosed,
+        AuditAction::CheckVoided,
+        AuditAction::CheckReopened,
+        AuditAction::TaxChanged,
+        AuditAction::WebhookSecretRotated,
     ];
 
     /// The stable string, as on the wire.
@@ -116,6 +156,16 @@ impl AuditAction {
             MfaEnabled => "mfa.enabled",
             MfaDisabled => "mfa.disabled",
             MfaReset => "mfa.reset",
+            CheckDiscounted => "check.discounted",
+            ApprovalRefused => "approval.refused",
+            PaymentRecorded => "payment.recorded",
+            PaymentRefunded => "payment.refunded",
+            CheckPaid => "check.paid",
+            CheckClosed => "check.closed",
+            CheckVoided => "check.voided",
+            CheckReopened => "check.reopened",
+            TaxChanged => "tax.changed",
+            WebhookSecretRotated => "payments.webhook_secret_rotated",
         }
     }
 

@@ -77,7 +77,11 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
-    pub const ALL: [PaymentMethod; 3] = [PaymentMethod::Cash, PaymentMethod::Card, PaymentMethod::Other];
+    pub const ALL: [PaymentMethod; 3] = [
+        PaymentMethod::Cash,
+        PaymentMethod::Card,
+        PaymentMethod::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -462,7 +466,6 @@ impl TryFrom<String> for IntentStatus {
     }
 }
 
-
 /// Asks for a payment intent: a part of the check or an amount of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -502,4 +505,51 @@ pub struct WebhookEvent {
     #[serde(default)]
     #[validate(length(max = 100))]
     pub reference: Option<String>,
+}
+
+/// What a restaurant sets for its checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// Basis points of the net (after discounts) added as a service charge; 0: none.
+    #[validate(range(min = 0, max = 10_000))]
+    pub service_charge_bp: i64,
+    /// The service charge applies to checks with at least this many covers (0: all).
+    #[validate(range(min = 0, max = 500))]
+    pub service_charge_min_covers: i64,
+    /// A discount or comp worth more than this needs a manager's approval
+    /// when a waiter or cashier gives it.
+    #[validate(range(min = 0, max = 100_000_000))]
+    pub discount_limit_cents: i64,
+}
+
+/// Sets (or with `null` clears) the tax rate of a category or menu item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignTaxRate {
+    pub tax_rate_id: Option<i64>,
+}
+
+/// Sets the caller's own approval PIN (owners and managers): 4–12 digits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPin {
+    #[validate(length(min = 4, max = 12))]
+    pub pin: String,
+}
+
+/// The payment webhook secret, shown once when it is (re)generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WebhookSecret {
+    pub secret: String,
+}
+
+/// What the hub answers a webhook it accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WebhookReceived {
+    /// The payment recorded for the intent (absent for a status other than `succeeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
+    /// The intent had already been paid: nothing changed.
+    pub duplicate: bool,
 }

@@ -234,4 +234,8 @@ pub struct SetLineStatus {
 #[serde(deny_unknown_fields)]
 pub struct SetOrderStatus {
     pub status: OrderStatus,
+    /// Why a manager closes an order whose check is not paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(length(min = 1, max = 200))]
+    pub reason: Option<String>,
 }

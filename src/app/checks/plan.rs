@@ -22,15 +22,17 @@ use super::view::{self, Computed};
 use crate::app::audit::{self, Action as Audited, Actor, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{
-    AuditDraft, CheckChanged, CheckFacts, CheckOpen, CheckPlan, CheckWrite, EventDraft,
-    IntentRow, NewDiscount, NewPayment, NewRefund, PaymentRow, TableRules,
+    AuditDraft, CheckChanged, CheckFacts, CheckOpen, CheckPlan, CheckWrite, EventDraft, IntentRow,
+    NewDiscount, NewPayment, NewRefund, PaymentRow, TableRules,
 };
 
 /// What a change does to a check.
 #[derive(Debug, Clone)]
 pub enum CheckAction {
     /// Open the target's check, or find it (setting its covers if given).
-    Open { covers: Option<i64> },
+    Open {
+        covers: Option<i64>,
+    },
     /// Take in the table's new orders (after a placement).
     Refresh,
     Discount {
@@ -168,18 +170,15 @@ impl Step {
         split: Option<&Split>,
         extra: Option<&NewDiscount>,
     ) -> Result<Computed, Refused> {
-        view::compute(facts, covers, split, extra).map_err(|e| {
-            let (field, message) = e.field_and_message();
-            invalid(&field, "split", message)
-        })
+        view::compute(facts, covers, split, extra)
+            .map_err(|e| invalid(e.field(), "split", e.message()))
     }
 
     fn decide_action(&self, facts: &CheckFacts) -> Result<CheckWrite, Refused> {
         let c = &facts.check;
         let split = view::stored_split(facts);
         match &self.action {
-            CheckAction::Open { covers } | CheckAction::Refresh if !c.status.is_open() => {
-                let _ = covers;
+            CheckAction::Open { .. } | CheckAction::Refresh if !c.status.is_open() => {
                 Err(Refused::Unchanged)
             }
             CheckAction::Open { covers } => {
@@ -206,10 +205,7 @@ impl Step {
             CheckAction::Split(new) => {
                 self.open_only(c.status)?;
                 if !facts.payments.is_empty() {
-                    return Err(conflict(
-                        "a check with payments keeps its split",
-                        c.status,
-                    ));
+                    return Err(conflict("a check with payments keeps its split", c.status));
                 }
                 let computed = self.computed(facts, c.covers, new.as_ref(), None)?;
                 Ok(self.write(facts, &computed))
@@ -362,11 +358,19 @@ impl Step {
     ) -> Result<CheckWrite, Refused> {
         use restohub_protocol::api::checks::DiscountKind;
         if req.kind == DiscountKind::Percent && req.value > 10_000 {
-            return Err(invalid("value", "range", "a percentage is 1 to 10000 basis points"));
+            return Err(invalid(
+                "value",
+                "range",
+                "a percentage is 1 to 10000 basis points",
+            ));
         }
         if let Some(line) = req.line_id {
             if !view::lines(facts).iter().any(|l| l.id == line) {
-                return Err(invalid("line_id", "not_found", "no such line on this check"));
+                return Err(invalid(
+                    "line_id",
+                    "not_found",
+                    "no such line on this check",
+                ));
             }
         }
         let new = NewDiscount {
@@ -383,7 +387,10 @@ impl Step {
         if worth == 0 {
             return Err(invalid("value", "range", "the discount takes nothing off"));
         }
-        if worth > facts.settings.discount_limit_cents && !is_manager(self.role) && approved_by.is_none() {
+        if worth > facts.settings.discount_limit_cents
+            && !is_manager(self.role)
+            && approved_by.is_none()
+        {
             return Err(Refused::Error(approval_required(
                 worth,
                 facts.settings.discount_limit_cents,
@@ -416,34 +423,30 @@ impl Step {
                     "this check is split: name the part the payment is for",
                 ))
             }
-            (Some(_), true) => {
-                return Err(invalid("part", "not_found", "this check is not split"))
-            }
+            (Some(_), true) => return Err(invalid("part", "not_found", "this check is not split")),
             (Some(i), false) => match computed.parts.iter().find(|p| p.index == i) {
                 Some(part) => part.due_cents.min(computed.due(c.paid_cents)),
                 None => return Err(invalid("part", "not_found", "no such part")),
             },
         };
         if req.tendered_cents.is_some() && req.method != PaymentMethod::Cash {
-            return Err(invalid(
-                "tendered_cents",
-                "method",
-                "only cash is tendered",
-            ));
+            return Err(invalid("tendered_cents", "method", "only cash is tendered"));
         }
-        let tender = money::pay(due, req.amount_cents, req.tip_cents, req.tendered_cents)
-            .map_err(|e| match e {
-                PayError::Overpaid { due } => invalid(
-                    "amount_cents",
-                    "overpaid",
-                    format!("only {due} is due; pay more only as a tip"),
-                ),
-                PayError::TenderShort { needed } => invalid(
-                    "tendered_cents",
-                    "range",
-                    format!("{needed} is needed (amount and tip)"),
-                ),
-                other => invalid("amount_cents", "range", other.to_string()),
+        let tender =
+            money::pay(due, req.amount_cents, req.tip_cents, req.tendered_cents).map_err(|e| {
+                match e {
+                    PayError::Overpaid { due } => invalid(
+                        "amount_cents",
+                        "overpaid",
+                        format!("only {due} is due; pay more only as a tip"),
+                    ),
+                    PayError::TenderShort { needed } => invalid(
+                        "tendered_cents",
+                        "range",
+                        format!("{needed} is needed (amount and tip)"),
+                    ),
+                    other => invalid("amount_cents", "range", other.to_string()),
+                }
             })?;
         let mut w = self.write(facts, &computed);
         w.payment = Some(NewPayment {
@@ -518,10 +521,8 @@ impl CheckPlan for Step {
     fn decide(&self, facts: &CheckFacts) -> Result<CheckWrite, Refused> {
         let w = self.decide_action(facts)?;
         // A refresh or an open that changes nothing writes nothing.
-        let unchanged = matches!(
-            self.action,
-            CheckAction::Open { .. } | CheckAction::Refresh
-        ) && facts.check.opened_at != self.now
+        let unchanged = matches!(self.action, CheckAction::Open { .. } | CheckAction::Refresh)
+            && facts.check.opened_at != self.now
             && w.status == facts.check.status
             && w.covers == facts.check.covers
             && w.amounts.total_cents == facts.check.total_cents
@@ -574,7 +575,11 @@ impl CheckPlan for Step {
             ));
         }
         for (before, order) in changed.closed_orders {
-            let mut order_rooms = vec![Room::Kitchen(r), Room::Role(r, Role::Waiter), Room::Dashboard(r)];
+            let mut order_rooms = vec![
+                Room::Kitchen(r),
+                Room::Role(r, Role::Waiter),
+                Room::Dashboard(r),
+            ];
             order_rooms.extend(order.table_id.map(|t| Room::Table(r, t)));
             out.push(EventDraft::new(
                 order_rooms,
@@ -583,7 +588,6 @@ impl CheckPlan for Step {
                     from: before.status,
                     status: order.status,
                     table_id: order.table_id,
-                    ready_at: order.ready_at,
                 },
             ));
         }
@@ -623,15 +627,17 @@ impl CheckPlan for Step {
         let mut entries = Vec::new();
         match &self.action {
             CheckAction::Discount { req, approved_by } => entries.push(
-                entry(Audited::CheckDiscounted).after(json!({
-                    "line_id": req.line_id,
-                    "kind": req.kind,
-                    "value": req.value,
-                    "comp": req.comp,
-                    "discount_cents": changed.after.check.discount_cents,
-                    "total_cents": changed.after.check.total_cents,
-                    "approved_by": approved_by,
-                })).reason(req.reason.clone()),
+                entry(Audited::CheckDiscounted)
+                    .after(json!({
+                        "line_id": req.line_id,
+                        "kind": req.kind,
+                        "value": req.value,
+                        "comp": req.comp,
+                        "discount_cents": changed.after.check.discount_cents,
+                        "total_cents": changed.after.check.total_cents,
+                        "approved_by": approved_by,
+                    }))
+                    .reason(req.reason.clone()),
             ),
             CheckAction::Pay { .. } => {
                 if let Some(p) = changed.payment {

@@ -51,6 +51,9 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
     match outcome {
         PlaceOutcome::Placed { order, events } => {
             state.publish(events).await;
+            if let Some(table) = order.table_id {
+                super::checks::take_in(state, caller.restaurant_id, table).await;
+            }
             Ok(Placed {
                 order,
                 duplicate: false,

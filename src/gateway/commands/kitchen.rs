@@ -30,9 +30,10 @@ pub async fn void_line(conn: &Connection, cmd: LineCommand) -> ApiResult<AckResu
 
 pub async fn set_order_status(conn: &Connection, cmd: OrderStatusCommand) -> ApiResult<AckResult> {
     let action = Action::SetOrder { to: cmd.status };
-    act(conn, cmd.order_id, action)
-        .await
-        .map(AckResult::OrderSetStatus)
+    let order =
+        kitchen::act_with_reason(&conn.state, &conn.caller, cmd.order_id, action, cmd.reason)
+            .await?;
+    Ok(AckResult::OrderSetStatus(OrderAck { order }))
 }
 
 pub async fn cancel(conn: &Connection, cmd: OrderCommand) -> ApiResult<AckResult> {

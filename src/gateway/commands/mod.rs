@@ -4,6 +4,7 @@
 //! (who may, validation, the transaction, the events); the files beside
 //! this one group the commands by capability.
 
+mod checks;
 mod kitchen;
 mod rooms;
 
@@ -66,24 +67,16 @@ fn parse(text: &str) -> Result<(RequestId, ClientMessage), (Option<RequestId>, A
             ),
         )));
     }
-    let message = if kind == "order.place" {
+    let message = if ClientMessage::WITH_BODY.contains(&kind.as_str()) {
         // Parsed on its own: through serde's flatten the failing field's
-        // path would be lost.
-        let mut body = value;
-        if let Some(map) = body.as_object_mut() {
-            map.remove("type");
-            map.remove("id");
-        }
-        let order = from_value::<PlaceOrder>(body).map_err(fail)?;
-        match id.clone() {
-            Some(id) => ClientMessage::OrderPlace(PlaceOrderCommand { id, order }),
-            None => {
-                return Err((
-                    None,
-                    ApiError::invalid_field("id", "required", "every command needs an id"),
-                ))
-            }
-        }
+        // path would be lost, and unknown fields would pass.
+        let Some(id) = id.clone() else {
+            return Err((
+                None,
+                ApiError::invalid_field("id", "required", "every command needs an id"),
+            ));
+        };
+        with_body(&kind, id, value).map_err(fail)?
     } else {
         from_value::<ClientMessage>(value).map_err(fail)?
     };
@@ -99,6 +92,72 @@ fn parse(text: &str) -> Result<(RequestId, ClientMessage), (Option<RequestId>, A
             ApiError::invalid_field("id", "required", "every command needs an id"),
         )),
     }
+}
+
+/// A command whose body is a REST request type: `type`, `id` and (where it
+/// has one) `check_id` come off, the rest parses as that type.
+fn with_body(kind: &str, id: RequestId, mut value: Value) -> ApiResult<ClientMessage> {
+    let check_id = match value.as_object_mut() {
+        Some(map) => {
+            map.remove("type");
+            map.remove("id");
+            map.remove("check_id")
+        }
+        None => None,
+    };
+    let check_id = || -> ApiResult<i64> {
+        match &check_id {
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| ApiError::invalid_field("check_id", "type", "must be an integer")),
+            None => Err(ApiError::invalid_field(
+                "check_id",
+                "required",
+                "missing field `check_id`",
+            )),
+        }
+    };
+    use restohub_protocol::ws as w;
+    Ok(match kind {
+        "order.place" => ClientMessage::OrderPlace(PlaceOrderCommand {
+            id,
+            order: from_value::<PlaceOrder>(value)?,
+        }),
+        "check.open" => ClientMessage::CheckOpen(w::CheckOpenCommand {
+            id,
+            open: from_value(value)?,
+        }),
+        "check.discount" => ClientMessage::CheckDiscount(w::CheckDiscountCommand {
+            id,
+            check_id: check_id()?,
+            discount: from_value(value)?,
+        }),
+        "check.split" => ClientMessage::CheckSplit(w::CheckSplitCommand {
+            id,
+            check_id: check_id()?,
+            split: from_value(value)?,
+        }),
+        "payment.record" => ClientMessage::PaymentRecord(w::PaymentCommand {
+            id,
+            check_id: check_id()?,
+            payment: from_value(value)?,
+        }),
+        "payment.refund" => ClientMessage::PaymentRefund(w::RefundCommand {
+            id,
+            refund: from_value(value)?,
+        }),
+        "payment.intent" => ClientMessage::PaymentIntent(w::IntentCommand {
+            id,
+            check_id: check_id()?,
+            intent: from_value(value)?,
+        }),
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::UnknownCommand,
+                format!("{other} has no body"),
+            ))
+        }
+    })
 }
 
 /// Runs one command frame and returns the reply frame.
@@ -156,6 +215,9 @@ async fn dispatch(conn: &mut Connection, message: ClientMessage) -> ApiResult<Ac
                 expires_at: restohub_protocol::Timestamp(conn.caller.expires_at),
             })
         }
+        CheckOpen(_) | CheckGet(_) | CheckDiscount(_) | CheckSplit(_) | CheckSetCovers(_)
+        | CheckClose(_) | CheckVoid(_) | CheckReopen(_) | PaymentRecord(_) | PaymentRefund(_)
+        | PaymentIntent(_) => checks::dispatch(state, caller, message).await,
         Hello(_) => Err(ApiError::conflict("already authenticated")),
     }
 }
