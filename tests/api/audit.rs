@@ -95,7 +95,37 @@ async fn money_and_stock_actions_are_audited(backend: Backend) {
     // Voiding it again is refused, and records nothing.
     assert_eq!(waiter_ws.command(void).await["type"], "error");
 
-    // The steak goes through the kitchen and the order is closed at the till.
+    // The cashier takes the table's payment (recorded in the trail)...
+    let (_, check) = app
+        .post(
+            "/api/v1/checks",
+            Some(&cashier),
+            json!({ "table_id": f.t1 }),
+        )
+        .await;
+    let check_id = check["id"].as_i64().unwrap();
+    let payment =
+        json!({ "idempotency_key": "a1", "method": "card", "amount_cents": check["due_cents"] });
+    let (status, paid) = app
+        .post(
+            &format!("/api/v1/checks/{check_id}/payments"),
+            Some(&cashier),
+            payment,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    assert_eq!(paid["check"]["status"], "paid");
+    let recorded = only(&app, &f.t.owner, "payment.recorded").await;
+    assert_by(
+        &recorded,
+        &format!("user:{cashier_id}"),
+        "cashier",
+        "127.0.0.1",
+    );
+    assert_eq!(recorded["after"]["amount_cents"], 2500);
+
+    // ...then the steak goes through the kitchen and the paid order is
+    // closed at the till.
     let line = format!("/api/v1/orders/{id}/lines/{steak}/status");
     for status in ["preparing", "ready"] {
         ok_post(&app, &chef, &line, json!({ "status": status })).await;

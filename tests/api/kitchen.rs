@@ -96,10 +96,16 @@ async fn a_full_service_reaches_each_screen_exactly(backend: Backend) {
         .unwrap()
         .iter()
         .all(|l| l["status"] == "served"));
-    let closed = cashier
-        .command(json!({ "type": "order.set_status", "order_id": id, "status": "closed" }))
+    // No check was paid here: a manager closes the order, with a reason
+    // (paying closes it by itself; see checks.rs).
+    let (_, closed) = app
+        .post(
+            &format!("/api/v1/orders/{id}/status"),
+            Some(&f.t.owner),
+            json!({ "status": "closed", "reason": "settled outside the hub" }),
+        )
         .await;
-    assert_eq!(closed["order"]["status"], "closed", "{closed}");
+    assert_eq!(closed["status"], "closed", "{closed}");
     let (_, table) = app
         .get(&format!("/api/v1/tables/{}", f.t1), &f.t.owner)
         .await;
@@ -329,8 +335,22 @@ async fn roles_and_illegal_steps_are_refused(backend: Backend) {
     bump(&mut c, id, line, "ready").await;
     w.command(json!({ "type": "order.set_status", "order_id": id, "status": "served" }))
         .await;
+    // Its check is not paid: only a manager closes it, with a reason.
     assert_eq!(
-        till.command(close.clone()).await["order"]["status"],
+        error_code(&till.command(close.clone()).await),
+        "FORBIDDEN",
+        "an unpaid order is closed by a manager"
+    );
+    let mut manager = WsClient::staff(&app, &f.t, "manager").await;
+    assert_eq!(
+        error_code(&manager.command(close.clone()).await),
+        "VALIDATION_FAILED",
+        "with a reason"
+    );
+    let mut with_reason = close.clone();
+    with_reason["reason"] = json!("the guests paid cash at the door");
+    assert_eq!(
+        manager.command(with_reason).await["order"]["status"],
         "closed"
     );
     assert_eq!(

@@ -7,6 +7,7 @@ mod ws_client;
 
 mod audit;
 mod auth;
+mod checks;
 mod cli;
 mod connections;
 mod corrupt;

@@ -101,6 +101,16 @@ where
     }
 }
 
+impl<D, V> restohub::storage::TableRules for ByClosures<D, V> {
+    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
+        restohub::app::kitchen::table_after(wanted, now, open)
+    }
+
+    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
+        restohub::app::floor::ends_visit(from, to)
+    }
+}
+
 impl<D, V, E> restohub::storage::OrderChangePlan for ByClosures<D, V>
 where
     D: FnOnce(&Order) -> Result<restohub::storage::OrderChange, E>,
@@ -120,14 +130,6 @@ where
 
     fn restores_availability(&self, before: i64, available: bool) -> bool {
         restohub::app::kitchen::restores_availability(before, available)
-    }
-
-    fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
-        restohub::app::kitchen::table_after(wanted, now, open)
-    }
-
-    fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
-        restohub::app::floor::ends_visit(from, to)
     }
 
     fn events(&self, c: &restohub::storage::OrderChanged<'_>) -> Vec<EventDraft> {
@@ -722,12 +724,14 @@ async fn orders_and_the_event_log(backend: Backend) {
                 qty,
                 note: String::new(),
                 modifiers: vec![],
+                seat: None,
             },
             LineRequest {
                 menu_item_id: tea.id,
                 qty: 1,
                 note: "hot".into(),
                 modifiers: vec!["lemon".into()],
+                seat: None,
             },
         ]
     };
@@ -825,6 +829,7 @@ async fn orders_and_the_event_log(backend: Backend) {
             qty: 1,
             note: String::new(),
             modifiers: vec![],
+            seat: None,
         }]
         .into_boxed_slice(),
     );
@@ -1056,6 +1061,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         qty,
         note: note.into(),
         modifiers: vec![note.into()],
+        seat: None,
     };
     let three: &'static [LineRequest] = Box::leak(
         vec![
@@ -1139,6 +1145,7 @@ async fn statistics_follow_every_change(backend: Backend) {
         qty,
         note: String::new(),
         modifiers: vec![],
+        seat: None,
     };
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
@@ -1477,6 +1484,7 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 qty: 2,
                 note: String::new(),
                 modifiers: vec![],
+                seat: None,
             }];
             let placement = Placement {
                 request: Request {
@@ -1790,6 +1798,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         qty: 1,
         note: String::new(),
         modifiers: vec![],
+        seat: None,
     }]));
     let placement = Placement {
         request: Request {
@@ -2062,6 +2071,7 @@ async fn mfa_secrets_steps_and_recovery_codes(backend: Backend) {
 }
 
 crate::both_backends!(
+    checks_payments_and_intents,
     mfa_secrets_steps_and_recovery_codes,
     restaurants_and_configuration,
     accounts_lockout_and_refresh_tokens,
@@ -2071,3 +2081,293 @@ crate::both_backends!(
     the_log_indexes_each_events_rooms,
     the_migration_indexes_events_already_logged,
 );
+
+/// Checks, payments, tax rates, settings, intents, webhook signatures and
+/// approval PINs, function by function.
+async fn checks_payments_and_intents(backend: Backend) {
+    use restohub::app::audit::Actor;
+    use restohub::app::checks::plan::{CheckAction, Refused, Step};
+    use restohub::storage::{Changed, CheckTarget, IntentRow, TaxedThing};
+    use restohub_protocol::api::checks::{CheckStatus, IntentStatus, PaymentMethod, RecordPayment};
+    use restohub_protocol::api::orders::OrderSource;
+
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let m = s.money_settings(r.id).await.unwrap().unwrap();
+    assert_eq!((m.service_charge_bp, m.discount_limit_cents), (0, 1000));
+    s.set_money_settings(r.id, 1250, 6, 500).await.unwrap();
+    let m = s.money_settings(r.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            m.service_charge_bp,
+            m.service_charge_min_covers,
+            m.discount_limit_cents
+        ),
+        (1250, 6, 500)
+    );
+
+    let vat = s
+        .add_tax_rate(r.id, "VAT", 2000, true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s
+        .add_tax_rate(r.id, "VAT", 1000, false)
+        .await
+        .unwrap()
+        .is_none());
+    let old = s
+        .add_tax_rate(r.id, "Old", 500, false)
+        .await
+        .unwrap()
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 1200, None, 0))
+        .await
+        .unwrap();
+    let item = TaxedThing::Item(soup.id);
+    assert!(s.assign_tax_rate(r.id, item, Some(old.id)).await.unwrap());
+    assert!(!s.assign_tax_rate(r.id, item, Some(999_999)).await.unwrap());
+    assert!(!s.assign_tax_rate(other.id, item, None).await.unwrap());
+    assert!(!s
+        .assign_tax_rate(r.id, TaxedThing::Category(999_999), None)
+        .await
+        .unwrap());
+    // Deleting a rate clears it from the items that had it.
+    assert!(s.delete_tax_rate(r.id, old.id).await.unwrap());
+    assert!(!s.delete_tax_rate(r.id, old.id).await.unwrap());
+    assert_eq!(s.tax_rates(r.id).await.unwrap(), vec![vat.clone()]);
+    assert!(s.assign_tax_rate(r.id, item, Some(vat.id)).await.unwrap());
+
+    let table = s.create_table(r.id, "T9", 2, "CHECKCODE1").await.unwrap();
+    assert_eq!(
+        s.table_label(r.id, table.id).await.unwrap().as_deref(),
+        Some("T9")
+    );
+    assert_eq!(s.table_label(other.id, table.id).await.unwrap(), None);
+    let lines: &'static [LineRequest] = Box::leak(Box::new([LineRequest {
+        menu_item_id: soup.id,
+        qty: 1,
+        note: String::new(),
+        modifiers: vec![],
+        seat: Some(2),
+    }]));
+    let PlaceOutcome::Placed { order, .. } = place(
+        &s,
+        &Placement {
+            request: Request {
+                restaurant_id: r.id,
+                table_id: Some(table.id),
+                source: OrderSource::DineIn,
+                note: "",
+                lines,
+                placed_by_user: None,
+                placed_by_role: Role::Waiter,
+                idempotency_key: "k",
+                request_hash: "k",
+                now: 1000,
+            },
+            clock: &restohub::clock::SystemClock,
+        },
+        |_, _| vec![],
+    )
+    .await
+    else {
+        panic!("not placed")
+    };
+    assert_eq!(order.lines[0].seat, Some(2));
+    assert_eq!(s.open_check_of_table(r.id, table.id).await.unwrap(), None);
+    assert_eq!(s.order_check_status(r.id, order.id).await.unwrap(), None);
+
+    let step = |action| Step {
+        actor: Actor {
+            restaurant_id: r.id,
+            subject: Some("user:1".into()),
+            role: Some(Role::Cashier),
+            client: None,
+        },
+        user_id: None,
+        role: Role::Cashier,
+        action,
+        now: 5000,
+    };
+    let open = step(CheckAction::Open { covers: Some(2) });
+    let Changed::Done(done, events) = s
+        .change_check(r.id, CheckTarget::Table(table.id), 5000, &open)
+        .await
+        .unwrap()
+    else {
+        panic!("not opened")
+    };
+    let check = done.facts.check.id;
+    // The table's order joined it; its VAT is included in the price.
+    assert_eq!(done.facts.orders.len(), 1);
+    assert_eq!(done.facts.item_rates.get(&soup.id), Some(&vat.id));
+    assert_eq!(
+        (done.facts.check.total_cents, done.facts.check.tax_cents),
+        (1200, 200)
+    );
+    assert_eq!(events.last().unwrap().kind, "check.opened");
+    assert_eq!(
+        s.open_check_of_table(r.id, table.id).await.unwrap(),
+        Some(check)
+    );
+    assert_eq!(
+        s.order_check_status(r.id, order.id).await.unwrap(),
+        Some(CheckStatus::Open)
+    );
+    // Another restaurant finds nothing of it.
+    assert!(matches!(
+        s.change_check(other.id, CheckTarget::Id(check), 5000, &open)
+            .await
+            .unwrap(),
+        Changed::NotFound
+    ));
+    assert!(s.check_facts(other.id, check).await.unwrap().is_none());
+
+    let pay = |key: &str, amount: i64| CheckAction::Pay {
+        req: RecordPayment {
+            idempotency_key: key.into(),
+            part: None,
+            method: PaymentMethod::Card,
+            amount_cents: amount,
+            tip_cents: 50,
+            tendered_cents: None,
+            reference: Some("AUTH1".into()),
+        },
+        key: format!("user:1/{key}"),
+        hash: format!("{key}{amount}"),
+        intent: None,
+    };
+    let over = s
+        .change_check(r.id, CheckTarget::Id(check), 6000, &step(pay("x", 1201)))
+        .await
+        .unwrap();
+    assert!(matches!(over, Changed::Refused(Refused::Error(_))));
+    let Changed::Done(paid, _) = s
+        .change_check(r.id, CheckTarget::Id(check), 6000, &step(pay("a", 1200)))
+        .await
+        .unwrap()
+    else {
+        panic!("not paid")
+    };
+    // Paid, its order still in the kitchen: paid, not closed.
+    let c = &paid.facts.check;
+    assert_eq!(c.status, CheckStatus::Paid);
+    assert_eq!(
+        (c.paid_cents, c.tip_cents, c.receipt_no),
+        (1200, 50, Some(1))
+    );
+    assert_eq!(c.paid_day.as_deref(), Some("1970-01-01"));
+    let payment = paid.payment.unwrap();
+    assert_eq!(payment.reference.as_deref(), Some("AUTH1"));
+    let retry = s
+        .change_check(r.id, CheckTarget::Id(check), 7000, &step(pay("a", 1200)))
+        .await
+        .unwrap();
+    assert!(matches!(retry, Changed::Refused(Refused::Duplicate(p)) if p.id == payment.id));
+    assert_eq!(
+        s.payment_by_key(r.id, "user:1/a")
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(payment.id)
+    );
+    assert_eq!(s.payment_by_key(other.id, "user:1/a").await.unwrap(), None);
+    assert_eq!(
+        s.payment_check(r.id, payment.id).await.unwrap(),
+        Some(check)
+    );
+    assert_eq!(s.payment_check(other.id, payment.id).await.unwrap(), None);
+    let facts = s.check_facts(r.id, check).await.unwrap().unwrap();
+    assert_eq!(facts.payments, vec![payment.clone()]);
+    assert_eq!(
+        s.check_ids(r.id, Some(CheckStatus::Paid), None, 10)
+            .await
+            .unwrap(),
+        vec![check]
+    );
+    assert!(s
+        .check_ids(r.id, Some(CheckStatus::Open), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.check_ids(r.id, None, Some(table.id), 10).await.unwrap(),
+        vec![check]
+    );
+    assert_eq!(
+        s.order_check_status(r.id, order.id).await.unwrap(),
+        Some(CheckStatus::Paid)
+    );
+
+    let intent = IntentRow {
+        id: "pi_test".into(),
+        restaurant_id: r.id,
+        check_id: check,
+        part: None,
+        amount_cents: 100,
+        tip_cents: 0,
+        currency: "EUR".into(),
+        status: IntentStatus::Pending,
+        payment_id: None,
+        idempotency_key: "guest/1".into(),
+        created_by: "guest".into(),
+        created_at: 1,
+        expires_at: 2,
+    };
+    assert_eq!(s.create_intent(&intent).await.unwrap(), intent);
+    // The same key again: the intent it made.
+    let again = IntentRow {
+        id: "pi_other".into(),
+        ..intent.clone()
+    };
+    assert_eq!(s.create_intent(&again).await.unwrap().id, "pi_test");
+    assert_eq!(s.intent("pi_test").await.unwrap(), Some(intent));
+    assert_eq!(s.intent("pi_other").await.unwrap(), None);
+
+    assert!(s.remember_signature(r.id, "sig", 10_000, 0).await.unwrap());
+    assert!(!s.remember_signature(r.id, "sig", 10_001, 0).await.unwrap());
+    // Forgotten once older than the window.
+    assert!(s
+        .remember_signature(r.id, "sig", 20_000, 15_000)
+        .await
+        .unwrap());
+
+    assert_eq!(s.webhook_secret(r.id).await.unwrap(), None);
+    s.set_webhook_secret(r.id, "whsec_x").await.unwrap();
+    assert_eq!(
+        s.webhook_secret(r.id).await.unwrap().as_deref(),
+        Some("whsec_x")
+    );
+    let user = s
+        .create_user(
+            r.id,
+            &NewUser {
+                email: "m@one.test",
+                name: "M",
+                role: Role::Manager,
+                password_hash: "h",
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    assert!(s
+        .set_pin_hash(r.id, user.id, Some("pin-hash"))
+        .await
+        .unwrap());
+    assert!(!s.set_pin_hash(other.id, user.id, None).await.unwrap());
+    assert_eq!(
+        s.pin_hash(r.id, "m@one.test").await.unwrap(),
+        Some((user.id, "manager".into(), Some("pin-hash".into())))
+    );
+    assert_eq!(s.pin_hash(other.id, "m@one.test").await.unwrap(), None);
+}

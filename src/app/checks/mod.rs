@@ -65,6 +65,7 @@ pub(crate) async fn run(
         Changed::NotFound => Err(ApiError::not_found("check")),
         Changed::Refused(Refused::Error(e)) => Err(e),
         Changed::Refused(Refused::Duplicate(payment)) => {
+            let payment = *payment;
             let facts = facts_of(state, r, payment.check_id).await?;
             Ok((facts, Some(payment), true))
         }

@@ -61,7 +61,7 @@ pub enum CheckAction {
 pub enum Refused {
     Error(ApiError),
     /// The payment's key had recorded this payment already.
-    Duplicate(PaymentRow),
+    Duplicate(Box<PaymentRow>),
     /// Nothing to change (a refresh with no new orders, an open that
     /// found the check as it was).
     Unchanged,
@@ -170,7 +170,8 @@ impl Step {
         split: Option<&Split>,
         extra: Option<&NewDiscount>,
     ) -> Result<Computed, Refused> {
-        view::compute(facts, covers, split, extra)
+        let setting = matches!(self.action, CheckAction::Split(_));
+        view::computed(facts, covers, split, extra, !setting)
             .map_err(|e| invalid(e.field(), "split", e.message()))
     }
 
@@ -222,7 +223,7 @@ impl Step {
             } => {
                 if let Some(existing) = &facts.existing_payment {
                     return if existing.request_hash == *hash && existing.check_id == c.id {
-                        Err(Refused::Duplicate(existing.clone()))
+                        Err(Refused::Duplicate(Box::new(existing.clone())))
                     } else {
                         Err(Refused::Error(ApiError::conflict(
                             "this idempotency_key was already used for a different payment",

@@ -75,9 +75,10 @@ pub fn encode_split(split: &Option<Split>) -> Option<String> {
     split.as_ref().and_then(|s| serde_json::to_string(s).ok())
 }
 
-fn rule(split: &Split, lines: &[money::Line]) -> SplitRule {
+fn rule(split: &Split, lines: &[money::Line], lenient: bool) -> SplitRule {
     match split {
         Split::Even { ways } => SplitRule::Even(*ways),
+        Split::Lines { lines: groups } if !lenient => SplitRule::Lines(groups.clone()),
         // Lines voided since the split was made drop out of their part.
         Split::Lines { lines: groups } => SplitRule::Lines(
             groups
@@ -99,11 +100,14 @@ fn rule(split: &Split, lines: &[money::Line]) -> SplitRule {
 /// The check's figures with `covers`, `split` and an extra discount.
 /// A split that no longer fits (amounts above a total lowered since) is an
 /// error for a change that sets it and one part for a check that has it.
-pub fn compute(
+/// `lenient`: a split the check already has, whose parts by line drop the
+/// lines voided since; otherwise a split being set, taken as given.
+pub fn computed(
     facts: &CheckFacts,
     covers: i64,
     split: Option<&Split>,
     extra: Option<&NewDiscount>,
+    lenient: bool,
 ) -> Result<Computed, money::SplitError> {
     let lines = lines(facts);
     let rates: Vec<money::Rate> = facts
@@ -162,7 +166,7 @@ pub fn compute(
     let parts = match split {
         None => Vec::new(),
         Some(split) => {
-            let parts = money::split(&totals, &lines, &rule(split, &lines))?;
+            let parts = money::split(&totals, &lines, &rule(split, &lines, lenient))?;
             parts
                 .into_iter()
                 .enumerate()
@@ -193,12 +197,24 @@ pub fn compute(
 }
 
 /// The figures of the check as it is stored (its own covers and split).
+/// Lines voided since a split by line was made drop out of their parts; a
+/// split that no longer fits at all (amounts above a total lowered since)
+/// shows the check unsplit until it is split again.
 pub fn current(facts: &CheckFacts) -> Computed {
     let split = stored_split(facts);
-    compute(facts, facts.check.covers, split.as_ref(), None).unwrap_or_else(|_| {
-        // Its split no longer fits: shown unsplit until it is split again.
-        compute(facts, facts.check.covers, None, None).expect("an unsplit check always computes")
-    })
+    let covers = facts.check.covers;
+    match computed(facts, covers, split.as_ref(), None, true) {
+        Ok(c) => c,
+        Err(_) => unsplit(facts, covers),
+    }
+}
+
+fn unsplit(facts: &CheckFacts, covers: i64) -> Computed {
+    match computed(facts, covers, None, None, true) {
+        Ok(c) => c,
+        // Without a split there is nothing to refuse.
+        Err(_) => unreachable!("a check without a split always computes"),
+    }
 }
 
 /// What payments naming `part` (or none) paid.
