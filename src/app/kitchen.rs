@@ -97,6 +97,10 @@ pub async fn act_with_reason(
             if table_changed {
                 crate::app::revocations::settle(state).await;
             }
+            // What the check counts changed: it says so.
+            if matches!(action, Action::Void { .. } | Action::Cancel) {
+                crate::app::checks::take_in(state, r, order.table_id, order.id).await;
+            }
             Ok(order)
         }
     }

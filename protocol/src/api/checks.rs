@@ -334,7 +334,16 @@ pub struct SplitCheck {
     pub split: Option<Split>,
 }
 
+/// At most this many line ids in a split by line.
+pub const MAX_SPLIT_LINES: usize = 500;
+
 fn split_in_bounds(split: &Split) -> Result<(), ValidationError> {
+    if let Split::Lines { lines } = split {
+        if lines.iter().map(Vec::len).sum::<usize>() > MAX_SPLIT_LINES {
+            return Err(ValidationError::new("length")
+                .with_message("a split by line names at most 500 lines".into()));
+        }
+    }
     let parts = match split {
         Split::Even { ways } => *ways as usize,
         Split::Lines { lines } => lines.len().max(1),

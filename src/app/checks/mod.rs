@@ -341,19 +341,27 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Chec
     act(state, caller, CheckTarget::Id(id), CheckAction::Close).await
 }
 
-/// After an order is placed on a table: an open check there takes it in
-/// and announces its new figures. Failing here fails nothing: the order is
-/// placed, and the check takes it in with its next change anyway.
-pub async fn take_in(state: &AppState, restaurant_id: i64, table_id: i64) {
+/// After an order is placed on a table, or an order's lines voided or the
+/// order cancelled: its open check takes the change in and announces its
+/// new figures. Failing here fails nothing: the order changed, and the
+/// check counts it with its next change anyway (every change recomputes
+/// the check from its orders inside its transaction).
+pub async fn take_in(state: &AppState, restaurant_id: i64, table_id: Option<i64>, order_id: i64) {
     let result = async {
-        if state
-            .store
-            .open_check_of_table(restaurant_id, table_id)
-            .await?
-            .is_none()
-        {
-            return Ok(());
-        }
+        let target = match table_id {
+            Some(table) => {
+                if state
+                    .store
+                    .open_check_of_table(restaurant_id, table)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(());
+                }
+                CheckTarget::Table(table)
+            }
+            None => CheckTarget::Order(order_id),
+        };
         run(
             state,
             Actor {
@@ -364,7 +372,7 @@ pub async fn take_in(state: &AppState, restaurant_id: i64, table_id: i64) {
             },
             None,
             Role::Waiter,
-            CheckTarget::Table(table_id),
+            target,
             CheckAction::Refresh,
         )
         .await
@@ -373,8 +381,8 @@ pub async fn take_in(state: &AppState, restaurant_id: i64, table_id: i64) {
     .await;
     if let Err(e) = result {
         if e.code() != ErrorCode::NotFound {
-            tracing::warn!(error = %e, restaurant = restaurant_id, table = table_id,
-                "an open check could not take in a new order yet");
+            tracing::warn!(error = %e, restaurant = restaurant_id, order = order_id,
+                "an open check could not take in an order's change yet");
         }
     }
 }

@@ -52,7 +52,7 @@ pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiRes
         PlaceOutcome::Placed { order, events } => {
             state.publish(events).await;
             if let Some(table) = order.table_id {
-                super::checks::take_in(state, caller.restaurant_id, table).await;
+                super::checks::take_in(state, caller.restaurant_id, Some(table), order.id).await;
             }
             Ok(Placed {
                 order,
