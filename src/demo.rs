@@ -1,17 +1,27 @@
 //! The demo restaurant behind `restohub demo`: stations, a menu with stock,
-//! tables and one login per role, so a newcomer sees something real.
+//! tables, one login per role, and what checks need (VAT, a service charge,
+//! a discount limit, a manager's approval PIN), so a newcomer sees
+//! something real.
 
 use restohub_protocol::api::menu::NewMenuItem;
 use restohub_protocol::Role;
 
 use crate::app::accounts::{create_owner, NewOwner};
+use crate::app::checks::receipt::money;
 use crate::app::credentials::normalise_email;
 use crate::auth::tokens::guest_code;
 use crate::auth::Passwords;
-use crate::storage::{NewUser, PageQuery, Store};
+use crate::storage::{NewUser, PageQuery, Store, TaxedThing};
 
 pub const SLUG: &str = "demo";
 pub const PASSWORD: &str = "restohub-demo";
+/// The manager's PIN for approving discounts above the limit at the till.
+pub const MANAGER_PIN: &str = "2468";
+/// Basis points of the net added as service for parties of [`SERVICE_MIN_COVERS`].
+const SERVICE_CHARGE_BP: i64 = 1250;
+const SERVICE_MIN_COVERS: i64 = 6;
+/// A discount worth more than this (cents) needs a manager's approval.
+const DISCOUNT_LIMIT_CENTS: i64 = 1000;
 
 pub fn email(role: Role) -> String {
     format!("{role}@demo.restohub")
@@ -39,6 +49,7 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
     .await?;
     let r = restaurant.id;
     let hash = passwords.hash(PASSWORD.into()).await?;
+    let mut manager = None;
     for (role, name) in [
         (Role::Manager, "Max Manager"),
         (Role::Waiter, "Wanda Waiter"),
@@ -52,7 +63,14 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
             role,
             password_hash: &hash,
         };
-        store.create_user(r, &user, now).await?;
+        let user = store.create_user(r, &user, now).await?;
+        if role == Role::Manager {
+            manager = Some(user.id);
+        }
+    }
+    if let Some(manager) = manager {
+        let pin = passwords.hash(MANAGER_PIN.into()).await?;
+        store.set_pin_hash(r, manager, Some(&pin)).await?;
     }
     let grill = store.create_station(r, "Grill").await?.id;
     let cold = store.create_station(r, "Cold kitchen").await?.id;
@@ -86,6 +104,28 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
         };
         store.create_menu_item(r, &item).await?;
     }
+    // A Berlin bistro: VAT is in the menu prices, 7% on food and 19% on
+    // drinks, so one check shows two rates each rounded once.
+    let food = add_rate(store, r, "VAT food", 700).await?;
+    let drink = add_rate(store, r, "VAT drinks", 1900).await?;
+    for (category, rate) in [
+        (starters, food),
+        (mains, food),
+        (desserts, food),
+        (drinks, drink),
+    ] {
+        store
+            .assign_tax_rate(r, TaxedThing::Category(category), Some(rate))
+            .await?;
+    }
+    store
+        .set_money_settings(
+            r,
+            SERVICE_CHARGE_BP,
+            SERVICE_MIN_COVERS,
+            DISCOUNT_LIMIT_CENTS,
+        )
+        .await?;
     for n in 1..=8 {
         let seats = if n % 3 == 0 { 6 } else { 4 };
         store
@@ -93,6 +133,65 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
             .await?;
     }
     Ok(r)
+}
+
+/// An included (VAT) rate of `bp` basis points; its id.
+async fn add_rate(store: &Store, r: i64, name: &str, bp: i64) -> anyhow::Result<i64> {
+    let rate = store
+        .add_tax_rate(r, name, bp, true)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo's tax rate {name:?} exists already"))?;
+    Ok(rate.id)
+}
+
+/// Basis points as a percentage for people: 1250 → "12.5%".
+fn percent(bp: i64) -> String {
+    let whole = format!("{}.{:02}", bp / 100, bp % 100);
+    format!("{}%", whole.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// What checks come to in the demo, read back from the restaurant as it is
+/// (an owner may have changed it since it was created).
+async fn describe_checks(store: &Store, restaurant: i64) -> anyhow::Result<String> {
+    let mut out = String::from("\nChecks:\n");
+    let rates = store.tax_rates(restaurant).await?;
+    if rates.is_empty() {
+        out.push_str("  no tax rates\n");
+    }
+    for rate in rates {
+        let how = if rate.included {
+            "included in the prices"
+        } else {
+            "added to the prices"
+        };
+        out.push_str(&format!(
+            "  tax      {} {} ({how})\n",
+            rate.name,
+            percent(rate.rate_bp)
+        ));
+    }
+    if let Some(s) = store.money_settings(restaurant).await? {
+        if s.service_charge_bp > 0 {
+            out.push_str(&format!(
+                "  service  {} of the net, for {} or more covers\n",
+                percent(s.service_charge_bp),
+                s.service_charge_min_covers
+            ));
+        }
+        out.push_str(&format!(
+            "  discount above {} {} needs a manager's approval",
+            money(s.discount_limit_cents, &s.currency),
+            s.currency
+        ));
+    }
+    let manager = normalise_email(&email(Role::Manager));
+    match store.pin_hash(restaurant, &manager).await? {
+        Some((_, _, Some(_))) => out.push_str(&format!(
+            " ({manager} with the password or PIN {MANAGER_PIN})\n"
+        )),
+        _ => out.push_str(&format!(" ({manager} with the password)\n")),
+    }
+    Ok(out)
 }
 
 /// What `restohub demo` prints: where to log in and as whom.
@@ -103,6 +202,7 @@ pub async fn describe(store: &Store, restaurant: i64, base_url: &str) -> anyhow:
     for role in Role::STAFF {
         out.push_str(&format!("  {:<8} {}\n", role.as_str(), email(role)));
     }
+    out.push_str(&describe_checks(store, restaurant).await?);
     out.push_str("\nTable QR codes (POST /api/v1/guest-sessions {\"table_code\": ...}):\n");
     let tables = store
         .tables(
@@ -127,4 +227,16 @@ pub async fn describe(store: &Store, restaurant: i64, base_url: &str) -> anyhow:
         email(Role::Waiter)
     ));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentages_read_as_people_write_them() {
+        assert_eq!(super::percent(700), "7%");
+        assert_eq!(super::percent(1250), "12.5%");
+        assert_eq!(super::percent(1905), "19.05%");
+        assert_eq!(super::percent(1000), "10%");
+        assert_eq!(super::percent(0), "0%");
+    }
 }

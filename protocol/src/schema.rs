@@ -6,7 +6,7 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
 
 use crate::api::{
-    analytics, audit, auth, health, menu, orders, restaurant, staff, stations, tables,
+    analytics, audit, auth, checks, health, menu, orders, restaurant, staff, stations, tables,
 };
 use crate::ws::{ClientMessage, ServerMessage};
 use crate::{ErrorEnvelope, EventData, Page};
@@ -74,6 +74,25 @@ fn rest() -> Value {
         audit::AuditEntry,
         audit::AuditQuery,
         Page<audit::AuditEntry>,
+        checks::Check,
+        checks::OpenCheck,
+        checks::AddDiscount,
+        checks::SplitCheck,
+        checks::SetCovers,
+        checks::RecordPayment,
+        checks::PaymentRecorded,
+        checks::Refund,
+        checks::Reason,
+        checks::CreateIntent,
+        checks::PaymentIntent,
+        checks::WebhookEvent,
+        checks::WebhookReceived,
+        checks::TaxRate,
+        checks::NewTaxRate,
+        checks::AssignTaxRate,
+        checks::CheckSettings,
+        checks::SetPin,
+        checks::WebhookSecret,
         ErrorEnvelope,
     );
     let defs: serde_json::Map<String, Value> =

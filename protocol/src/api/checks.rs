@@ -3,7 +3,7 @@
 //! A check gathers a table's open orders (orders placed on the table later
 //! join it while it is open) or one takeaway order. Its amounts are integer
 //! minor units of the restaurant's currency, computed by the hub by the rules
-//! in PROTOCOL.md §6 (tax once per rate per check, half up; discounts spread
+//! in PROTOCOL.md §7.7 (tax once per rate per check, half up; discounts spread
 //! over lines; parts by largest remainder, always summing to the total).
 //! Every operation is offered over REST and as a WebSocket command with the
 //! same body; both run the same use case.

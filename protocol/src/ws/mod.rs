@@ -219,13 +219,13 @@ pub struct OrderCommand {
     pub order_id: i64,
 }
 
-/// The order after a lifecycle command.
 /// The check as the command left it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckAck {
     pub check: crate::api::checks::Check,
 }
 
+/// The order after a lifecycle command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderAck {
     pub order: crate::api::orders::Order,
