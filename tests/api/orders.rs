@@ -570,6 +570,7 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         qty: 1,
         note: String::new(),
         modifiers: vec![],
+        seat: None,
     }];
     let request = restohub::app::orders::plan::Request {
         restaurant_id: f.t.id,

@@ -122,16 +122,18 @@ where
         restohub::app::kitchen::restores_availability(before, available)
     }
 
+    fn events(&self, c: &restohub::storage::OrderChanged<'_>) -> Vec<EventDraft> {
+        (self.events)(c.before, c.after, c.stock, c.table)
+    }
+}
+
+impl<D, V> restohub::storage::TableRules for ByClosures<D, V> {
     fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
         restohub::app::kitchen::table_after(wanted, now, open)
     }
 
     fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
         restohub::app::floor::ends_visit(from, to)
-    }
-
-    fn events(&self, c: &restohub::storage::OrderChanged<'_>) -> Vec<EventDraft> {
-        (self.events)(c.before, c.after, c.stock, c.table)
     }
 }
 
@@ -722,12 +724,14 @@ async fn orders_and_the_event_log(backend: Backend) {
                 qty,
                 note: String::new(),
                 modifiers: vec![],
+                seat: None,
             },
             LineRequest {
                 menu_item_id: tea.id,
                 qty: 1,
                 note: "hot".into(),
                 modifiers: vec!["lemon".into()],
+                seat: None,
             },
         ]
     };
@@ -825,6 +829,7 @@ async fn orders_and_the_event_log(backend: Backend) {
             qty: 1,
             note: String::new(),
             modifiers: vec![],
+            seat: None,
         }]
         .into_boxed_slice(),
     );
@@ -1056,6 +1061,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         qty,
         note: note.into(),
         modifiers: vec![note.into()],
+        seat: None,
     };
     let three: &'static [LineRequest] = Box::leak(
         vec![
@@ -1139,6 +1145,7 @@ async fn statistics_follow_every_change(backend: Backend) {
         qty,
         note: String::new(),
         modifiers: vec![],
+        seat: None,
     };
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
@@ -1312,6 +1319,8 @@ async fn statistics_follow_every_change(backend: Backend) {
     );
     assert_eq!(d.open_orders, Default::default());
     assert!(d.top_by_qty.is_empty());
+    // Orders alone take no money: that comes from checks (tests/api/money.rs).
+    assert_eq!(d.money, Default::default());
 
     let range = |group_by, after, limit| AnalyticsRange {
         from: "2027-01-15".parse().unwrap(),
@@ -1477,6 +1486,7 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 qty: 2,
                 note: String::new(),
                 modifiers: vec![],
+                seat: None,
             }];
             let placement = Placement {
                 request: Request {
@@ -1790,6 +1800,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         qty: 1,
         note: String::new(),
         modifiers: vec![],
+        seat: None,
     }]));
     let placement = Placement {
         request: Request {
