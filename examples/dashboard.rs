@@ -150,6 +150,32 @@ fn draw(s: &DashboardStats) {
         t.voids.count,
         money(t.voids.cents)
     ));
+    let m = &s.money;
+    out.push_str(&format!(
+        "Sales gross {}   discounts {}   comps {}   net {}   service {}   tax {}\n",
+        money(m.gross_sales_cents),
+        money(m.discounts_cents),
+        money(m.comps_cents),
+        money(m.net_sales_cents),
+        money(m.service_cents),
+        money(m.tax_cents)
+    ));
+    let p = &m.payments;
+    out.push_str(&format!(
+        "Paid checks {} (average {})   cash {}   card {}   other {}   tips {}   refunds {}\n",
+        m.paid_checks,
+        money(m.average_check_cents),
+        money(p.cash.amount_cents),
+        money(p.card.amount_cents),
+        money(p.other.amount_cents),
+        money(m.tips_cents),
+        money(m.refunds_cents)
+    ));
+    out.push_str(&format!(
+        "Open checks {}   due {}\n",
+        m.open_checks.count,
+        money(m.open_checks.due_cents)
+    ));
     out.push_str(&format!(
         "Kitchen time avg {}   p90 {}   over {} orders\n",
         t.kitchen.average_ms.map_or("-".into(), minutes),

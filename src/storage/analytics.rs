@@ -1,8 +1,10 @@
 //! Reading the statistics: the live dashboard, and analytics over a range.
 //!
 //! Counted figures come from `hourly_stats` and `item_stats`, which the
-//! order transactions keep exact; the live state (open orders, station
-//! queues, tables, stock) and kitchen times from indexed aggregate queries.
+//! order transactions keep exact, and money from the checks' stored
+//! figures, payments and refunds ([`super::money`]); the live state (open
+//! orders, station queues, tables, stock) and kitchen times from indexed
+//! aggregate queries.
 //! Each read is one snapshot transaction, so its numbers and its seq agree.
 
 use chrono::NaiveDate;
@@ -182,6 +184,7 @@ impl Store {
             let tz = stats::zone(&timezone);
             let (today, hour) = stats::business_hour(tz, now);
             let figures = figures_between!(tx, r, &today, &today);
+            let money = money_between!(tx, r, &today, &today);
             let top_by_qty = top_items!(tx, r, &today, &today, "qty");
             let top_by_revenue = top_items!(tx, r, &today, &today, "revenue_cents");
             let by_status: Vec<(String, i64)> = sqlx::query_as(
@@ -264,6 +267,7 @@ impl Store {
                 timezone,
                 business_day: today,
                 today: figures,
+                money,
                 top_by_qty,
                 top_by_revenue,
                 open_orders: OpenOrders {
@@ -325,6 +329,7 @@ impl Store {
             let next_after = (page.len() > q.limit).then(|| Timestamp(page[q.limit - 1].0));
             page.truncate(q.limit);
             let totals = figures_between!(tx, r, &from, &to);
+            let money = money_between!(tx, r, &from, &to);
             let top_by_qty = top_items!(tx, r, &from, &to, "qty");
             let top_by_revenue = top_items!(tx, r, &from, &to, "revenue_cents");
             let (mut hours, mut took) = (Vec::new(), Vec::new());
@@ -379,6 +384,7 @@ impl Store {
                 timezone,
                 group_by: q.group_by,
                 totals,
+                money,
                 top_by_qty,
                 top_by_revenue,
                 buckets,

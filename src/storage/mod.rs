@@ -49,6 +49,10 @@ macro_rules! on_writer {
     };
 }
 
+// Before `analytics`, which uses its `money_between!`.
+#[macro_use]
+mod money;
+
 mod analytics;
 mod append;
 mod audit;

@@ -1319,6 +1319,8 @@ async fn statistics_follow_every_change(backend: Backend) {
     );
     assert_eq!(d.open_orders, Default::default());
     assert!(d.top_by_qty.is_empty());
+    // Orders alone take no money: that comes from checks (tests/api/money.rs).
+    assert_eq!(d.money, Default::default());
 
     let range = |group_by, after, limit| AnalyticsRange {
         from: "2027-01-15".parse().unwrap(),

@@ -16,6 +16,11 @@
 //!   the order became ready. `p90_ms` is the nearest-rank 90th percentile.
 //! - **top items**: quantity and value of lines not voided of orders not
 //!   cancelled, per menu item; ties by menu item id.
+//!
+//! Money ([`MoneyFigures`]) comes from checks and payments, not orders: a
+//! check's figures are the ones the hub computed and stored with it, a
+//! payment or refund belongs to the business day on which it was taken,
+//! and a check's sales to the business day on which it became paid.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -109,6 +114,77 @@ pub struct HourCount {
     pub orders: i64,
 }
 
+/// Payments taken with one method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MethodTotals {
+    /// Payments recorded.
+    pub count: i64,
+    /// What they paid toward checks, tips not included.
+    pub amount_cents: i64,
+    /// The tips given with them.
+    pub tip_cents: i64,
+}
+
+/// Payments of the period by method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentsByMethod {
+    pub cash: MethodTotals,
+    pub card: MethodTotals,
+    pub other: MethodTotals,
+}
+
+/// Checks still open (`open` or `partially_paid`) now, whatever day they
+/// were opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OpenChecks {
+    pub count: i64,
+    /// What is still owed on them: Σ (`total_cents` − `paid_cents`), with
+    /// each check's total as last computed.
+    pub due_cents: i64,
+}
+
+/// The money of a period (a business day, or a range of them), exact in
+/// minor units of the restaurant's currency.
+///
+/// **Sales** are counted from the *paid checks of the period*: checks now
+/// `paid` or `closed` whose business day of payment (the day they became
+/// paid in full) is in the period. A voided check is not counted; a
+/// reopened check counts again on the day it is paid again. Refunds do not
+/// change sales: they are counted apart, on the day they were given.
+/// **Payments**, **tips** and **refunds** are counted on the business day
+/// they were recorded, whatever the state of their check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MoneyFigures {
+    /// Σ `subtotal_cents` (line prices × quantities, before discounts) of
+    /// the paid checks of the period.
+    pub gross_sales_cents: i64,
+    /// Σ discounts that are not comps, of the same checks.
+    pub discounts_cents: i64,
+    /// Σ comps (items given away) of the same checks.
+    pub comps_cents: i64,
+    /// `gross_sales_cents − discounts_cents − comps_cents`: what the lines
+    /// sold for. Tax included in menu prices is still in it; the service
+    /// charge and added tax are not.
+    pub net_sales_cents: i64,
+    /// Σ service charge of the same checks.
+    pub service_cents: i64,
+    /// Σ tax of the same checks, included (in menu prices) and added alike.
+    pub tax_cents: i64,
+    /// Σ tips of the payments of the period.
+    pub tips_cents: i64,
+    /// Σ refunds given in the period (of amounts and tips alike).
+    pub refunds_cents: i64,
+    /// The payments of the period, by method.
+    pub payments: PaymentsByMethod,
+    /// How many paid checks the period has.
+    pub paid_checks: i64,
+    /// Σ `total_cents` of the paid checks of the period / `paid_checks`,
+    /// rounded down; 0 with none.
+    pub average_check_cents: i64,
+    /// Checks open now (not of the period).
+    pub open_checks: OpenChecks,
+}
+
 /// The live dashboard of `dashboard:{r}`: today's figures and the floor and
 /// kitchen as they are now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -122,6 +198,8 @@ pub struct DashboardStats {
     /// Today, in the restaurant's time zone (`YYYY-MM-DD`).
     pub business_day: String,
     pub today: Figures,
+    /// Today's money, and the checks open now.
+    pub money: MoneyFigures,
     /// Top 10 of today's items by quantity, then by revenue.
     pub top_by_qty: Vec<ItemSales>,
     pub top_by_revenue: Vec<ItemSales>,
@@ -185,6 +263,8 @@ pub struct Analytics {
     pub group_by: GroupBy,
     /// The whole range.
     pub totals: Figures,
+    /// The whole range's money, and the checks open now.
+    pub money: MoneyFigures,
     pub top_by_qty: Vec<ItemSales>,
     pub top_by_revenue: Vec<ItemSales>,
     /// One page of buckets, every bucket of the range present (empty ones
