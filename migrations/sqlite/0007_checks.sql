@@ -62,6 +62,10 @@ CREATE TABLE checks (
     paid_at             BIGINT,
     paid_day            TEXT,
     closed_at           BIGINT,
+    -- The check as it was when it stopped being open (paid or void): its
+    -- lines, taxes and figures, JSON. A paid check keeps them whatever
+    -- tax rates or settings change later; reopening clears it.
+    frozen              TEXT,
     UNIQUE (restaurant_id, id),
     UNIQUE (restaurant_id, receipt_no)
 );
@@ -71,6 +75,8 @@ CREATE UNIQUE INDEX checks_open_table ON checks (restaurant_id, table_id)
 CREATE UNIQUE INDEX checks_order ON checks (restaurant_id, order_id)
     WHERE order_id IS NOT NULL AND status <> 'void';
 CREATE INDEX checks_paid_day ON checks (restaurant_id, paid_day);
+-- The open checks the dashboard sums with every snapshot.
+CREATE INDEX checks_open ON checks (restaurant_id) WHERE status IN ('open', 'partially_paid');
 
 CREATE TABLE check_discounts (
     id             INTEGER PRIMARY KEY,

@@ -17,11 +17,13 @@ use restohub_protocol::api::checks::{
 use serde::Deserialize;
 
 use super::extract::{Id, Json};
+use super::pagination::PageParams;
 use crate::app::checks::{self as uc, intents, settings};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::TaxedThing;
+use restohub_protocol::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,12 +58,19 @@ pub fn webhook_router() -> Router<AppState> {
 
 type Reply<T> = ApiResult<axum::Json<T>>;
 
+/// 201 when it opened the check, 200 when it found the one open.
 async fn open(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<OpenCheck>,
-) -> Reply<Check> {
-    uc::open(&state, &caller, req).await.map(axum::Json)
+) -> ApiResult<(StatusCode, axum::Json<Check>)> {
+    let (check, opened) = uc::open(&state, &caller, req).await?;
+    let status = if opened {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(check)))
 }
 
 #[derive(Deserialize)]
@@ -69,13 +78,15 @@ async fn open(
 struct ListQuery {
     status: Option<String>,
     table_id: Option<i64>,
+    limit: Option<u32>,
+    after: Option<i64>,
 }
 
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Reply<Vec<Check>> {
+) -> Reply<Page<Check>> {
     let Query(q) =
         query.map_err(|e| ApiError::invalid_field("query", "invalid", &e.body_text()))?;
     let status = q
@@ -83,9 +94,12 @@ async fn list(
         .map(CheckStatus::try_from)
         .transpose()
         .map_err(|e| ApiError::invalid_field("status", "unknown", &e))?;
-    uc::list(&state, &caller, status, q.table_id)
-        .await
-        .map(axum::Json)
+    let params = PageParams {
+        limit: q.limit,
+        after: q.after,
+    };
+    let checks = uc::list(&state, &caller, status, q.table_id, params.query()?).await?;
+    Ok(axum::Json(params.page(checks, |c| c.id)))
 }
 
 async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Reply<Check> {

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use restohub_protocol::api::checks::{
-    CheckStatus, DiscountKind, IntentStatus, PaymentMethod, TaxRate,
+    Check, CheckStatus, DiscountKind, IntentStatus, PaymentMethod, TaxRate,
 };
 use restohub_protocol::api::orders::{Order, OrderStatus};
 use restohub_protocol::Role;
@@ -63,12 +63,15 @@ pub struct CheckRow {
     pub paid_at: Option<i64>,
     pub paid_day: Option<String>,
     pub closed_at: Option<i64>,
+    /// The check as it was when it stopped being open (JSON, the
+    /// application's); `None` while open.
+    pub frozen: Option<String>,
 }
 
 const CHECK_COLS: &str = "id, table_id, order_id, status, covers, split, subtotal_cents, \
     discount_cents, comp_cents, service_cents, tax_cents, total_cents, paid_cents, tip_cents, \
     refunded_cents, receipt_no, void_reason, opened_by, opened_at, updated_at, paid_at, \
-    paid_day, closed_at";
+    paid_day, closed_at, frozen";
 
 /// What the restaurant configures for its checks.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -133,6 +136,10 @@ pub struct CheckFacts {
     pub payments: Vec<PaymentRow>,
     /// The payment already recorded with the plan's idempotency key.
     pub existing_payment: Option<PaymentRow>,
+    /// [`CheckRow::frozen`], read back.
+    pub frozen: Option<Check>,
+    /// The change being decided opened the check.
+    pub just_opened: bool,
 }
 
 /// A check to open when the target has no live one.
@@ -241,6 +248,10 @@ pub trait CheckPlan: TableRules {
     /// The refusal when a conditional statement found the check or the
     /// payment changed under the decision (more paid or refunded than due).
     fn overdrawn(&self) -> Self::Refusal;
+    /// What a check that is no longer open keeps as its figures, from the
+    /// check just after the change that closed it to changes (see
+    /// [`CheckRow::frozen`]).
+    fn frozen(&self, after: &CheckFacts) -> Option<Check>;
     fn events(&self, changed: &CheckChanged<'_>) -> Vec<EventDraft>;
     fn audit(&self, changed: &CheckChanged<'_>) -> Vec<AuditDraft>;
 }
@@ -250,6 +261,8 @@ pub trait CheckPlan: TableRules {
 pub struct CheckDone {
     pub facts: CheckFacts,
     pub payment: Option<PaymentRow>,
+    /// This change opened the check.
+    pub opened: bool,
 }
 
 /// A payment intent's row.
@@ -359,7 +372,15 @@ macro_rules! check_facts {
             }
             None => None,
         };
+        let frozen = match &check.frozen {
+            Some(text) => Some(super::decoded::<Check>(text, "frozen", || {
+                format!("check {} of restaurant {}", check.id, $r)
+            })?),
+            None => None,
+        };
         CheckFacts {
+            just_opened: false,
+            frozen,
             check,
             settings,
             orders,
@@ -489,7 +510,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let key = plan.payment_key();
-            let before = check_facts!(tx, r, id, key);
+            let mut before = check_facts!(tx, r, id, key);
+            before.just_opened = opened;
             let write = match plan.decide(&before) {
                 Ok(write) => write,
                 Err(e) => return Ok(Changed::Refused(e)),
@@ -595,10 +617,11 @@ impl Store {
                  total_cents = $11, paid_cents = paid_cents + $12, tip_cents = tip_cents + $13, \
                  refunded_cents = refunded_cents + $14, void_reason = COALESCE($15, void_reason), \
                  updated_at = $16, \
-                 paid_at = CASE WHEN $17 THEN NULL WHEN $18 IS NOT NULL THEN $16 \
-                   ELSE paid_at END, \
-                 paid_day = CASE WHEN $17 THEN NULL ELSE COALESCE($18, paid_day) END, \
-                 closed_at = CASE WHEN $17 THEN NULL WHEN $19 THEN $16 ELSE closed_at END \
+                 paid_at = CASE WHEN $17 THEN NULL WHEN $18 IS NOT NULL \
+                   THEN COALESCE(paid_at, $16) ELSE paid_at END, \
+                 paid_day = CASE WHEN $17 THEN NULL ELSE COALESCE(paid_day, $18) END, \
+                 closed_at = CASE WHEN $17 THEN NULL WHEN $19 THEN $16 ELSE closed_at END, \
+                 frozen = CASE WHEN $17 THEN NULL ELSE frozen END \
                  WHERE restaurant_id = $1 AND id = $2 AND paid_cents + $12 <= $11",
             )
             .bind(r)
@@ -680,7 +703,31 @@ impl Store {
                     plan
                 );
             }
-            let after = check_facts!(tx, r, id, key);
+            let mut after = check_facts!(tx, r, id, key);
+            if !after.check.status.is_open() && after.check.frozen.is_none() {
+                let frozen = plan.frozen(&after);
+                let text = frozen.as_ref().map(super::append::json).transpose()?;
+                sqlx::query("UPDATE checks SET frozen = $3 WHERE restaurant_id = $1 AND id = $2")
+                    .bind(r)
+                    .bind(id)
+                    .bind(&text)
+                    .execute(&mut *tx)
+                    .await?;
+                after.check.frozen = text;
+                after.frozen = frozen;
+            }
+            // A void check lets go of its open orders: the table's next
+            // check takes them (its figures stay frozen with it).
+            if after.check.status == CheckStatus::Void {
+                sqlx::query(
+                    "UPDATE orders SET check_id = NULL WHERE restaurant_id = $1 \
+                     AND check_id = $2 AND status NOT IN ('closed', 'cancelled')",
+                )
+                .bind(r)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
             let changed = CheckChanged {
                 before: &before,
                 after: &after,
@@ -698,6 +745,7 @@ impl Store {
                 CheckDone {
                     facts: after,
                     payment,
+                    opened,
                 },
                 appended,
             )
@@ -728,23 +776,25 @@ impl Store {
         Ok(facts)
     }
 
-    /// The ids of a restaurant's checks, newest first, optionally only those
+    /// One page of the ids of a restaurant's checks, optionally only those
     /// of one status or table.
     pub async fn check_ids(
         &self,
         r: i64,
         status: Option<CheckStatus>,
         table_id: Option<i64>,
-        limit: i64,
+        page: super::PageQuery,
     ) -> sqlx::Result<Vec<i64>> {
         on_db!(self, |pool| sqlx::query_scalar(
             "SELECT id FROM checks WHERE restaurant_id = $1 AND ($2 IS NULL \
-             OR status = $2) AND ($3 IS NULL OR table_id = $3) ORDER BY id DESC LIMIT $4"
+             OR status = $2) AND ($3 IS NULL OR table_id = $3) AND id > $4 \
+             ORDER BY id LIMIT $5"
         )
         .bind(r)
         .bind(status.map(|s| s.as_str()))
         .bind(table_id)
-        .bind(limit)
+        .bind(page.after)
+        .bind(page.limit)
         .fetch_all(pool)
         .await)
     }

@@ -2291,18 +2291,18 @@ async fn checks_payments_and_intents(backend: Backend) {
     let facts = s.check_facts(r.id, check).await.unwrap().unwrap();
     assert_eq!(facts.payments, vec![payment.clone()]);
     assert_eq!(
-        s.check_ids(r.id, Some(CheckStatus::Paid), None, 10)
+        s.check_ids(r.id, Some(CheckStatus::Paid), None, ALL)
             .await
             .unwrap(),
         vec![check]
     );
     assert!(s
-        .check_ids(r.id, Some(CheckStatus::Open), None, 10)
+        .check_ids(r.id, Some(CheckStatus::Open), None, ALL)
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        s.check_ids(r.id, None, Some(table.id), 10).await.unwrap(),
+        s.check_ids(r.id, None, Some(table.id), ALL).await.unwrap(),
         vec![check]
     );
     assert_eq!(

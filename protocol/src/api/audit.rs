@@ -98,10 +98,13 @@ pub enum AuditAction {
     /// The payment webhook secret was generated anew.
     #[serde(rename = "payments.webhook_secret_rotated")]
     WebhookSecretRotated,
+    /// An owner or manager set their approval PIN (never recorded).
+    #[serde(rename = "staff.pin_changed")]
+    PinChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -131,6 +134,7 @@ impl AuditAction {
         AuditAction::CheckReopened,
         AuditAction::TaxChanged,
         AuditAction::WebhookSecretRotated,
+        AuditAction::PinChanged,
     ];
 
     /// The stable string, as on the wire.
@@ -166,6 +170,7 @@ impl AuditAction {
             CheckReopened => "check.reopened",
             TaxChanged => "tax.changed",
             WebhookSecretRotated => "payments.webhook_secret_rotated",
+            PinChanged => "staff.pin_changed",
         }
     }
 

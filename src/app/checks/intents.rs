@@ -224,6 +224,13 @@ pub async fn webhook(
             "this signed request was received before",
         ));
     }
+    if intent.payment_id.is_none() && now > intent.expires_at {
+        return Err(ApiError::with_details(
+            ErrorCode::InvalidTransition,
+            "the payment intent expired: nothing was recorded (refund the charge at the provider)",
+            serde_json::json!({ "current": "expired" }),
+        ));
+    }
     if event.status != "succeeded" {
         return Ok(WebhookReceived {
             payment_id: None,
@@ -259,7 +266,9 @@ pub async fn webhook(
         role: None,
         client: None,
     };
-    let (_, payment, duplicate) = super::run(
+    let super::Ran {
+        payment, duplicate, ..
+    } = super::run(
         state,
         actor,
         None,

@@ -29,11 +29,18 @@ use crate::state::AppState;
 use crate::storage::{Changed, CheckDone, CheckFacts, CheckTarget, LoginKey};
 use plan::{CheckAction, Refused, Step};
 
-/// How many checks a list returns at most.
-const LIST_LIMIT: i64 = 200;
+/// What running a check change gave.
+pub(crate) struct Ran {
+    /// The check after it (or as it is, when the change changed nothing).
+    pub facts: CheckFacts,
+    /// The payment it recorded, or the one its key had recorded before.
+    pub payment: Option<crate::storage::PaymentRow>,
+    /// The key had recorded this payment before: nothing changed.
+    pub duplicate: bool,
+    pub opened: bool,
+}
 
-/// Runs `action` on `target` for `actor`; the check after it (or as it
-/// is, when the action changed nothing) and the payment it recorded.
+/// Runs `action` on `target` for `actor`.
 pub(crate) async fn run(
     state: &AppState,
     actor: Actor,
@@ -41,7 +48,7 @@ pub(crate) async fn run(
     role: Role,
     target: CheckTarget,
     action: CheckAction,
-) -> ApiResult<(CheckFacts, Option<crate::storage::PaymentRow>, bool)> {
+) -> ApiResult<Ran> {
     let r = actor.restaurant_id;
     let now = state.clock.now_ms();
     let step = Step {
@@ -67,7 +74,12 @@ pub(crate) async fn run(
         Changed::Refused(Refused::Duplicate(payment)) => {
             let payment = *payment;
             let facts = facts_of(state, r, payment.check_id).await?;
-            Ok((facts, Some(payment), true))
+            Ok(Ran {
+                facts,
+                payment: Some(payment),
+                duplicate: true,
+                opened: false,
+            })
         }
         Changed::Refused(Refused::Unchanged) => {
             let id = match target {
@@ -76,11 +88,23 @@ pub(crate) async fn run(
                 CheckTarget::Order(_) => None,
             };
             match id {
-                Some(id) => Ok((facts_of(state, r, id).await?, None, false)),
+                Some(id) => Ok(Ran {
+                    facts: facts_of(state, r, id).await?,
+                    payment: None,
+                    duplicate: false,
+                    opened: false,
+                }),
                 None => Err(ApiError::not_found("check")),
             }
         }
-        Changed::Done(CheckDone { facts, payment }, events) => {
+        Changed::Done(
+            CheckDone {
+                facts,
+                payment,
+                opened,
+            },
+            events,
+        ) => {
             let table_changed = events
                 .iter()
                 .any(|e| e.kind == restohub_protocol::events::TableStatusChanged::KIND);
@@ -88,7 +112,12 @@ pub(crate) async fn run(
             if table_changed {
                 crate::app::revocations::settle(state).await;
             }
-            Ok((facts, payment, false))
+            Ok(Ran {
+                facts,
+                payment,
+                duplicate: false,
+                opened,
+            })
         }
     }
 }
@@ -121,7 +150,19 @@ async fn act(
     target: CheckTarget,
     action: CheckAction,
 ) -> ApiResult<Check> {
-    let (facts, _, _) = run(
+    act_opening(state, caller, target, action)
+        .await
+        .map(|(c, _)| c)
+}
+
+/// [`act`], and whether it opened the check.
+async fn act_opening(
+    state: &AppState,
+    caller: &Caller,
+    target: CheckTarget,
+    action: CheckAction,
+) -> ApiResult<(Check, bool)> {
+    let ran = run(
         state,
         Actor::from(caller),
         caller.user_id,
@@ -130,11 +171,12 @@ async fn act(
         action,
     )
     .await?;
-    shown(caller, &facts)
+    Ok((shown(caller, &ran.facts)?, ran.opened))
 }
 
-/// Opens (or finds) the check of a table or of a takeaway order.
-pub async fn open(state: &AppState, caller: &Caller, req: OpenCheck) -> ApiResult<Check> {
+/// Opens (or finds) the check of a table or of a takeaway order; whether
+/// it opened it.
+pub async fn open(state: &AppState, caller: &Caller, req: OpenCheck) -> ApiResult<(Check, bool)> {
     caller.may(Operation::ReadCheck)?;
     req.validate().map_err(|e| validation_failed(&e))?;
     let target = match (req.order_id, caller.which_table(req.table_id)?) {
@@ -155,7 +197,7 @@ pub async fn open(state: &AppState, caller: &Caller, req: OpenCheck) -> ApiResul
             ))
         }
     };
-    act(
+    act_opening(
         state,
         caller,
         target,
@@ -170,19 +212,17 @@ pub async fn get(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Check>
     shown(caller, &facts)
 }
 
-/// The restaurant's checks, newest first (staff).
+/// One page of the restaurant's checks, oldest first (staff).
 pub async fn list(
     state: &AppState,
     caller: &Caller,
     status: Option<restohub_protocol::api::checks::CheckStatus>,
     table_id: Option<i64>,
+    page: crate::storage::PageQuery,
 ) -> ApiResult<Vec<Check>> {
     caller.may(Operation::ManageCheck)?;
     let r = caller.restaurant_id;
-    let ids = state
-        .store
-        .check_ids(r, status, table_id, LIST_LIMIT)
-        .await?;
+    let ids = state.store.check_ids(r, status, table_id, page).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(facts) = state.store.check_facts(r, id).await? {
@@ -265,7 +305,12 @@ pub async fn pay(
     req.validate().map_err(|e| validation_failed(&e))?;
     let key = format!("{}/{}", caller.subject, req.idempotency_key);
     let hash = fingerprint(id, &req);
-    let (facts, payment, duplicate) = run(
+    let Ran {
+        facts,
+        payment,
+        duplicate,
+        ..
+    } = run(
         state,
         Actor::from(caller),
         caller.user_id,
@@ -437,12 +482,21 @@ pub async fn approve(state: &AppState, caller: &Caller, approval: &Approval) -> 
         }
     };
     if !verified {
-        let lock = super::credentials::count_failure(state, key, &email).await?;
+        // Only a manager's account counts failures toward its lockout: a
+        // waiter typing a colleague's email must not lock them out.
+        let failures = match manager {
+            Some(_) => Some(
+                super::credentials::count_failure(state, key, &email)
+                    .await?
+                    .failures,
+            ),
+            None => None,
+        };
         audit::record(
             state,
             caller,
             [Entry::new(Audited::ApprovalRefused)
-                .after(serde_json::json!({ "approver": email, "failures": lock.failures }))],
+                .after(serde_json::json!({ "approver": email, "failures": failures }))],
         )
         .await;
         return Err(ApiError::new(

@@ -5,13 +5,13 @@
 //! runs it inside the transaction (`storage::change_check`).
 
 use restohub_protocol::api::checks::{
-    AddDiscount, CheckStatus, PaymentMethod, RecordPayment, Refund, Split,
+    AddDiscount, Check, CheckStatus, PaymentMethod, RecordPayment, Refund, Split,
 };
 use restohub_protocol::api::orders::OrderStatus;
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::events::{
     CheckClosed, CheckOpened, CheckUpdated, OrderStatusChanged, PaymentRecordedEvent,
-    PaymentRefunded, TableStatusChanged,
+    PaymentRefunded,
 };
 use restohub_protocol::ws::Room;
 use restohub_protocol::{ErrorCode, Role};
@@ -20,10 +20,10 @@ use serde_json::json;
 use super::money::{self, PayError};
 use super::view::{self, Computed};
 use crate::app::audit::{self, Action as Audited, Actor, Entry};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::storage::{
-    AuditDraft, CheckChanged, CheckFacts, CheckOpen, CheckPlan, CheckWrite, EventDraft, IntentRow,
-    NewDiscount, NewPayment, NewRefund, PaymentRow, TableRules,
+    AuditDraft, CheckAmounts, CheckChanged, CheckFacts, CheckOpen, CheckPlan, CheckWrite,
+    EventDraft, IntentRow, NewDiscount, NewPayment, NewRefund, PaymentRow, TableRules,
 };
 
 /// What a change does to a check.
@@ -102,6 +102,44 @@ impl Step {
     fn business_day(&self, facts: &CheckFacts) -> String {
         let zone = crate::stats::zone(&facts.settings.timezone);
         crate::stats::business_hour(zone, self.now).0
+    }
+
+    /// A write of a check that is no longer open: its figures as kept.
+    fn kept(&self, facts: &CheckFacts) -> CheckWrite {
+        let c = &facts.check;
+        CheckWrite {
+            status: c.status,
+            covers: c.covers,
+            split: c.split.clone(),
+            amounts: CheckAmounts {
+                subtotal_cents: c.subtotal_cents,
+                discount_cents: c.discount_cents,
+                comp_cents: c.comp_cents,
+                service_cents: c.service_cents,
+                tax_cents: c.tax_cents,
+                total_cents: c.total_cents,
+            },
+            void_reason: None,
+            receipt: false,
+            paid_day: None,
+            closed: false,
+            reopened: false,
+            discount: None,
+            payment: None,
+            refund: None,
+            close_orders: Vec::new(),
+            business_day: self.business_day(facts),
+        }
+    }
+
+    /// The check's write as it stands: kept figures once it is no longer
+    /// open, recomputed ones while it is.
+    fn as_is(&self, facts: &CheckFacts) -> CheckWrite {
+        if facts.check.status.is_open() {
+            self.write(facts, &view::current(facts))
+        } else {
+            self.kept(facts)
+        }
     }
 
     /// A write of the check as it is, with `computed`'s figures.
@@ -245,8 +283,7 @@ impl Step {
                         format!("at most {left} is left to refund on this payment"),
                     ));
                 }
-                let computed = view::current(facts);
-                let mut w = self.write(facts, &computed);
+                let mut w = self.as_is(facts);
                 w.refund = Some(NewRefund {
                     payment_id: p.id,
                     amount_cents: req.amount_cents,
@@ -270,8 +307,7 @@ impl Step {
                         c.status,
                     ));
                 }
-                let computed = view::current(facts);
-                let mut w = self.write(facts, &computed);
+                let mut w = self.as_is(facts);
                 w.status = CheckStatus::Void;
                 w.void_reason = Some(reason.trim().to_owned());
                 w.closed = true;
@@ -281,25 +317,24 @@ impl Step {
                 if !matches!(c.status, CheckStatus::Paid | CheckStatus::Closed) {
                     return Err(conflict("only a paid check can be reopened", c.status));
                 }
-                let computed = view::current(facts);
-                let mut w = self.write(facts, &computed);
+                // Open to changes again: its figures are computed anew (its
+                // receipt number stays). Paid in full still, it shows as
+                // partially paid until a change leaves nothing due again.
+                let mut w = self.write(facts, &view::current(facts));
                 w.reopened = true;
                 w.status = if c.paid_cents == 0 {
                     CheckStatus::Open
-                } else if c.paid_cents < computed.amounts.total_cents {
-                    CheckStatus::PartiallyPaid
                 } else {
-                    // Paid in full still: open for more orders or a refund.
                     CheckStatus::PartiallyPaid
                 };
                 Ok(w)
             }
             CheckAction::Close => {
-                let computed = view::current(facts);
-                let mut w = self.write(facts, &computed);
+                let mut w = self.as_is(facts);
+                let due = (w.amounts.total_cents - c.paid_cents).max(0);
                 match c.status {
                     CheckStatus::Paid => {}
-                    s if s.is_open() && computed.due(c.paid_cents) == 0 => {}
+                    s if s.is_open() && due == 0 => {}
                     s => return Err(conflict("only a paid check can be closed", s)),
                 }
                 let in_kitchen: Vec<i64> = facts
@@ -523,12 +558,11 @@ impl CheckPlan for Step {
         let w = self.decide_action(facts)?;
         // A refresh or an open that changes nothing writes nothing.
         let unchanged = matches!(self.action, CheckAction::Open { .. } | CheckAction::Refresh)
-            && facts.check.opened_at != self.now
+            && !facts.just_opened
             && w.status == facts.check.status
             && w.covers == facts.check.covers
             && w.amounts.total_cents == facts.check.total_cents
-            && w.amounts.subtotal_cents == facts.check.subtotal_cents
-            && !self.new_orders(facts);
+            && w.amounts.subtotal_cents == facts.check.subtotal_cents;
         if unchanged {
             return Err(Refused::Unchanged);
         }
@@ -541,6 +575,13 @@ impl CheckPlan for Step {
             "the check changed while this was decided; nothing was recorded — try again",
             json!({}),
         ))
+    }
+
+    fn frozen(&self, after: &CheckFacts) -> Option<Check> {
+        let mut kept = view::computed_check(after, &view::current(after), false);
+        // Payments are always shown as they are now, never from here.
+        kept.payments.clear();
+        Some(kept)
     }
 
     fn events(&self, changed: &CheckChanged<'_>) -> Vec<EventDraft> {
@@ -595,7 +636,6 @@ impl CheckPlan for Step {
         if let Some(t) = changed.table {
             out.extend(crate::app::orders::events::table(r, Some(t)));
         }
-        let _ = TableStatusChanged::KIND;
         let status_before = changed.before.check.status;
         if changed.opened {
             out.push(EventDraft::new(rooms, CheckOpened { check }));
@@ -687,16 +727,3 @@ impl CheckPlan for Step {
         audit::drafts(&self.actor, self.now, entries)
     }
 }
-
-impl Step {
-    /// Orders on the check that its stored figures do not count yet.
-    fn new_orders(&self, facts: &CheckFacts) -> bool {
-        // The stored subtotal is what the last change counted; new or
-        // changed lines show as a different recomputed subtotal, which
-        // `decide` compares. Orders closed or cancelled since do too.
-        let _ = facts;
-        false
-    }
-}
-
-pub type StepResult<T> = ApiResult<T>;

@@ -149,6 +149,9 @@ pub async fn set_settings(
 
 /// An owner or manager sets their own PIN for approving at the till.
 pub async fn set_pin(state: &AppState, caller: &Caller, req: SetPin) -> ApiResult<()> {
+    if caller.mfa_setup {
+        return Err(crate::app::access::mfa_setup_required());
+    }
     if !matches!(caller.role, Role::Owner | Role::Manager) {
         return Err(ApiError::forbidden());
     }
@@ -166,6 +169,13 @@ pub async fn set_pin(state: &AppState, caller: &Caller, req: SetPin) -> ApiResul
         .store
         .set_pin_hash(caller.restaurant_id, user, Some(&hash))
         .await?;
+    // The PIN itself is never recorded.
+    audit::record(
+        state,
+        caller,
+        [Entry::new(Audited::PinChanged).target("user", user)],
+    )
+    .await;
     Ok(())
 }
 

@@ -247,8 +247,45 @@ pub fn payment_view(p: &PaymentRow, staff: bool) -> Payment {
     payment(p, staff)
 }
 
-/// The check as clients see it; `staff` adds payment references.
+/// The check as clients see it; `staff` adds payment references. A check
+/// no longer open shows the figures it was paid (or voided) with, and its
+/// payments, refunds and status as they are now.
 pub fn check(facts: &CheckFacts, computed: &Computed, staff: bool) -> Check {
+    match &facts.frozen {
+        Some(kept) => live(kept.clone(), facts, staff),
+        None => computed_check(facts, computed, staff),
+    }
+}
+
+/// The check's figures as they are kept, as they stand now.
+pub fn kept(facts: &CheckFacts, staff: bool) -> Option<Check> {
+    facts.frozen.clone().map(|k| live(k, facts, staff))
+}
+
+fn live(mut kept: Check, facts: &CheckFacts, staff: bool) -> Check {
+    let c = &facts.check;
+    kept.status = c.status;
+    kept.paid_cents = c.paid_cents;
+    kept.tip_cents = c.tip_cents;
+    kept.refunded_cents = c.refunded_cents;
+    kept.due_cents = if c.status == CheckStatus::Void {
+        0
+    } else {
+        (kept.total_cents - c.paid_cents).max(0)
+    };
+    kept.payments = facts.payments.iter().map(|p| payment(p, staff)).collect();
+    for part in &mut kept.parts {
+        part.paid_cents = paid_on(&facts.payments, Some(part.index));
+        part.due_cents = (part.amount_cents - part.paid_cents).max(0);
+    }
+    kept.receipt_no = c.receipt_no;
+    kept.void_reason = c.void_reason.clone();
+    kept.closed_at = c.closed_at.map(Timestamp);
+    kept
+}
+
+/// The check computed from its facts now.
+pub fn computed_check(facts: &CheckFacts, computed: &Computed, staff: bool) -> Check {
     let c = &facts.check;
     let orders = &facts.orders;
     let lines = orders

@@ -16,7 +16,7 @@ pub(super) async fn dispatch(
     use ClientMessage::*;
     let ack = |check| CheckAck { check };
     Ok(match message {
-        CheckOpen(cmd) => AckResult::CheckOpen(ack(uc::open(state, caller, cmd.open).await?)),
+        CheckOpen(cmd) => AckResult::CheckOpen(ack(uc::open(state, caller, cmd.open).await?.0)),
         CheckGet(cmd) => AckResult::CheckGet(ack(uc::get(state, caller, cmd.check_id).await?)),
         CheckDiscount(cmd) => {
             AckResult::CheckDiscount(ack(
