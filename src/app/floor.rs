@@ -238,3 +238,9 @@ pub async fn snapshot(
         .collect();
     Ok(AckResult::TableSnapshot { seq, tables })
 }
+
+/// The table takes the status an order's end wants for it (cleaning after
+/// closing, free after cancelling) only once no order on it is open.
+pub fn table_after(wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
+    (open == 0 && now != wanted).then_some(wanted)
+}

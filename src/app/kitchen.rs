@@ -120,7 +120,7 @@ struct Step<'a> {
 
 impl TableRules for Step<'_> {
     fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
-        table_after(wanted, now, open)
+        super::floor::table_after(wanted, now, open)
     }
 
     fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {
@@ -218,12 +218,6 @@ fn audited(action: Action, before: &Order, after: &Order) -> Option<Entry> {
 /// stock comes back; an item 86'd by hand with stock left stays off.
 pub fn restores_availability(before: i64, available: bool) -> bool {
     before == 0 && !available
-}
-
-/// The table takes the status an order's end wants for it (cleaning after
-/// closing, free after cancelling) only once no order on it is open.
-pub fn table_after(wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
-    (open == 0 && now != wanted).then_some(wanted)
 }
 
 fn invalid(what: &str, current: impl serde::Serialize, why: &str) -> ApiError {

@@ -45,7 +45,7 @@ pub struct OrderChange {
     pub lines: Vec<(i64, LineStatus)>,
     pub stock_returns: Vec<StockReturn>,
     /// The status the change would leave the order's table in; whether it
-    /// does is [`OrderChangePlan::table_after`]'s call.
+    /// does is [`TableRules::table_after`]'s call.
     pub table_status: Option<TableStatus>,
 }
 

@@ -103,7 +103,7 @@ where
 
 impl<D, V> restohub::storage::TableRules for ByClosures<D, V> {
     fn table_after(&self, wanted: TableStatus, now: TableStatus, open: i64) -> Option<TableStatus> {
-        restohub::app::kitchen::table_after(wanted, now, open)
+        restohub::app::floor::table_after(wanted, now, open)
     }
 
     fn ends_visit(&self, from: TableStatus, to: TableStatus) -> bool {

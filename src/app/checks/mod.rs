@@ -8,25 +8,28 @@
 //! Paying at the table through a provider is [`intents`]; receipts are
 //! [`receipt`]; tax rates and the service charge are [`settings`].
 
+mod approval;
 pub mod intents;
 pub mod money;
 pub mod plan;
 pub mod receipt;
+mod report;
 pub mod settings;
+mod step;
 pub mod view;
 
 use restohub_protocol::api::checks::{
-    AddDiscount, Approval, Check, OpenCheck, PaymentRecorded, RecordPayment, Refund, Split,
+    AddDiscount, Check, OpenCheck, PaymentRecorded, RecordPayment, Refund, Split,
 };
 use restohub_protocol::{ErrorCode, Role};
 use validator::Validate;
 
 use super::access::Operation;
-use super::audit::{self, Action as Audited, Actor, Entry};
+use super::audit::Actor;
 use crate::auth::Caller;
 use crate::error::{validation_failed, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{Changed, CheckDone, CheckFacts, CheckTarget, LoginKey};
+use crate::storage::{Changed, CheckDone, CheckFacts, CheckTarget};
 use plan::{CheckAction, Refused, Step};
 
 /// What running a check change gave.
@@ -241,7 +244,7 @@ pub async fn discount(
     caller.may(Operation::Discount)?;
     req.validate().map_err(|e| validation_failed(&e))?;
     let approved_by = match &req.approval {
-        Some(approval) => Some(approve(state, caller, approval).await?),
+        Some(approval) => Some(approval::approve(state, caller, approval).await?),
         None => None,
     };
     act(
@@ -430,83 +433,6 @@ pub async fn take_in(state: &AppState, restaurant_id: i64, table_id: Option<i64>
                 "an open check could not take in an order's change yet");
         }
     }
-}
-
-/// Checks a manager's approval given with a request: their email and
-/// password or PIN, in the caller's restaurant. Failures count toward that
-/// account's login lockout (so a PIN cannot be guessed at the till) and are
-/// audited. The approving manager's id.
-pub async fn approve(state: &AppState, caller: &Caller, approval: &Approval) -> ApiResult<i64> {
-    approval.validate().map_err(|e| validation_failed(&e))?;
-    let r = caller.restaurant_id;
-    let email = super::credentials::normalise_email(&approval.email);
-    let key = LoginKey::Restaurant(r);
-    let now = state.clock.now_ms();
-    if let Some(until) = state.store.login_lock(key, &email, now).await? {
-        return Err(super::credentials::locked(until));
-    }
-    let user = state.store.pin_hash(r, &email).await?;
-    let manager = user
-        .as_ref()
-        .filter(|(_, role, _)| matches!(Role::parse(role), Some(Role::Owner | Role::Manager)));
-    let verified = match (manager, &approval.password, &approval.pin) {
-        (Some((_, _, pin_hash)), None, Some(pin)) => {
-            state
-                .passwords
-                .verify(pin.clone(), pin_hash.clone())
-                .await?
-        }
-        (Some(_), Some(password), None) => {
-            let hash = state
-                .store
-                .user_credentials(r, &email)
-                .await?
-                .map(|c| c.password_hash);
-            state.passwords.verify(password.clone(), hash).await?
-        }
-        (_, Some(_), Some(_)) | (_, None, None) => {
-            return Err(ApiError::invalid_field(
-                "approval",
-                "exclusive",
-                "give the manager's password or PIN",
-            ))
-        }
-        (None, _, _) => {
-            // Hash anyway so that an unknown approver takes as long.
-            let secret = approval.password.clone().or(approval.pin.clone());
-            state
-                .passwords
-                .verify(secret.unwrap_or_default(), None)
-                .await?;
-            false
-        }
-    };
-    if !verified {
-        // Only a manager's account counts failures toward its lockout: a
-        // waiter typing a colleague's email must not lock them out.
-        let failures = match manager {
-            Some(_) => Some(
-                super::credentials::count_failure(state, key, &email)
-                    .await?
-                    .failures,
-            ),
-            None => None,
-        };
-        audit::record(
-            state,
-            caller,
-            [Entry::new(Audited::ApprovalRefused)
-                .after(serde_json::json!({ "approver": email, "failures": failures }))],
-        )
-        .await;
-        return Err(ApiError::new(
-            ErrorCode::ApprovalRequired,
-            "the approval was refused: not a manager of this restaurant, or a wrong password or PIN",
-        ));
-    }
-    let (id, _, _) =
-        user.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the approver vanished")))?;
-    Ok(id)
 }
 
 /// A check's receipt: plain text for a 42-column printer, or HTML. A

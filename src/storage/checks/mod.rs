@@ -13,11 +13,12 @@
 
 use std::collections::HashMap;
 
-use restohub_protocol::api::checks::{
-    Check, CheckStatus, DiscountKind, IntentStatus, PaymentMethod, TaxRate,
-};
+use restohub_protocol::api::checks::{Check, CheckStatus, DiscountKind, PaymentMethod, TaxRate};
 use restohub_protocol::api::orders::{Order, OrderStatus};
 use restohub_protocol::Role;
+
+pub use intents::IntentRow;
+pub use settings::TaxedThing;
 
 use super::lifecycle::{settle_table, Changed, TableChange, TableRules};
 use super::orders::{OrderRow, ORDER_COLS};
@@ -116,6 +117,23 @@ pub struct PaymentRow {
     pub by_user: Option<i64>,
     pub by_role: String,
     pub created_at: i64,
+}
+
+/// The restaurant's check settings.
+const MONEY_SETTINGS: &str = "SELECT name, currency, timezone, service_charge_bp, \
+    service_charge_min_covers, discount_limit_cents FROM restaurants WHERE id = $1";
+/// The restaurant's tax rates, as [`TaxRateRow`]s.
+const TAX_RATES: &str =
+    "SELECT id, name, rate_bp, included FROM tax_rates WHERE restaurant_id = $1 ORDER BY id";
+type TaxRateRow = (i64, String, i64, bool);
+
+fn tax_rate((id, name, rate_bp, included): TaxRateRow) -> TaxRate {
+    TaxRate {
+        id,
+        name,
+        rate_bp,
+        included,
+    }
 }
 
 const PAYMENT_COLS: &str = "id, check_id, part, method, amount_cents, tip_cents, \
@@ -265,28 +283,6 @@ pub struct CheckDone {
     pub opened: bool,
 }
 
-/// A payment intent's row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct IntentRow {
-    pub id: String,
-    pub restaurant_id: i64,
-    pub check_id: i64,
-    pub part: Option<i64>,
-    pub amount_cents: i64,
-    pub tip_cents: i64,
-    pub currency: String,
-    #[sqlx(try_from = "String")]
-    pub status: IntentStatus,
-    pub payment_id: Option<i64>,
-    pub idempotency_key: String,
-    pub created_by: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-const INTENT_COLS: &str = "id, restaurant_id, check_id, part, amount_cents, tip_cents, currency, \
-    status, payment_id, idempotency_key, created_by, created_at, expires_at";
-
 /// Reads a check's facts inside a transaction (the same statements before
 /// and after a change).
 macro_rules! check_facts {
@@ -298,13 +294,10 @@ macro_rules! check_facts {
         .bind($id)
         .fetch_one(&mut *$tx)
         .await?;
-        let settings: MoneySettings = sqlx::query_as(
-            "SELECT name, currency, timezone, service_charge_bp, service_charge_min_covers, \
-             discount_limit_cents FROM restaurants WHERE id = $1",
-        )
-        .bind($r)
-        .fetch_one(&mut *$tx)
-        .await?;
+        let settings: MoneySettings = sqlx::query_as(MONEY_SETTINGS)
+            .bind($r)
+            .fetch_one(&mut *$tx)
+            .await?;
         let orders: Vec<OrderRow> = sqlx::query_as(&format!(
             "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 AND check_id = $2 \
              ORDER BY id"
@@ -324,13 +317,10 @@ macro_rules! check_facts {
         .fetch_all(&mut *$tx)
         .await?;
         let orders = group(orders, lines)?;
-        let rates: Vec<(i64, String, i64, bool)> = sqlx::query_as(
-            "SELECT id, name, rate_bp, included FROM tax_rates WHERE restaurant_id = $1 \
-             ORDER BY id",
-        )
-        .bind($r)
-        .fetch_all(&mut *$tx)
-        .await?;
+        let rates: Vec<TaxRateRow> = sqlx::query_as(TAX_RATES)
+            .bind($r)
+            .fetch_all(&mut *$tx)
+            .await?;
         let item_rates: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT i.id, COALESCE(i.tax_rate_id, c.tax_rate_id) FROM menu_items i \
              LEFT JOIN menu_categories c ON c.restaurant_id = i.restaurant_id \
@@ -373,7 +363,7 @@ macro_rules! check_facts {
             None => None,
         };
         let frozen = match &check.frozen {
-            Some(text) => Some(super::decoded::<Check>(text, "frozen", || {
+            Some(text) => Some($crate::storage::decoded::<Check>(text, "frozen", || {
                 format!("check {} of restaurant {}", check.id, $r)
             })?),
             None => None,
@@ -384,15 +374,7 @@ macro_rules! check_facts {
             check,
             settings,
             orders,
-            rates: rates
-                .into_iter()
-                .map(|(id, name, rate_bp, included)| TaxRate {
-                    id,
-                    name,
-                    rate_bp,
-                    included,
-                })
-                .collect(),
+            rates: rates.into_iter().map(tax_rate).collect(),
             item_rates: item_rates.into_iter().collect(),
             discounts,
             payments,
@@ -400,6 +382,11 @@ macro_rules! check_facts {
         }
     }};
 }
+
+// After the macro: the reads use it too.
+mod intents;
+mod reads;
+mod settings;
 
 impl Store {
     /// Changes a check as `plan` decides, in one transaction under the
@@ -751,396 +738,5 @@ impl Store {
             )
         });
         Ok(result)
-    }
-
-    /// A check's facts, read in one snapshot (no orders join it).
-    pub async fn check_facts(&self, r: i64, id: i64) -> sqlx::Result<Option<CheckFacts>> {
-        let facts = on_db!(self, |pool| {
-            let mut tx = pool.begin_snapshot().await?;
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM checks WHERE restaurant_id = $1 AND id = $2")
-                    .bind(r)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match found {
-                Some(id) => {
-                    let key: Option<&str> = None;
-                    let facts = check_facts!(tx, r, id, key);
-                    tx.commit().await?;
-                    Some(facts)
-                }
-                None => None,
-            }
-        });
-        Ok(facts)
-    }
-
-    /// One page of the ids of a restaurant's checks, optionally only those
-    /// of one status or table.
-    pub async fn check_ids(
-        &self,
-        r: i64,
-        status: Option<CheckStatus>,
-        table_id: Option<i64>,
-        page: super::PageQuery,
-    ) -> sqlx::Result<Vec<i64>> {
-        on_db!(self, |pool| sqlx::query_scalar(
-            "SELECT id FROM checks WHERE restaurant_id = $1 AND ($2 IS NULL \
-             OR status = $2) AND ($3 IS NULL OR table_id = $3) AND id > $4 \
-             ORDER BY id LIMIT $5"
-        )
-        .bind(r)
-        .bind(status.map(|s| s.as_str()))
-        .bind(table_id)
-        .bind(page.after)
-        .bind(page.limit)
-        .fetch_all(pool)
-        .await)
-    }
-
-    /// The live (open or partially paid) check of a table, if any.
-    pub async fn open_check_of_table(&self, r: i64, table: i64) -> sqlx::Result<Option<i64>> {
-        on_db!(self, |pool| sqlx::query_scalar(
-            "SELECT id FROM checks WHERE restaurant_id = $1 AND table_id = $2 \
-             AND status IN ('open', 'partially_paid')"
-        )
-        .bind(r)
-        .bind(table)
-        .fetch_optional(pool)
-        .await)
-    }
-
-    /// The status of the check an order belongs to, if it has one.
-    pub async fn order_check_status(
-        &self,
-        r: i64,
-        order_id: i64,
-    ) -> sqlx::Result<Option<CheckStatus>> {
-        let status: Option<String> = on_db!(self, |pool| sqlx::query_scalar(
-            "SELECT c.status FROM orders o JOIN checks c ON c.restaurant_id = o.restaurant_id \
-             AND c.id = o.check_id WHERE o.restaurant_id = $1 AND o.id = $2"
-        )
-        .bind(r)
-        .bind(order_id)
-        .fetch_optional(pool)
-        .await)?;
-        status
-            .map(|s| {
-                CheckStatus::try_from(s)
-                    .map_err(|e| super::corrupt(format!("check of order {order_id}"), "status", e))
-            })
-            .transpose()
-    }
-
-    /// The payment a key recorded, anywhere in the restaurant.
-    pub async fn payment_by_key(&self, r: i64, key: &str) -> sqlx::Result<Option<PaymentRow>> {
-        on_db!(self, |pool| sqlx::query_as(&format!(
-            "SELECT {PAYMENT_COLS} FROM payments WHERE restaurant_id = $1 AND idempotency_key = $2"
-        ))
-        .bind(r)
-        .bind(key)
-        .fetch_optional(pool)
-        .await)
-    }
-
-    /// The check a payment belongs to.
-    pub async fn payment_check(&self, r: i64, payment_id: i64) -> sqlx::Result<Option<i64>> {
-        on_db!(self, |pool| sqlx::query_scalar(
-            "SELECT check_id FROM payments WHERE restaurant_id = $1 AND id = $2"
-        )
-        .bind(r)
-        .bind(payment_id)
-        .fetch_optional(pool)
-        .await)
-    }
-
-    /// The restaurant's tax rates.
-    pub async fn tax_rates(&self, r: i64) -> sqlx::Result<Vec<TaxRate>> {
-        let rows: Vec<(i64, String, i64, bool)> = on_db!(self, |pool| {
-            sqlx::query_as(
-            "SELECT id, name, rate_bp, included FROM tax_rates WHERE restaurant_id = $1 ORDER BY id"
-        )
-        .bind(r)
-        .fetch_all(pool)
-        .await
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, rate_bp, included)| TaxRate {
-                id,
-                name,
-                rate_bp,
-                included,
-            })
-            .collect())
-    }
-
-    /// Adds a tax rate; `None` if the name is taken.
-    pub async fn add_tax_rate(
-        &self,
-        r: i64,
-        name: &str,
-        rate_bp: i64,
-        included: bool,
-    ) -> sqlx::Result<Option<TaxRate>> {
-        let id: Option<i64> = on_writer!(self, |pool| {
-            sqlx::query_scalar(
-            "INSERT INTO tax_rates (restaurant_id, name, rate_bp, included) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (restaurant_id, name) DO NOTHING RETURNING id"
-        )
-        .bind(r)
-        .bind(name)
-        .bind(rate_bp)
-        .bind(included)
-        .fetch_optional(pool)
-        .await
-        })?;
-        Ok(id.map(|id| TaxRate {
-            id,
-            name: name.to_owned(),
-            rate_bp,
-            included,
-        }))
-    }
-
-    /// Deletes a tax rate and clears it from categories and items; whether
-    /// it existed.
-    pub async fn delete_tax_rate(&self, r: i64, id: i64) -> sqlx::Result<bool> {
-        on_writer!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            for sql in [
-                "UPDATE menu_categories SET tax_rate_id = NULL WHERE restaurant_id = $1 \
-                 AND tax_rate_id = $2",
-                "UPDATE menu_items SET tax_rate_id = NULL WHERE restaurant_id = $1 \
-                 AND tax_rate_id = $2",
-            ] {
-                sqlx::query(sql).bind(r).bind(id).execute(&mut *tx).await?;
-            }
-            let gone = sqlx::query("DELETE FROM tax_rates WHERE restaurant_id = $1 AND id = $2")
-                .bind(r)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            tx.commit().await?;
-            Ok(gone)
-        })
-    }
-
-    /// Sets the tax rate of a category or an item (`None` clears it);
-    /// whether the category or item and the rate exist.
-    pub async fn assign_tax_rate(
-        &self,
-        r: i64,
-        what: TaxedThing,
-        rate: Option<i64>,
-    ) -> sqlx::Result<bool> {
-        let (table, id) = match what {
-            TaxedThing::Category(id) => ("menu_categories", id),
-            TaxedThing::Item(id) => ("menu_items", id),
-        };
-        let sql = format!(
-            "UPDATE {table} SET tax_rate_id = $3 WHERE restaurant_id = $1 AND id = $2 \
-             AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tax_rates t \
-             WHERE t.restaurant_id = $1 AND t.id = $3))"
-        );
-        let done = on_writer!(self, |pool| sqlx::query(&sql)
-            .bind(r)
-            .bind(id)
-            .bind(rate)
-            .execute(pool)
-            .await
-            .map(|d| d.rows_affected()))?;
-        Ok(done == 1)
-    }
-
-    /// The restaurant's check settings.
-    pub async fn money_settings(&self, r: i64) -> sqlx::Result<Option<MoneySettings>> {
-        on_db!(self, |pool| sqlx::query_as(
-            "SELECT name, currency, timezone, service_charge_bp, service_charge_min_covers, \
-             discount_limit_cents FROM restaurants WHERE id = $1"
-        )
-        .bind(r)
-        .fetch_optional(pool)
-        .await)
-    }
-
-    /// Sets the service charge and the discount limit.
-    pub async fn set_money_settings(
-        &self,
-        r: i64,
-        service_charge_bp: i64,
-        service_charge_min_covers: i64,
-        discount_limit_cents: i64,
-    ) -> sqlx::Result<()> {
-        on_writer!(self, |pool| sqlx::query(
-            "UPDATE restaurants SET service_charge_bp = $2, service_charge_min_covers = $3, \
-             discount_limit_cents = $4 WHERE id = $1"
-        )
-        .bind(r)
-        .bind(service_charge_bp)
-        .bind(service_charge_min_covers)
-        .bind(discount_limit_cents)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
-    }
-
-    /// The secret payment webhooks are signed with.
-    pub async fn webhook_secret(&self, r: i64) -> sqlx::Result<Option<String>> {
-        let secret: Option<Option<String>> = on_db!(self, |pool| sqlx::query_scalar(
-            "SELECT payment_webhook_secret FROM restaurants WHERE id = $1"
-        )
-        .bind(r)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(secret.flatten())
-    }
-
-    pub async fn set_webhook_secret(&self, r: i64, secret: &str) -> sqlx::Result<()> {
-        on_writer!(self, |pool| sqlx::query(
-            "UPDATE restaurants SET payment_webhook_secret = $2 WHERE id = $1"
-        )
-        .bind(r)
-        .bind(secret)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
-    }
-
-    /// Records a payment intent; the one this caller's key made before if
-    /// there is one.
-    pub async fn create_intent(&self, intent: &IntentRow) -> sqlx::Result<IntentRow> {
-        on_writer!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let existing: Option<IntentRow> = sqlx::query_as(&format!(
-                "SELECT {INTENT_COLS} FROM payment_intents WHERE restaurant_id = $1 \
-                 AND idempotency_key = $2"
-            ))
-            .bind(intent.restaurant_id)
-            .bind(&intent.idempotency_key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(existing) = existing {
-                return Ok(existing);
-            }
-            sqlx::query(
-                "INSERT INTO payment_intents (id, restaurant_id, check_id, part, amount_cents, \
-                 tip_cents, currency, status, payment_id, idempotency_key, created_by, \
-                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', NULL, \
-                 $8, $9, $10, $11)",
-            )
-            .bind(&intent.id)
-            .bind(intent.restaurant_id)
-            .bind(intent.check_id)
-            .bind(intent.part)
-            .bind(intent.amount_cents)
-            .bind(intent.tip_cents)
-            .bind(&intent.currency)
-            .bind(&intent.idempotency_key)
-            .bind(&intent.created_by)
-            .bind(intent.created_at)
-            .bind(intent.expires_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(intent.clone())
-        })
-    }
-
-    /// A payment intent by its id, in any restaurant (the webhook finds its
-    /// restaurant through it).
-    pub async fn intent(&self, id: &str) -> sqlx::Result<Option<IntentRow>> {
-        on_db!(self, |pool| sqlx::query_as(&format!(
-            "SELECT {INTENT_COLS} FROM payment_intents WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
-    }
-
-    /// Remembers a webhook's signature; `false` if it was seen before (a
-    /// replay). Signatures older than `forget_before` are forgotten: their
-    /// timestamps are refused as too old anyway.
-    pub async fn remember_signature(
-        &self,
-        r: i64,
-        signature: &str,
-        now: i64,
-        forget_before: i64,
-    ) -> sqlx::Result<bool> {
-        on_writer!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM webhook_signatures WHERE at < $1")
-                .bind(forget_before)
-                .execute(&mut *tx)
-                .await?;
-            let fresh = sqlx::query(
-                "INSERT INTO webhook_signatures (restaurant_id, signature, at) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(r)
-            .bind(signature)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            tx.commit().await?;
-            Ok(fresh)
-        })
-    }
-
-    /// Sets (or clears) a user's approval PIN hash.
-    pub async fn set_pin_hash(&self, r: i64, user: i64, hash: Option<&str>) -> sqlx::Result<bool> {
-        let done = on_writer!(self, |pool| sqlx::query(
-            "UPDATE users SET pin_hash = $3 WHERE restaurant_id = $1 AND id = $2"
-        )
-        .bind(r)
-        .bind(user)
-        .bind(hash)
-        .execute(pool)
-        .await
-        .map(|d| d.rows_affected()))?;
-        Ok(done == 1)
-    }
-
-    /// A user's approval PIN hash, by email.
-    pub async fn pin_hash(
-        &self,
-        r: i64,
-        email: &str,
-    ) -> sqlx::Result<Option<(i64, String, Option<String>)>> {
-        on_db!(self, |pool| sqlx::query_as(
-            "SELECT id, role, pin_hash FROM users WHERE restaurant_id = $1 AND email = $2"
-        )
-        .bind(r)
-        .bind(email)
-        .fetch_optional(pool)
-        .await)
-    }
-}
-
-/// What a tax rate is assigned to.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TaxedThing {
-    Category(i64),
-    Item(i64),
-}
-
-impl Store {
-    /// A table's label (for a receipt).
-    pub async fn table_label(&self, r: i64, table: i64) -> sqlx::Result<Option<String>> {
-        on_db!(self, |pool| sqlx::query_scalar(
-            "SELECT label FROM dining_tables WHERE restaurant_id = $1 AND id = $2"
-        )
-        .bind(r)
-        .bind(table)
-        .fetch_optional(pool)
-        .await)
     }
 }
