@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::extract::{Id, Json};
 use super::pagination::PageParams;
+use super::rate_limit::AuthLimiter;
 use crate::app::checks::{self as uc, intents, settings};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -51,9 +52,21 @@ pub fn router() -> Router<AppState> {
         .route("/auth/pin", put(set_pin))
 }
 
+/// Webhooks one client address may send per minute: far above what a
+/// payment provider sends for a chain, low enough that a flood of bogus
+/// ones (each costs a read before its signature can be checked) is cut off.
+const WEBHOOKS_PER_MINUTE: u32 = 1200;
+
 /// The provider's webhook: no token, its signature instead.
 pub fn webhook_router() -> Router<AppState> {
-    Router::new().route("/payments/webhook", post(webhook))
+    let per_minute =
+        std::num::NonZeroU32::new(WEBHOOKS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN);
+    Router::new()
+        .route("/payments/webhook", post(webhook))
+        .route_layer(axum::middleware::from_fn_with_state(
+            AuthLimiter::new(per_minute),
+            super::rate_limit::limit,
+        ))
 }
 
 type Reply<T> = ApiResult<axum::Json<T>>;

@@ -806,7 +806,12 @@ async fn a_guest_sees_only_its_tables_check(backend: Backend) {
         StatusCode::FORBIDDEN,
         "FORBIDDEN",
     );
-    // Its own table's check, without naming the table.
+    // Its own table's check, without naming the table; the covers are the
+    // staff's to set (the service charge may depend on them).
+    let covers = app
+        .post("/api/v1/checks", Some(&guest), json!({ "covers": 40 }))
+        .await;
+    assert_error(&covers, StatusCode::FORBIDDEN, "FORBIDDEN");
     let own = open(&app, &guest, json!({})).await;
     assert_eq!(id(&own), mine);
     assert_error(
@@ -1141,6 +1146,20 @@ async fn pay_at_the_table_through_a_signed_webhook(backend: Backend) {
         StatusCode::UNAUTHORIZED,
         "SIGNATURE_INVALID",
     );
+    // Malformed headers and extreme timestamps are refused, never a crash.
+    for bad in [
+        "t=abc,v1=00".to_owned(),
+        "v1=".to_owned() + &"0".repeat(64),
+        format!("t={},v1={}", i64::MIN, sign(&secret, i64::MIN, &body)),
+        format!("t={},v1={}", i64::MAX, sign(&secret, i64::MAX, &body)),
+        format!("t={now},v1={}", "é".repeat(32)),
+    ] {
+        assert_error(
+            &webhook(&app, Some(bad), &body).await,
+            StatusCode::UNAUTHORIZED,
+            "SIGNATURE_INVALID",
+        );
+    }
     assert_error(
         &webhook(&app, header(now, &body, "whsec_other"), &body).await,
         StatusCode::UNAUTHORIZED,

@@ -182,6 +182,13 @@ async fn act_opening(
 pub async fn open(state: &AppState, caller: &Caller, req: OpenCheck) -> ApiResult<(Check, bool)> {
     caller.may(Operation::ReadCheck)?;
     req.validate().map_err(|e| validation_failed(&e))?;
+    // The staff count the party (the service charge may depend on it).
+    if caller.role == Role::Guest && req.covers.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "guests do not set the covers of their check",
+        ));
+    }
     let target = match (req.order_id, caller.which_table(req.table_id)?) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_field(

@@ -6,8 +6,8 @@ use super::super::orders::{OrderRow, ORDER_COLS};
 use super::super::snapshots::{group, OwnedLine};
 use super::super::{BeginWrite, PageQuery, Store};
 use super::{
-    tax_rate, CheckFacts, CheckRow, DiscountRow, MoneySettings, PaymentRow, TaxRateRow,
-    CHECK_COLS, MONEY_SETTINGS, PAYMENT_COLS, TAX_RATES,
+    tax_rate, CheckFacts, CheckRow, DiscountRow, MoneySettings, PaymentRow, TaxRateRow, CHECK_COLS,
+    MONEY_SETTINGS, PAYMENT_COLS, TAX_RATES,
 };
 
 impl Store {
