@@ -116,4 +116,50 @@ async fn corrupt_rows_are_internal_errors(backend: Backend) {
     assert_eq!(app.store.order_count(f.t.id).await.unwrap(), 1);
 }
 
-crate::both_backends!(corrupt_rows_are_internal_errors);
+/// A check's split or kept figures: the check cannot be read, nor paid on
+/// a guess.
+async fn corrupt_checks_are_internal_errors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = floor(&app, "bistro").await;
+    let (_, waiter) = app.staff(&f.t, "waiter").await;
+    let mut ws = WsClient::staff(&app, &f.t, "waiter").await;
+    let lines = json!([{ "menu_item_id": f.bread, "qty": 2 }]);
+    assert_eq!(ws.command(order("k1", f.t1, lines)).await["type"], "ack");
+    let (status, check) = app
+        .post("/api/v1/checks", Some(&waiter), json!({ "table_id": f.t1 }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{check}");
+    let id = check["id"].as_i64().unwrap();
+    let path = format!("/api/v1/checks/{id}");
+    for (column, value) in [("split", "'{\"by\":\"thirds\"}'"), ("frozen", "'[1, 2'")] {
+        corrupt(
+            &app,
+            &format!("UPDATE checks SET {column} = {value} WHERE id = {id}"),
+        )
+        .await;
+        assert_error(
+            &app.get(&path, &waiter).await,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+        );
+        let pay = json!({ "idempotency_key": column, "method": "cash", "amount_cents": 600 });
+        assert_error(
+            &app.post(&format!("{path}/payments"), Some(&waiter), pay)
+                .await,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+        );
+        corrupt(
+            &app,
+            &format!("UPDATE checks SET {column} = NULL WHERE id = {id}"),
+        )
+        .await;
+    }
+    let facts = app.store.check_facts(f.t.id, id).await.unwrap().unwrap();
+    assert_eq!(facts.check.paid_cents, 0, "nothing was paid on a guess");
+}
+
+crate::both_backends!(
+    corrupt_rows_are_internal_errors,
+    corrupt_checks_are_internal_errors
+);

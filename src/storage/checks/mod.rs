@@ -13,7 +13,9 @@
 
 use std::collections::HashMap;
 
-use restohub_protocol::api::checks::{Check, CheckStatus, DiscountKind, PaymentMethod, TaxRate};
+use restohub_protocol::api::checks::{
+    Check, CheckStatus, DiscountKind, PaymentMethod, Split, TaxRate,
+};
 use restohub_protocol::api::orders::{Order, OrderStatus};
 use restohub_protocol::Role;
 
@@ -156,6 +158,8 @@ pub struct CheckFacts {
     pub existing_payment: Option<PaymentRow>,
     /// [`CheckRow::frozen`], read back.
     pub frozen: Option<Check>,
+    /// [`CheckRow::split`], read back.
+    pub split: Option<Split>,
     /// The change being decided opened the check.
     pub just_opened: bool,
 }
@@ -368,7 +372,14 @@ macro_rules! check_facts {
             })?),
             None => None,
         };
+        let split = match &check.split {
+            Some(text) => Some($crate::storage::decoded::<Split>(text, "split", || {
+                format!("check {} of restaurant {}", check.id, $r)
+            })?),
+            None => None,
+        };
         CheckFacts {
+            split,
             just_opened: false,
             frozen,
             check,

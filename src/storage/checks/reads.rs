@@ -1,6 +1,6 @@
 //! Reading checks and payments back outside a change.
 
-use restohub_protocol::api::checks::{Check, CheckStatus};
+use restohub_protocol::api::checks::{Check, CheckStatus, Split};
 
 use super::super::orders::{OrderRow, ORDER_COLS};
 use super::super::snapshots::{group, OwnedLine};
