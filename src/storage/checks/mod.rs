@@ -496,17 +496,32 @@ impl Store {
                 (None, None) => return Ok(Changed::NotFound),
             };
             // New orders join the open check: a table's that have none, or
-            // the takeaway order itself.
-            sqlx::query(
-                "UPDATE orders SET check_id = $2 WHERE restaurant_id = $1 AND check_id IS NULL \
-                 AND status NOT IN ('closed', 'cancelled') AND EXISTS (SELECT 1 FROM checks c \
-                 WHERE c.restaurant_id = $1 AND c.id = $2 AND c.status IN ('open', \
-                 'partially_paid') AND (c.table_id = orders.table_id OR c.order_id = orders.id))",
+            // the takeaway order itself — found by key, never by scanning
+            // the restaurant's orders.
+            let (table_id, order_id, status): (Option<i64>, Option<i64>, String) = sqlx::query_as(
+                "SELECT table_id, order_id, status FROM checks WHERE restaurant_id = $1 \
+                     AND id = $2",
             )
             .bind(r)
             .bind(id)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            if matches!(status.as_str(), "open" | "partially_paid") {
+                let (column, key) = match (table_id, order_id) {
+                    (Some(t), _) => ("table_id", t),
+                    (None, Some(o)) => ("id", o),
+                    (None, None) => ("id", 0),
+                };
+                sqlx::query(&format!(
+                    "UPDATE orders SET check_id = $2 WHERE restaurant_id = $1 AND {column} = $3 \
+                     AND check_id IS NULL AND status NOT IN ('closed', 'cancelled')"
+                ))
+                .bind(r)
+                .bind(id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            }
             let key = plan.payment_key();
             let mut before = check_facts!(tx, r, id, key);
             before.just_opened = opened;
@@ -648,8 +663,9 @@ impl Store {
             }
             if write.receipt {
                 let next: i64 = sqlx::query_scalar(
-                    "UPDATE restaurants SET receipt_seq = receipt_seq + 1 WHERE id = $1 \
-                     RETURNING receipt_seq",
+                    "INSERT INTO receipt_counters (restaurant_id, last_no) VALUES ($1, 1) \
+                     ON CONFLICT (restaurant_id) DO UPDATE \
+                     SET last_no = receipt_counters.last_no + 1 RETURNING last_no",
                 )
                 .bind(r)
                 .fetch_one(&mut *tx)
