@@ -73,29 +73,7 @@ pub async fn create(
         ));
     }
     let computed = view::current(&facts);
-    let due = match (req.part, computed.parts.is_empty()) {
-        (None, true) => computed.due(facts.check.paid_cents),
-        (None, false) => {
-            return Err(ApiError::invalid_field(
-                "part",
-                "required",
-                "this check is split: pick a part",
-            ))
-        }
-        (Some(_), true) => {
-            return Err(ApiError::invalid_field(
-                "part",
-                "not_found",
-                "this check is not split",
-            ))
-        }
-        (Some(i), false) => computed
-            .parts
-            .iter()
-            .find(|p| p.index == i)
-            .map(|p| p.due_cents)
-            .ok_or_else(|| ApiError::invalid_field("part", "not_found", "no such part"))?,
-    };
+    let due = computed.due_on(req.part, facts.check.paid_cents)?;
     let amount = req.amount_cents.unwrap_or(due);
     if amount < 1 || amount > due {
         return Err(ApiError::invalid_field(

@@ -47,29 +47,15 @@ impl Step {
     /// A write of a check that is no longer open: its figures as kept.
     fn kept(&self, facts: &CheckFacts) -> CheckWrite {
         let c = &facts.check;
-        CheckWrite {
-            status: c.status,
-            covers: c.covers,
-            split: c.split.clone(),
-            amounts: CheckAmounts {
-                subtotal_cents: c.subtotal_cents,
-                discount_cents: c.discount_cents,
-                comp_cents: c.comp_cents,
-                service_cents: c.service_cents,
-                tax_cents: c.tax_cents,
-                total_cents: c.total_cents,
-            },
-            void_reason: None,
-            receipt: false,
-            paid_day: None,
-            closed: false,
-            reopened: false,
-            discount: None,
-            payment: None,
-            refund: None,
-            close_orders: Vec::new(),
-            business_day: self.business_day(facts),
-        }
+        let amounts = CheckAmounts {
+            subtotal_cents: c.subtotal_cents,
+            discount_cents: c.discount_cents,
+            comp_cents: c.comp_cents,
+            service_cents: c.service_cents,
+            tax_cents: c.tax_cents,
+            total_cents: c.total_cents,
+        };
+        self.unchanged(facts, c.covers, c.split.clone(), amounts)
     }
 
     /// The check's write as it stands: kept figures once it is no longer
@@ -84,11 +70,23 @@ impl Step {
 
     /// A write of the check as it is, with `computed`'s figures.
     fn write(&self, facts: &CheckFacts, computed: &Computed) -> CheckWrite {
+        let split = view::encode_split(&computed.split);
+        self.unchanged(facts, computed.covers, split, computed.amounts.clone())
+    }
+
+    /// A write that changes nothing but these figures.
+    fn unchanged(
+        &self,
+        facts: &CheckFacts,
+        covers: i64,
+        split: Option<String>,
+        amounts: CheckAmounts,
+    ) -> CheckWrite {
         CheckWrite {
             status: facts.check.status,
-            covers: computed.covers,
-            split: view::encode_split(&computed.split),
-            amounts: computed.amounts.clone(),
+            covers,
+            split,
+            amounts,
             void_reason: None,
             receipt: false,
             paid_day: None,
@@ -390,21 +388,7 @@ impl Step {
     ) -> Result<CheckWrite, Refused> {
         let c = &facts.check;
         let computed = self.computed(facts, c.covers, split, None)?;
-        let due = match (req.part, computed.parts.is_empty()) {
-            (None, true) => computed.due(c.paid_cents),
-            (None, false) => {
-                return Err(invalid(
-                    "part",
-                    "required",
-                    "this check is split: name the part the payment is for",
-                ))
-            }
-            (Some(_), true) => return Err(invalid("part", "not_found", "this check is not split")),
-            (Some(i), false) => match computed.parts.iter().find(|p| p.index == i) {
-                Some(part) => part.due_cents.min(computed.due(c.paid_cents)),
-                None => return Err(invalid("part", "not_found", "no such part")),
-            },
-        };
+        let due = computed.due_on(req.part, c.paid_cents)?;
         if req.tendered_cents.is_some() && req.method != PaymentMethod::Cash {
             return Err(invalid("tendered_cents", "method", "only cash is tendered"));
         }

@@ -9,6 +9,7 @@ use restohub_protocol::api::orders::{LineStatus, OrderStatus};
 use restohub_protocol::Timestamp;
 
 use super::money::{self, Off, SplitRule};
+use crate::error::{ApiError, ApiResult};
 use crate::storage::{CheckAmounts, CheckFacts, NewDiscount, PaymentRow};
 
 /// The id a discount not yet written is computed under.
@@ -30,6 +31,22 @@ impl Computed {
     /// What is still owed on the check.
     pub fn due(&self, paid: i64) -> i64 {
         (self.amounts.total_cents - paid).max(0)
+    }
+
+    /// What is due on `part` of a split check, or on an unsplit check as a
+    /// whole (`part` absent): a payment or intent names a part exactly when
+    /// the check is split.
+    pub fn due_on(&self, part: Option<i64>, paid: i64) -> ApiResult<i64> {
+        let refused = |code, message| Err(ApiError::invalid_field("part", code, message));
+        match (part, self.parts.is_empty()) {
+            (None, true) => Ok(self.due(paid)),
+            (None, false) => refused("required", "this check is split: name the part"),
+            (Some(_), true) => refused("not_found", "this check is not split"),
+            (Some(i), false) => match self.parts.iter().find(|p| p.index == i) {
+                Some(p) => Ok(p.due_cents.min(self.due(paid))),
+                None => refused("not_found", "no such part"),
+            },
+        }
     }
 
     /// The effective amount of a discount (by id).
@@ -226,7 +243,8 @@ pub fn paid_on(payments: &[PaymentRow], part: Option<i64>) -> i64 {
         .sum()
 }
 
-fn payment(p: &PaymentRow, staff: bool) -> Payment {
+/// A payment as staff see it (with its reference) or not.
+pub fn payment_view(p: &PaymentRow, staff: bool) -> Payment {
     Payment {
         id: p.id,
         check_id: p.check_id,
@@ -240,11 +258,6 @@ fn payment(p: &PaymentRow, staff: bool) -> Payment {
         reference: if staff { p.reference.clone() } else { None },
         at: Timestamp(p.created_at),
     }
-}
-
-/// A payment as staff see it (with its reference) or not.
-pub fn payment_view(p: &PaymentRow, staff: bool) -> Payment {
-    payment(p, staff)
 }
 
 /// The check as clients see it; `staff` adds payment references. A check
@@ -273,7 +286,11 @@ fn live(mut kept: Check, facts: &CheckFacts, staff: bool) -> Check {
     } else {
         (kept.total_cents - c.paid_cents).max(0)
     };
-    kept.payments = facts.payments.iter().map(|p| payment(p, staff)).collect();
+    kept.payments = facts
+        .payments
+        .iter()
+        .map(|p| payment_view(p, staff))
+        .collect();
     for part in &mut kept.parts {
         part.paid_cents = paid_on(&facts.payments, Some(part.index));
         part.due_cents = (part.amount_cents - part.paid_cents).max(0);
@@ -367,7 +384,11 @@ pub fn computed_check(facts: &CheckFacts, computed: &Computed, staff: bool) -> C
         due_cents: due,
         split: computed.split.clone(),
         parts: computed.parts.clone(),
-        payments: facts.payments.iter().map(|p| payment(p, staff)).collect(),
+        payments: facts
+            .payments
+            .iter()
+            .map(|p| payment_view(p, staff))
+            .collect(),
         receipt_no: c.receipt_no,
         void_reason: c.void_reason.clone(),
         opened_at: Timestamp(c.opened_at),
