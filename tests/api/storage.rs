@@ -190,17 +190,23 @@ async fn restaurants_and_configuration(backend: Backend) {
     assert!(s.update_restaurant(9999, &patch).await.unwrap().is_none());
 
     // Stations.
-    let grill = s.create_station(r.id, "Grill").await.unwrap();
-    s.create_station(other.id, "Grill")
+    let grill = s
+        .create_station(r.id, "Grill", &Default::default())
+        .await
+        .unwrap();
+    s.create_station(other.id, "Grill", &Default::default())
         .await
         .expect("names are unique per restaurant only");
     assert!(is_unique_violation(
-        s.create_station(r.id, "Grill").await.unwrap_err()
+        s.create_station(r.id, "Grill", &Default::default())
+            .await
+            .unwrap_err()
     ));
     assert_eq!(s.station(r.id, grill.id).await.unwrap().unwrap(), grill);
     assert!(s.station(other.id, grill.id).await.unwrap().is_none());
     let renamed = StationPatch {
         name: Some("Fire".into()),
+        ..Default::default()
     };
     assert_eq!(
         s.update_station(r.id, grill.id, &renamed)
@@ -752,6 +758,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                 idempotency_key: key,
                 request_hash: hash,
                 now: 1000,
+                targets: Default::default(),
             },
             clock,
         };
@@ -927,8 +934,12 @@ async fn orders_and_the_event_log(backend: Backend) {
     );
 
     // Snapshots carry the seq they are consistent with.
-    let (seq, open) = s.kitchen_snapshot(r.id).await.unwrap();
-    assert_eq!((seq, open.len()), (3, 0), "the only order was cancelled");
+    let kitchen = s.kitchen_snapshot(r.id).await.unwrap();
+    assert_eq!(
+        (kitchen.seq, kitchen.orders.len(), kitchen.all_day.len()),
+        (3, 0, 0),
+        "the only order was cancelled"
+    );
     let (seq, tables, open) = s.table_snapshot(r.id, Some(table.id)).await.unwrap();
     assert_eq!((seq, tables.len(), open.len()), (3, 1, 0));
     let (seq, categories, items) = s.menu_snapshot(r.id).await.unwrap();
@@ -1161,6 +1172,7 @@ async fn statistics_follow_every_change(backend: Backend) {
                 idempotency_key: key,
                 request_hash: key,
                 now,
+                targets: Default::default(),
             },
             clock: &restohub::clock::SystemClock,
         }
@@ -1500,6 +1512,7 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                     idempotency_key: key,
                     request_hash: "same",
                     now: 1000,
+                    targets: Default::default(),
                 },
                 clock,
             };
@@ -1814,6 +1827,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
             idempotency_key: "rooms-1",
             request_hash: "h",
             now: 2000,
+            targets: Default::default(),
         },
         clock: &clock,
     };
@@ -2175,6 +2189,7 @@ async fn checks_payments_and_intents(backend: Backend) {
                 idempotency_key: "k",
                 request_hash: "k",
                 now: 1000,
+                targets: Default::default(),
             },
             clock: &restohub::clock::SystemClock,
         },
