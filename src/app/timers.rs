@@ -6,7 +6,7 @@
 //! [`clock_start`], the one place that says when it is; everything else
 //! here counts from it. Never reads a screen's clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use restohub_protocol::api::orders::{LineStatus, Order};
@@ -54,7 +54,8 @@ pub fn timer(order: &Order, station_id: i64, targets: &StationTargets) -> Option
 
 /// The ticket's clocks at each station its lines go to, in station order.
 pub fn timers(order: &Order, targets: &StationTargets) -> Vec<TicketTimer> {
-    crate::app::orders::events::stations(order)
+    let stations: BTreeSet<i64> = order.lines.iter().filter_map(|l| l.station_id).collect();
+    stations
         .into_iter()
         .filter_map(|s| timer(order, s, targets))
         .collect()
@@ -221,10 +222,12 @@ mod tests {
     #[test]
     fn due_times_follow_the_station_and_the_source() {
         let mut targets = StationTargets::new();
-        let mut grill = Targets::default();
-        grill.takeaway = Target {
-            caution_seconds: 60,
-            late_seconds: 120,
+        let grill = Targets {
+            takeaway: Target {
+                caution_seconds: 60,
+                late_seconds: 120,
+            },
+            ..Default::default()
         };
         targets.insert(1, grill);
         let o = order(

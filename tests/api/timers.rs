@@ -246,7 +246,7 @@ async fn tickets_carry_due_times_and_the_hub_time(backend: Backend) {
     let snap = expo.command(json!({ "type": "kitchen.snapshot" })).await;
     let timers = snap["tickets"][0]["timers"].as_array().unwrap().clone();
     let stations: Vec<&Value> = timers.iter().map(|t| &t["station_id"]).collect();
-    let mut want = vec![json!(f.grill), json!(f.bar)];
+    let mut want = [json!(f.grill), json!(f.bar)];
     want.sort_by_key(|v| v.as_i64());
     assert_eq!(stations, want.iter().collect::<Vec<_>>());
 
@@ -365,7 +365,7 @@ fn app_advance(app: &TestApp, ms: i64) {
     app.clock.advance_ms(ms);
 }
 
-fn station<'a>(stats: &'a Value, id: i64) -> &'a Value {
+fn station(stats: &Value, id: i64) -> &Value {
     stats["stations"]
         .as_array()
         .unwrap()
