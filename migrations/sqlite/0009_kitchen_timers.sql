@@ -14,6 +14,11 @@ ALTER TABLE stations ADD COLUMN late_qr_s INTEGER NOT NULL DEFAULT 480;
 -- it is served): each station's ticket times on the dashboard.
 ALTER TABLE order_lines ADD COLUMN ready_at INTEGER;
 
+-- The late-ticket sweeper looks across restaurants at orders still being
+-- prepared, oldest first.
+CREATE INDEX orders_in_kitchen_by_age ON orders (created_at)
+    WHERE status IN ('placed', 'in_progress');
+
 -- A ticket (one order at one station) that went late: one row, written by
 -- whichever instance's sweeper noticed first, in the transaction that
 -- appends its ticket.late event, so the event is sent once.

@@ -32,6 +32,11 @@ const SWEEP_BATCH: i64 = 200;
 
 /// When `order`'s ticket at `station_id` started its clock (UTC ms), or
 /// `None` while it has not. For now: when the order was placed.
+///
+/// The sweeper's SQL pre-filter (`Store::late_ticket_candidates`) assumes
+/// a clock never starts before the order was placed; a ticket whose clock
+/// has not started (a held course) stays a candidate each round until it
+/// does, so a later clock start should be filtered there too.
 pub fn clock_start(order: &Order, _station_id: i64) -> Option<i64> {
     Some(order.created_at.millis())
 }
