@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use restohub_protocol::api::auth::{LoginRequest, RefreshRequest, Tokens};
 use restohub_protocol::api::orders::{LineStatus, Order};
+use restohub_protocol::api::stations::{AllDayCount, TicketTimer};
 use restohub_protocol::ws::{AckResult, ClientMessage, Hello, ServerMessage};
 use restohub_protocol::{ErrorEnvelope, EventData};
 use serde_json::{json, Value};
@@ -30,6 +31,12 @@ struct Screen {
     station: Option<i64>,
     /// Open tickets by order id, as this screen shows them.
     tickets: BTreeMap<i64, Order>,
+    /// Each ticket's clock (its first station's, on the expo's screen).
+    timers: BTreeMap<i64, TicketTimer>,
+    /// The hub's clock minus this machine's: ticket times follow the hub.
+    hub_offset_ms: i64,
+    /// Items queued or preparing, per station.
+    all_day: BTreeMap<i64, Vec<AllDayCount>>,
     last_seq: Option<u64>,
     status: String,
     next_id: i64,
@@ -60,6 +67,9 @@ async fn main() -> Result<(), Error> {
         tokens,
         station,
         tickets: BTreeMap::new(),
+        timers: BTreeMap::new(),
+        hub_offset_ms: 0,
+        all_day: BTreeMap::new(),
         last_seq: None,
         status: String::new(),
         next_id: 1,
@@ -165,8 +175,26 @@ impl Screen {
                 self.status = format!("connected as {} (session {})", w.role, w.session_id);
             }
             ServerMessage::Ack(ack) => match ack.result {
-                AckResult::KitchenSnapshot { seq, tickets, .. } => {
+                AckResult::KitchenSnapshot {
+                    seq,
+                    tickets,
+                    hub_time,
+                    all_day,
+                    ..
+                } => {
+                    self.hub_offset_ms = hub_time.millis() - chrono::Utc::now().timestamp_millis();
+                    self.timers = tickets
+                        .iter()
+                        .filter_map(|t| t.timers.first().map(|timer| (t.order.id, *timer)))
+                        .collect();
                     self.tickets = tickets.into_iter().map(|t| (t.order.id, t.order)).collect();
+                    self.all_day.clear();
+                    for count in all_day {
+                        self.all_day
+                            .entry(count.station_id)
+                            .or_default()
+                            .push(count);
+                    }
                     self.last_seq = Some(seq);
                 }
                 AckResult::ItemSetStatus(o) => {
@@ -195,6 +223,11 @@ impl Screen {
             | ServerMessage::PresenceLeft(_)
             | ServerMessage::Resumed(_)
             | ServerMessage::Dashboard(_) => {}
+            ServerMessage::KitchenAllDay(frame) => {
+                self.hub_offset_ms =
+                    frame.hub_time.millis() - chrono::Utc::now().timestamp_millis();
+                self.all_day.insert(frame.station_id, frame.items);
+            }
         }
         self.draw();
         Ok(None)
@@ -207,6 +240,9 @@ impl Screen {
                 self.tickets.insert(placed.order.id, placed.order);
             }
             EventData::TicketPlaced(ticket) => {
+                if let Some(timer) = ticket.timer {
+                    self.timers.insert(ticket.order_id, timer);
+                }
                 let order = Order {
                     id: ticket.order_id,
                     table_id: ticket.table_id,
@@ -295,7 +331,8 @@ impl Screen {
     }
 
     fn draw(&self) {
-        let now = chrono::Utc::now().timestamp_millis();
+        // Ages and colours by the hub's clock, not this machine's.
+        let now = chrono::Utc::now().timestamp_millis() + self.hub_offset_ms;
         let mut out = String::from("\x1b[2J\x1b[H");
         let title = self
             .station
@@ -310,8 +347,15 @@ impl Screen {
             let table = ticket
                 .table_id
                 .map_or("takeaway".into(), |t| format!("table {t}"));
+            // Green until caution, yellow until due, then red.
+            let colour = match self.timers.get(&ticket.id) {
+                Some(t) if now >= t.due_at.millis() => "\x1b[31m",
+                Some(t) if now >= t.caution_at.millis() => "\x1b[33m",
+                Some(_) => "\x1b[32m",
+                None => "",
+            };
             out.push_str(&format!(
-                "#{:<5} {:<10} {:>3}:{:02}\n",
+                "{colour}#{:<5} {:<10} {:>3}:{:02}\x1b[0m\n",
                 ticket.id,
                 table,
                 age / 60,
@@ -328,6 +372,14 @@ impl Screen {
                     line.id, line.qty, line.name, line.status
                 ));
             }
+        }
+        out.push_str("\nALL DAY\n");
+        for (station, counts) in &self.all_day {
+            let items: Vec<String> = counts
+                .iter()
+                .map(|c| format!("{} x {}", c.qty, c.name))
+                .collect();
+            out.push_str(&format!("  station {station}: {}\n", items.join(", ")));
         }
         out.push_str(&format!("\n{}\n> ", self.status));
         print!("{out}");

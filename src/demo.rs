@@ -72,9 +72,18 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
         let pin = passwords.hash(MANAGER_PIN.into()).await?;
         store.set_pin_hash(r, manager, Some(&pin)).await?;
     }
-    let grill = store.create_station(r, "Grill").await?.id;
-    let cold = store.create_station(r, "Cold kitchen").await?.id;
-    let bar = store.create_station(r, "Bar").await?.id;
+    let grill = store
+        .create_station(r, "Grill", &Default::default())
+        .await?
+        .id;
+    let cold = store
+        .create_station(r, "Cold kitchen", &Default::default())
+        .await?
+        .id;
+    let bar = store
+        .create_station(r, "Bar", &Default::default())
+        .await?
+        .id;
     let starters = store.create_category(r, "Starters", 1).await?.id;
     let mains = store.create_category(r, "Mains", 2).await?.id;
     let desserts = store.create_category(r, "Desserts", 3).await?.id;

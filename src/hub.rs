@@ -135,6 +135,12 @@ impl Hub {
                 .clone()
                 .refresh_dashboards(self.state.store.clone(), self.state.clock.clone()),
         );
+        let late_tickets = tokio::spawn(crate::app::timers::sweep_late_tickets(self.state.clone()));
+        let all_day = tokio::spawn(
+            self.gateway
+                .clone()
+                .push_all_day_counts(self.state.store.clone(), self.state.clock.clone()),
+        );
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         crate::http::serve(
@@ -157,6 +163,8 @@ impl Hub {
         poller.abort();
         revocations.abort();
         dashboards.abort();
+        late_tickets.abort();
+        all_day.abort();
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())

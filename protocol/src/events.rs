@@ -13,7 +13,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::api::checks::{Check, Payment};
-use crate::api::orders::{LineStatus, Order, OrderLine, OrderStatus};
+use crate::api::orders::{LineStatus, Order, OrderLine, OrderSource, OrderStatus};
+use crate::api::stations::TicketTimer;
 use crate::api::tables::TableStatus;
 use crate::{Role, Timestamp};
 
@@ -103,6 +104,9 @@ event_kinds! {
     "payment.refunded" => PaymentRefunded(PaymentRefunded),
     /// A paid check was closed, or a check was voided.
     "check.closed" => CheckClosed(CheckClosed),
+    /// A ticket passed its due time while not ready, to the expo and the
+    /// dashboard; once per ticket.
+    "ticket.late" => TicketLate(TicketLate),
 }
 
 impl EventData {
@@ -159,6 +163,10 @@ pub struct TicketPlaced {
     pub created_at: Timestamp,
     /// Only this station's lines.
     pub lines: Vec<OrderLine>,
+    /// The ticket's clock at this station (absent while its clock has not
+    /// started). The frame's `at` is the hub's time it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<TicketTimer>,
 }
 
 impl TicketPlaced {
@@ -176,6 +184,7 @@ impl TicketPlaced {
                 .filter(|l| l.station_id == Some(station_id))
                 .cloned()
                 .collect(),
+            timer: None,
         }
     }
 }
@@ -387,4 +396,20 @@ pub struct PaymentRefunded {
     /// All refunded on the payment so far.
     pub refunded_cents: i64,
     pub reason: String,
+}
+
+/// `ticket.late`: one order's ticket at one station passed its due time
+/// with lines still queued or preparing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TicketLate {
+    pub order_id: i64,
+    pub station_id: i64,
+    /// `null` for a takeaway.
+    pub table_id: Option<i64>,
+    pub source: OrderSource,
+    pub timer: TicketTimer,
+    /// Lines still queued or preparing at `late_at`.
+    pub open_lines: i64,
+    /// When the hub noticed (at or after `timer.due_at`).
+    pub late_at: Timestamp,
 }

@@ -26,5 +26,6 @@ pub mod rooms;
 pub mod sessions;
 pub mod staff;
 pub mod stations;
+pub mod timers;
 
 pub use access::Operation;

@@ -4,7 +4,10 @@
 use restohub_protocol::api::stations::{NewStation, Station, StationPatch};
 use restohub_protocol::ws::{AckResult, Ticket};
 
+use restohub_protocol::Timestamp;
+
 use super::access::Operation;
+use super::timers;
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
@@ -33,9 +36,10 @@ pub async fn station(state: &AppState, caller: &Caller, id: i64) -> ApiResult<St
 
 pub async fn create(state: &AppState, caller: &Caller, new: NewStation) -> ApiResult<Station> {
     caller.may(Operation::ConfigureMenuAndFloor)?;
+    let targets = timers::targets_for_new(&new.targets)?;
     let station = state
         .store
-        .create_station(caller.restaurant_id, new.name.trim())
+        .create_station(caller.restaurant_id, new.name.trim(), &targets)
         .await
         .map_err(on_constraint(DUPLICATE, IN_USE))?;
     Ok(station)
@@ -48,6 +52,7 @@ pub async fn update(
     mut patch: StationPatch,
 ) -> ApiResult<Station> {
     caller.may(Operation::ConfigureMenuAndFloor)?;
+    timers::check(&patch.targets)?;
     patch.name = patch.name.map(|n| n.trim().to_owned());
     state
         .store
@@ -71,7 +76,8 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()>
     }
 }
 
-/// Open tickets with their age; for one station, only its lines.
+/// Open tickets with their age and clocks, and the all-day counts; for
+/// one station, only its lines and counts.
 pub async fn kitchen_snapshot(
     state: &AppState,
     caller: &Caller,
@@ -86,9 +92,11 @@ pub async fn kitchen_snapshot(
             .await?
             .ok_or_else(|| ApiError::not_found("station"))?;
     }
-    let (seq, orders) = state.store.kitchen_snapshot(r).await?;
+    let targets = timers::station_targets(state, r).await?;
+    let snapshot = state.store.kitchen_snapshot(r).await?;
     let now = state.clock.now_ms();
-    let tickets = orders
+    let tickets = snapshot
+        .orders
         .into_iter()
         .filter_map(|mut order| {
             if let Some(s) = station {
@@ -98,12 +106,21 @@ pub async fn kitchen_snapshot(
                 }
             }
             let age_ms = now - order.created_at.millis();
-            Some(Ticket { order, age_ms })
+            let timers = timers::timers(&order, &targets);
+            Some(Ticket {
+                order,
+                age_ms,
+                timers,
+            })
         })
         .collect();
+    let mut all_day = snapshot.all_day;
+    all_day.retain(|c| station.is_none_or(|s| c.station_id == s));
     Ok(AckResult::KitchenSnapshot {
-        seq,
+        seq: snapshot.seq,
         station_id: station,
         tickets,
+        hub_time: Timestamp(now),
+        all_day,
     })
 }

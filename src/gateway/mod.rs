@@ -6,6 +6,7 @@
 //! itself. Connection slots, per account and per instance, are held by
 //! guards and released on drop.
 
+mod all_day;
 mod commands;
 mod connection;
 mod dashboard;

@@ -52,7 +52,9 @@ pub struct Inner {
     /// Distinguishes this instance's session ids from other instances'.
     instance: String,
     /// Restaurants whose dashboards need a fresh snapshot.
-    dashboards: Dashboards,
+    dashboards: Marks,
+    /// Restaurants whose kitchen screens may need fresh all-day counts.
+    kitchens: Marks,
     pub stats: Stats,
 }
 
@@ -84,7 +86,8 @@ impl Node {
             queue_capacity,
             next_key: AtomicU64::new(1),
             instance,
-            dashboards: Dashboards::default(),
+            dashboards: Marks::default(),
+            kitchens: Marks::default(),
             stats: Stats::default(),
         }));
         node.broker.start(Arc::new(node.clone()));
@@ -203,6 +206,22 @@ impl Node {
     pub async fn dashboards_marked(&self) {
         self.dashboards.wake.notified().await
     }
+
+    /// An event went to `restaurant`'s kitchen rooms: its all-day counts
+    /// may have changed.
+    pub fn kitchen_changed(&self, restaurant: i64) {
+        self.kitchens.mark(restaurant);
+    }
+
+    /// Takes the restaurants whose kitchens changed since the last call.
+    pub fn take_kitchens(&self) -> BTreeSet<i64> {
+        self.kitchens.take()
+    }
+
+    /// Resolves when a kitchen is marked.
+    pub async fn kitchens_marked(&self) {
+        self.kitchens.wake.notified().await
+    }
 }
 
 /// What other instances send, handed over by the broker.
@@ -216,13 +235,15 @@ impl BrokerHandler for Node {
     }
 }
 
+/// Restaurants marked for a coalesced refresh, and a wake-up for the task
+/// that takes them.
 #[derive(Default)]
-struct Dashboards {
+struct Marks {
     restaurants: Mutex<BTreeSet<i64>>,
     wake: tokio::sync::Notify,
 }
 
-impl Dashboards {
+impl Marks {
     fn mark(&self, restaurant: i64) {
         self.restaurants
             .lock()

@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
+use restohub_protocol::ws::Room;
 
 use super::Node;
 use crate::events::{event_frame, Event};
@@ -71,6 +72,13 @@ impl Node {
             .events_delivered
             .fetch_add(delivered, Ordering::Relaxed);
         self.dashboard_changed(event.restaurant_id);
+        if event
+            .rooms
+            .iter()
+            .any(|room| matches!(room, Room::Kitchen(_) | Room::Station(..)))
+        {
+            self.kitchen_changed(event.restaurant_id);
+        }
     }
 
     /// Makes sure the restaurant's channel stands at a known position before

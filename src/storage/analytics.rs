@@ -29,6 +29,18 @@ const COUNTERS: &str = "CAST(COALESCE(SUM(orders), 0) AS BIGINT) AS orders, \
 const MEASURED: &str = "restaurant_id = $1 AND business_day BETWEEN $2 \
     AND $3 AND status <> 'cancelled' AND ready_at IS NOT NULL";
 
+/// Per station, today's (`$2`) done tickets of restaurant `$1` and the sum
+/// of their times: a ticket is an order's lines at one station, done when
+/// every line not voided has a `ready_at`, timed from the order's
+/// placement to its last line's `ready_at`.
+const TICKET_TIMES: &str = "SELECT station_id, COUNT(*), CAST(COALESCE(SUM(took), 0) AS BIGINT) \
+    FROM (SELECT l.station_id, MAX(l.ready_at) - MIN(o.created_at) AS took \
+    FROM order_lines l JOIN orders o ON o.restaurant_id = l.restaurant_id AND o.id = l.order_id \
+    WHERE o.restaurant_id = $1 AND o.business_day = $2 AND o.status <> 'cancelled' \
+    AND l.station_id IS NOT NULL AND l.status <> 'voided' \
+    GROUP BY l.station_id, l.order_id HAVING COUNT(*) = COUNT(l.ready_at)) t \
+    GROUP BY station_id";
+
 /// The figures of the business days `$from..=$to`: counters summed, kitchen
 /// times counted, and the 90th percentile read at its rank.
 macro_rules! figures_between {
@@ -214,6 +226,11 @@ impl Store {
             .bind(r)
             .fetch_all(&mut *tx)
             .await?;
+            let ticket_times: Vec<(i64, i64, i64)> = sqlx::query_as(TICKET_TIMES)
+                .bind(r)
+                .bind(&today)
+                .fetch_all(&mut *tx)
+                .await?;
             let (tables_occupied, covers): (i64, i64) = sqlx::query_as(
                 "SELECT COUNT(*), CAST(COALESCE(SUM(seats), 0) AS BIGINT) \
                  FROM dining_tables WHERE restaurant_id = $1 AND status = 'occupied'",
@@ -279,13 +296,21 @@ impl Store {
                 slowest_open_ticket: slowest.map(ticket),
                 stations: stations
                     .into_iter()
-                    .map(|(station_id, name, tickets, lines, oldest)| StationQueue {
-                        station_id,
-                        name,
-                        tickets,
-                        lines,
-                        oldest_placed_at: oldest.map(Timestamp),
-                        oldest_age_ms: oldest.map(|t| now - t),
+                    .map(|(station_id, name, tickets, lines, oldest)| {
+                        let (done, total) = ticket_times
+                            .iter()
+                            .find(|(s, _, _)| *s == station_id)
+                            .map_or((0, 0), |&(_, done, total)| (done, total));
+                        StationQueue {
+                            station_id,
+                            name,
+                            tickets,
+                            lines,
+                            oldest_placed_at: oldest.map(Timestamp),
+                            oldest_age_ms: oldest.map(|t| now - t),
+                            tickets_done_today: done,
+                            average_ticket_ms: (done > 0).then(|| stats::rounded_div(total, done)),
+                        }
                     })
                     .collect(),
                 tables_occupied,

@@ -216,14 +216,18 @@ impl Store {
                 Err(e) => return Ok(Changed::Refused(e)),
             };
             for (line, status) in &change.lines {
+                let ready_at = crate::stats::line_ready_at(*status, now);
                 sqlx::query(
-                    "UPDATE order_lines SET status = $4 WHERE restaurant_id = $1 \
-                     AND order_id = $2 AND id = $3",
+                    "UPDATE order_lines SET status = $4, \
+                     ready_at = CASE WHEN $5 THEN $6 ELSE ready_at END \
+                     WHERE restaurant_id = $1 AND order_id = $2 AND id = $3",
                 )
                 .bind(r)
                 .bind(order_id)
                 .bind(line)
                 .bind(status.as_str())
+                .bind(ready_at.is_some())
+                .bind(ready_at.flatten())
                 .execute(&mut *tx)
                 .await?;
             }

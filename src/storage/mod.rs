@@ -71,6 +71,7 @@ mod revocations;
 mod snapshots;
 mod stations;
 mod tables;
+mod timers;
 mod users;
 
 pub use analytics::AnalyticsRange;
@@ -92,7 +93,9 @@ pub use placement::{
     PlacementPlan, PlacementWrite, Shortage, StockTake, Written,
 };
 pub use refresh_tokens::{NewRefreshToken, Rotation};
+pub use snapshots::KitchenSnapshot;
 pub use tables::GuestTable;
+pub use timers::TicketAlarm;
 pub use users::{Credentials, NewUser, UserChanges};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

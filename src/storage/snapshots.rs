@@ -6,11 +6,20 @@ use std::collections::HashMap;
 
 use restohub_protocol::api::menu::{Category, MenuItem};
 use restohub_protocol::api::orders::Order;
+use restohub_protocol::api::stations::AllDayCount;
 use restohub_protocol::api::tables::Table;
 
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
+use super::timers::{all_day, AllDayRow, ALL_DAY};
 use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
+
+/// What a kitchen screen draws first, consistent with `seq`.
+pub struct KitchenSnapshot {
+    pub seq: u64,
+    pub orders: Vec<Order>,
+    pub all_day: Vec<AllDayCount>,
+}
 
 const OPEN: &str = "('placed', 'in_progress', 'ready', 'served')";
 const IN_KITCHEN: &str = "('placed', 'in_progress', 'ready')";
@@ -73,14 +82,21 @@ macro_rules! orders_in_snapshot {
 }
 
 impl Store {
-    /// Orders still in the kitchen (placed, in progress, ready), oldest first.
-    pub async fn kitchen_snapshot(&self, r: i64) -> sqlx::Result<(u64, Vec<Order>)> {
+    /// Orders still in the kitchen (placed, in progress, ready), oldest
+    /// first, with the all-day counts of the same snapshot.
+    pub async fn kitchen_snapshot(&self, r: i64) -> sqlx::Result<KitchenSnapshot> {
         let filter = format!("status IN {IN_KITCHEN} AND $2 = $2");
         on_db!(self, |pool| {
             let mut tx = pool.begin_snapshot().await?;
-            let result = orders_in_snapshot!(tx, r, filter, 0_i64);
+            let (seq, orders) = orders_in_snapshot!(tx, r, filter, 0_i64);
+            let counts: Vec<AllDayRow> =
+                sqlx::query_as(ALL_DAY).bind(r).fetch_all(&mut *tx).await?;
             tx.commit().await?;
-            Ok(result)
+            Ok(KitchenSnapshot {
+                seq,
+                orders,
+                all_day: all_day(counts),
+            })
         })
     }
 

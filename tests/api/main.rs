@@ -29,6 +29,7 @@ mod roles;
 mod scale;
 mod storage;
 mod tenancy;
+mod timers;
 mod validation;
 mod write_limits;
 mod ws_delivery;

@@ -190,17 +190,23 @@ async fn restaurants_and_configuration(backend: Backend) {
     assert!(s.update_restaurant(9999, &patch).await.unwrap().is_none());
 
     // Stations.
-    let grill = s.create_station(r.id, "Grill").await.unwrap();
-    s.create_station(other.id, "Grill")
+    let grill = s
+        .create_station(r.id, "Grill", &Default::default())
+        .await
+        .unwrap();
+    s.create_station(other.id, "Grill", &Default::default())
         .await
         .expect("names are unique per restaurant only");
     assert!(is_unique_violation(
-        s.create_station(r.id, "Grill").await.unwrap_err()
+        s.create_station(r.id, "Grill", &Default::default())
+            .await
+            .unwrap_err()
     ));
     assert_eq!(s.station(r.id, grill.id).await.unwrap().unwrap(), grill);
     assert!(s.station(other.id, grill.id).await.unwrap().is_none());
     let renamed = StationPatch {
         name: Some("Fire".into()),
+        ..Default::default()
     };
     assert_eq!(
         s.update_station(r.id, grill.id, &renamed)
@@ -752,6 +758,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                 idempotency_key: key,
                 request_hash: hash,
                 now: 1000,
+                targets: Default::default(),
             },
             clock,
         };
@@ -927,8 +934,12 @@ async fn orders_and_the_event_log(backend: Backend) {
     );
 
     // Snapshots carry the seq they are consistent with.
-    let (seq, open) = s.kitchen_snapshot(r.id).await.unwrap();
-    assert_eq!((seq, open.len()), (3, 0), "the only order was cancelled");
+    let kitchen = s.kitchen_snapshot(r.id).await.unwrap();
+    assert_eq!(
+        (kitchen.seq, kitchen.orders.len(), kitchen.all_day.len()),
+        (3, 0, 0),
+        "the only order was cancelled"
+    );
     let (seq, tables, open) = s.table_snapshot(r.id, Some(table.id)).await.unwrap();
     assert_eq!((seq, tables.len(), open.len()), (3, 1, 0));
     let (seq, categories, items) = s.menu_snapshot(r.id).await.unwrap();
@@ -1161,6 +1172,7 @@ async fn statistics_follow_every_change(backend: Backend) {
                 idempotency_key: key,
                 request_hash: key,
                 now,
+                targets: Default::default(),
             },
             clock: &restohub::clock::SystemClock,
         }
@@ -1500,6 +1512,7 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                     idempotency_key: key,
                     request_hash: "same",
                     now: 1000,
+                    targets: Default::default(),
                 },
                 clock,
             };
@@ -1814,6 +1827,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
             idempotency_key: "rooms-1",
             request_hash: "h",
             now: 2000,
+            targets: Default::default(),
         },
         clock: &clock,
     };
@@ -2082,7 +2096,129 @@ crate::both_backends!(
     the_audit_trail_chains_filters_and_prunes,
     the_log_indexes_each_events_rooms,
     the_migration_indexes_events_already_logged,
+    kitchen_timers_alarms_and_all_day_counts,
 );
+
+/// Station thresholds, late-ticket candidates, alarms raised once, and the
+/// all-day counts.
+async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
+    use restohub::storage::TicketAlarm;
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::api::stations::{Target, Targets, TargetsPatch};
+    use restohub_protocol::ws::Room;
+
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let fast = Targets {
+        takeaway: Target {
+            caution_seconds: 30,
+            late_seconds: 60,
+        },
+        ..Default::default()
+    };
+    let grill = s.create_station(r.id, "Grill", &fast).await.unwrap();
+    assert_eq!(grill.targets, fast);
+    let patch = StationPatch {
+        targets: TargetsPatch {
+            qr: Some(Target {
+                caution_seconds: 40,
+                late_seconds: 90,
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let patched = s.update_station(r.id, grill.id, &patch).await.unwrap();
+    assert_eq!(patched.unwrap().targets.qr.late_seconds, 90);
+    let targets = s.station_targets(r.id).await.unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(
+        (targets[0].0, targets[0].1.takeaway),
+        (grill.id, fast.takeaway)
+    );
+
+    let mut steak = menu_item("Steak", 100, None, 0);
+    steak.station_id = Some(grill.id);
+    let steak = s.create_menu_item(r.id, &steak).await.unwrap();
+    let lines: &'static [LineRequest] = Box::leak(Box::new([LineRequest {
+        menu_item_id: steak.id,
+        qty: 3,
+        note: String::new(),
+        modifiers: vec![],
+        seat: None,
+    }]));
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    let placement = Placement {
+        request: Request {
+            restaurant_id: r.id,
+            table_id: None,
+            source: OrderSource::Takeaway,
+            note: "",
+            lines,
+            placed_by_user: None,
+            placed_by_role: Role::Waiter,
+            idempotency_key: "late",
+            request_hash: "h",
+            now: 1000,
+            targets: Default::default(),
+        },
+        clock,
+    };
+    let PlaceOutcome::Placed { order, .. } = place(&s, &placement, |_, _| vec![]).await else {
+        panic!("not placed")
+    };
+    let (_, counts) = s.all_day_counts(r.id).await.unwrap();
+    assert_eq!(
+        counts
+            .iter()
+            .map(|c| (c.station_id, c.menu_item_id, c.qty))
+            .collect::<Vec<_>>(),
+        [(grill.id, steak.id, 3)]
+    );
+
+    // Takeaway at the grill: late 60 s after placement, not before.
+    assert!(s
+        .late_ticket_candidates(60_999, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.late_ticket_candidates(61_000, 10).await.unwrap(),
+        [(r.id, order.id)]
+    );
+    let alarm = || TicketAlarm {
+        order_id: order.id,
+        station_id: grill.id,
+        event: EventDraft {
+            kind: "ticket.late".into(),
+            rooms: vec![Room::Kitchen(r.id)],
+            data: serde_json::json!({}),
+        },
+    };
+    let raised = s
+        .raise_ticket_alarms(r.id, vec![alarm()], 61_000)
+        .await
+        .unwrap();
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0].at, 61_000);
+    // Once: a second raise (another instance) appends nothing.
+    let again = s
+        .raise_ticket_alarms(r.id, vec![alarm()], 62_000)
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    assert!(s
+        .late_ticket_candidates(99_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let kitchen = s.kitchen_snapshot(r.id).await.unwrap();
+    assert_eq!(kitchen.all_day, counts);
+    assert_eq!(kitchen.seq, s.current_seq(r.id).await.unwrap());
+}
 
 /// Checks, payments, tax rates, settings, intents, webhook signatures and
 /// approval PINs, function by function.
@@ -2175,6 +2311,7 @@ async fn checks_payments_and_intents(backend: Backend) {
                 idempotency_key: "k",
                 request_hash: "k",
                 now: 1000,
+                targets: Default::default(),
             },
             clock: &restohub::clock::SystemClock,
         },

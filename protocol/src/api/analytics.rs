@@ -96,6 +96,12 @@ pub struct StationQueue {
     pub oldest_placed_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_age_ms: Option<i64>,
+    /// Today's tickets at this station that are done (every line ready,
+    /// served or voided), and their average time from the order's
+    /// placement to the last line ready; absent before the first.
+    pub tickets_done_today: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_ticket_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

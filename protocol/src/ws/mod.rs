@@ -178,6 +178,9 @@ pub struct Ticket {
     pub order: crate::api::orders::Order,
     /// Milliseconds since it was placed.
     pub age_ms: i64,
+    /// Its clock at each station it shows at (one for a station's snapshot),
+    /// in station id order.
+    pub timers: Vec<crate::api::stations::TicketTimer>,
 }
 
 /// A table with its open orders.
@@ -370,6 +373,23 @@ pub enum ServerMessage {
     /// then a fresh one after changes (a few per second at most).
     #[serde(rename = "dashboard")]
     Dashboard(Box<crate::api::analytics::DashboardStats>),
+    /// A station's all-day counts, to its `station` room and the expo's
+    /// `kitchen` room: after changes (coalesced), only when they changed.
+    #[serde(rename = "kitchen.all_day")]
+    KitchenAllDay(AllDayFrame),
+}
+
+/// `kitchen.all_day`: one station's counts now (state, not history: a
+/// newer frame replaces an older one; none is replayed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AllDayFrame {
+    pub station_id: i64,
+    /// Every event up to this seq is counted, and none after it.
+    pub seq: u64,
+    /// The hub's clock when the counts were read.
+    pub hub_time: crate::Timestamp,
+    /// By item id; an item with none left is absent.
+    pub items: Vec<crate::api::stations::AllDayCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -490,6 +510,12 @@ pub enum AckResult {
         seq: u64,
         station_id: Option<i64>,
         tickets: Vec<Ticket>,
+        /// The hub's clock when it read the snapshot: screens count ticket
+        /// times from it, not from their own clocks.
+        hub_time: crate::Timestamp,
+        /// Items queued or preparing, per station and item (the station's
+        /// only, for a station's snapshot).
+        all_day: Vec<crate::api::stations::AllDayCount>,
     },
     #[serde(rename = "table.snapshot")]
     TableSnapshot {

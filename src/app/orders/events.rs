@@ -10,6 +10,7 @@ use restohub_protocol::Role;
 
 use crate::app::floor::table_status_changed;
 use crate::app::menu::{stock_events, StockMove};
+use crate::app::timers::{self, StationTargets};
 use crate::storage::{EventDraft, StockChange, TableChange};
 
 /// The expo, the waiters, the dashboard and the order's table.
@@ -32,9 +33,10 @@ pub fn stations(order: &Order) -> Vec<i64> {
 }
 
 /// `order.placed` (the whole order) to the expo, waiters, the dashboard and
-/// the table; then `ticket.placed` (only its lines) to each station.
+/// the table; then `ticket.placed` (only its lines, with its clock) to
+/// each station.
 /// Storage sets `placed_seq` in the first to that event's own seq.
-pub fn placed(r: i64, order: &Order) -> Vec<EventDraft> {
+pub fn placed(r: i64, order: &Order, targets: &StationTargets) -> Vec<EventDraft> {
     let mut out = vec![EventDraft::new(
         order_rooms(r, order),
         OrderPlaced {
@@ -42,7 +44,8 @@ pub fn placed(r: i64, order: &Order) -> Vec<EventDraft> {
         },
     )];
     for station in stations(order) {
-        let ticket = TicketPlaced::for_station(order, station);
+        let mut ticket = TicketPlaced::for_station(order, station);
+        ticket.timer = timers::timer(order, station, targets);
         out.push(EventDraft::new(vec![Room::Station(r, station)], ticket));
     }
     out

@@ -13,6 +13,7 @@ use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::{Role, Timestamp};
 
 use super::events;
+use crate::app::timers::StationTargets;
 use crate::clock::Clock;
 use crate::storage::{
     EventDraft, ItemFacts, NewLine, NewOrder, Placed, PlacementAsk, PlacementFacts, PlacementPlan,
@@ -45,6 +46,8 @@ pub struct Request<'a> {
     pub request_hash: &'a str,
     /// When the hub took the order: its `created_at` and business hour.
     pub now: i64,
+    /// The stations' thresholds: each ticket's due time.
+    pub targets: StationTargets,
 }
 
 impl<'a> Request<'a> {
@@ -154,6 +157,7 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
             stats: Default::default(),
         },
         items,
+        targets: req.targets.clone(),
     };
     // What the order adds does not depend on the ids it will get.
     plan.write.stats = crate::stats::delta(None, &plan.order(0, &[]));
@@ -194,6 +198,7 @@ fn admit<'f>(
 pub struct Plan {
     write: PlacementWrite,
     items: BTreeMap<i64, ItemFacts>,
+    targets: StationTargets,
 }
 
 impl Plan {
@@ -265,6 +270,7 @@ impl PlacementPlan for Plan {
         let events = placement_events(
             self.write.order.restaurant_id,
             &order,
+            &self.targets,
             &stock,
             table.as_ref(),
             written.tables,
@@ -282,11 +288,12 @@ impl PlacementPlan for Plan {
 fn placement_events(
     r: i64,
     order: &Order,
+    targets: &StationTargets,
     stock: &[StockChange],
     table: Option<&TableChange>,
     tables: &[i64],
 ) -> Vec<EventDraft> {
-    let mut out = events::placed(r, order);
+    let mut out = events::placed(r, order, targets);
     out.extend(events::stock(r, stock, tables));
     out.extend(events::table(r, table));
     out
@@ -329,6 +336,7 @@ mod tests {
             idempotency_key: "k",
             request_hash: "h",
             now: 1_800_000_000_000,
+            targets: Default::default(),
         }
     }
 
