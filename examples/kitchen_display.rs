@@ -218,8 +218,24 @@ impl Screen {
                     created_at: ticket.created_at,
                     placed_seq: 0,
                     ready_at: None,
+                    rush: ticket.rush,
                 };
                 self.tickets.insert(ticket.order_id, order);
+            }
+            // A held course fired: its lines now carry their fire and start times.
+            EventData::TicketFired(fired) => {
+                if let Some(ticket) = self.tickets.get_mut(&fired.order_id) {
+                    for line in fired.lines {
+                        if let Some(old) = ticket.lines.iter_mut().find(|x| x.id == line.id) {
+                            *old = line;
+                        }
+                    }
+                }
+            }
+            EventData::OrderRushed(rushed) => {
+                if let Some(ticket) = self.tickets.get_mut(&rushed.order_id) {
+                    ticket.rush = rushed.rush;
+                }
             }
             EventData::LineStatusChanged(change) => {
                 if let Some(line) = self
@@ -310,8 +326,9 @@ impl Screen {
             let table = ticket
                 .table_id
                 .map_or("takeaway".into(), |t| format!("table {t}"));
+            let rush = if ticket.rush { " RUSH" } else { "" };
             out.push_str(&format!(
-                "#{:<5} {:<10} {:>3}:{:02}\n",
+                "#{:<5} {:<10} {:>3}:{:02}{rush}\n",
                 ticket.id,
                 table,
                 age / 60,
@@ -323,9 +340,18 @@ impl Screen {
                 } else {
                     format!(" ({})", line.note)
                 };
+                // A held course shows as held (no timer); a fired one with
+                // the time its station should start it.
+                let fire = match line.start_at {
+                    None => "held".to_owned(),
+                    Some(start) if start.millis() > now => {
+                        format!("start in {}s", (start.millis() - now) / 1000)
+                    }
+                    Some(_) => "fired".to_owned(),
+                };
                 out.push_str(&format!(
-                    "   [{:>5}] {:>2} x {}{note:<20} {:?}\n",
-                    line.id, line.qty, line.name, line.status
+                    "   [{:>5}] c{} {:>2} x {}{note:<20} {:?} {fire}\n",
+                    line.id, line.course, line.qty, line.name, line.status
                 ));
             }
         }

@@ -14,6 +14,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod checks;
+pub mod courses;
 pub mod credentials;
 pub mod dashboard;
 pub mod floor;

@@ -88,9 +88,11 @@ pub async fn kitchen_snapshot(
     }
     let (seq, orders) = state.store.kitchen_snapshot(r).await?;
     let now = state.clock.now_ms();
-    let tickets = orders
+    let mut tickets: Vec<Ticket> = orders
         .into_iter()
         .filter_map(|mut order| {
+            let holding = crate::app::courses::holding(&order);
+            let also_at = restohub_protocol::events::also_at(&order, station);
             if let Some(s) = station {
                 order.lines.retain(|l| l.station_id == Some(s));
                 if order.lines.is_empty() {
@@ -98,9 +100,16 @@ pub async fn kitchen_snapshot(
                 }
             }
             let age_ms = now - order.created_at.millis();
-            Some(Ticket { order, age_ms })
+            Some(Ticket {
+                order,
+                age_ms,
+                holding,
+                also_at,
+            })
         })
         .collect();
+    // Rushed tickets first, each group oldest first (a stable sort).
+    tickets.sort_by_key(|t| !t.order.rush);
     Ok(AckResult::KitchenSnapshot {
         seq,
         station_id: station,

@@ -8,7 +8,7 @@ use restohub_protocol::api::menu::{Category, MenuItem};
 use restohub_protocol::api::orders::Order;
 use restohub_protocol::api::tables::Table;
 
-use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
+use super::orders::{assemble, LineRow, OrderRow, LINE_COLS, ORDER_COLS};
 use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
 
@@ -58,8 +58,7 @@ macro_rules! orders_in_snapshot {
         .fetch_all(&mut *$tx)
         .await?;
         let lines: Vec<OwnedLine> = sqlx::query_as(&format!(
-            "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, \
-             modifiers, status, seat FROM order_lines WHERE restaurant_id = $1 \
+            "SELECT order_id, {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 \
              AND order_id IN (SELECT id FROM orders WHERE restaurant_id = $1 \
              AND {}) ORDER BY id",
             $filter
@@ -119,7 +118,7 @@ impl Store {
                 .await?
                 .unwrap_or(0);
             let categories: Vec<Category> = sqlx::query_as(
-                "SELECT id, name, position FROM menu_categories \
+                "SELECT id, name, position, course FROM menu_categories \
                  WHERE restaurant_id = $1 ORDER BY position, id",
             )
             .bind(r)
@@ -127,7 +126,7 @@ impl Store {
             .await?;
             let items: Vec<MenuItem> = sqlx::query_as(
                 "SELECT id, category_id, station_id, name, description, price_cents, stock, \
-                 low_stock_threshold, available FROM menu_items \
+                 low_stock_threshold, available, prep_seconds FROM menu_items \
                  WHERE restaurant_id = $1 ORDER BY id",
             )
             .bind(r)

@@ -342,6 +342,8 @@ struct Crew<'a> {
     waiter: WsClient,
     chef: WsClient,
     cashier: String,
+    /// Approves voids of fired lines.
+    owner_email: String,
 }
 
 async fn crew<'a>(app: &'a TestApp, f: &Floor) -> Crew<'a> {
@@ -350,6 +352,7 @@ async fn crew<'a>(app: &'a TestApp, f: &Floor) -> Crew<'a> {
         waiter: WsClient::staff(app, &f.t, "waiter").await,
         chef: WsClient::staff(app, &f.t, "chef").await,
         cashier: app.staff(&f.t, "cashier").await.1,
+        owner_email: format!("owner@{}.test", f.t.slug),
     }
 }
 
@@ -483,13 +486,16 @@ async fn step(
         }
         (87..93, Some(o)) => {
             crew.waiter
-                .command(json!({ "type": "order.cancel", "order_id": o.id }))
+                .command(json!({ "type": "order.cancel", "order_id": o.id, "reason": "changed their mind" }))
                 .await
         }
         (_, Some(o)) => {
             let line = &o.lines[rng.random_range(0..o.lines.len())];
             crew.waiter
-                .command(json!({ "type": "item.void", "order_id": o.id, "line_id": line.id }))
+                .command(json!({
+                    "type": "item.void", "order_id": o.id, "line_id": line.id, "reason": "sent back",
+                    "approval": { "email": crew.owner_email, "password": crate::support::PASSWORD },
+                }))
                 .await
         }
     };

@@ -218,7 +218,7 @@ async fn restaurants_and_configuration(backend: Backend) {
     assert_eq!(s.stations(r.id, ALL).await.unwrap().len(), 1);
 
     // Categories.
-    let mains = s.create_category(r.id, "Mains", 3).await.unwrap();
+    let mains = s.create_category(r.id, "Mains", 3, 2).await.unwrap();
     assert_eq!(s.category(r.id, mains.id).await.unwrap().unwrap(), mains);
     assert!(s.category(other.id, mains.id).await.unwrap().is_none());
     let moved = CategoryPatch {
@@ -235,6 +235,7 @@ async fn restaurants_and_configuration(backend: Backend) {
 
     // Menu items: stock, the CHECK, cross-restaurant references.
     let new = NewMenuItem {
+        prep_seconds: 0,
         name: "Steak".into(),
         description: "Aged".into(),
         price_cents: 2500,
@@ -687,6 +688,7 @@ fn menu_item(
     low_stock_threshold: i64,
 ) -> NewMenuItem {
     NewMenuItem {
+        prep_seconds: 0,
         name: name.into(),
         description: String::new(),
         price_cents,
@@ -725,6 +727,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                 note: String::new(),
                 modifiers: vec![],
                 seat: None,
+                course: None,
             },
             LineRequest {
                 menu_item_id: tea.id,
@@ -732,6 +735,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                 note: "hot".into(),
                 modifiers: vec!["lemon".into()],
                 seat: None,
+                course: None,
             },
         ]
     };
@@ -830,6 +834,7 @@ async fn orders_and_the_event_log(backend: Backend) {
             note: String::new(),
             modifiers: vec![],
             seat: None,
+            course: None,
         }]
         .into_boxed_slice(),
     );
@@ -846,7 +851,7 @@ async fn orders_and_the_event_log(backend: Backend) {
 
     // Changing an order: refused (nothing changes), unknown, and applied
     // with stock back to a sold-out item and the table freed.
-    use restohub::storage::{OrderChange, StockReturn};
+    use restohub::storage::{LineUpdate, OrderChange, StockReturn};
     use restohub_protocol::api::orders::{LineStatus, OrderStatus};
     let refused = s
         .change_order(
@@ -888,12 +893,22 @@ async fn orders_and_the_event_log(backend: Backend) {
                     assert_eq!(current.status, OrderStatus::Placed);
                     Ok::<_, ()>(OrderChange {
                         order_status: Some(OrderStatus::Cancelled),
-                        lines: vec![(line, LineStatus::Voided)],
+                        lines: vec![LineUpdate {
+                            id: line,
+                            status: LineStatus::Voided,
+                            fired_at: Some(1000),
+                            start_at: Some(1000),
+                            started_at: None,
+                            ready_at: None,
+                            served_at: None,
+                            void_reason: Some("spilt".into()),
+                        }],
                         stock_returns: vec![StockReturn {
                             menu_item_id: soup.id,
                             qty: 2,
                         }],
                         table_status: Some(TableStatus::Free),
+                        rush: None,
                     })
                 },
                 |before, after, stock, table| {
@@ -902,6 +917,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                         (OrderStatus::Placed, OrderStatus::Cancelled)
                     );
                     assert_eq!(after.lines[0].status, LineStatus::Voided);
+                    assert_eq!(after.lines[0].void_reason.as_deref(), Some("spilt"));
                     assert_eq!(
                         (stock[0].before, stock[0].after, stock[0].became_available),
                         (0, 2, true)
@@ -925,6 +941,10 @@ async fn orders_and_the_event_log(backend: Backend) {
         s.table(r.id, table.id).await.unwrap().unwrap().status,
         TableStatus::Free
     );
+
+    // No held course to fire: nothing open (the timed fire is exercised
+    // end to end in tests/api/courses.rs).
+    assert!(s.held_courses_due(i64::MAX / 4).await.unwrap().is_empty());
 
     // Snapshots carry the seq they are consistent with.
     let (seq, open) = s.kitchen_snapshot(r.id).await.unwrap();
@@ -1062,6 +1082,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         note: note.into(),
         modifiers: vec![note.into()],
         seat: None,
+        course: None,
     };
     let three: &'static [LineRequest] = Box::leak(
         vec![
@@ -1118,7 +1139,7 @@ async fn orders_and_the_event_log(backend: Backend) {
 /// The counters follow placements and every later change exactly, on the
 /// business day (in the restaurant's zone) the order was placed.
 async fn statistics_follow_every_change(backend: Backend) {
-    use restohub::storage::{AnalyticsRange, OrderChange};
+    use restohub::storage::{AnalyticsRange, LineUpdate, OrderChange};
     use restohub_protocol::api::analytics::{Amount, GroupBy};
     use restohub_protocol::api::orders::{LineStatus, OrderSource, OrderStatus};
 
@@ -1146,6 +1167,7 @@ async fn statistics_follow_every_change(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        course: None,
     };
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
@@ -1220,7 +1242,19 @@ async fn statistics_follow_every_change(backend: Backend) {
         move |_: &restohub_protocol::api::orders::Order| {
             Ok::<_, ()>(OrderChange {
                 order_status: status,
-                lines,
+                lines: lines
+                    .iter()
+                    .map(|&(id, status)| LineUpdate {
+                        id,
+                        status,
+                        fired_at: Some(1),
+                        start_at: Some(1),
+                        started_at: None,
+                        ready_at: None,
+                        served_at: None,
+                        void_reason: None,
+                    })
+                    .collect(),
                 ..OrderChange::default()
             })
         }
@@ -1487,6 +1521,7 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 note: String::new(),
                 modifiers: vec![],
                 seat: None,
+                course: None,
             }];
             let placement = Placement {
                 request: Request {
@@ -1801,6 +1836,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        course: None,
     }]));
     let placement = Placement {
         request: Request {
@@ -2160,6 +2196,7 @@ async fn checks_payments_and_intents(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: Some(2),
+        course: None,
     }]));
     let PlaceOutcome::Placed { order, .. } = place(
         &s,
