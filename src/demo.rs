@@ -79,8 +79,7 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
     let mains = store.create_category(r, "Mains", 2, 2).await?.id;
     let desserts = store.create_category(r, "Desserts", 3, 3).await?.id;
     let drinks = store.create_category(r, "Drinks", 4, 1).await?.id;
-    // Name, price, category, station, stock, preparation seconds.
-    let menu: [(&str, i64, i64, i64, Option<i64>, i64); 10] = [
+    let menu: [DemoItem; 10] = [
         ("Tomato soup", 650, starters, cold, None, 240),
         ("Burrata", 1150, starters, cold, Some(12), 180),
         ("Ribeye steak", 3200, mains, grill, Some(8), 900),
@@ -230,6 +229,9 @@ pub async fn describe(store: &Store, restaurant: i64, base_url: &str) -> anyhow:
     ));
     Ok(out)
 }
+
+/// A demo menu item: name, price, category, station, stock, preparation seconds.
+type DemoItem = (&'static str, i64, i64, i64, Option<i64>, i64);
 
 #[cfg(test)]
 mod tests {

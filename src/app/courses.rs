@@ -24,9 +24,7 @@ use super::kitchen::{self, Action};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{
-    Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, TableRules,
-};
+use crate::storage::{Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, TableRules};
 
 /// Reasons are 1 to this many characters.
 pub const MAX_REASON_CHARS: usize = 200;
@@ -238,7 +236,12 @@ pub async fn fire_course(
 }
 
 /// Rushes an order (or takes the rush off).
-pub async fn rush(state: &AppState, caller: &Caller, order_id: i64, rush: bool) -> ApiResult<Order> {
+pub async fn rush(
+    state: &AppState,
+    caller: &Caller,
+    order_id: i64,
+    rush: bool,
+) -> ApiResult<Order> {
     kitchen::act(state, caller, order_id, Action::Rush { rush }).await
 }
 

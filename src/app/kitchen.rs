@@ -14,14 +14,14 @@
 //! current state.
 
 use restohub_protocol::api::checks::CheckStatus;
+use restohub_protocol::api::orders::OrderLine;
 use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
-use restohub_protocol::api::orders::OrderLine;
 use restohub_protocol::events::{
     FiredBy, LineStatusChanged, OrderCancelled, OrderRushed, OrderStatusChanged,
 };
-use restohub_protocol::Timestamp;
 use restohub_protocol::ws::Room;
+use restohub_protocol::Timestamp;
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 
@@ -200,7 +200,9 @@ impl OrderChangePlan for Step<'_> {
         let mut out = lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables);
         let by = match self.action {
             Action::FireCourse { .. } => FiredBy::Person,
-            _ if courses::due(&c.before.lines, &self.rules).map(|d| d.1) == Some(FiredBy::Timer) => {
+            _ if courses::due(&c.before.lines, &self.rules).map(|d| d.1)
+                == Some(FiredBy::Timer) =>
+            {
                 FiredBy::Timer
             }
             _ => FiredBy::Served,
@@ -357,7 +359,9 @@ pub fn decide(
                 ));
             }
             if line.status == LineStatus::Queued {
-                change.stock_returns.extend(give_back(order, Some(*line_id)));
+                change
+                    .stock_returns
+                    .extend(give_back(order, Some(*line_id)));
             }
             line.status = LineStatus::Voided;
             line.void_reason = Some(reason.clone());
@@ -621,7 +625,10 @@ fn lifecycle_events(
             from: old.status,
             status: new.status,
             wasted,
-            reason: new.void_reason.clone().filter(|_| new.status == LineStatus::Voided),
+            reason: new
+                .void_reason
+                .clone()
+                .filter(|_| new.status == LineStatus::Voided),
             started_at: new.started_at.filter(|_| {
                 new.status == LineStatus::Preparing
                     && matches!(old.status, LineStatus::Ready | LineStatus::Served)
@@ -637,10 +644,13 @@ fn lifecycle_events(
                     .into_iter()
                     .map(|s| Room::Station(r, s)),
             );
-            let reason = after
+            // The reason of the lines this change voided (a cancellation's).
+            let reason = before
                 .lines
                 .iter()
-                .find_map(|l| l.void_reason.clone())
+                .zip(&after.lines)
+                .filter(|(o, _)| o.status != LineStatus::Voided)
+                .find_map(|(_, n)| n.void_reason.clone())
                 .unwrap_or_default();
             let cancelled = OrderCancelled {
                 order_id: after.id,

@@ -186,7 +186,6 @@ impl<T, E> Changed<T, E> {
     }
 }
 
-
 impl Store {
     /// Changes an order under its lock as `plan` decides from it, in one
     /// transaction with the events `plan` drafts from what changed.

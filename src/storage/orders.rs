@@ -114,10 +114,10 @@ impl Store {
                 "SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 \
                  AND order_id = $2 ORDER BY id"
             ))
-        .bind(restaurant)
-        .bind(id)
-        .fetch_all(pool)
-        .await
+            .bind(restaurant)
+            .bind(id)
+            .fetch_all(pool)
+            .await
         })?;
         assemble(row, lines).map(Some)
     }

@@ -41,13 +41,11 @@ pub(super) fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> sqlx::Resul
 /// snapshot. `$1` is the restaurant.
 macro_rules! orders_in_snapshot {
     ($tx:expr, $r:expr, $filter:expr, $bind:expr) => {{
-        let seq: i64 = sqlx::query_scalar(
-            "SELECT event_seq FROM restaurants WHERE id = $1",
-        )
-        .bind($r)
-        .fetch_optional(&mut *$tx)
-        .await?
-        .unwrap_or(0);
+        let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
+            .bind($r)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .unwrap_or(0);
         let orders: Vec<OrderRow> = sqlx::query_as(&format!(
             "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 \
              AND {} ORDER BY created_at, id",

@@ -141,7 +141,13 @@ async fn money_and_stock_actions_are_audited(backend: Backend) {
     let other = place(&app, &waiter, "a2", f.t2, lines).await;
     let other_id = other["id"].as_i64().unwrap();
     let cancel = format!("/api/v1/orders/{other_id}/cancel");
-    ok_post(&app, &waiter, &cancel, json!({ "reason": "changed their mind" })).await;
+    ok_post(
+        &app,
+        &waiter,
+        &cancel,
+        json!({ "reason": "changed their mind" }),
+    )
+    .await;
 
     // The owner reprices the burger; the chef counts it at 0 over the WebSocket.
     let item = format!("/api/v1/menu/items/{}", f.burger);

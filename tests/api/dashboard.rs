@@ -484,11 +484,12 @@ async fn step(
             }
             return;
         }
-        (87..93, Some(o)) => {
-            crew.waiter
-                .command(json!({ "type": "order.cancel", "order_id": o.id, "reason": "changed their mind" }))
-                .await
-        }
+        (87..93, Some(o)) => crew
+            .waiter
+            .command(
+                json!({ "type": "order.cancel", "order_id": o.id, "reason": "changed their mind" }),
+            )
+            .await,
         (_, Some(o)) => {
             let line = &o.lines[rng.random_range(0..o.lines.len())];
             crew.waiter

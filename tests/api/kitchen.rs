@@ -181,7 +181,9 @@ async fn cancel_and_void_return_stock_only_when_nothing_was_cooked(backend: Back
     assert_eq!(stock(f.steak).await["available"], false);
     kinds(&mut kitchen).await;
     let cancelled = ws
-        .command(json!({ "type": "order.cancel", "order_id": all_id, "reason": "changed their mind" }))
+        .command(
+            json!({ "type": "order.cancel", "order_id": all_id, "reason": "changed their mind" }),
+        )
         .await;
     assert_eq!(cancelled["order"]["status"], "cancelled", "{cancelled}");
     let item = stock(f.steak).await;
@@ -311,7 +313,9 @@ async fn roles_and_illegal_steps_are_refused(backend: Backend) {
     let missing = c.command(json!({ "type": "item.set_status", "order_id": id, "line_id": 999_999, "status": "preparing" })).await;
     assert_eq!(error_code(&missing), "NOT_FOUND");
     let nobody = c
-        .command(json!({ "type": "order.cancel", "order_id": 999_999, "reason": "changed their mind" }))
+        .command(
+            json!({ "type": "order.cancel", "order_id": 999_999, "reason": "changed their mind" }),
+        )
         .await;
     assert_eq!(error_code(&nobody), "NOT_FOUND");
     bump(&mut c, id, line, "preparing").await;

@@ -29,7 +29,8 @@ pub async fn void_line(conn: &Connection, cmd: VoidLineCommand) -> ApiResult<Ack
         reason: cmd.reason,
         approval: cmd.approval,
     };
-    let order = courses::void_line(&conn.state, &conn.caller, cmd.order_id, cmd.line_id, req).await?;
+    let order =
+        courses::void_line(&conn.state, &conn.caller, cmd.order_id, cmd.line_id, req).await?;
     Ok(AckResult::ItemVoid(OrderAck { order }))
 }
 
