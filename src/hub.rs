@@ -135,7 +135,7 @@ impl Hub {
                 .clone()
                 .refresh_dashboards(self.state.store.clone(), self.state.clock.clone()),
         );
-        let courses = tokio::spawn(crate::app::courses::fire_when_due(self.state.clone()));
+        let courses = tokio::spawn(crate::app::expo::fire_when_due(self.state.clone()));
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         crate::http::serve(

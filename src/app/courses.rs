@@ -1,7 +1,8 @@
-//! Courses and firing, rush, recall and voids with reasons: the rules
-//! [`super::kitchen::decide`] applies (pure: [`start_offsets`], [`due`],
-//! [`fire`]), the use cases the edges call for them, and the sweeper that
-//! fires a course a set time after the one before it was ready.
+//! Courses and firing: the pure rules [`super::kitchen::decide`] applies
+//! ([`start_offsets`], [`due`], [`fire`]), the expo's view of an order
+//! ([`holding`]), the events of a fired course and the reasons voids and
+//! cancels carry. The use cases that fire, rush, void and cancel, and the
+//! timed auto-fire, are [`super::expo`]; this module calls nothing above it.
 //!
 //! A line's course comes from its item's category (or the line); the
 //! lowest course of an order fires when it is placed, later ones are held
@@ -9,22 +10,15 @@
 //! served (`fire_next_on: served`), or `fire_after_ready_minutes` after it
 //! was ready. Within a fired course each line gets a `start_at` so that
 //! the course finishes together: the longest preparation starts at once.
-//! This module never touches storage directly except through the order
-//! change every kitchen action runs ([`crate::storage::Store::change_order`]).
 
-use std::time::Duration;
-
-use restohub_protocol::api::orders::{CancelOrder, LineStatus, Order, OrderLine, VoidLine};
+use restohub_protocol::api::orders::{LineStatus, Order, OrderLine};
 use restohub_protocol::api::restaurant::{FireNextOn, Restaurant};
 use restohub_protocol::events::{FiredBy, TicketFired};
 use restohub_protocol::ws::Room;
 use restohub_protocol::Timestamp;
 
-use super::kitchen::{self, Action};
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
-use crate::storage::{Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, TableRules};
+use crate::storage::EventDraft;
 
 /// Reasons are 1 to this many characters.
 pub const MAX_REASON_CHARS: usize = 200;
@@ -183,157 +177,6 @@ pub fn reason(given: &str) -> ApiResult<String> {
         ));
     }
     Ok(why.to_owned())
-}
-
-/// Voids a line with a reason; a manager's approval, when given, is
-/// checked first (a fired line needs one unless a manager voids it).
-pub async fn void_line(
-    state: &AppState,
-    caller: &Caller,
-    order_id: i64,
-    line_id: i64,
-    req: VoidLine,
-) -> ApiResult<Order> {
-    let reason = reason(&req.reason)?;
-    let approved_by = match &req.approval {
-        Some(approval) => Some(super::checks::approval::approve(state, caller, approval).await?),
-        None => None,
-    };
-    let action = Action::Void {
-        line_id,
-        reason,
-        approved_by,
-    };
-    kitchen::act(state, caller, order_id, action).await
-}
-
-/// Cancels an order with a reason.
-pub async fn cancel(
-    state: &AppState,
-    caller: &Caller,
-    order_id: i64,
-    req: CancelOrder,
-) -> ApiResult<Order> {
-    let reason = reason(&req.reason)?;
-    kitchen::act(state, caller, order_id, Action::Cancel { reason }).await
-}
-
-/// Fires a held course of an order.
-pub async fn fire_course(
-    state: &AppState,
-    caller: &Caller,
-    order_id: i64,
-    course: i64,
-) -> ApiResult<Order> {
-    if !(1..=restohub_protocol::api::orders::MAX_COURSE).contains(&course) {
-        return Err(ApiError::invalid_field(
-            "course",
-            "range",
-            "a course is 1 to 9",
-        ));
-    }
-    kitchen::act(state, caller, order_id, Action::FireCourse { course }).await
-}
-
-/// Rushes an order (or takes the rush off).
-pub async fn rush(
-    state: &AppState,
-    caller: &Caller,
-    order_id: i64,
-    rush: bool,
-) -> ApiResult<Order> {
-    kitchen::act(state, caller, order_id, Action::Rush { rush }).await
-}
-
-/// The timed auto-fire: every second (real time), fires the held courses
-/// whose time has come by the hub's clock. Each order is decided again
-/// under its lock, so with many instances only one fires a course and
-/// appends its events; the others find it fired and change nothing.
-pub async fn fire_when_due(state: AppState) {
-    let mut every = tokio::time::interval(Duration::from_secs(1));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        let now = state.clock.now_ms();
-        let due = match state.store.held_courses_due(now).await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!(error = %e, "looking for courses to fire failed; will retry");
-                continue;
-            }
-        };
-        for (r, order_id) in due {
-            if let Err(e) = fire_due(&state, r, order_id).await {
-                tracing::warn!(error = %e, order_id, "firing a course by time failed");
-            }
-        }
-    }
-}
-
-async fn fire_due(state: &AppState, r: i64, order_id: i64) -> anyhow::Result<()> {
-    let Some(restaurant) = state.store.restaurant(r).await? else {
-        return Ok(());
-    };
-    let now = state.clock.now_ms();
-    let plan = Timed {
-        r,
-        rules: KitchenRules::of(&restaurant, now),
-    };
-    if let Changed::Done(_, events) = state.store.change_order(r, order_id, now, &plan).await? {
-        state.publish(events).await;
-    }
-    Ok(())
-}
-
-/// The sweeper's change: fire the course that is due, nothing else.
-struct Timed {
-    r: i64,
-    rules: KitchenRules,
-}
-
-impl TableRules for Timed {
-    fn table_after(
-        &self,
-        wanted: restohub_protocol::api::tables::TableStatus,
-        now: restohub_protocol::api::tables::TableStatus,
-        open: i64,
-    ) -> Option<restohub_protocol::api::tables::TableStatus> {
-        super::floor::table_after(wanted, now, open)
-    }
-
-    fn ends_visit(
-        &self,
-        from: restohub_protocol::api::tables::TableStatus,
-        to: restohub_protocol::api::tables::TableStatus,
-    ) -> bool {
-        super::floor::ends_visit(from, to)
-    }
-}
-
-impl OrderChangePlan for Timed {
-    /// Nothing is due (any more): nothing to do.
-    type Refusal = ();
-
-    fn decide(&self, order: &Order) -> Result<OrderChange, ()> {
-        if kitchen::finished(order) {
-            return Err(());
-        }
-        let mut lines = order.lines.clone();
-        let (course, _) = due(&lines, &self.rules).ok_or(())?;
-        fire(&mut lines, course, self.rules.now);
-        Ok(OrderChange {
-            lines: kitchen::updates(&order.lines, &lines),
-            ..OrderChange::default()
-        })
-    }
-
-    fn restores_availability(&self, before: i64, available: bool) -> bool {
-        kitchen::restores_availability(before, available)
-    }
-
-    fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
-        fired_events(self.r, c.before, c.after, FiredBy::Timer)
-    }
 }
 
 #[cfg(test)]

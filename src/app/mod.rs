@@ -17,6 +17,7 @@ pub mod checks;
 pub mod courses;
 pub mod credentials;
 pub mod dashboard;
+pub mod expo;
 pub mod floor;
 pub mod kitchen;
 pub mod menu;

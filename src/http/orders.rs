@@ -13,7 +13,7 @@ use restohub_protocol::api::orders::{
 };
 
 use super::extract::{Id, Json};
-use crate::app::courses;
+use crate::app::expo;
 use crate::app::kitchen::{self, Action};
 use crate::app::orders;
 use crate::auth::Caller;
@@ -73,7 +73,7 @@ async fn cancel(
     Id(id): Id,
     Json(body): Json<CancelOrder>,
 ) -> ApiResult<axum::Json<Order>> {
-    courses::cancel(&state, &caller, id, body)
+    expo::cancel(&state, &caller, id, body)
         .await
         .map(axum::Json)
 }
@@ -84,7 +84,7 @@ async fn fire_course(
     Id(id): Id,
     Json(body): Json<FireCourse>,
 ) -> ApiResult<axum::Json<Order>> {
-    courses::fire_course(&state, &caller, id, body.course)
+    expo::fire_course(&state, &caller, id, body.course)
         .await
         .map(axum::Json)
 }
@@ -95,7 +95,7 @@ async fn rush(
     Id(id): Id,
     Json(body): Json<RushOrder>,
 ) -> ApiResult<axum::Json<Order>> {
-    courses::rush(&state, &caller, id, body.rush)
+    expo::rush(&state, &caller, id, body.rush)
         .await
         .map(axum::Json)
 }
@@ -119,7 +119,7 @@ async fn void_line(
     LineId(id, line_id): LineId,
     Json(body): Json<VoidLine>,
 ) -> ApiResult<axum::Json<Order>> {
-    courses::void_line(&state, &caller, id, line_id, body)
+    expo::void_line(&state, &caller, id, line_id, body)
         .await
         .map(axum::Json)
 }

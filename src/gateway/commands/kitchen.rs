@@ -1,6 +1,6 @@
 //! `item.set_status`, `item.void`, `order.set_status`, `order.cancel`,
 //! `order.fire_course`, `order.rush`: the kitchen lifecycle of
-//! [`crate::app::kitchen`] and [`crate::app::courses`].
+//! [`crate::app::kitchen`] and [`crate::app::expo`].
 
 use restohub_protocol::ws::{
     AckResult, CancelOrderCommand, FireCourseCommand, LineStatusCommand, OrderAck,
@@ -10,7 +10,7 @@ use restohub_protocol::ws::{
 use super::super::connection::Connection;
 use restohub_protocol::api::orders::{CancelOrder, VoidLine};
 
-use crate::app::courses;
+use crate::app::expo;
 use crate::app::kitchen::{self, Action};
 use crate::error::ApiResult;
 
@@ -29,8 +29,7 @@ pub async fn void_line(conn: &Connection, cmd: VoidLineCommand) -> ApiResult<Ack
         reason: cmd.reason,
         approval: cmd.approval,
     };
-    let order =
-        courses::void_line(&conn.state, &conn.caller, cmd.order_id, cmd.line_id, req).await?;
+    let order = expo::void_line(&conn.state, &conn.caller, cmd.order_id, cmd.line_id, req).await?;
     Ok(AckResult::ItemVoid(OrderAck { order }))
 }
 
@@ -44,18 +43,18 @@ pub async fn set_order_status(conn: &Connection, cmd: OrderStatusCommand) -> Api
 
 pub async fn cancel(conn: &Connection, cmd: CancelOrderCommand) -> ApiResult<AckResult> {
     let req = CancelOrder { reason: cmd.reason };
-    let order = courses::cancel(&conn.state, &conn.caller, cmd.order_id, req).await?;
+    let order = expo::cancel(&conn.state, &conn.caller, cmd.order_id, req).await?;
     Ok(AckResult::OrderCancel(OrderAck { order }))
 }
 
 pub async fn fire_course(conn: &Connection, cmd: FireCourseCommand) -> ApiResult<AckResult> {
-    let order = courses::fire_course(&conn.state, &conn.caller, cmd.order_id, cmd.course).await?;
+    let order = expo::fire_course(&conn.state, &conn.caller, cmd.order_id, cmd.course).await?;
     Ok(AckResult::OrderFireCourse(OrderAck { order }))
 }
 
 pub async fn rush(conn: &Connection, cmd: RushCommand) -> ApiResult<AckResult> {
     let rush = cmd.rush.unwrap_or(true);
-    let order = courses::rush(&conn.state, &conn.caller, cmd.order_id, rush).await?;
+    let order = expo::rush(&conn.state, &conn.caller, cmd.order_id, rush).await?;
     Ok(AckResult::OrderRush(OrderAck { order }))
 }
 
