@@ -198,6 +198,9 @@ impl OrderChangePlan for Step<'_> {
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
         let r = self.caller.restaurant_id;
         let mut out = lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables);
+        // What fired a course this change fired: the command; else the
+        // timer when it was already due by time before the change; else
+        // the course before being served (or gone).
         let by = match self.action {
             Action::FireCourse { .. } => FiredBy::Person,
             _ if courses::due(&c.before.lines, &self.rules).map(|d| d.1)
