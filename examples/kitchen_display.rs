@@ -254,8 +254,24 @@ impl Screen {
                     created_at: ticket.created_at,
                     placed_seq: 0,
                     ready_at: None,
+                    rush: ticket.rush,
                 };
                 self.tickets.insert(ticket.order_id, order);
+            }
+            // A held course fired: its lines now carry their fire and start times.
+            EventData::TicketFired(fired) => {
+                if let Some(ticket) = self.tickets.get_mut(&fired.order_id) {
+                    for line in fired.lines {
+                        if let Some(old) = ticket.lines.iter_mut().find(|x| x.id == line.id) {
+                            *old = line;
+                        }
+                    }
+                }
+            }
+            EventData::OrderRushed(rushed) => {
+                if let Some(ticket) = self.tickets.get_mut(&rushed.order_id) {
+                    ticket.rush = rushed.rush;
+                }
             }
             EventData::LineStatusChanged(change) => {
                 if let Some(line) = self
@@ -354,8 +370,9 @@ impl Screen {
                 Some(_) => "\x1b[32m",
                 None => "",
             };
+            let rush = if ticket.rush { " RUSH" } else { "" };
             out.push_str(&format!(
-                "{colour}#{:<5} {:<10} {:>3}:{:02}\x1b[0m\n",
+                "{colour}#{:<5} {:<10} {:>3}:{:02}{rush}\x1b[0m\n",
                 ticket.id,
                 table,
                 age / 60,
@@ -367,9 +384,18 @@ impl Screen {
                 } else {
                     format!(" ({})", line.note)
                 };
+                // A held course shows as held (no timer); a fired one with
+                // the time its station should start it.
+                let fire = match line.start_at {
+                    None => "held".to_owned(),
+                    Some(start) if start.millis() > now => {
+                        format!("start in {}s", (start.millis() - now) / 1000)
+                    }
+                    Some(_) => "fired".to_owned(),
+                };
                 out.push_str(&format!(
-                    "   [{:>5}] {:>2} x {}{note:<20} {:?}\n",
-                    line.id, line.qty, line.name, line.status
+                    "   [{:>5}] c{} {:>2} x {}{note:<20} {:?} {fire}\n",
+                    line.id, line.course, line.qty, line.name, line.status
                 ));
             }
         }

@@ -84,23 +84,23 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
         .create_station(r, "Bar", &Default::default())
         .await?
         .id;
-    let starters = store.create_category(r, "Starters", 1).await?.id;
-    let mains = store.create_category(r, "Mains", 2).await?.id;
-    let desserts = store.create_category(r, "Desserts", 3).await?.id;
-    let drinks = store.create_category(r, "Drinks", 4).await?.id;
-    let menu: [(&str, i64, i64, i64, Option<i64>); 10] = [
-        ("Tomato soup", 650, starters, cold, None),
-        ("Burrata", 1150, starters, cold, Some(12)),
-        ("Ribeye steak", 3200, mains, grill, Some(8)),
-        ("Cheeseburger", 1650, mains, grill, Some(40)),
-        ("Grilled halloumi", 1450, mains, grill, Some(20)),
-        ("Tiramisu", 750, desserts, cold, Some(15)),
-        ("Lemon tart", 700, desserts, cold, None),
-        ("House lemonade", 450, drinks, bar, None),
-        ("Espresso", 280, drinks, bar, None),
-        ("Negroni", 1100, drinks, bar, Some(30)),
+    let starters = store.create_category(r, "Starters", 1, 1).await?.id;
+    let mains = store.create_category(r, "Mains", 2, 2).await?.id;
+    let desserts = store.create_category(r, "Desserts", 3, 3).await?.id;
+    let drinks = store.create_category(r, "Drinks", 4, 1).await?.id;
+    let menu: [DemoItem; 10] = [
+        ("Tomato soup", 650, starters, cold, None, 240),
+        ("Burrata", 1150, starters, cold, Some(12), 180),
+        ("Ribeye steak", 3200, mains, grill, Some(8), 900),
+        ("Cheeseburger", 1650, mains, grill, Some(40), 600),
+        ("Grilled halloumi", 1450, mains, grill, Some(20), 480),
+        ("Tiramisu", 750, desserts, cold, Some(15), 120),
+        ("Lemon tart", 700, desserts, cold, None, 120),
+        ("House lemonade", 450, drinks, bar, None, 60),
+        ("Espresso", 280, drinks, bar, None, 45),
+        ("Negroni", 1100, drinks, bar, Some(30), 90),
     ];
-    for (name, price, category, station, stock) in menu {
+    for (name, price, category, station, stock, prep_seconds) in menu {
         let item = NewMenuItem {
             name: name.into(),
             description: String::new(),
@@ -110,6 +110,7 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
             stock,
             low_stock_threshold: if stock.is_some() { 3 } else { 0 },
             available: true,
+            prep_seconds,
         };
         store.create_menu_item(r, &item).await?;
     }
@@ -237,6 +238,9 @@ pub async fn describe(store: &Store, restaurant: i64, base_url: &str) -> anyhow:
     ));
     Ok(out)
 }
+
+/// A demo menu item: name, price, category, station, stock, preparation seconds.
+type DemoItem = (&'static str, i64, i64, i64, Option<i64>, i64);
 
 #[cfg(test)]
 mod tests {

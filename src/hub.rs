@@ -141,6 +141,7 @@ impl Hub {
                 .clone()
                 .push_all_day_counts(self.state.store.clone(), self.state.clock.clone()),
         );
+        let courses = tokio::spawn(crate::app::expo::fire_when_due(self.state.clone()));
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         crate::http::serve(
@@ -165,6 +166,7 @@ impl Hub {
         dashboards.abort();
         late_tickets.abort();
         all_day.abort();
+        courses.abort();
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())

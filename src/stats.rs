@@ -201,17 +201,6 @@ pub fn ready_at(before: &Order, status: OrderStatus, now: i64) -> Option<i64> {
     }
 }
 
-/// A line's `ready_at` after it moves to `status` at `now`: set on
-/// becoming ready, kept when served or voided, cleared when it goes back to
-/// the kitchen. `None` keeps what is stored.
-pub fn line_ready_at(status: LineStatus, now: i64) -> Option<Option<i64>> {
-    match status {
-        LineStatus::Ready => Some(Some(now)),
-        LineStatus::Queued | LineStatus::Preparing => Some(None),
-        LineStatus::Served | LineStatus::Voided => None,
-    }
-}
-
 /// `a / b` rounded half up (b > 0).
 pub fn rounded_div(a: i64, b: i64) -> i64 {
     (2 * a + b).div_euclid(2 * b)

@@ -10,9 +10,9 @@ ALTER TABLE stations ADD COLUMN late_takeaway_s INTEGER NOT NULL DEFAULT 480;
 ALTER TABLE stations ADD COLUMN caution_qr_s INTEGER NOT NULL DEFAULT 300;
 ALTER TABLE stations ADD COLUMN late_qr_s INTEGER NOT NULL DEFAULT 480;
 
--- When a line last became ready (NULL while queued or preparing; kept when
--- it is served): each station's ticket times on the dashboard.
-ALTER TABLE order_lines ADD COLUMN ready_at INTEGER;
+-- Each station's ticket times on the dashboard count from order_lines.ready_at
+-- (migration 0008: set when a line becomes ready, kept when served, cleared
+-- by a recall).
 
 -- The late-ticket sweeper looks across restaurants at orders still being
 -- prepared, oldest first.

@@ -107,6 +107,11 @@ event_kinds! {
     /// A ticket passed its due time while not ready, to the expo and the
     /// dashboard; once per ticket.
     "ticket.late" => TicketLate(TicketLate),
+    /// A held course was fired: one station's lines of it, to that station,
+    /// the expo and the table.
+    "ticket.fired" => TicketFired(TicketFired),
+    /// An order was rushed (or the rush taken off), to every station of it.
+    "order.rushed" => OrderRushed(OrderRushed),
 }
 
 impl EventData {
@@ -161,12 +166,15 @@ pub struct TicketPlaced {
     pub note: String,
     /// When the order was placed.
     pub created_at: Timestamp,
-    /// Only this station's lines.
+    /// Only this station's lines (held ones with `fired_at: null`).
     pub lines: Vec<OrderLine>,
     /// The ticket's clock at this station (absent while its clock has not
     /// started). The frame's `at` is the hub's time it was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timer: Option<TicketTimer>,
+    /// The other stations with lines of the same order.
+    pub also_at: Vec<i64>,
+    pub rush: bool,
 }
 
 impl TicketPlaced {
@@ -185,8 +193,71 @@ impl TicketPlaced {
                 .cloned()
                 .collect(),
             timer: None,
+            also_at: also_at(order, Some(station_id)),
+            rush: order.rush,
         }
     }
+}
+
+/// The stations other than `station` with lines of `order` not voided,
+/// each once, ascending.
+pub fn also_at(order: &Order, station: Option<i64>) -> Vec<i64> {
+    let mut stations: Vec<i64> = order
+        .lines
+        .iter()
+        .filter(|l| l.status != LineStatus::Voided)
+        .filter_map(|l| l.station_id)
+        .filter(|s| Some(*s) != station)
+        .collect();
+    stations.sort_unstable();
+    stations.dedup();
+    stations
+}
+
+/// `ticket.fired`: one station's lines of a course just fired (by a person,
+/// by the course before it being served, or by time). `station_id` is
+/// `null` for lines no station prepares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TicketFired {
+    pub order_id: i64,
+    pub station_id: Option<i64>,
+    pub table_id: Option<i64>,
+    pub course: i64,
+    pub fired_at: Timestamp,
+    /// What fired it: `person`, `served` or `timer`.
+    pub by: FiredBy,
+    /// This station's lines of the course, as fired (with `start_at`).
+    pub lines: Vec<OrderLine>,
+    /// The other stations with lines of the same order.
+    pub also_at: Vec<i64>,
+    pub rush: bool,
+    /// The ticket's clock at this station now that it has fired lines
+    /// (absent for lines no station prepares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<crate::api::stations::TicketTimer>,
+}
+
+/// What fired a course.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FiredBy {
+    /// A waiter, the expo or a manager (`order.fire_course`).
+    Person,
+    /// The course before it was served (or it became the first course left).
+    Served,
+    /// The restaurant's `fire_after_ready_minutes` passed.
+    Timer,
+}
+
+/// `order.rushed`: the order goes to the top of every station (`rush`
+/// false: back in its place).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderRushed {
+    pub order_id: i64,
+    pub table_id: Option<i64>,
+    pub rush: bool,
+    /// The stations with lines of it.
+    pub stations: Vec<i64>,
 }
 
 /// `menu.stock_changed`: an item's stock now.
@@ -250,6 +321,13 @@ pub struct LineStatusChanged {
     /// Voided after the kitchen had started it: recorded as waste, no
     /// stock back.
     pub wasted: bool,
+    /// Why it was voided (voids only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Set when a ready or served line was recalled (back to preparing): its
+    /// timer restarted then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
 }
 
 /// `order.status_changed`: the order moved (it follows its lines, or was
@@ -268,6 +346,9 @@ pub struct OrderCancelled {
     pub order_id: i64,
     pub table_id: Option<i64>,
     pub from: OrderStatus,
+    /// Why it was cancelled.
+    #[serde(default)]
+    pub reason: String,
 }
 
 #[cfg(test)]
@@ -305,6 +386,7 @@ mod tests {
                 order_id: 55,
                 table_id: None,
                 from: OrderStatus::Placed,
+                reason: "changed their mind".into(),
             }
             .into(),
         ]

@@ -37,6 +37,8 @@ pub enum Operation {
     PrepareLine,
     /// Serve lines and orders, void lines.
     ServeAndVoid,
+    /// Fire a held course, rush an order (waiters and the expo).
+    FireAndRush,
     /// Close a served order at the till.
     CloseOrder,
     /// Cancel an order nothing of which is being prepared (a guest its own).
@@ -115,7 +117,7 @@ pub fn roles(op: Operation) -> &'static [Role] {
         ServeAndVoid => FLOOR,
         CloseOrder => TILL,
         PlaceOrder | CancelOrder => ORDER_TAKERS,
-        WatchKitchen => PASS,
+        WatchKitchen | FireAndRush => PASS,
         ReadCheck | PayAtTable => SERVICE_AND_GUESTS,
         ManageCheck | Discount | TakePayment => SERVICE,
         Refund | VoidCheck => MANAGERS,
@@ -184,6 +186,7 @@ mod tests {
             ReadOrder,
             PrepareLine,
             ServeAndVoid,
+            FireAndRush,
             CloseOrder,
             CancelOrder,
             CallWaiter,

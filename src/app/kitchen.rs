@@ -3,8 +3,10 @@
 //! commands, or `/orders/{id}/...` over REST).
 //!
 //! Lines: queued → preparing → ready → served, plus voided. A station bumps
-//! a line one step forward or recalls it one step back; a waiter serves a
-//! ready line. The order follows its lines (ready when every line not voided
+//! a line one step forward or back; a ready or served line is recalled to
+//! preparing within the restaurant's recall window (its timer restarts); a
+//! waiter serves a ready line. A line of a held course (see
+//! [`super::courses`]) cannot be bumped until its course fires. The order follows its lines (ready when every line not voided
 //! is ready), is served by a waiter, closed by a cashier or manager, and can
 //! be cancelled while nothing is being prepared. Cancelling, and voiding a
 //! line still queued, give its stock back; a voided line already in the
@@ -12,30 +14,54 @@
 //! current state.
 
 use restohub_protocol::api::checks::CheckStatus;
+use restohub_protocol::api::orders::OrderLine;
 use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
-use restohub_protocol::events::{LineStatusChanged, OrderCancelled, OrderStatusChanged};
+use restohub_protocol::events::{
+    FiredBy, LineStatusChanged, OrderCancelled, OrderRushed, OrderStatusChanged,
+};
 use restohub_protocol::ws::Room;
+use restohub_protocol::Timestamp;
 use restohub_protocol::{ErrorCode, Role};
 use serde_json::json;
 
 use super::access::Operation;
 use super::audit::{self, Action as Audited, Actor, Entry};
+use super::courses::{self, KitchenRules};
 use super::orders::events;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{
-    AuditDraft, Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, StockChange,
-    StockReturn, TableChange, TableRules,
+    AuditDraft, Changed, EventDraft, LineUpdate, OrderChange, OrderChangePlan, OrderChanged,
+    StockChange, StockReturn, TableChange, TableRules,
 };
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Action {
-    SetLine { line_id: i64, to: LineStatus },
-    Void { line_id: i64 },
-    SetOrder { to: OrderStatus },
-    Cancel,
+    SetLine {
+        line_id: i64,
+        to: LineStatus,
+    },
+    /// `reason` is already checked ([`courses::reason`]); `approved_by` is
+    /// the manager whose approval was verified.
+    Void {
+        line_id: i64,
+        reason: String,
+        approved_by: Option<i64>,
+    },
+    SetOrder {
+        to: OrderStatus,
+    },
+    Cancel {
+        reason: String,
+    },
+    FireCourse {
+        course: i64,
+    },
+    Rush {
+        rush: bool,
+    },
 }
 
 pub async fn act(
@@ -58,7 +84,7 @@ pub async fn act_with_reason(
     reason: Option<String>,
 ) -> ApiResult<Order> {
     let r = caller.restaurant_id;
-    let paid = match action {
+    let paid = match &action {
         Action::SetOrder {
             to: OrderStatus::Closed,
         } => matches!(
@@ -71,11 +97,19 @@ pub async fn act_with_reason(
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
     // Menu events go to every table; only cancelling or voiding changes stock.
-    let tables = match action {
-        Action::Cancel | Action::Void { .. } => state.store.table_ids(r).await?,
+    let tables = match &action {
+        Action::Cancel { .. } | Action::Void { .. } => state.store.table_ids(r).await?,
         _ => Vec::new(),
     };
+    let restaurant = state
+        .store
+        .restaurant(r)
+        .await?
+        .ok_or_else(|| ApiError::not_found("restaurant"))?;
+    // A fired course's tickets carry their due times.
+    let targets = crate::app::timers::station_targets(state, r).await?;
     let now = state.clock.now_ms();
+    let changes_check = matches!(action, Action::Void { .. } | Action::Cancel { .. });
     let step = Step {
         caller,
         action,
@@ -83,6 +117,8 @@ pub async fn act_with_reason(
         now,
         paid,
         reason,
+        rules: KitchenRules::of(&restaurant, now),
+        targets,
     };
     let changed = state.store.change_order(r, order_id, now, &step).await?;
     match changed {
@@ -98,7 +134,7 @@ pub async fn act_with_reason(
                 crate::app::revocations::settle(state).await;
             }
             // What the check counts changed: it says so.
-            if matches!(action, Action::Void { .. } | Action::Cancel) {
+            if changes_check {
                 crate::app::checks::take_in(state, r, order.table_id, order.id).await;
             }
             Ok(order)
@@ -116,6 +152,9 @@ struct Step<'a> {
     /// The order's check is paid (read before the change).
     paid: bool,
     reason: Option<String>,
+    rules: KitchenRules,
+    /// Each station's thresholds, for the due times of fired tickets.
+    targets: crate::app::timers::StationTargets,
 }
 
 impl TableRules for Step<'_> {
@@ -132,7 +171,7 @@ impl OrderChangePlan for Step<'_> {
     type Refusal = ApiError;
 
     fn decide(&self, order: &Order) -> ApiResult<OrderChange> {
-        let change = decide(self.caller, order, self.action)?;
+        let change = decide(self.caller, order, &self.action, &self.rules)?;
         let closing = matches!(
             self.action,
             Action::SetOrder {
@@ -163,13 +202,45 @@ impl OrderChangePlan for Step<'_> {
 
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
         let r = self.caller.restaurant_id;
-        lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables)
+        let mut out = lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables);
+        // What fired a course this change fired: the command; else the
+        // timer when it was already due by time before the change; else
+        // the course before being served (or gone).
+        let by = match self.action {
+            Action::FireCourse { .. } => FiredBy::Person,
+            _ if courses::due(&c.before.lines, &self.rules).map(|d| d.1)
+                == Some(FiredBy::Timer) =>
+            {
+                FiredBy::Timer
+            }
+            _ => FiredBy::Served,
+        };
+        out.extend(courses::fired_events(
+            r,
+            c.before,
+            c.after,
+            by,
+            &self.targets,
+        ));
+        if c.before.rush != c.after.rush {
+            let stations = events::stations(c.after);
+            let mut rooms = events::order_rooms(r, c.after);
+            rooms.extend(stations.iter().map(|s| Room::Station(r, *s)));
+            let rushed = OrderRushed {
+                order_id: c.after.id,
+                table_id: c.after.table_id,
+                rush: c.after.rush,
+                stations,
+            };
+            out.push(EventDraft::new(rooms, rushed));
+        }
+        out
     }
 
     /// Voids, cancellations and closes are audited in the change's
     /// transaction; the kitchen's bumps and serving are not.
     fn audit(&self, c: &OrderChanged<'_>) -> Vec<AuditDraft> {
-        let entry = audited(self.action, c.before, c.after).map(|e| match &self.reason {
+        let entry = audited(&self.action, c.before, c.after).map(|e| match &self.reason {
             Some(why) if !self.paid => e.reason(why.clone()),
             _ => e,
         });
@@ -179,10 +250,15 @@ impl OrderChangePlan for Step<'_> {
 
 /// The audit entry of an order change, if the action is one the trail
 /// keeps: the line or order as it was and as it became.
-fn audited(action: Action, before: &Order, after: &Order) -> Option<Entry> {
+fn audited(action: &Action, before: &Order, after: &Order) -> Option<Entry> {
     let order = |o: &Order| json!({ "status": o.status, "total_cents": o.total_cents });
     let entry = match action {
-        Action::Void { line_id } => {
+        Action::Void {
+            line_id,
+            reason,
+            approved_by,
+        } => {
+            let line_id = *line_id;
             let was = before.lines.iter().find(|l| l.id == line_id)?;
             let line = |status: LineStatus| {
                 json!({
@@ -196,20 +272,30 @@ fn audited(action: Action, before: &Order, after: &Order) -> Option<Entry> {
             };
             let mut now = line(LineStatus::Voided);
             now["wasted"] = json!(was.status != LineStatus::Queued);
+            now["void_reason"] = json!(reason);
+            now["fired"] = json!(was.fired_at.is_some());
+            now["approved_by"] = json!(approved_by);
             now["order"] = order(after);
             let mut then = line(was.status);
             then["order"] = order(before);
-            Entry::new(Audited::OrderVoided).before(then).after(now)
+            Entry::new(Audited::OrderVoided)
+                .before(then)
+                .after(now)
+                .reason(reason.clone())
         }
-        Action::Cancel => Entry::new(Audited::OrderCancelled)
+        Action::Cancel { reason } => Entry::new(Audited::OrderCancelled)
             .before(order(before))
-            .after(order(after)),
+            .after(order(after))
+            .reason(reason.clone()),
         Action::SetOrder {
             to: OrderStatus::Closed,
         } => Entry::new(Audited::OrderClosedManually)
             .before(order(before))
             .after(order(after)),
-        Action::SetLine { .. } | Action::SetOrder { .. } => return None,
+        Action::SetLine { .. }
+        | Action::SetOrder { .. }
+        | Action::FireCourse { .. }
+        | Action::Rush { .. } => return None,
     };
     Some(entry.target("order", after.id))
 }
@@ -229,10 +315,22 @@ fn invalid(what: &str, current: impl serde::Serialize, why: &str) -> ApiError {
     )
 }
 
-/// Decides the change from the order as it is now (under its lock).
-pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<OrderChange> {
+/// Whether the order is finished (closed or cancelled): nothing changes it.
+pub fn finished(order: &Order) -> bool {
+    matches!(order.status, OrderStatus::Closed | OrderStatus::Cancelled)
+}
+
+/// Decides the change from the order as it is now (under its lock): the
+/// action, then the held course that is due because of it (see
+/// [`courses::due`]), then the order's status from its lines.
+pub fn decide(
+    caller: &Caller,
+    order: &Order,
+    action: &Action,
+    rules: &KitchenRules,
+) -> ApiResult<OrderChange> {
     if caller.role == Role::Guest
-        && (order.table_id != caller.table_id || !matches!(action, Action::Cancel))
+        && (order.table_id != caller.table_id || !matches!(action, Action::Cancel { .. }))
     {
         // Other tables' orders do not exist for a guest; its own it may only cancel.
         return if order.table_id == caller.table_id {
@@ -241,49 +339,46 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
             Err(ApiError::not_found("order"))
         };
     }
-    if matches!(order.status, OrderStatus::Closed | OrderStatus::Cancelled) {
+    if finished(order) {
         return Err(invalid("order", order.status, "the order is finished"));
     }
-    let mut lines: Vec<(i64, LineStatus)> = order.lines.iter().map(|l| (l.id, l.status)).collect();
+    let now = rules.now;
+    let mut lines = order.lines.clone();
     let mut change = OrderChange::default();
     match action {
         Action::SetLine { line_id, to } => {
-            caller.may(if to == LineStatus::Served {
+            caller.may(if *to == LineStatus::Served {
                 Operation::ServeAndVoid
             } else {
                 Operation::PrepareLine
             })?;
-            let from = line_status(order, line_id)?;
-            use LineStatus::*;
-            let step = matches!(
-                (from, to),
-                (Queued, Preparing)
-                    | (Preparing, Ready)
-                    | (Ready, Preparing)
-                    | (Preparing, Queued)
-                    | (Ready, Served)
-            );
-            if !step {
-                return Err(invalid(
-                    "line",
-                    from,
-                    &format!("a line cannot go from {} to {}", name(from), name(to)),
+            step_line(line_mut(&mut lines, *line_id)?, *to, rules)?;
+        }
+        Action::Void {
+            line_id,
+            reason,
+            approved_by,
+        } => {
+            caller.may(Operation::ServeAndVoid)?;
+            let line = line_mut(&mut lines, *line_id)?;
+            if line.status == LineStatus::Voided {
+                return Err(invalid("line", line.status, "the line is already voided"));
+            }
+            let manager = matches!(caller.role, Role::Owner | Role::Manager);
+            if line.fired_at.is_some() && !manager && approved_by.is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::ApprovalRequired,
+                    "this line was already fired to the kitchen: voiding it needs a manager's \
+                     approval",
                 ));
             }
-            set(&mut lines, line_id, to);
-            change.lines.push((line_id, to));
-        }
-        Action::Void { line_id } => {
-            caller.may(Operation::ServeAndVoid)?;
-            let from = line_status(order, line_id)?;
-            if from == LineStatus::Voided {
-                return Err(invalid("line", from, "the line is already voided"));
+            if line.status == LineStatus::Queued {
+                change
+                    .stock_returns
+                    .extend(give_back(order, Some(*line_id)));
             }
-            if from == LineStatus::Queued {
-                change.stock_returns.extend(give_back(order, Some(line_id)));
-            }
-            set(&mut lines, line_id, LineStatus::Voided);
-            change.lines.push((line_id, LineStatus::Voided));
+            line.status = LineStatus::Voided;
+            line.void_reason = Some(reason.clone());
         }
         Action::SetOrder {
             to: OrderStatus::Served,
@@ -296,9 +391,9 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
                     "only a ready order can be served",
                 ));
             }
-            for (id, status) in lines.iter_mut().filter(|(_, s)| *s == LineStatus::Ready) {
-                *status = LineStatus::Served;
-                change.lines.push((*id, LineStatus::Served));
+            for line in lines.iter_mut().filter(|l| l.status == LineStatus::Ready) {
+                line.status = LineStatus::Served;
+                line.served_at = Some(Timestamp(now));
             }
         }
         Action::SetOrder {
@@ -326,7 +421,7 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
                 ),
             ));
         }
-        Action::Cancel => {
+        Action::Cancel { reason } => {
             caller.may(Operation::CancelOrder)?;
             if let Some(busy) = order
                 .lines
@@ -340,13 +435,48 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
                 ));
             }
             change.stock_returns.extend(give_back(order, None));
-            for (id, status) in lines.iter_mut().filter(|(_, s)| *s == LineStatus::Queued) {
-                *status = LineStatus::Voided;
-                change.lines.push((*id, LineStatus::Voided));
+            for line in lines.iter_mut().filter(|l| l.status == LineStatus::Queued) {
+                line.status = LineStatus::Voided;
+                line.void_reason = Some(reason.clone());
+            }
+        }
+        Action::FireCourse { course } => {
+            caller.may(Operation::FireAndRush)?;
+            if courses::fire(&mut lines, *course, now) == 0 {
+                let exists = lines
+                    .iter()
+                    .any(|l| l.course == *course && l.status != LineStatus::Voided);
+                if !exists {
+                    return Err(ApiError::invalid_field(
+                        "course",
+                        "not_found",
+                        &format!("the order has no course {course}"),
+                    ));
+                }
+                return Err(ApiError::with_details(
+                    ErrorCode::InvalidTransition,
+                    format!("course {course} is already fired"),
+                    json!({ "current": "fired" }),
+                ));
+            }
+        }
+        Action::Rush { rush } => {
+            caller.may(Operation::FireAndRush)?;
+            if order.rush != *rush {
+                change.rush = Some(*rush);
             }
         }
     }
-    let derived = follow_lines(&lines);
+    // A change can make the next course due (the one before it served, or
+    // gone); a cancelled order fires nothing.
+    if !matches!(action, Action::Cancel { .. }) {
+        if let Some((course, _)) = courses::due(&lines, rules) {
+            courses::fire(&mut lines, course, now);
+        }
+    }
+    change.lines = updates(&order.lines, &lines);
+    let statuses: Vec<(i64, LineStatus)> = lines.iter().map(|l| (l.id, l.status)).collect();
+    let derived = follow_lines(&statuses);
     if derived != order.status {
         change.order_status = Some(derived);
         if derived == OrderStatus::Cancelled {
@@ -356,19 +486,86 @@ pub fn decide(caller: &Caller, order: &Order, action: Action) -> ApiResult<Order
     Ok(change)
 }
 
-fn line_status(order: &Order, line_id: i64) -> ApiResult<LineStatus> {
-    order
-        .lines
-        .iter()
+/// Moves one line a step (or recalls it), stamping when.
+fn step_line(line: &mut OrderLine, to: LineStatus, rules: &KitchenRules) -> ApiResult<()> {
+    use LineStatus::*;
+    let from = line.status;
+    if from == Queued && line.fired_at.is_none() {
+        return Err(ApiError::with_details(
+            ErrorCode::InvalidTransition,
+            format!(
+                "the line is held: course {} is not fired yet (fire it first)",
+                line.course
+            ),
+            json!({ "current": "held" }),
+        ));
+    }
+    let now = Some(Timestamp(rules.now));
+    match (from, to) {
+        (Queued, Preparing) => line.started_at = now,
+        (Preparing, Queued) => line.started_at = None,
+        (Preparing, Ready) => line.ready_at = now,
+        (Ready, Served) => line.served_at = now,
+        // A recall: back to preparing, within the window, its timer restarted.
+        (Ready | Served, Preparing) => {
+            let since = if from == Served {
+                line.served_at
+            } else {
+                line.ready_at
+            };
+            let window = rules.recall_window_ms;
+            if since.is_some_and(|t| rules.now - t.millis() > window) {
+                return Err(ApiError::with_details(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "the recall window has passed: a {} line can be recalled for {} minutes",
+                        name(from),
+                        window / 60_000
+                    ),
+                    json!({ "current": from, "recall_window_minutes": window / 60_000 }),
+                ));
+            }
+            line.started_at = now;
+            line.ready_at = None;
+            line.served_at = None;
+        }
+        _ => {
+            return Err(invalid(
+                "line",
+                from,
+                &format!("a line cannot go from {} to {}", name(from), name(to)),
+            ))
+        }
+    }
+    line.status = to;
+    Ok(())
+}
+
+fn line_mut(lines: &mut [OrderLine], line_id: i64) -> ApiResult<&mut OrderLine> {
+    lines
+        .iter_mut()
         .find(|l| l.id == line_id)
-        .map(|l| l.status)
         .ok_or_else(|| ApiError::not_found("line"))
 }
 
-fn set(lines: &mut [(i64, LineStatus)], id: i64, to: LineStatus) {
-    if let Some(line) = lines.iter_mut().find(|(l, _)| *l == id) {
-        line.1 = to;
-    }
+/// The lines of `after` that differ from `before`, as storage writes them.
+pub fn updates(before: &[OrderLine], after: &[OrderLine]) -> Vec<LineUpdate> {
+    let millis = |t: Option<Timestamp>| t.map(|t| t.millis());
+    before
+        .iter()
+        .zip(after)
+        .filter(|(b, a)| b != a)
+        .map(|(_, a)| LineUpdate {
+            id: a.id,
+            status: a.status,
+            fired_at: millis(a.fired_at),
+            start_at: millis(a.start_at),
+            started_at: millis(a.started_at),
+            ready_at: millis(a.ready_at),
+            served_at: millis(a.served_at),
+            void_reason: a.void_reason.clone(),
+        })
+        .collect()
 }
 
 fn name(status: LineStatus) -> String {
@@ -442,6 +639,14 @@ fn lifecycle_events(
             from: old.status,
             status: new.status,
             wasted,
+            reason: new
+                .void_reason
+                .clone()
+                .filter(|_| new.status == LineStatus::Voided),
+            started_at: new.started_at.filter(|_| {
+                new.status == LineStatus::Preparing
+                    && matches!(old.status, LineStatus::Ready | LineStatus::Served)
+            }),
         };
         out.push(EventDraft::new(rooms, change));
     }
@@ -453,10 +658,19 @@ fn lifecycle_events(
                     .into_iter()
                     .map(|s| Room::Station(r, s)),
             );
+            // The reason of the lines this change voided (a cancellation's).
+            let reason = before
+                .lines
+                .iter()
+                .zip(&after.lines)
+                .filter(|(o, _)| o.status != LineStatus::Voided)
+                .find_map(|(_, n)| n.void_reason.clone())
+                .unwrap_or_default();
             let cancelled = OrderCancelled {
                 order_id: after.id,
                 table_id: after.table_id,
                 from: before.status,
+                reason,
             };
             out.push(EventDraft::new(rooms, cancelled));
         } else {

@@ -50,7 +50,12 @@ pub async fn create_category(
     caller.may(Operation::ConfigureMenuAndFloor)?;
     let category = state
         .store
-        .create_category(caller.restaurant_id, new.name.trim(), new.position)
+        .create_category(
+            caller.restaurant_id,
+            new.name.trim(),
+            new.position,
+            new.course,
+        )
         .await
         .map_err(on_constraint(DUPLICATE_CATEGORY, CATEGORY_IN_USE))?;
     Ok(category)

@@ -95,10 +95,12 @@ pub async fn kitchen_snapshot(
     let targets = timers::station_targets(state, r).await?;
     let snapshot = state.store.kitchen_snapshot(r).await?;
     let now = state.clock.now_ms();
-    let tickets = snapshot
+    let mut tickets: Vec<Ticket> = snapshot
         .orders
         .into_iter()
         .filter_map(|mut order| {
+            let holding = crate::app::courses::holding(&order);
+            let also_at = restohub_protocol::events::also_at(&order, station);
             if let Some(s) = station {
                 order.lines.retain(|l| l.station_id == Some(s));
                 if order.lines.is_empty() {
@@ -111,9 +113,13 @@ pub async fn kitchen_snapshot(
                 order,
                 age_ms,
                 timers,
+                holding,
+                also_at,
             })
         })
         .collect();
+    // Rushed tickets first, each group oldest first (a stable sort).
+    tickets.sort_by_key(|t| !t.order.rush);
     let mut all_day = snapshot.all_day;
     all_day.retain(|c| station.is_none_or(|s| c.station_id == s));
     Ok(AckResult::KitchenSnapshot {

@@ -31,14 +31,28 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_BATCH: i64 = 200;
 
 /// When `order`'s ticket at `station_id` started its clock (UTC ms), or
-/// `None` while it has not. For now: when the order was placed.
+/// `None` while it has not: the earliest `start_at` of its fired lines
+/// still open (queued or preparing), so a held course has no clock, a
+/// line that starts later by prep time is not late early, and a course
+/// fired after an earlier one was done counts from its own start. A ticket
+/// with nothing open counts from its earliest fired line.
 ///
-/// The sweeper's SQL pre-filter (`Store::late_ticket_candidates`) assumes
-/// a clock never starts before the order was placed; a ticket whose clock
-/// has not started (a held course) stays a candidate each round until it
-/// does, so a later clock start should be filtered there too.
-pub fn clock_start(order: &Order, _station_id: i64) -> Option<i64> {
-    Some(order.created_at.millis())
+/// `Store::late_ticket_candidates` is the same rule in SQL.
+pub fn clock_start(order: &Order, station_id: i64) -> Option<i64> {
+    let fired = || {
+        order
+            .lines
+            .iter()
+            .filter(move |l| l.station_id == Some(station_id) && l.fired_at.is_some())
+    };
+    let start = |l: &restohub_protocol::api::orders::OrderLine| {
+        l.start_at.or(l.fired_at).map(|t| t.millis())
+    };
+    fired()
+        .filter(|l| matches!(l.status, LineStatus::Queued | LineStatus::Preparing))
+        .filter_map(start)
+        .min()
+        .or_else(|| fired().filter_map(start).min())
 }
 
 /// The ticket's clock at `station_id`, if it has started.
@@ -216,12 +230,47 @@ mod tests {
                     modifiers: Vec::new(),
                     status,
                     seat: None,
+                    course: 1,
+                    prep_seconds: 0,
+                    fired_at: Some(Timestamp(1_000_000)),
+                    start_at: Some(Timestamp(1_000_000)),
+                    started_at: None,
+                    ready_at: None,
+                    served_at: None,
+                    void_reason: None,
                 })
                 .collect(),
             created_at: Timestamp(1_000_000),
             placed_seq: 1,
             ready_at: None,
+            rush: false,
         }
+    }
+
+    #[test]
+    fn the_clock_starts_at_the_earliest_open_fired_line() {
+        let mut o = order(
+            OrderSource::DineIn,
+            &[
+                (1, LineStatus::Ready),
+                (1, LineStatus::Queued),
+                (1, LineStatus::Queued),
+            ],
+        );
+        // Line 2 starts 3 minutes after firing (a shorter prep); line 3
+        // is a held course; line 1 is done.
+        o.lines[0].start_at = Some(Timestamp(900_000));
+        o.lines[1].start_at = Some(Timestamp(1_180_000));
+        o.lines[2].fired_at = None;
+        o.lines[2].start_at = None;
+        assert_eq!(clock_start(&o, 1), Some(1_180_000));
+        // Nothing open: from the earliest fired line.
+        o.lines[1].status = LineStatus::Ready;
+        assert_eq!(clock_start(&o, 1), Some(900_000));
+        // Only a held line: no clock.
+        o.lines[0].station_id = Some(2);
+        o.lines[1].station_id = Some(2);
+        assert_eq!(clock_start(&o, 1), None);
     }
 
     #[test]

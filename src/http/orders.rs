@@ -1,14 +1,19 @@
 //! `/orders`: placing an order (the same placement as the WebSocket
-//! `order.place`), reading it, and the kitchen lifecycle (the same use case
-//! as `item.set_status`, `item.void`, `order.set_status`, `order.cancel`).
+//! `order.place`), reading it, and the kitchen lifecycle (the same use cases
+//! as `item.set_status`, `item.void`, `order.set_status`, `order.cancel`,
+//! `order.fire_course`, `order.rush`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use restohub_protocol::api::orders::{Order, PlaceOrder, Placed, SetLineStatus, SetOrderStatus};
+use restohub_protocol::api::orders::{
+    CancelOrder, FireCourse, Order, PlaceOrder, Placed, RushOrder, SetLineStatus, SetOrderStatus,
+    VoidLine,
+};
 
 use super::extract::{Id, Json};
+use crate::app::expo;
 use crate::app::kitchen::{self, Action};
 use crate::app::orders;
 use crate::auth::Caller;
@@ -21,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(show))
         .route("/orders/{id}/status", post(set_status))
         .route("/orders/{id}/cancel", post(cancel))
+        .route("/orders/{id}/fire", post(fire_course))
+        .route("/orders/{id}/rush", post(rush))
         .route("/orders/{id}/lines/{line_id}/status", post(set_line_status))
         .route("/orders/{id}/lines/{line_id}/void", post(void_line))
 }
@@ -64,8 +71,33 @@ async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
+    Json(body): Json<CancelOrder>,
 ) -> ApiResult<axum::Json<Order>> {
-    act(&state, &caller, id, Action::Cancel).await
+    expo::cancel(&state, &caller, id, body)
+        .await
+        .map(axum::Json)
+}
+
+async fn fire_course(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(body): Json<FireCourse>,
+) -> ApiResult<axum::Json<Order>> {
+    expo::fire_course(&state, &caller, id, body.course)
+        .await
+        .map(axum::Json)
+}
+
+async fn rush(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Json(body): Json<RushOrder>,
+) -> ApiResult<axum::Json<Order>> {
+    expo::rush(&state, &caller, id, body.rush)
+        .await
+        .map(axum::Json)
 }
 
 async fn set_line_status(
@@ -85,8 +117,11 @@ async fn void_line(
     State(state): State<AppState>,
     caller: Caller,
     LineId(id, line_id): LineId,
+    Json(body): Json<VoidLine>,
 ) -> ApiResult<axum::Json<Order>> {
-    act(&state, &caller, id, Action::Void { line_id }).await
+    expo::void_line(&state, &caller, id, line_id, body)
+        .await
+        .map(axum::Json)
 }
 
 async fn act(

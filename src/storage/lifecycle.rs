@@ -6,7 +6,7 @@
 use restohub_protocol::api::orders::{LineStatus, Order, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
 
-use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
+use super::orders::{assemble, LineRow, OrderRow, LINE_COLS, ORDER_COLS};
 use super::revocations::Revoke;
 use super::{Append, AppendAudit, AuditDraft, BeginWrite, EventDraft, Store};
 use crate::events::Event;
@@ -38,11 +38,26 @@ pub struct StockReturn {
     pub qty: i64,
 }
 
+/// A line as a change leaves it: the columns a change may write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineUpdate {
+    pub id: i64,
+    pub status: LineStatus,
+    pub fired_at: Option<i64>,
+    pub start_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub ready_at: Option<i64>,
+    pub served_at: Option<i64>,
+    pub void_reason: Option<String>,
+}
+
 /// What a command decided to change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderChange {
     pub order_status: Option<OrderStatus>,
-    pub lines: Vec<(i64, LineStatus)>,
+    pub lines: Vec<LineUpdate>,
+    /// The order's rush flag, when it changes.
+    pub rush: Option<bool>,
     pub stock_returns: Vec<StockReturn>,
     /// The status the change would leave the order's table in; whether it
     /// does is [`TableRules::table_after`]'s call.
@@ -171,9 +186,6 @@ impl<T, E> Changed<T, E> {
     }
 }
 
-const LINE_COLS: &str =
-    "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status, seat";
-
 impl Store {
     /// Changes an order under its lock as `plan` decides from it, in one
     /// transaction with the events `plan` drafts from what changed.
@@ -215,21 +227,32 @@ impl Store {
                 Ok(change) => change,
                 Err(e) => return Ok(Changed::Refused(e)),
             };
-            for (line, status) in &change.lines {
-                let ready_at = crate::stats::line_ready_at(*status, now);
+            for line in &change.lines {
                 sqlx::query(
-                    "UPDATE order_lines SET status = $4, \
-                     ready_at = CASE WHEN $5 THEN $6 ELSE ready_at END \
+                    "UPDATE order_lines SET status = $4, fired_at = $5, start_at = $6, \
+                     started_at = $7, ready_at = $8, served_at = $9, void_reason = $10 \
                      WHERE restaurant_id = $1 AND order_id = $2 AND id = $3",
                 )
                 .bind(r)
                 .bind(order_id)
-                .bind(line)
-                .bind(status.as_str())
-                .bind(ready_at.is_some())
-                .bind(ready_at.flatten())
+                .bind(line.id)
+                .bind(line.status.as_str())
+                .bind(line.fired_at)
+                .bind(line.start_at)
+                .bind(line.started_at)
+                .bind(line.ready_at)
+                .bind(line.served_at)
+                .bind(&line.void_reason)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if let Some(rush) = change.rush {
+                sqlx::query("UPDATE orders SET rush = $3 WHERE restaurant_id = $1 AND id = $2")
+                    .bind(r)
+                    .bind(order_id)
+                    .bind(rush)
+                    .execute(&mut *tx)
+                    .await?;
             }
             if let Some(status) = change.order_status {
                 let ready_at = crate::stats::ready_at(&before, status, now);

@@ -7,7 +7,7 @@ use super::{Append, AppendAudit, AuditDraft, BeginWrite, Changed, EventDraft, Pa
 macro_rules! item_cols {
     () => {
         "id, category_id, station_id, name, description, price_cents, stock, low_stock_threshold, \
-         available"
+         available, prep_seconds"
     };
 }
 
@@ -17,21 +17,23 @@ impl Store {
         restaurant: i64,
         name: &str,
         position: i64,
+        course: i64,
     ) -> sqlx::Result<Category> {
         on_writer!(self, |pool| sqlx::query_as(
-            "INSERT INTO menu_categories (restaurant_id, name, position) \
-             VALUES ($1, $2, $3) RETURNING id, name, position"
+            "INSERT INTO menu_categories (restaurant_id, name, position, course) \
+             VALUES ($1, $2, $3, $4) RETURNING id, name, position, course"
         )
         .bind(restaurant)
         .bind(name)
         .bind(position)
+        .bind(course)
         .fetch_one(pool)
         .await)
     }
 
     pub async fn category(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Category>> {
         on_db!(self, |pool| sqlx::query_as(
-            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 \
+            "SELECT id, name, position, course FROM menu_categories WHERE restaurant_id = $1 \
              AND id = $2"
         )
         .bind(restaurant)
@@ -46,7 +48,7 @@ impl Store {
         page: PageQuery,
     ) -> sqlx::Result<Vec<Category>> {
         on_db!(self, |pool| sqlx::query_as(
-            "SELECT id, name, position FROM menu_categories WHERE restaurant_id = $1 \
+            "SELECT id, name, position, course FROM menu_categories WHERE restaurant_id = $1 \
              AND id > $2 ORDER BY id LIMIT $3"
         )
         .bind(restaurant)
@@ -64,12 +66,14 @@ impl Store {
     ) -> sqlx::Result<Option<Category>> {
         on_writer!(self, |pool| sqlx::query_as(
             "UPDATE menu_categories SET name = COALESCE($3, name), position = COALESCE($4, \
-             position) WHERE restaurant_id = $1 AND id = $2 RETURNING id, name, position"
+             position), course = COALESCE($5, course) WHERE restaurant_id = $1 AND id = $2 \
+             RETURNING id, name, position, course"
         )
         .bind(restaurant)
         .bind(id)
         .bind(&patch.name)
         .bind(patch.position)
+        .bind(patch.course)
         .fetch_optional(pool)
         .await)
     }
@@ -96,8 +100,8 @@ impl Store {
     ) -> sqlx::Result<MenuItem> {
         on_writer!(self, |pool| sqlx::query_as(concat!(
             "INSERT INTO menu_items (restaurant_id, category_id, station_id, name, description, ",
-            "price_cents, stock, low_stock_threshold, available) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+            "price_cents, stock, low_stock_threshold, available, prep_seconds) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
             item_cols!()
         ))
         .bind(restaurant)
@@ -109,6 +113,7 @@ impl Store {
         .bind(item.stock)
         .bind(item.low_stock_threshold)
         .bind(item.available)
+        .bind(item.prep_seconds)
         .fetch_one(pool)
         .await)
     }
@@ -207,7 +212,7 @@ impl Store {
                 "station_id = CASE WHEN $8 THEN $9 ELSE station_id END, ",
                 "stock = CASE WHEN $10 THEN $11 ELSE stock END, ",
                 "low_stock_threshold = COALESCE($12, low_stock_threshold), available = \
-                 COALESCE($13, available) ",
+                 COALESCE($13, available), prep_seconds = COALESCE($14, prep_seconds) ",
                 "WHERE restaurant_id = $1 AND id = $2 RETURNING ",
                 item_cols!()
             ))
@@ -224,6 +229,7 @@ impl Store {
             .bind(patch.stock.flatten())
             .bind(patch.low_stock_threshold)
             .bind(patch.available)
+            .bind(patch.prep_seconds)
             .fetch_one(&mut *tx)
             .await?;
             let drafts = events(&before, &after);

@@ -57,6 +57,7 @@ mod analytics;
 mod append;
 mod audit;
 mod checks;
+mod courses;
 mod direct;
 mod events;
 mod lifecycle;
@@ -85,7 +86,7 @@ pub use checks::{
 };
 pub use events::{EventDraft, RoomSeqs};
 pub use lifecycle::{Changed, OrderChange, OrderChangePlan, OrderChanged, StockReturn};
-pub use lifecycle::{StockChange, TableChange, TableRules};
+pub use lifecycle::{LineUpdate, StockChange, TableChange, TableRules};
 pub use login_attempts::{LoginKey, LoginLock};
 pub use mfa::MfaState;
 pub use placement::{

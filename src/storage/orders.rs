@@ -18,6 +18,7 @@ pub(super) struct OrderRow {
     created_at: i64,
     placed_seq: i64,
     ready_at: Option<i64>,
+    rush: bool,
     pub(super) business_day: String,
     pub(super) hour_start: i64,
 }
@@ -35,6 +36,14 @@ pub(super) struct LineRow {
     #[sqlx(try_from = "String")]
     status: LineStatus,
     seat: Option<i64>,
+    course: i64,
+    prep_seconds: i64,
+    fired_at: Option<i64>,
+    start_at: Option<i64>,
+    started_at: Option<i64>,
+    ready_at: Option<i64>,
+    served_at: Option<i64>,
+    void_reason: Option<String>,
 }
 
 /// The order from its row and its lines' rows; a line whose stored
@@ -55,6 +64,14 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
                 note: l.note,
                 status: l.status,
                 seat: l.seat,
+                course: l.course,
+                prep_seconds: l.prep_seconds,
+                fired_at: l.fired_at.map(Timestamp),
+                start_at: l.start_at.map(Timestamp),
+                started_at: l.started_at.map(Timestamp),
+                ready_at: l.ready_at.map(Timestamp),
+                served_at: l.served_at.map(Timestamp),
+                void_reason: l.void_reason,
             })
         })
         .collect::<sqlx::Result<_>>()?;
@@ -68,13 +85,19 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
         created_at: Timestamp(order.created_at),
         placed_seq: order.placed_seq as u64,
         ready_at: order.ready_at.map(Timestamp),
+        rush: order.rush,
         lines,
     })
 }
 
 pub(super) const ORDER_COLS: &str =
-    "id, table_id, source, status, note, total_cents, created_at, placed_seq, ready_at, \
+    "id, table_id, source, status, note, total_cents, created_at, placed_seq, ready_at, rush, \
      business_day, hour_start";
+
+/// A line's columns, as [`LineRow`] reads them.
+pub(super) const LINE_COLS: &str =
+    "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status, seat, \
+     course, prep_seconds, fired_at, start_at, started_at, ready_at, served_at, void_reason";
 
 impl Store {
     pub async fn order(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Order>> {
@@ -87,15 +110,14 @@ impl Store {
         .await)?;
         let Some(row) = row else { return Ok(None) };
         let lines: Vec<LineRow> = on_db!(self, |pool| {
-            sqlx::query_as(
-            "SELECT id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, \
-             status, seat FROM order_lines WHERE restaurant_id = $1 \
-             AND order_id = $2 ORDER BY id"
-        )
-        .bind(restaurant)
-        .bind(id)
-        .fetch_all(pool)
-        .await
+            sqlx::query_as(&format!(
+                "SELECT {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 \
+                 AND order_id = $2 ORDER BY id"
+            ))
+            .bind(restaurant)
+            .bind(id)
+            .fetch_all(pool)
+            .await
         })?;
         assemble(row, lines).map(Some)
     }

@@ -6,7 +6,8 @@ use super::Store;
 
 macro_rules! cols {
     () => {
-        "id, slug, name, timezone, currency, require_mfa, created_at"
+        "id, slug, name, timezone, currency, require_mfa, created_at, fire_next_on, \
+         fire_after_ready_minutes, recall_window_minutes"
     };
 }
 
@@ -62,7 +63,10 @@ impl Store {
     ) -> sqlx::Result<Option<Restaurant>> {
         on_writer!(self, |pool| sqlx::query_as(concat!(
             "UPDATE restaurants SET name = COALESCE($2, name), timezone = COALESCE($3, timezone), ",
-            "currency = COALESCE($4, currency), require_mfa = COALESCE($5, require_mfa) ",
+            "currency = COALESCE($4, currency), require_mfa = COALESCE($5, require_mfa), ",
+            "fire_next_on = COALESCE($6, fire_next_on), ",
+            "fire_after_ready_minutes = CASE WHEN $7 THEN $8 ELSE fire_after_ready_minutes END, ",
+            "recall_window_minutes = COALESCE($9, recall_window_minutes) ",
             "WHERE id = $1 RETURNING ",
             cols!()
         ))
@@ -71,6 +75,10 @@ impl Store {
         .bind(&patch.timezone)
         .bind(&patch.currency)
         .bind(patch.require_mfa)
+        .bind(patch.fire_next_on.map(|f| f.as_str()))
+        .bind(patch.fire_after_ready_minutes.is_some())
+        .bind(patch.fire_after_ready_minutes.flatten())
+        .bind(patch.recall_window_minutes)
         .fetch_optional(pool)
         .await)
     }

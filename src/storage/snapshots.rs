@@ -9,7 +9,7 @@ use restohub_protocol::api::orders::Order;
 use restohub_protocol::api::stations::AllDayCount;
 use restohub_protocol::api::tables::Table;
 
-use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
+use super::orders::{assemble, LineRow, OrderRow, LINE_COLS, ORDER_COLS};
 use super::timers::{all_day, AllDayRow, ALL_DAY};
 use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
@@ -50,13 +50,11 @@ pub(super) fn group(orders: Vec<OrderRow>, lines: Vec<OwnedLine>) -> sqlx::Resul
 /// snapshot. `$1` is the restaurant.
 macro_rules! orders_in_snapshot {
     ($tx:expr, $r:expr, $filter:expr, $bind:expr) => {{
-        let seq: i64 = sqlx::query_scalar(
-            "SELECT event_seq FROM restaurants WHERE id = $1",
-        )
-        .bind($r)
-        .fetch_optional(&mut *$tx)
-        .await?
-        .unwrap_or(0);
+        let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
+            .bind($r)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .unwrap_or(0);
         let orders: Vec<OrderRow> = sqlx::query_as(&format!(
             "SELECT {ORDER_COLS} FROM orders WHERE restaurant_id = $1 \
              AND {} ORDER BY created_at, id",
@@ -67,8 +65,7 @@ macro_rules! orders_in_snapshot {
         .fetch_all(&mut *$tx)
         .await?;
         let lines: Vec<OwnedLine> = sqlx::query_as(&format!(
-            "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, \
-             modifiers, status, seat FROM order_lines WHERE restaurant_id = $1 \
+            "SELECT order_id, {LINE_COLS} FROM order_lines WHERE restaurant_id = $1 \
              AND order_id IN (SELECT id FROM orders WHERE restaurant_id = $1 \
              AND {}) ORDER BY id",
             $filter
@@ -135,7 +132,7 @@ impl Store {
                 .await?
                 .unwrap_or(0);
             let categories: Vec<Category> = sqlx::query_as(
-                "SELECT id, name, position FROM menu_categories \
+                "SELECT id, name, position, course FROM menu_categories \
                  WHERE restaurant_id = $1 ORDER BY position, id",
             )
             .bind(r)
@@ -143,7 +140,7 @@ impl Store {
             .await?;
             let items: Vec<MenuItem> = sqlx::query_as(
                 "SELECT id, category_id, station_id, name, description, price_cents, stock, \
-                 low_stock_threshold, available FROM menu_items \
+                 low_stock_threshold, available, prep_seconds FROM menu_items \
                  WHERE restaurant_id = $1 ORDER BY id",
             )
             .bind(r)

@@ -38,24 +38,25 @@ pub struct TicketAlarm {
 }
 
 impl Store {
-    /// Orders of any restaurant with a ticket that has lines queued or
-    /// preparing, no alarm yet, and was placed at least its station's late
-    /// threshold (for the order's source) before `now`: oldest first, at
-    /// most `limit`, as (restaurant, order). A ticket's clock never starts
-    /// before its order was placed, so this never misses a late ticket;
-    /// the caller decides which really are.
+    /// Orders of any restaurant with a ticket that has fired lines queued
+    /// or preparing, no alarm yet, and one of those lines meant to start at
+    /// least its station's late threshold (for the order's source) before
+    /// `now`: oldest first, at most `limit`, as (restaurant, order). This
+    /// is the SQL form of `app::timers::clock_start` (the earliest start of
+    /// the ticket's open fired lines), so every candidate is late and held
+    /// lines never crowd the batch; the caller decides all the same.
     pub async fn late_ticket_candidates(
         &self,
         now: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<(i64, i64)>> {
         let rows: Vec<(i64, i64, i64)> = on_db!(self, |pool| sqlx::query_as(
-            "SELECT o.restaurant_id, o.id, MIN(o.created_at) FROM orders o \
+            "SELECT o.restaurant_id, o.id, MIN(l.start_at) FROM orders o \
              JOIN order_lines l ON l.restaurant_id = o.restaurant_id AND l.order_id = o.id \
              JOIN stations s ON s.restaurant_id = l.restaurant_id AND s.id = l.station_id \
              WHERE o.status IN ('placed', 'in_progress') \
-             AND l.status IN ('queued', 'preparing') \
-             AND o.created_at + 1000 * (CASE o.source \
+             AND l.status IN ('queued', 'preparing') AND l.fired_at IS NOT NULL \
+             AND l.start_at + 1000 * (CASE o.source \
                  WHEN 'takeaway' THEN s.late_takeaway_s \
                  WHEN 'qr' THEN s.late_qr_s ELSE s.late_dine_in_s END) <= $1 \
              AND NOT EXISTS (SELECT 1 FROM kitchen_ticket_alarms a \

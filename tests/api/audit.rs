@@ -90,7 +90,9 @@ async fn money_and_stock_actions_are_audited(backend: Backend) {
     let id = o["id"].as_i64().unwrap();
     let (wine, steak) = (line_of(&o, "Wine"), line_of(&o, "Steak"));
     let (mut waiter_ws, _) = WsClient::join(&app, &waiter).await;
-    let void = json!({ "type": "item.void", "order_id": id, "line_id": wine });
+    // The wine was fired with the order: a waiter voids it with the owner's approval.
+    let approval = json!({ "email": "owner@bistro.test", "password": PASSWORD });
+    let void = json!({ "type": "item.void", "order_id": id, "line_id": wine, "reason": "corked", "approval": approval });
     assert_eq!(waiter_ws.command(void.clone()).await["type"], "ack");
     // Voiding it again is refused, and records nothing.
     assert_eq!(waiter_ws.command(void).await["type"], "error");
@@ -139,7 +141,13 @@ async fn money_and_stock_actions_are_audited(backend: Backend) {
     let other = place(&app, &waiter, "a2", f.t2, lines).await;
     let other_id = other["id"].as_i64().unwrap();
     let cancel = format!("/api/v1/orders/{other_id}/cancel");
-    ok_post(&app, &waiter, &cancel, json!({})).await;
+    ok_post(
+        &app,
+        &waiter,
+        &cancel,
+        json!({ "reason": "changed their mind" }),
+    )
+    .await;
 
     // The owner reprices the burger; the chef counts it at 0 over the WebSocket.
     let item = format!("/api/v1/menu/items/{}", f.burger);
@@ -163,6 +171,9 @@ async fn money_and_stock_actions_are_audited(backend: Backend) {
     assert_eq!(voided["before"]["status"], "queued");
     assert_eq!(voided["after"]["status"], "voided");
     assert_eq!(voided["after"]["wasted"], false);
+    assert_eq!(voided["after"]["void_reason"], "corked");
+    assert_eq!(voided["after"]["approved_by"], f.t.owner_id);
+    assert_eq!(voided["reason"], "corked");
 
     let closed = only(&app, owner, "order.closed_manually").await;
     assert_by(&closed, &format!("user:{cashier_id}"), "cashier", local);

@@ -1319,8 +1319,8 @@ async fn open_checks_follow_their_orders_and_paid_ones_keep_their_figures(backen
     let (status, body) = app
         .post(
             &format!("/api/v1/orders/{}/lines/{wine}/void", id(&o)),
-            Some(&waiter),
-            json!({}),
+            Some(&f.t.owner),
+            json!({ "reason": "sent back" }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -1352,8 +1352,8 @@ async fn open_checks_follow_their_orders_and_paid_ones_keep_their_figures(backen
     let (status, body) = app
         .post(
             &format!("/api/v1/orders/{}/lines/{steak}/void", id(&o)),
-            Some(&waiter),
-            json!({}),
+            Some(&f.t.owner),
+            json!({ "reason": "sent back" }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

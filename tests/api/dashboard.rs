@@ -372,6 +372,8 @@ struct Crew<'a> {
     waiter: WsClient,
     chef: WsClient,
     cashier: String,
+    /// Approves voids of fired lines.
+    owner_email: String,
 }
 
 async fn crew<'a>(app: &'a TestApp, f: &Floor) -> Crew<'a> {
@@ -380,6 +382,7 @@ async fn crew<'a>(app: &'a TestApp, f: &Floor) -> Crew<'a> {
         waiter: WsClient::staff(app, &f.t, "waiter").await,
         chef: WsClient::staff(app, &f.t, "chef").await,
         cashier: app.staff(&f.t, "cashier").await.1,
+        owner_email: format!("owner@{}.test", f.t.slug),
     }
 }
 
@@ -511,15 +514,19 @@ async fn step(
             }
             return;
         }
-        (87..93, Some(o)) => {
-            crew.waiter
-                .command(json!({ "type": "order.cancel", "order_id": o.id }))
-                .await
-        }
+        (87..93, Some(o)) => crew
+            .waiter
+            .command(
+                json!({ "type": "order.cancel", "order_id": o.id, "reason": "changed their mind" }),
+            )
+            .await,
         (_, Some(o)) => {
             let line = &o.lines[rng.random_range(0..o.lines.len())];
             crew.waiter
-                .command(json!({ "type": "item.void", "order_id": o.id, "line_id": line.id }))
+                .command(json!({
+                    "type": "item.void", "order_id": o.id, "line_id": line.id, "reason": "sent back",
+                    "approval": { "email": crew.owner_email, "password": crate::support::PASSWORD },
+                }))
                 .await
         }
     };

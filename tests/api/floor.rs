@@ -205,7 +205,7 @@ async fn snapshots_are_consistent_with_their_seq(backend: Backend) {
     // Close one: it leaves the kitchen; the next event follows the snapshot's seq.
     let id = both["order"]["id"].as_i64().unwrap();
     let cancel = w
-        .command(json!({ "type": "order.cancel", "order_id": id }))
+        .command(json!({ "type": "order.cancel", "order_id": id, "reason": "changed their mind" }))
         .await;
     assert_eq!(cancel["type"], "ack");
     let after = c.command(json!({ "type": "kitchen.snapshot" })).await;

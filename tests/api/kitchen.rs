@@ -181,7 +181,9 @@ async fn cancel_and_void_return_stock_only_when_nothing_was_cooked(backend: Back
     assert_eq!(stock(f.steak).await["available"], false);
     kinds(&mut kitchen).await;
     let cancelled = ws
-        .command(json!({ "type": "order.cancel", "order_id": all_id }))
+        .command(
+            json!({ "type": "order.cancel", "order_id": all_id, "reason": "changed their mind" }),
+        )
         .await;
     assert_eq!(cancelled["order"]["status"], "cancelled", "{cancelled}");
     let item = stock(f.steak).await;
@@ -210,16 +212,19 @@ async fn cancel_and_void_return_stock_only_when_nothing_was_cooked(backend: Back
     bump(&mut kitchen, id, burger, "preparing").await;
     // Something is cooking: no cancellation.
     let refused = ws
-        .command(json!({ "type": "order.cancel", "order_id": id }))
+        .command(json!({ "type": "order.cancel", "order_id": id, "reason": "changed their mind" }))
         .await;
     assert_eq!(error_code(&refused), "INVALID_TRANSITION");
     assert_eq!(refused["details"]["current"], "preparing");
+    // Both lines were fired with the order: the waiter voids them with
+    // the owner's approval and a reason.
+    let approval = json!({ "email": "owner@bistro.test", "password": PASSWORD });
     let voided = ws
-        .command(json!({ "type": "item.void", "order_id": id, "line_id": steak }))
+        .command(json!({ "type": "item.void", "order_id": id, "line_id": steak, "reason": "sent back", "approval": approval }))
         .await;
     assert_eq!(voided["type"], "ack", "{voided}");
     assert_eq!(stock(f.steak).await["stock"], 50);
-    ws.command(json!({ "type": "item.void", "order_id": id, "line_id": burger }))
+    ws.command(json!({ "type": "item.void", "order_id": id, "line_id": burger, "reason": "burnt", "approval": approval }))
         .await;
     assert_eq!(
         stock(f.burger).await["stock"],
@@ -308,7 +313,9 @@ async fn roles_and_illegal_steps_are_refused(backend: Backend) {
     let missing = c.command(json!({ "type": "item.set_status", "order_id": id, "line_id": 999_999, "status": "preparing" })).await;
     assert_eq!(error_code(&missing), "NOT_FOUND");
     let nobody = c
-        .command(json!({ "type": "order.cancel", "order_id": 999_999 }))
+        .command(
+            json!({ "type": "order.cancel", "order_id": 999_999, "reason": "changed their mind" }),
+        )
         .await;
     assert_eq!(error_code(&nobody), "NOT_FOUND");
     bump(&mut c, id, line, "preparing").await;
@@ -382,14 +389,14 @@ async fn roles_and_illegal_steps_are_refused(backend: Backend) {
     assert_eq!(
         error_code(
             &guest
-                .command(json!({ "type": "order.cancel", "order_id": other_id }))
+                .command(json!({ "type": "order.cancel", "order_id": other_id, "reason": "changed their mind" }))
                 .await
         ),
         "NOT_FOUND"
     );
     assert_eq!(
         guest
-            .command(json!({ "type": "order.cancel", "order_id": mine_id }))
+            .command(json!({ "type": "order.cancel", "order_id": mine_id, "reason": "changed their mind" }))
             .await["order"]["status"],
         "cancelled"
     );

@@ -11,6 +11,7 @@ mod checks;
 mod cli;
 mod connections;
 mod corrupt;
+mod courses;
 mod dashboard;
 mod db_outage;
 mod floor;

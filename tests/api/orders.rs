@@ -571,6 +571,7 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        course: None,
     }];
     let request = restohub::app::orders::plan::Request {
         restaurant_id: f.t.id,

@@ -246,12 +246,20 @@ async fn both_edges_announce_the_same_events(backend: Backend) {
     let placed = rest_ok(app.post("/api/v1/orders", Some(&waiter), body).await).await;
     let placed_by_rest = screens.received(&app, &f).await;
     let cancel = format!("/api/v1/orders/{}/cancel", placed["order"]["id"]);
-    rest_ok(app.post(&cancel, Some(&waiter), json!(null)).await).await;
+    rest_ok(
+        app.post(
+            &cancel,
+            Some(&waiter),
+            json!({ "reason": "changed their mind" }),
+        )
+        .await,
+    )
+    .await;
     let cancelled_by_rest = screens.received_ending_visit(&app, &f).await;
     let place = json!({ "type": "order.place", "idempotency_key": "ws", "table_id": f.t1, "source": "dine_in", "lines": lines });
     let placed = ack(waiter_ws.command(place).await);
     let placed_by_ws = screens.received(&app, &f).await;
-    let cancel = json!({ "type": "order.cancel", "order_id": placed["order"]["id"] });
+    let cancel = json!({ "type": "order.cancel", "order_id": placed["order"]["id"], "reason": "changed their mind" });
     ack(waiter_ws.command(cancel).await);
     let cancelled_by_ws = screens.received_ending_visit(&app, &f).await;
     assert_eq!(

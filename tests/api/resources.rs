@@ -43,7 +43,7 @@ async fn stations_and_categories_round_trip(backend: Backend) {
         .await;
     assert_eq!(
         moved,
-        json!({ "id": mains["id"], "name": "Mains", "position": 1 })
+        json!({ "id": mains["id"], "name": "Mains", "position": 1, "course": 1 })
     );
 
     // Still in use by an item: refused, nothing removed.
@@ -107,7 +107,7 @@ async fn menu_items_carry_stock_and_availability(backend: Backend) {
         item,
         json!({ "id": item["id"], "category_id": null, "station_id": bar["id"], "name": "Negroni",
                 "description": "", "price_cents": 1100, "stock": 30, "low_stock_threshold": 5,
-                "available": true })
+                "available": true, "prep_seconds": 0 })
     );
     let path = format!("/api/v1/menu/items/{}", item["id"]);
 

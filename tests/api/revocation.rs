@@ -338,7 +338,9 @@ async fn a_guests_session_ends_when_its_last_order_ends(backend: Backend) {
     let (_, waiter) = app.staff(&f.t, "waiter").await;
     let (mut ws, _) = WsClient::join(&other, &waiter).await;
     let cancelled = ws
-        .command(json!({ "type": "order.cancel", "order_id": order_id }))
+        .command(
+            json!({ "type": "order.cancel", "order_id": order_id, "reason": "changed their mind" }),
+        )
         .await;
     assert_eq!(cancelled["type"], "ack", "{cancelled}");
     let (_, table) = app

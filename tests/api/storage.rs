@@ -224,7 +224,7 @@ async fn restaurants_and_configuration(backend: Backend) {
     assert_eq!(s.stations(r.id, ALL).await.unwrap().len(), 1);
 
     // Categories.
-    let mains = s.create_category(r.id, "Mains", 3).await.unwrap();
+    let mains = s.create_category(r.id, "Mains", 3, 2).await.unwrap();
     assert_eq!(s.category(r.id, mains.id).await.unwrap().unwrap(), mains);
     assert!(s.category(other.id, mains.id).await.unwrap().is_none());
     let moved = CategoryPatch {
@@ -241,6 +241,7 @@ async fn restaurants_and_configuration(backend: Backend) {
 
     // Menu items: stock, the CHECK, cross-restaurant references.
     let new = NewMenuItem {
+        prep_seconds: 0,
         name: "Steak".into(),
         description: "Aged".into(),
         price_cents: 2500,
@@ -693,6 +694,7 @@ fn menu_item(
     low_stock_threshold: i64,
 ) -> NewMenuItem {
     NewMenuItem {
+        prep_seconds: 0,
         name: name.into(),
         description: String::new(),
         price_cents,
@@ -731,6 +733,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                 note: String::new(),
                 modifiers: vec![],
                 seat: None,
+                course: None,
             },
             LineRequest {
                 menu_item_id: tea.id,
@@ -738,6 +741,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                 note: "hot".into(),
                 modifiers: vec!["lemon".into()],
                 seat: None,
+                course: None,
             },
         ]
     };
@@ -837,6 +841,7 @@ async fn orders_and_the_event_log(backend: Backend) {
             note: String::new(),
             modifiers: vec![],
             seat: None,
+            course: None,
         }]
         .into_boxed_slice(),
     );
@@ -853,7 +858,7 @@ async fn orders_and_the_event_log(backend: Backend) {
 
     // Changing an order: refused (nothing changes), unknown, and applied
     // with stock back to a sold-out item and the table freed.
-    use restohub::storage::{OrderChange, StockReturn};
+    use restohub::storage::{LineUpdate, OrderChange, StockReturn};
     use restohub_protocol::api::orders::{LineStatus, OrderStatus};
     let refused = s
         .change_order(
@@ -895,12 +900,22 @@ async fn orders_and_the_event_log(backend: Backend) {
                     assert_eq!(current.status, OrderStatus::Placed);
                     Ok::<_, ()>(OrderChange {
                         order_status: Some(OrderStatus::Cancelled),
-                        lines: vec![(line, LineStatus::Voided)],
+                        lines: vec![LineUpdate {
+                            id: line,
+                            status: LineStatus::Voided,
+                            fired_at: Some(1000),
+                            start_at: Some(1000),
+                            started_at: None,
+                            ready_at: None,
+                            served_at: None,
+                            void_reason: Some("spilt".into()),
+                        }],
                         stock_returns: vec![StockReturn {
                             menu_item_id: soup.id,
                             qty: 2,
                         }],
                         table_status: Some(TableStatus::Free),
+                        rush: None,
                     })
                 },
                 |before, after, stock, table| {
@@ -909,6 +924,7 @@ async fn orders_and_the_event_log(backend: Backend) {
                         (OrderStatus::Placed, OrderStatus::Cancelled)
                     );
                     assert_eq!(after.lines[0].status, LineStatus::Voided);
+                    assert_eq!(after.lines[0].void_reason.as_deref(), Some("spilt"));
                     assert_eq!(
                         (stock[0].before, stock[0].after, stock[0].became_available),
                         (0, 2, true)
@@ -932,6 +948,10 @@ async fn orders_and_the_event_log(backend: Backend) {
         s.table(r.id, table.id).await.unwrap().unwrap().status,
         TableStatus::Free
     );
+
+    // No held course to fire: nothing open (the timed fire is exercised
+    // end to end in tests/api/courses.rs).
+    assert!(s.held_courses_due(i64::MAX / 4).await.unwrap().is_empty());
 
     // Snapshots carry the seq they are consistent with.
     let kitchen = s.kitchen_snapshot(r.id).await.unwrap();
@@ -1073,6 +1093,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         note: note.into(),
         modifiers: vec![note.into()],
         seat: None,
+        course: None,
     };
     let three: &'static [LineRequest] = Box::leak(
         vec![
@@ -1129,7 +1150,7 @@ async fn orders_and_the_event_log(backend: Backend) {
 /// The counters follow placements and every later change exactly, on the
 /// business day (in the restaurant's zone) the order was placed.
 async fn statistics_follow_every_change(backend: Backend) {
-    use restohub::storage::{AnalyticsRange, OrderChange};
+    use restohub::storage::{AnalyticsRange, LineUpdate, OrderChange};
     use restohub_protocol::api::analytics::{Amount, GroupBy};
     use restohub_protocol::api::orders::{LineStatus, OrderSource, OrderStatus};
 
@@ -1157,6 +1178,7 @@ async fn statistics_follow_every_change(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        course: None,
     };
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
@@ -1232,7 +1254,19 @@ async fn statistics_follow_every_change(backend: Backend) {
         move |_: &restohub_protocol::api::orders::Order| {
             Ok::<_, ()>(OrderChange {
                 order_status: status,
-                lines,
+                lines: lines
+                    .iter()
+                    .map(|&(id, status)| LineUpdate {
+                        id,
+                        status,
+                        fired_at: Some(1),
+                        start_at: Some(1),
+                        started_at: None,
+                        ready_at: None,
+                        served_at: None,
+                        void_reason: None,
+                    })
+                    .collect(),
                 ..OrderChange::default()
             })
         }
@@ -1499,6 +1533,7 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 note: String::new(),
                 modifiers: vec![],
                 seat: None,
+                course: None,
             }];
             let placement = Placement {
                 request: Request {
@@ -1814,6 +1849,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        course: None,
     }]));
     let placement = Placement {
         request: Request {
@@ -2149,6 +2185,7 @@ async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        course: None,
     }]));
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     let placement = Placement {
@@ -2296,6 +2333,7 @@ async fn checks_payments_and_intents(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: Some(2),
+        course: None,
     }]));
     let PlaceOutcome::Placed { order, .. } = place(
         &s,

@@ -465,7 +465,9 @@ async fn all_day_counts_are_in_the_snapshot_and_kept_live(backend: Backend) {
     )
     .await;
     let reply = waiter
-        .command(json!({ "type": "order.cancel", "order_id": cancelled["id"] }))
+        .command(
+            json!({ "type": "order.cancel", "order_id": cancelled["id"], "reason": "guest left" }),
+        )
         .await;
     assert_eq!(reply["type"], "ack", "{reply}");
     let mut steak_bread = vec![(f.steak, 3), (f.bread, 1)];

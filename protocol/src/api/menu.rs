@@ -15,6 +15,8 @@ pub struct Category {
     pub name: String,
     /// Display order, ascending.
     pub position: i64,
+    /// The course its items are served in (1–9; starters 1, mains 2, ...).
+    pub course: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
@@ -25,7 +27,18 @@ pub struct NewCategory {
     #[serde(default)]
     #[validate(range(min = 0, max = 10_000))]
     pub position: i64,
+    /// 1–9; omitted: 1.
+    #[serde(default = "first_course")]
+    #[validate(range(min = 1, max = crate::api::orders::MAX_COURSE))]
+    pub course: i64,
 }
+
+fn first_course() -> i64 {
+    1
+}
+
+/// The longest preparation time an item may have (a day).
+pub const MAX_PREP_SECONDS: i64 = 86_400;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +47,8 @@ pub struct CategoryPatch {
     pub name: Option<String>,
     #[validate(range(min = 0, max = 10_000))]
     pub position: Option<i64>,
+    #[validate(range(min = 1, max = crate::api::orders::MAX_COURSE))]
+    pub course: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -52,6 +67,8 @@ pub struct MenuItem {
     pub low_stock_threshold: i64,
     /// `false` = 86'd: not orderable.
     pub available: bool,
+    /// How long it takes to prepare (0 – 86,400 s).
+    pub prep_seconds: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
@@ -77,6 +94,10 @@ pub struct NewMenuItem {
     pub low_stock_threshold: i64,
     #[serde(default = "yes")]
     pub available: bool,
+    /// How long it takes to prepare; omitted: 0.
+    #[serde(default)]
+    #[validate(range(min = 0, max = MAX_PREP_SECONDS))]
+    pub prep_seconds: i64,
 }
 
 fn yes() -> bool {
@@ -104,4 +125,6 @@ pub struct MenuItemPatch {
     #[validate(range(min = 0, max = MAX_STOCK))]
     pub low_stock_threshold: Option<i64>,
     pub available: Option<bool>,
+    #[validate(range(min = 0, max = MAX_PREP_SECONDS))]
+    pub prep_seconds: Option<i64>,
 }

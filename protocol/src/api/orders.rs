@@ -77,7 +77,14 @@ pub struct NewLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(range(min = 1, max = 500))]
     pub seat: Option<i64>,
+    /// The course it is served in (1–9); omitted: its category's course.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(range(min = 1, max = MAX_COURSE))]
+    pub course: Option<i64>,
 }
+
+/// Courses are numbered 1 to this.
+pub const MAX_COURSE: i64 = 9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -185,6 +192,29 @@ pub struct OrderLine {
     pub status: LineStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seat: Option<i64>,
+    /// The course it is served in (1–9).
+    pub course: i64,
+    /// The item's preparation time when ordered.
+    pub prep_seconds: i64,
+    /// When its course was fired; `null`: held (the station waits for it,
+    /// no timer runs).
+    pub fired_at: Option<Timestamp>,
+    /// When the station should start it so that the lines of its course
+    /// finish together (`fired_at` plus the course's longest prep minus its
+    /// own); `null` while held.
+    pub start_at: Option<Timestamp>,
+    /// When it last went to preparing (a recall restarts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    /// When it last became ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<Timestamp>,
+    /// When it was served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_at: Option<Timestamp>,
+    /// Why it was voided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -202,6 +232,9 @@ pub struct Order {
     /// When it last became ready (absent while the kitchen is still on it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_at: Option<Timestamp>,
+    /// Rushed: at the top of every station.
+    #[serde(default)]
+    pub rush: bool,
 }
 
 /// The reply to a placement.
@@ -238,4 +271,50 @@ pub struct SetOrderStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     pub reason: Option<String>,
+}
+
+/// `POST /api/v1/orders/{id}/lines/{line_id}/void`: the REST form of
+/// `item.void`. A reason is required for every void; a line already fired
+/// needs a manager's `approval` unless a manager or owner voids it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidLine {
+    /// Why (1–200 characters): kept on the line and in the audit trail.
+    #[serde(default)]
+    #[validate(length(max = 200))]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(nested)]
+    pub approval: Option<crate::api::checks::Approval>,
+}
+
+/// `POST /api/v1/orders/{id}/cancel`: the REST form of `order.cancel`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelOrder {
+    /// Why (1–200 characters, required): kept on its lines and in the audit trail.
+    #[serde(default)]
+    #[validate(length(max = 200))]
+    pub reason: String,
+}
+
+/// `POST /api/v1/orders/{id}/fire`: the REST form of `order.fire_course`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FireCourse {
+    #[validate(range(min = 1, max = MAX_COURSE))]
+    pub course: i64,
+}
+
+/// `POST /api/v1/orders/{id}/rush`: the REST form of `order.rush`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RushOrder {
+    /// `false` takes the rush off.
+    #[serde(default = "yes")]
+    pub rush: bool,
+}
+
+fn yes() -> bool {
+    true
 }

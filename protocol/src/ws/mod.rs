@@ -38,11 +38,15 @@ pub enum ClientMessage {
     #[serde(rename = "item.set_status")]
     ItemSetStatus(LineStatusCommand),
     #[serde(rename = "item.void")]
-    ItemVoid(LineCommand),
+    ItemVoid(VoidLineCommand),
     #[serde(rename = "order.set_status")]
     OrderSetStatus(OrderStatusCommand),
     #[serde(rename = "order.cancel")]
-    OrderCancel(OrderCommand),
+    OrderCancel(CancelOrderCommand),
+    #[serde(rename = "order.fire_course")]
+    OrderFireCourse(FireCourseCommand),
+    #[serde(rename = "order.rush")]
+    OrderRush(RushCommand),
     #[serde(rename = "menu.set_stock")]
     MenuSetStock(MenuStockCommand),
     #[serde(rename = "menu.set_available")]
@@ -85,7 +89,7 @@ pub enum ClientMessage {
 
 impl ClientMessage {
     /// The `type` strings, for telling an unknown command from a bad one.
-    pub const TYPES: [&'static str; 29] = [
+    pub const TYPES: [&'static str; 31] = [
         "hello",
         "subscribe",
         "unsubscribe",
@@ -96,6 +100,8 @@ impl ClientMessage {
         "item.void",
         "order.set_status",
         "order.cancel",
+        "order.fire_course",
+        "order.rush",
         "menu.set_stock",
         "menu.set_available",
         "table.call_waiter",
@@ -172,7 +178,7 @@ pub struct KitchenSnapshotCommand {
     pub station_id: Option<i64>,
 }
 
-/// An open order as a kitchen screen draws it.
+/// An open order as a kitchen screen draws it. Rushed tickets come first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Ticket {
     pub order: crate::api::orders::Order,
@@ -181,6 +187,12 @@ pub struct Ticket {
     /// Its clock at each station it shows at (one for a station's snapshot),
     /// in station id order.
     pub timers: Vec<crate::api::stations::TicketTimer>,
+    /// The stations holding the order up: those with lines of it not yet
+    /// ready (held lines count), ascending.
+    pub holding: Vec<i64>,
+    /// For a station's snapshot, the other stations with lines of the
+    /// order; for the whole kitchen, every station with lines of it.
+    pub also_at: Vec<i64>,
 }
 
 /// A table with its open orders.
@@ -199,11 +211,43 @@ pub struct LineStatusCommand {
     pub status: crate::api::orders::LineStatus,
 }
 
+/// Voids a line: `reason` is required; a line already fired needs a
+/// manager's `approval` unless a manager or owner voids it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct LineCommand {
+pub struct VoidLineCommand {
     pub id: RequestId,
     pub order_id: i64,
     pub line_id: i64,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::api::checks::Approval>,
+}
+
+/// Cancels an order; `reason` is required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CancelOrderCommand {
+    pub id: RequestId,
+    pub order_id: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Fires a held course of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FireCourseCommand {
+    pub id: RequestId,
+    pub order_id: i64,
+    pub course: i64,
+}
+
+/// Rushes an order (`rush` omitted: true), or takes the rush off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RushCommand {
+    pub id: RequestId,
+    pub order_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rush: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -214,12 +258,6 @@ pub struct OrderStatusCommand {
     /// Why a manager closes an order whose check is not paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct OrderCommand {
-    pub id: RequestId,
-    pub order_id: i64,
 }
 
 /// The check as the command left it.
@@ -459,6 +497,10 @@ pub enum AckResult {
     OrderSetStatus(OrderAck),
     #[serde(rename = "order.cancel")]
     OrderCancel(OrderAck),
+    #[serde(rename = "order.fire_course")]
+    OrderFireCourse(OrderAck),
+    #[serde(rename = "order.rush")]
+    OrderRush(OrderAck),
     #[serde(rename = "menu.set_stock")]
     MenuSetStock {
         item: crate::api::menu::MenuItem,

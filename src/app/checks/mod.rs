@@ -8,7 +8,7 @@
 //! Paying at the table through a provider is [`intents`]; receipts are
 //! [`receipt`]; tax rates and the service charge are [`settings`].
 
-mod approval;
+pub(crate) mod approval;
 pub mod intents;
 pub mod money;
 pub mod plan;

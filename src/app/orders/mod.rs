@@ -140,7 +140,7 @@ fn check_table(caller: &Caller, req: &PlaceOrder) -> ApiResult<Option<i64>> {
     Ok(req.table_id)
 }
 
-/// Identical lines (item, note, modifiers, seat) become one with the summed qty.
+/// Identical lines (item, note, modifiers, seat, course) become one with the summed qty.
 fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
     let mut merged: Vec<LineRequest> = Vec::new();
     for (i, line) in req.lines.iter().enumerate() {
@@ -161,6 +161,7 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
                 && m.note == note
                 && m.modifiers == modifiers
                 && m.seat == line.seat
+                && m.course == line.course
         }) {
             Some(same) => {
                 same.qty += line.qty;
@@ -178,6 +179,7 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
                 note,
                 modifiers,
                 seat: line.seat,
+                course: line.course,
             }),
         }
     }

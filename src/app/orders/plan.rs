@@ -28,6 +28,8 @@ pub struct LineRequest {
     pub note: String,
     pub modifiers: Vec<String>,
     pub seat: Option<i64>,
+    /// `None`: its item's category's course.
+    pub course: Option<i64>,
 }
 
 /// A placement as asked, validated and merged.
@@ -97,7 +99,7 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
     for &id in wanted.keys() {
         items.insert(id, admit(req, id, facts.items.get(&id))?.clone());
     }
-    let lines: Vec<NewLine> = req
+    let mut lines: Vec<NewLine> = req
         .lines
         .iter()
         .map(|line| {
@@ -112,9 +114,14 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
                 modifiers: line.modifiers.clone(),
                 status: LineStatus::Queued,
                 seat: line.seat,
+                course: line.course.unwrap_or(item.course),
+                prep_seconds: item.prep_seconds,
+                fired_at: None,
+                start_at: None,
             }
         })
         .collect();
+    fire_first_course(&mut lines, req.now);
     let take = wanted
         .iter()
         .filter(|(id, _)| items[*id].stock.is_some())
@@ -162,6 +169,25 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
     // What the order adds does not depend on the ids it will get.
     plan.write.stats = crate::stats::delta(None, &plan.order(0, &[]));
     Ok(plan)
+}
+
+/// The order's lowest course fires as it is placed (each line with its
+/// start time, see [`crate::app::courses::start_offsets`]); the others are
+/// held.
+fn fire_first_course(lines: &mut [NewLine], now: i64) {
+    let Some(first) = lines.iter().map(|l| l.course).min() else {
+        return;
+    };
+    let preps: Vec<i64> = lines
+        .iter()
+        .filter(|l| l.course == first)
+        .map(|l| l.prep_seconds)
+        .collect();
+    let offsets = crate::app::courses::start_offsets(&preps);
+    for (line, offset) in lines.iter_mut().filter(|l| l.course == first).zip(offsets) {
+        line.fired_at = Some(now);
+        line.start_at = Some(now + offset);
+    }
 }
 
 /// The item if it can be ordered.
@@ -229,11 +255,20 @@ impl Plan {
                     modifiers: l.modifiers.clone(),
                     status: l.status,
                     seat: l.seat,
+                    course: l.course,
+                    prep_seconds: l.prep_seconds,
+                    fired_at: l.fired_at.map(Timestamp),
+                    start_at: l.start_at.map(Timestamp),
+                    started_at: None,
+                    ready_at: None,
+                    served_at: None,
+                    void_reason: None,
                 })
                 .collect(),
             created_at: Timestamp(o.created_at),
             placed_seq: 0,
             ready_at: o.ready_at.map(Timestamp),
+            rush: false,
         }
     }
 
@@ -311,6 +346,8 @@ mod tests {
             stock,
             low_stock_threshold: 2,
             available,
+            course: 1,
+            prep_seconds: 0,
         }
     }
 
@@ -321,6 +358,7 @@ mod tests {
             note: note.into(),
             modifiers: vec![],
             seat: None,
+            course: None,
         }
     }
 

@@ -188,6 +188,8 @@ async fn dispatch(conn: &mut Connection, message: ClientMessage) -> ApiResult<Ac
         ItemVoid(cmd) => kitchen::void_line(conn, cmd).await,
         OrderSetStatus(cmd) => kitchen::set_order_status(conn, cmd).await,
         OrderCancel(cmd) => kitchen::cancel(conn, cmd).await,
+        OrderFireCourse(cmd) => kitchen::fire_course(conn, cmd).await,
+        OrderRush(cmd) => kitchen::rush(conn, cmd).await,
         MenuSetStock(cmd) => {
             app::menu::set_stock(state, caller, cmd.menu_item_id, cmd.stock.flatten())
                 .await

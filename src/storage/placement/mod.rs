@@ -63,6 +63,9 @@ pub struct ItemFacts {
     pub stock: Option<i64>,
     pub low_stock_threshold: i64,
     pub available: bool,
+    /// Its category's course (1 without a category).
+    pub course: i64,
+    pub prep_seconds: i64,
 }
 
 /// What storage read, for the placement to be decided from.
@@ -116,6 +119,11 @@ pub struct NewLine {
     pub modifiers: Vec<String>,
     pub status: LineStatus,
     pub seat: Option<i64>,
+    pub course: i64,
+    pub prep_seconds: i64,
+    /// `None`: held.
+    pub fired_at: Option<i64>,
+    pub start_at: Option<i64>,
 }
 
 fn as_json_text<S: serde::Serializer>(value: &[String], s: S) -> Result<S::Ok, S::Error> {
@@ -214,8 +222,10 @@ const TABLE_STATUS: &str = "SELECT status FROM dining_tables WHERE restaurant_id
 /// (PostgreSQL re-checks `status` on the row version it waited for).
 const CHANGE_TABLE: &str = "UPDATE dining_tables SET status = $4 WHERE restaurant_id = $1 \
     AND id = $2 AND status = $3 RETURNING id";
-const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_threshold, available \
-    FROM menu_items WHERE restaurant_id = $1 AND id = $2";
+const ITEM: &str = "SELECT m.name, m.price_cents, m.station_id, m.stock, m.low_stock_threshold, \
+    m.available, COALESCE(c.course, 1), m.prep_seconds FROM menu_items m \
+    LEFT JOIN menu_categories c ON c.restaurant_id = m.restaurant_id AND c.id = m.category_id \
+    WHERE m.restaurant_id = $1 AND m.id = $2";
 /// Takes stock if there is enough; the item sells out (`available` off)
 /// when it reaches zero. SET reads the row's old values on both backends.
 const TAKE_STOCK: &str = "UPDATE menu_items SET stock = stock - $3, available = available \

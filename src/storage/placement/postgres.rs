@@ -48,11 +48,12 @@ const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY
     FROM menu_items WHERE restaurant_id = $1 AND id = ANY($4) \
     AND stock IS NOT NULL) THEN ARRAY(SELECT id FROM dining_tables \
     WHERE restaurant_id = $1 ORDER BY id) END AS tables, m.id AS item, m.name, m.price_cents, \
-    m.station_id, m.stock, m.low_stock_threshold, m.available \
-    FROM ids, restaurants r LEFT JOIN orders o ON o.restaurant_id = r.id \
+    m.station_id, m.stock, m.low_stock_threshold, m.available, COALESCE(c.course, 1) AS course, \
+    m.prep_seconds FROM ids, restaurants r LEFT JOIN orders o ON o.restaurant_id = r.id \
     AND o.idempotency_key = $2 LEFT JOIN dining_tables t \
     ON t.restaurant_id = r.id AND t.id = $3 LEFT JOIN menu_items m \
-    ON m.restaurant_id = r.id AND m.id = ANY($4) WHERE r.id = $1";
+    ON m.restaurant_id = r.id AND m.id = ANY($4) LEFT JOIN menu_categories c \
+    ON c.restaurant_id = r.id AND c.id = m.category_id WHERE r.id = $1";
 
 /// The order's columns, in the order [`bind_order`] binds their values
 /// (from `$14`): a new column is a name here and a bind there.
@@ -77,7 +78,7 @@ const ORDER_COLUMNS: [&str; 16] = [
 
 /// The lines' columns and their array types, in the order [`bind_lines`]
 /// binds one array each (after the order's values).
-const LINE_COLUMNS: [(&str, &str); 12] = [
+const LINE_COLUMNS: [(&str, &str); 16] = [
     ("id", "BIGINT"),
     ("restaurant_id", "BIGINT"),
     ("order_id", "BIGINT"),
@@ -90,6 +91,10 @@ const LINE_COLUMNS: [(&str, &str); 12] = [
     ("modifiers", "TEXT"),
     ("status", "TEXT"),
     ("seat", "BIGINT"),
+    ("course", "BIGINT"),
+    ("prep_seconds", "BIGINT"),
+    ("fired_at", "BIGINT"),
+    ("start_at", "BIGINT"),
 ];
 
 /// The statistics (`$7`–`$13`, see [`append::pg_stats_ctes`]), then the seqs and
@@ -160,6 +165,10 @@ struct LineArrays {
     modifiers: Vec<String>,
     status: Vec<&'static str>,
     seat: Vec<Option<i64>>,
+    course: Vec<i64>,
+    prep_seconds: Vec<i64>,
+    fired_at: Vec<Option<i64>>,
+    start_at: Vec<Option<i64>>,
 }
 
 impl LineArrays {
@@ -181,6 +190,10 @@ impl LineArrays {
             modifiers,
             status: lines.iter().map(|l| l.status.as_str()).collect(),
             seat: lines.iter().map(|l| l.seat).collect(),
+            course: lines.iter().map(|l| l.course).collect(),
+            prep_seconds: lines.iter().map(|l| l.prep_seconds).collect(),
+            fired_at: lines.iter().map(|l| l.fired_at).collect(),
+            start_at: lines.iter().map(|l| l.start_at).collect(),
         })
     }
 
@@ -197,6 +210,10 @@ impl LineArrays {
             .bind(&self.modifiers)
             .bind(&self.status)
             .bind(&self.seat)
+            .bind(&self.course)
+            .bind(&self.prep_seconds)
+            .bind(&self.fired_at)
+            .bind(&self.start_at)
     }
 }
 
@@ -217,6 +234,8 @@ struct OpeningRow {
     stock: Option<i64>,
     low_stock_threshold: Option<i64>,
     available: Option<bool>,
+    course: Option<i64>,
+    prep_seconds: Option<i64>,
 }
 
 /// What the opening read found for an order that can be decided.
@@ -324,12 +343,16 @@ async fn open<R>(
             Some(price_cents),
             Some(low_stock_threshold),
             Some(available),
+            Some(course),
+            Some(prep_seconds),
         ) = (
             row.item,
             row.name,
             row.price_cents,
             row.low_stock_threshold,
             row.available,
+            row.course,
+            row.prep_seconds,
         ) {
             let item = ItemFacts {
                 name,
@@ -338,6 +361,8 @@ async fn open<R>(
                 stock: row.stock,
                 low_stock_threshold,
                 available,
+                course,
+                prep_seconds,
             };
             items.insert(id, item);
         }

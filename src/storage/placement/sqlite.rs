@@ -21,8 +21,9 @@ const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source,
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) \
     RETURNING id";
 const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
-    station_id, name, unit_price_cents, qty, note, modifiers, status, seat) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+    station_id, name, unit_price_cents, qty, note, modifiers, status, seat, course, prep_seconds, \
+    fired_at, start_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
 const SET_PLACED_SEQ: &str =
     "UPDATE orders SET placed_seq = $3 WHERE restaurant_id = $1 AND id = $2";
 
@@ -83,6 +84,8 @@ fn facts<R>(
                 stock: row.get(3)?,
                 low_stock_threshold: row.get(4)?,
                 available: row.get(5)?,
+                course: row.get(6)?,
+                prep_seconds: row.get(7)?,
             })
         })?;
         if let Some(item) = item {
@@ -154,7 +157,7 @@ fn write<R>(
     let mut line_ids = Vec::with_capacity(w.lines.len());
     for line in &w.lines {
         let modifiers = serde_json::to_string(&line.modifiers).map_err(conversion)?;
-        let args: [&dyn rusqlite::ToSql; 11] = [
+        let args: [&dyn rusqlite::ToSql; 15] = [
             &r,
             &order_id,
             &line.menu_item_id,
@@ -166,6 +169,10 @@ fn write<R>(
             &modifiers,
             &line.status.as_str(),
             &line.seat,
+            &line.course,
+            &line.prep_seconds,
+            &line.fired_at,
+            &line.start_at,
         ];
         line_ids.push(direct::one(c, INSERT_LINE, &args, |row| row.get(0))?);
     }
