@@ -172,7 +172,8 @@ impl<T, E> Changed<T, E> {
 }
 
 const LINE_COLS: &str =
-    "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status, seat";
+    "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status, seat, \
+     choices, allergens";
 
 impl Store {
     /// Changes an order under its lock as `plan` decides from it, in one

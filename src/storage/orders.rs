@@ -1,5 +1,6 @@
 //! Reading orders back: one order with its lines, and counts.
 
+use restohub_protocol::api::modifiers::AllergenSet;
 use restohub_protocol::api::orders::{LineStatus, Order, OrderLine, OrderSource, OrderStatus};
 use restohub_protocol::Timestamp;
 
@@ -35,10 +36,12 @@ pub(super) struct LineRow {
     #[sqlx(try_from = "String")]
     status: LineStatus,
     seat: Option<i64>,
+    choices: String,
+    allergens: i64,
 }
 
 /// The order from its row and its lines' rows; a line whose stored
-/// modifiers do not parse is an error naming the line.
+/// modifiers, choices or allergens do not parse is an error naming the line.
 pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Order> {
     let lines = lines
         .into_iter()
@@ -46,6 +49,9 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
             let what = || format!("order line {} of order {}", l.id, order.id);
             Ok(OrderLine {
                 modifiers: super::decoded(&l.modifiers, "modifiers", what)?,
+                choices: super::decoded(&l.choices, "choices", what)?,
+                allergens: AllergenSet::try_from(l.allergens)
+                    .map_err(|e| super::corrupt(what(), "allergens", e))?,
                 id: l.id,
                 menu_item_id: l.menu_item_id,
                 station_id: l.station_id,
@@ -89,7 +95,7 @@ impl Store {
         let lines: Vec<LineRow> = on_db!(self, |pool| {
             sqlx::query_as(
             "SELECT id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, \
-             status, seat FROM order_lines WHERE restaurant_id = $1 \
+             status, seat, choices, allergens FROM order_lines WHERE restaurant_id = $1 \
              AND order_id = $2 ORDER BY id"
         )
         .bind(restaurant)

@@ -8,6 +8,7 @@ use restohub_protocol::api::menu::{Category, MenuItem};
 use restohub_protocol::api::orders::Order;
 use restohub_protocol::api::tables::Table;
 
+use super::modifiers::{self, GroupRow, GROUP_ROWS, IN_ORDER};
 use super::orders::{assemble, LineRow, OrderRow, ORDER_COLS};
 use super::{Append, BeginWrite, EventDraft, Store};
 use crate::events::Event;
@@ -59,7 +60,7 @@ macro_rules! orders_in_snapshot {
         .await?;
         let lines: Vec<OwnedLine> = sqlx::query_as(&format!(
             "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, \
-             modifiers, status, seat FROM order_lines WHERE restaurant_id = $1 \
+             modifiers, status, seat, choices, allergens FROM order_lines WHERE restaurant_id = $1 \
              AND order_id IN (SELECT id FROM orders WHERE restaurant_id = $1 \
              AND {}) ORDER BY id",
             $filter
@@ -125,15 +126,20 @@ impl Store {
             .bind(r)
             .fetch_all(&mut *tx)
             .await?;
-            let items: Vec<MenuItem> = sqlx::query_as(
+            let mut items: Vec<MenuItem> = sqlx::query_as(
                 "SELECT id, category_id, station_id, name, description, price_cents, stock, \
-                 low_stock_threshold, available FROM menu_items \
+                 low_stock_threshold, available, allergens FROM menu_items \
                  WHERE restaurant_id = $1 ORDER BY id",
             )
             .bind(r)
             .fetch_all(&mut *tx)
             .await?;
+            let groups: Vec<GroupRow> = sqlx::query_as(&format!("{GROUP_ROWS}{IN_ORDER}"))
+                .bind(r)
+                .fetch_all(&mut *tx)
+                .await?;
             tx.commit().await?;
+            modifiers::attach(&mut items, modifiers::groups_from(groups)?);
             Ok((seq as u64, categories, items))
         })
     }

@@ -243,6 +243,7 @@ async fn restaurants_and_configuration(backend: Backend) {
         stock: Some(4),
         low_stock_threshold: 1,
         available: true,
+        allergens: Default::default(),
     };
     let steak = s.create_menu_item(r.id, &new).await.unwrap();
     assert_eq!((steak.stock, steak.station_id), (Some(4), Some(grill.id)));
@@ -695,6 +696,7 @@ fn menu_item(
         stock,
         low_stock_threshold,
         available: true,
+        allergens: Default::default(),
     }
 }
 
@@ -725,6 +727,8 @@ async fn orders_and_the_event_log(backend: Backend) {
                 note: String::new(),
                 modifiers: vec![],
                 seat: None,
+                choices: vec![],
+                index: 0,
             },
             LineRequest {
                 menu_item_id: tea.id,
@@ -732,6 +736,8 @@ async fn orders_and_the_event_log(backend: Backend) {
                 note: "hot".into(),
                 modifiers: vec!["lemon".into()],
                 seat: None,
+                choices: vec![],
+                index: 0,
             },
         ]
     };
@@ -830,6 +836,8 @@ async fn orders_and_the_event_log(backend: Backend) {
             note: String::new(),
             modifiers: vec![],
             seat: None,
+            choices: vec![],
+            index: 0,
         }]
         .into_boxed_slice(),
     );
@@ -1062,6 +1070,8 @@ async fn orders_and_the_event_log(backend: Backend) {
         note: note.into(),
         modifiers: vec![note.into()],
         seat: None,
+        choices: vec![],
+        index: 0,
     };
     let three: &'static [LineRequest] = Box::leak(
         vec![
@@ -1146,6 +1156,8 @@ async fn statistics_follow_every_change(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        choices: vec![],
+        index: 0,
     };
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
@@ -1487,6 +1499,8 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 note: String::new(),
                 modifiers: vec![],
                 seat: None,
+                choices: vec![],
+                index: 0,
             }];
             let placement = Placement {
                 request: Request {
@@ -1801,6 +1815,8 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: None,
+        choices: vec![],
+        index: 0,
     }]));
     let placement = Placement {
         request: Request {
@@ -2160,6 +2176,8 @@ async fn checks_payments_and_intents(backend: Backend) {
         note: String::new(),
         modifiers: vec![],
         seat: Some(2),
+        choices: vec![],
+        index: 0,
     }]));
     let PlaceOutcome::Placed { order, .. } = place(
         &s,

@@ -4,6 +4,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use super::modifiers::{AllergenSet, ModifierGroup};
+
 /// Prices are integer minor units (cents); this bounds typos, not menus.
 pub const MAX_PRICE: i64 = 100_000_000;
 pub const MAX_STOCK: i64 = 1_000_000_000;
@@ -52,6 +54,12 @@ pub struct MenuItem {
     pub low_stock_threshold: i64,
     /// `false` = 86'd: not orderable.
     pub available: bool,
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "i64"))]
+    pub allergens: AllergenSet,
+    /// Its modifier groups, with their options, in display order.
+    #[cfg_attr(feature = "sqlx", sqlx(skip))]
+    #[serde(default)]
+    pub modifier_groups: Vec<ModifierGroup>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
@@ -77,6 +85,8 @@ pub struct NewMenuItem {
     pub low_stock_threshold: i64,
     #[serde(default = "yes")]
     pub available: bool,
+    #[serde(default)]
+    pub allergens: AllergenSet,
 }
 
 fn yes() -> bool {
@@ -104,4 +114,5 @@ pub struct MenuItemPatch {
     #[validate(range(min = 0, max = MAX_STOCK))]
     pub low_stock_threshold: Option<i64>,
     pub available: Option<bool>,
+    pub allergens: Option<AllergenSet>,
 }

@@ -12,7 +12,7 @@ use restohub_protocol::api::orders::{LineStatus, Order, OrderLine, OrderSource, 
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::{Role, Timestamp};
 
-use super::events;
+use super::{choices, events};
 use crate::clock::Clock;
 use crate::storage::{
     EventDraft, ItemFacts, NewLine, NewOrder, Placed, PlacementAsk, PlacementFacts, PlacementPlan,
@@ -27,6 +27,10 @@ pub struct LineRequest {
     pub note: String,
     pub modifiers: Vec<String>,
     pub seat: Option<i64>,
+    /// Option ids, distinct and sorted (identical lines compare equal).
+    pub choices: Vec<i64>,
+    /// Its (first) index in the request, for field paths.
+    pub index: usize,
 }
 
 /// A placement as asked, validated and merged.
@@ -99,19 +103,23 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
         .iter()
         .map(|line| {
             let item = &items[&line.menu_item_id];
-            NewLine {
+            let field = format!("lines[{}].choices", line.index);
+            let chosen = choices::choose(item, &line.choices, &field)?;
+            Ok(NewLine {
                 menu_item_id: line.menu_item_id,
                 station_id: item.station_id,
                 name: item.name.clone(),
-                unit_price_cents: item.price_cents,
+                unit_price_cents: item.price_cents + chosen.delta_cents,
                 qty: line.qty,
                 note: line.note.clone(),
                 modifiers: line.modifiers.clone(),
                 status: LineStatus::Queued,
                 seat: line.seat,
-            }
+                choices: chosen.options,
+                allergens: chosen.allergens,
+            })
         })
-        .collect();
+        .collect::<Result<_, Invalid>>()?;
     let take = wanted
         .iter()
         .filter(|(id, _)| items[*id].stock.is_some())
@@ -224,6 +232,8 @@ impl Plan {
                     modifiers: l.modifiers.clone(),
                     status: l.status,
                     seat: l.seat,
+                    choices: l.choices.clone(),
+                    allergens: l.allergens,
                 })
                 .collect(),
             created_at: Timestamp(o.created_at),
@@ -304,6 +314,8 @@ mod tests {
             stock,
             low_stock_threshold: 2,
             available,
+            allergens: Default::default(),
+            groups: vec![],
         }
     }
 
@@ -314,6 +326,8 @@ mod tests {
             note: note.into(),
             modifiers: vec![],
             seat: None,
+            choices: vec![],
+            index: 0,
         }
     }
 

@@ -312,7 +312,7 @@ macro_rules! check_facts {
         .await?;
         let lines: Vec<OwnedLine> = sqlx::query_as(
             "SELECT order_id, id, menu_item_id, station_id, name, unit_price_cents, qty, note, \
-             modifiers, status, seat FROM order_lines WHERE restaurant_id = $1 \
+             modifiers, status, seat, choices, allergens FROM order_lines WHERE restaurant_id = $1 \
              AND order_id IN (SELECT id FROM orders WHERE restaurant_id = $1 \
              AND check_id = $2) ORDER BY id",
         )

@@ -28,6 +28,7 @@ mod sqlite;
 
 use std::collections::BTreeMap;
 
+use restohub_protocol::api::modifiers::{AllergenSet, ChosenOption, ModifierGroup};
 use restohub_protocol::api::orders::{LineStatus, Order, OrderSource, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::Role;
@@ -63,6 +64,9 @@ pub struct ItemFacts {
     pub stock: Option<i64>,
     pub low_stock_threshold: i64,
     pub available: bool,
+    pub allergens: AllergenSet,
+    /// Its modifier groups with their options, in display order.
+    pub groups: Vec<ModifierGroup>,
 }
 
 /// What storage read, for the placement to be decided from.
@@ -116,9 +120,19 @@ pub struct NewLine {
     pub modifiers: Vec<String>,
     pub status: LineStatus,
     pub seat: Option<i64>,
+    /// Stored as JSON text.
+    #[serde(serialize_with = "as_json_text")]
+    pub choices: Vec<ChosenOption>,
+    /// Stored as a bit mask.
+    #[serde(serialize_with = "as_bits")]
+    pub allergens: AllergenSet,
 }
 
-fn as_json_text<S: serde::Serializer>(value: &[String], s: S) -> Result<S::Ok, S::Error> {
+fn as_bits<S: serde::Serializer>(value: &AllergenSet, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(value.bits())
+}
+
+fn as_json_text<T: Serialize, S: serde::Serializer>(value: &[T], s: S) -> Result<S::Ok, S::Error> {
     let text = serde_json::to_string(value).map_err(serde::ser::Error::custom)?;
     s.serialize_str(&text)
 }
@@ -214,8 +228,8 @@ const TABLE_STATUS: &str = "SELECT status FROM dining_tables WHERE restaurant_id
 /// (PostgreSQL re-checks `status` on the row version it waited for).
 const CHANGE_TABLE: &str = "UPDATE dining_tables SET status = $4 WHERE restaurant_id = $1 \
     AND id = $2 AND status = $3 RETURNING id";
-const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_threshold, available \
-    FROM menu_items WHERE restaurant_id = $1 AND id = $2";
+const ITEM: &str = "SELECT name, price_cents, station_id, stock, low_stock_threshold, available, \
+    allergens FROM menu_items WHERE restaurant_id = $1 AND id = $2";
 /// Takes stock if there is enough; the item sells out (`available` off)
 /// when it reaches zero. SET reads the row's old values on both backends.
 const TAKE_STOCK: &str = "UPDATE menu_items SET stock = stock - $3, available = available \

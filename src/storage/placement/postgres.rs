@@ -32,6 +32,9 @@ use super::{
     Written, BY_KEY, CHANGE_TABLE, TAKE_STOCK,
 };
 use crate::storage::append::{self, json, PgEvents, PgStats};
+use crate::storage::modifiers::{groups_from, GroupRow};
+use crate::storage::{corrupt, decoded};
+use restohub_protocol::api::modifiers::AllergenSet;
 
 /// [`super::OPENING`], with: the ids the order and its `$5` lines will have
 /// (the read commits without waiting for the WAL flush a sequence's advance
@@ -48,7 +51,12 @@ const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY
     FROM menu_items WHERE restaurant_id = $1 AND id = ANY($4) \
     AND stock IS NOT NULL) THEN ARRAY(SELECT id FROM dining_tables \
     WHERE restaurant_id = $1 ORDER BY id) END AS tables, m.id AS item, m.name, m.price_cents, \
-    m.station_id, m.stock, m.low_stock_threshold, m.available \
+    m.station_id, m.stock, m.low_stock_threshold, m.available, m.allergens, \
+    (SELECT json_agg(json_build_array(g.id, g.menu_item_id, g.name, g.min_choices, \
+    g.max_choices, g.position, o.id, o.name, o.price_delta_cents, o.allergens, o.position) \
+    ORDER BY g.position, g.id, o.position, o.id) FROM modifier_groups g \
+    LEFT JOIN modifier_options o ON o.restaurant_id = g.restaurant_id AND o.group_id = g.id \
+    WHERE g.restaurant_id = $1 AND g.menu_item_id = m.id)::TEXT AS groups \
     FROM ids, restaurants r LEFT JOIN orders o ON o.restaurant_id = r.id \
     AND o.idempotency_key = $2 LEFT JOIN dining_tables t \
     ON t.restaurant_id = r.id AND t.id = $3 LEFT JOIN menu_items m \
@@ -77,7 +85,7 @@ const ORDER_COLUMNS: [&str; 16] = [
 
 /// The lines' columns and their array types, in the order [`bind_lines`]
 /// binds one array each (after the order's values).
-const LINE_COLUMNS: [(&str, &str); 12] = [
+const LINE_COLUMNS: [(&str, &str); 14] = [
     ("id", "BIGINT"),
     ("restaurant_id", "BIGINT"),
     ("order_id", "BIGINT"),
@@ -90,6 +98,8 @@ const LINE_COLUMNS: [(&str, &str); 12] = [
     ("modifiers", "TEXT"),
     ("status", "TEXT"),
     ("seat", "BIGINT"),
+    ("choices", "TEXT"),
+    ("allergens", "BIGINT"),
 ];
 
 /// The statistics (`$7`–`$13`, see [`append::pg_stats_ctes`]), then the seqs and
@@ -160,6 +170,8 @@ struct LineArrays {
     modifiers: Vec<String>,
     status: Vec<&'static str>,
     seat: Vec<Option<i64>>,
+    choices: Vec<String>,
+    allergens: Vec<i64>,
 }
 
 impl LineArrays {
@@ -181,6 +193,11 @@ impl LineArrays {
             modifiers,
             status: lines.iter().map(|l| l.status.as_str()).collect(),
             seat: lines.iter().map(|l| l.seat).collect(),
+            choices: lines
+                .iter()
+                .map(|l| json(&l.choices))
+                .collect::<sqlx::Result<_>>()?,
+            allergens: lines.iter().map(|l| l.allergens.bits()).collect(),
         })
     }
 
@@ -197,6 +214,8 @@ impl LineArrays {
             .bind(&self.modifiers)
             .bind(&self.status)
             .bind(&self.seat)
+            .bind(&self.choices)
+            .bind(&self.allergens)
     }
 }
 
@@ -217,6 +236,8 @@ struct OpeningRow {
     stock: Option<i64>,
     low_stock_threshold: Option<i64>,
     available: Option<bool>,
+    allergens: Option<i64>,
+    groups: Option<String>,
 }
 
 /// What the opening read found for an order that can be decided.
@@ -324,13 +345,20 @@ async fn open<R>(
             Some(price_cents),
             Some(low_stock_threshold),
             Some(available),
+            Some(allergens),
         ) = (
             row.item,
             row.name,
             row.price_cents,
             row.low_stock_threshold,
             row.available,
+            row.allergens,
         ) {
+            let what = || format!("menu item {id}");
+            let rows: Vec<GroupRow> = match &row.groups {
+                Some(text) => decoded(text, "modifier groups", what)?,
+                None => Vec::new(),
+            };
             let item = ItemFacts {
                 name,
                 price_cents,
@@ -338,6 +366,9 @@ async fn open<R>(
                 stock: row.stock,
                 low_stock_threshold,
                 available,
+                allergens: AllergenSet::try_from(allergens)
+                    .map_err(|e| corrupt(what(), "allergens", e))?,
+                groups: groups_from(rows)?,
             };
             items.insert(id, item);
         }
