@@ -2098,6 +2098,7 @@ crate::both_backends!(
     the_audit_trail_chains_filters_and_prunes,
     the_log_indexes_each_events_rooms,
     the_migration_indexes_events_already_logged,
+    modifier_groups_and_options,
 );
 
 /// Checks, payments, tax rates, settings, intents, webhook signatures and
@@ -2390,4 +2391,153 @@ async fn checks_payments_and_intents(backend: Backend) {
         Some((user.id, "manager".into(), Some("pin-hash".into())))
     );
     assert_eq!(s.pin_hash(other.id, "m@one.test").await.unwrap(), None);
+}
+
+/// Modifier groups and options, function by function: created with their
+/// options, read in display order per item, by group and by option,
+/// changed, deleted with their options, scoped to their restaurant.
+async fn modifier_groups_and_options(backend: Backend) {
+    use restohub_protocol::api::modifiers::{
+        Allergen, ModifierGroupPatch, ModifierOptionPatch, NewModifierGroup, NewModifierOption,
+    };
+
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let burger = s
+        .create_menu_item(r.id, &menu_item("Burger", 1500, None, 0))
+        .await
+        .unwrap();
+    let option = |name: &str, delta: i64, position: i64| NewModifierOption {
+        name: name.into(),
+        price_delta_cents: delta,
+        allergens: [Allergen::Milk].into_iter().collect(),
+        position,
+    };
+    let new = NewModifierGroup {
+        name: "Extras".into(),
+        min_choices: 0,
+        max_choices: 2,
+        position: 1,
+        options: vec![option("Cheese", 150, 2), option("Bacon", -50, 1)],
+    };
+    let extras = s
+        .create_modifier_group(r.id, burger.id, &new)
+        .await
+        .unwrap();
+    let names: Vec<&str> = extras.options.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["Bacon", "Cheese"], "in display order");
+    assert_eq!(extras.options[0].price_delta_cents, -50);
+    assert_eq!(extras.options[0].allergens.list(), [Allergen::Milk]);
+    assert!(!extras.required);
+    // Another restaurant's item, and a duplicate name, are refused.
+    let foreign = s.create_modifier_group(other.id, burger.id, &new).await;
+    assert!(foreign.unwrap_err().as_database_error().is_some());
+    let twice = s.create_modifier_group(r.id, burger.id, &new).await;
+    assert!(twice
+        .unwrap_err()
+        .as_database_error()
+        .unwrap()
+        .is_unique_violation());
+    let doneness = NewModifierGroup {
+        name: "Doneness".into(),
+        min_choices: 1,
+        max_choices: 1,
+        position: 0,
+        options: vec![option("Rare", 0, 0)],
+    };
+    let doneness = s
+        .create_modifier_group(r.id, burger.id, &doneness)
+        .await
+        .unwrap();
+    assert!(doneness.required);
+    let all = s.modifier_groups(r.id, burger.id, burger.id).await.unwrap();
+    assert_eq!(all, vec![doneness.clone(), extras.clone()]);
+    assert!(s
+        .modifier_groups(other.id, burger.id, burger.id)
+        .await
+        .unwrap()
+        .is_empty());
+    let item = s.menu_item(r.id, burger.id).await.unwrap().unwrap();
+    assert_eq!(item.modifier_groups, all);
+    assert_eq!(
+        s.modifier_group(r.id, extras.id).await.unwrap(),
+        Some(extras.clone())
+    );
+    assert_eq!(s.modifier_group(other.id, extras.id).await.unwrap(), None);
+    let bacon = extras.options[0].id;
+    assert_eq!(
+        s.modifier_option_group(r.id, bacon).await.unwrap(),
+        Some(extras.clone())
+    );
+    assert_eq!(
+        s.modifier_option_group(other.id, bacon).await.unwrap(),
+        None
+    );
+
+    // Changes.
+    let patch = ModifierGroupPatch {
+        max_choices: Some(3),
+        ..Default::default()
+    };
+    let changed = s
+        .update_modifier_group(r.id, extras.id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((changed.max_choices, changed.options.len()), (3, 2));
+    assert!(s
+        .update_modifier_group(other.id, extras.id, &patch)
+        .await
+        .unwrap()
+        .is_none());
+    let patch = ModifierOptionPatch {
+        price_delta_cents: Some(75),
+        allergens: Some(Default::default()),
+        ..Default::default()
+    };
+    let changed = s
+        .update_modifier_option(r.id, bacon, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.options[0].price_delta_cents, 75);
+    assert!(changed.options[0].allergens.is_empty());
+    assert!(s
+        .update_modifier_option(other.id, bacon, &patch)
+        .await
+        .unwrap()
+        .is_none());
+    let added = s
+        .create_modifier_option(r.id, extras.id, &option("Egg", 120, 9))
+        .await
+        .unwrap();
+    assert_eq!(added.options.len(), 3);
+    assert!(s
+        .create_modifier_option(other.id, extras.id, &option("Egg", 1, 1))
+        .await
+        .is_err());
+
+    // Deletes: an option once; a group with its options; another
+    // restaurant's never.
+    assert!(!s.delete_modifier_option(other.id, bacon).await.unwrap());
+    assert!(s.delete_modifier_option(r.id, bacon).await.unwrap());
+    assert!(!s.delete_modifier_option(r.id, bacon).await.unwrap());
+    assert!(!s.delete_modifier_group(other.id, extras.id).await.unwrap());
+    assert!(s.delete_modifier_group(r.id, extras.id).await.unwrap());
+    assert_eq!(
+        s.modifier_option_group(r.id, added.options[1].id)
+            .await
+            .unwrap(),
+        None
+    );
+    // Deleting the item takes its groups with it.
+    assert!(s.delete_menu_item(r.id, burger.id).await.unwrap());
+    assert_eq!(s.modifier_group(r.id, doneness.id).await.unwrap(), None);
 }

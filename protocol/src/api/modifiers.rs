@@ -58,6 +58,26 @@ impl Allergen {
         Allergen::Molluscs,
     ];
 
+    /// Its code on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Allergen::Gluten => "gluten",
+            Allergen::Crustaceans => "crustaceans",
+            Allergen::Eggs => "eggs",
+            Allergen::Fish => "fish",
+            Allergen::Peanuts => "peanuts",
+            Allergen::Soybeans => "soybeans",
+            Allergen::Milk => "milk",
+            Allergen::Nuts => "nuts",
+            Allergen::Celery => "celery",
+            Allergen::Mustard => "mustard",
+            Allergen::Sesame => "sesame",
+            Allergen::Sulphites => "sulphites",
+            Allergen::Lupin => "lupin",
+            Allergen::Molluscs => "molluscs",
+        }
+    }
+
     fn bit(self) -> i64 {
         1 << (self as u32)
     }
@@ -256,5 +276,8 @@ mod tests {
         assert!(serde_json::from_str::<AllergenSet>(r#"["pollen"]"#).is_err());
         let milk: AllergenSet = [Allergen::Milk].into_iter().collect();
         assert_eq!(set.union(milk).list().len(), 3);
+        for a in Allergen::ALL {
+            assert_eq!(serde_json::json!(a), a.as_str());
+        }
     }
 }
