@@ -5,7 +5,6 @@
 
 use restohub_protocol::api::modifiers::{AllergenSet, ChosenOption};
 
-use super::plan::Invalid;
 use crate::storage::ItemFacts;
 
 /// What a line's choices add to it.
@@ -19,10 +18,13 @@ pub struct Chosen {
     pub allergens: AllergenSet,
 }
 
-/// The options `choices` (distinct ids) name, or why they cannot be
-/// placed on `field` (`lines[i].choices`).
-pub fn choose(item: &ItemFacts, choices: &[i64], field: &str) -> Result<Chosen, Invalid> {
-    let invalid = |code, message: String| Invalid(field.to_owned(), code, message);
+/// Why a line's choices cannot be placed: a code and a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused(pub &'static str, pub String);
+
+/// The options `choices` (distinct ids) name, or why they cannot be placed.
+pub fn choose(item: &ItemFacts, choices: &[i64]) -> Result<Chosen, Refused> {
+    let invalid = |code, message: String| Refused(code, message);
     let known = |id: &i64| {
         item.groups
             .iter()
@@ -154,14 +156,12 @@ mod tests {
     }
 
     fn code(choices: &[i64]) -> &'static str {
-        choose(&burger(), choices, "lines[0].choices")
-            .unwrap_err()
-            .1
+        choose(&burger(), choices).unwrap_err().0
     }
 
     #[test]
     fn choices_add_their_prices_and_allergens() {
-        let chosen = choose(&burger(), &[21, 12, 22], "f").unwrap();
+        let chosen = choose(&burger(), &[21, 12, 22]).unwrap();
         assert_eq!(chosen.delta_cents, 350);
         assert_eq!(
             chosen
@@ -172,7 +172,7 @@ mod tests {
             [12, 21, 22]
         );
         assert_eq!(chosen.allergens.list(), [Allergen::Gluten, Allergen::Milk]);
-        assert_eq!(choose(&burger(), &[11, 23], "f").unwrap().delta_cents, -100);
+        assert_eq!(choose(&burger(), &[11, 23]).unwrap().delta_cents, -100);
     }
 
     #[test]
@@ -183,9 +183,9 @@ mod tests {
         assert_eq!(code(&[11, 99]), "not_an_option");
         let mut strict = burger();
         strict.groups[1].min_choices = 2;
-        assert_eq!(choose(&strict, &[11, 21], "f").unwrap_err().1, "too_few");
+        assert_eq!(choose(&strict, &[11, 21]).unwrap_err().0, "too_few");
         let mut cheap = burger();
         cheap.price_cents = 50;
-        assert_eq!(choose(&cheap, &[11, 23], "f").unwrap_err().1, "price");
+        assert_eq!(choose(&cheap, &[11, 23]).unwrap_err().0, "price");
     }
 }

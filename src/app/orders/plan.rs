@@ -103,8 +103,13 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
         .iter()
         .map(|line| {
             let item = &items[&line.menu_item_id];
-            let field = format!("lines[{}].choices", line.index);
-            let chosen = choices::choose(item, &line.choices, &field)?;
+            let chosen = choices::choose(item, &line.choices).map_err(|refused| {
+                Invalid(
+                    format!("lines[{}].choices", line.index),
+                    refused.0,
+                    refused.1,
+                )
+            })?;
             Ok(NewLine {
                 menu_item_id: line.menu_item_id,
                 station_id: item.station_id,
