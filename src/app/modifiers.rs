@@ -11,7 +11,10 @@ use restohub_protocol::api::modifiers::{
     MAX_GROUPS_PER_ITEM, MAX_OPTIONS_PER_GROUP,
 };
 
+use serde_json::json;
+
 use super::access::Operation;
+use super::audit::{self, Action, Actor, Entry};
 use crate::auth::Caller;
 use crate::error::{on_constraint, ApiError, ApiResult};
 use crate::state::AppState;
@@ -122,9 +125,17 @@ pub async fn update_option(
 ) -> ApiResult<ModifierGroup> {
     caller.may(Operation::ConfigureMenuAndFloor)?;
     patch.name = patch.name.map(|n| n.trim().to_owned());
+    let (actor, now) = (Actor::from(caller), state.clock.now_ms());
+    // A price delta is a price: changed by hand, it is audited as one.
+    let audited = |before: i64, after: i64| {
+        let entry = Entry::new(Action::MenuPriceChanged)
+            .target("modifier_option", id)
+            .changed([("price_delta_cents", json!(before), json!(after))]);
+        audit::drafts(&actor, now, entry)
+    };
     state
         .store
-        .update_modifier_option(caller.restaurant_id, id, &patch)
+        .update_modifier_option(caller.restaurant_id, id, &patch, audited)
         .await
         .map_err(on_constraint(DUPLICATE, GONE))?
         .ok_or_else(|| ApiError::not_found("modifier option"))

@@ -13,7 +13,7 @@ use restohub_protocol::api::modifiers::{
 };
 use serde::Deserialize;
 
-use super::{BeginWrite, Store};
+use super::{AppendAudit, AuditDraft, BeginWrite, Store};
 
 /// A group and one of its options (all `None` for a group without any),
 /// in [`GROUP_ROWS`]' column order (PostgreSQL's placement reads the same
@@ -249,31 +249,50 @@ impl Store {
         self.written_group(restaurant, group).await
     }
 
-    /// Returns the option's group as it now is.
+    /// Changes an option and appends the `audit` entries drafted from its
+    /// price delta before and after, in one transaction; returns the
+    /// option's group as it now is.
     pub async fn update_modifier_option(
         &self,
         restaurant: i64,
         id: i64,
         patch: &ModifierOptionPatch,
+        audit: impl FnOnce(i64, i64) -> Vec<AuditDraft>,
     ) -> sqlx::Result<Option<ModifierGroup>> {
-        let group: Option<i64> = on_writer!(self, |pool| sqlx::query_scalar(
-            "UPDATE modifier_options SET name = COALESCE($3, name), price_delta_cents = \
-             COALESCE($4, price_delta_cents), allergens = COALESCE($5, allergens), \
-             position = COALESCE($6, position) WHERE restaurant_id = $1 AND id = $2 \
-             RETURNING group_id"
-        )
-        .bind(restaurant)
-        .bind(id)
-        .bind(&patch.name)
-        .bind(patch.price_delta_cents)
-        .bind(patch.allergens.map(AllergenSet::bits))
-        .bind(patch.position)
-        .fetch_optional(pool)
-        .await)?;
-        match group {
-            Some(group) => self.written_group(restaurant, group).await.map(Some),
-            None => Ok(None),
-        }
+        let group: i64 = on_writer!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let lock = format!(
+                "SELECT price_delta_cents FROM modifier_options WHERE restaurant_id = $1 \
+                 AND id = $2{}",
+                super::lock_suffix(pool)
+            );
+            let before: Option<i64> = sqlx::query_scalar(&lock)
+                .bind(restaurant)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(before) = before else {
+                return Ok(None);
+            };
+            let (group, after): (i64, i64) = sqlx::query_as(
+                "UPDATE modifier_options SET name = COALESCE($3, name), price_delta_cents = \
+                 COALESCE($4, price_delta_cents), allergens = COALESCE($5, allergens), \
+                 position = COALESCE($6, position) WHERE restaurant_id = $1 AND id = $2 \
+                 RETURNING group_id, price_delta_cents",
+            )
+            .bind(restaurant)
+            .bind(id)
+            .bind(&patch.name)
+            .bind(patch.price_delta_cents)
+            .bind(patch.allergens.map(AllergenSet::bits))
+            .bind(patch.position)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.append_audit(restaurant, &audit(before, after)).await?;
+            tx.commit().await?;
+            group
+        });
+        self.written_group(restaurant, group).await.map(Some)
     }
 
     pub async fn delete_modifier_option(&self, restaurant: i64, id: i64) -> sqlx::Result<bool> {

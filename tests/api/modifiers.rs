@@ -164,6 +164,15 @@ async fn the_catalogue_is_configured_by_managers_and_shown_in_the_menu(backend: 
     assert_eq!(status, StatusCode::OK, "{g}");
     assert_eq!(g["options"][0]["price_delta_cents"], 300);
     assert_eq!(g["options"][0]["allergens"], json!(["sulphites"]));
+    // A delta is a price: its change is in the audit trail (a rename is not).
+    let (_, trail) = app
+        .get("/api/v1/audit?action=menu.price_changed", owner)
+        .await;
+    let entries = trail["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{trail}");
+    assert_eq!(entries[0]["target"], format!("modifier_option:{bacon}"));
+    assert_eq!(entries[0]["before"], json!({ "price_delta_cents": 250 }));
+    assert_eq!(entries[0]["after"], json!({ "price_delta_cents": 300 }));
     let (status, g) = app
         .post(
             &format!("/api/v1/menu/modifier-groups/{gid}/options"),

@@ -2503,14 +2503,14 @@ async fn modifier_groups_and_options(backend: Backend) {
         ..Default::default()
     };
     let changed = s
-        .update_modifier_option(r.id, bacon, &patch)
+        .update_modifier_option(r.id, bacon, &patch, |_, _| vec![])
         .await
         .unwrap()
         .unwrap();
     assert_eq!(changed.options[0].price_delta_cents, 75);
     assert!(changed.options[0].allergens.is_empty());
     assert!(s
-        .update_modifier_option(other.id, bacon, &patch)
+        .update_modifier_option(other.id, bacon, &patch, |_, _| vec![])
         .await
         .unwrap()
         .is_none());
