@@ -397,6 +397,7 @@ impl Screen {
                     "   [{:>5}] c{} {:>2} x {}{note:<20} {:?} {fire}\n",
                     line.id, line.course, line.qty, line.name, line.status
                 ));
+                out.push_str(&line_details(line));
             }
         }
         out.push_str("\nALL DAY\n");
@@ -445,4 +446,23 @@ async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
     }
     let error: ErrorEnvelope = res.json().await?;
     Err(format!("{}: {}", error.error.code, error.error.message).into())
+}
+
+/// A line's chosen options and free-text modifiers, and its allergens
+/// flagged, each on a line of its own under it (nothing for a plain line).
+fn line_details(line: &restohub_protocol::api::orders::OrderLine) -> String {
+    let mut out = String::new();
+    let chosen = line
+        .choices
+        .iter()
+        .map(|c| format!("{}: {}", c.group, c.name));
+    let extras: Vec<String> = chosen.chain(line.modifiers.iter().cloned()).collect();
+    if !extras.is_empty() {
+        out.push_str(&format!("           + {}\n", extras.join(", ")));
+    }
+    if !line.allergens.is_empty() {
+        let names: Vec<&str> = line.allergens.list().iter().map(|a| a.as_str()).collect();
+        out.push_str(&format!("           ! ALLERGENS: {}\n", names.join(", ")));
+    }
+    out
 }

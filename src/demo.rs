@@ -100,6 +100,7 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
         ("Espresso", 280, drinks, bar, None, 45),
         ("Negroni", 1100, drinks, bar, Some(30), 90),
     ];
+    let mut items = Vec::new();
     for (name, price, category, station, stock, prep_seconds) in menu {
         let item = NewMenuItem {
             name: name.into(),
@@ -111,9 +112,12 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
             low_stock_threshold: if stock.is_some() { 3 } else { 0 },
             available: true,
             prep_seconds,
+            allergens: Default::default(),
         };
-        store.create_menu_item(r, &item).await?;
+        let id = store.create_menu_item(r, &item).await?.id;
+        items.push((name, id));
     }
+    add_modifiers(store, r, &items).await?;
     // A Berlin bistro: VAT is in the menu prices, 7% on food and 19% on
     // drinks, so one check shows two rates each rounded once.
     let food = add_rate(store, r, "VAT food", 700).await?;
@@ -143,6 +147,79 @@ pub async fn seed(store: &Store, passwords: &Passwords, now: i64) -> anyhow::Res
             .await?;
     }
     Ok(r)
+}
+
+/// Allergens on the demo's dishes, and choices for the burger, the steak
+/// and the espresso, so tickets show them.
+async fn add_modifiers(store: &Store, r: i64, items: &[(&str, i64)]) -> anyhow::Result<()> {
+    use restohub_protocol::api::menu::MenuItemPatch;
+    use restohub_protocol::api::modifiers::{Allergen::*, NewModifierGroup, NewModifierOption};
+    let id = |name: &str| items.iter().find(|(n, _)| *n == name).map(|(_, id)| *id);
+    let allergens = [
+        ("Burrata", vec![Milk]),
+        ("Cheeseburger", vec![Gluten, Milk, Sesame, Mustard]),
+        ("Grilled halloumi", vec![Milk]),
+        ("Tiramisu", vec![Gluten, Eggs, Milk]),
+        ("Lemon tart", vec![Gluten, Eggs, Milk, Nuts]),
+        ("Tomato soup", vec![Celery]),
+    ];
+    for (name, list) in allergens {
+        if let Some(item) = id(name) {
+            let patch = MenuItemPatch {
+                allergens: Some(list.into_iter().collect()),
+                ..Default::default()
+            };
+            store.update_menu_item(r, item, &patch).await?;
+        }
+    }
+    let option = |name: &str, delta: i64, allergens: &[_]| NewModifierOption {
+        name: name.into(),
+        price_delta_cents: delta,
+        allergens: allergens.iter().copied().collect(),
+        position: 0,
+    };
+    let doneness = || NewModifierGroup {
+        name: "Doneness".into(),
+        min_choices: 1,
+        max_choices: 1,
+        position: 0,
+        options: ["Rare", "Medium rare", "Medium", "Well done"]
+            .map(|d| option(d, 0, &[]))
+            .into(),
+    };
+    let extras = NewModifierGroup {
+        name: "Extras".into(),
+        min_choices: 0,
+        max_choices: 3,
+        position: 1,
+        options: vec![
+            option("Bacon", 250, &[]),
+            option("Extra cheese", 150, &[Milk]),
+            option("Fried egg", 120, &[Eggs]),
+            option("Avocado", 180, &[]),
+        ],
+    };
+    let milk = NewModifierGroup {
+        name: "Milk".into(),
+        min_choices: 0,
+        max_choices: 1,
+        position: 0,
+        options: vec![
+            option("Dash of milk", 0, &[Milk]),
+            option("Oat milk", 40, &[]),
+        ],
+    };
+    for (name, group) in [
+        ("Cheeseburger", doneness()),
+        ("Cheeseburger", extras),
+        ("Ribeye steak", doneness()),
+        ("Espresso", milk),
+    ] {
+        if let Some(item) = id(name) {
+            store.create_modifier_group(r, item, &group).await?;
+        }
+    }
+    Ok(())
 }
 
 /// An included (VAT) rate of `bp` basis points; its id.

@@ -6,7 +6,8 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
 
 use crate::api::{
-    analytics, audit, auth, checks, health, menu, orders, restaurant, staff, stations, tables,
+    analytics, audit, auth, checks, health, menu, modifiers, orders, restaurant, staff, stations,
+    tables,
 };
 use crate::ws::{ClientMessage, ServerMessage};
 use crate::{ErrorEnvelope, EventData, Page};
@@ -54,6 +55,11 @@ fn rest() -> Value {
         menu::NewMenuItem,
         menu::MenuItemPatch,
         Page<menu::MenuItem>,
+        modifiers::ModifierGroup,
+        modifiers::NewModifierGroup,
+        modifiers::ModifierGroupPatch,
+        modifiers::NewModifierOption,
+        modifiers::ModifierOptionPatch,
         tables::Table,
         tables::NewTable,
         tables::TablePatch,

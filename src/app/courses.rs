@@ -212,6 +212,8 @@ mod tests {
                 .then_some(Timestamp(1_000)),
             served_at: None,
             void_reason: None,
+            choices: vec![],
+            allergens: Default::default(),
         }
     }
 

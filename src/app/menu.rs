@@ -266,8 +266,9 @@ async fn change(
     match result {
         Changed::NotFound => Err(ApiError::not_found("menu item")),
         Changed::Refused(e) => Err(e),
-        Changed::Done(item, events) => {
+        Changed::Done(mut item, events) => {
             state.publish(events).await;
+            item.modifier_groups = state.store.modifier_groups(r, id, id).await?;
             Ok(item)
         }
     }

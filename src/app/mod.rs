@@ -22,6 +22,7 @@ pub mod floor;
 pub mod kitchen;
 pub mod menu;
 pub mod mfa;
+pub mod modifiers;
 pub mod orders;
 pub mod revocations;
 pub mod rooms;

@@ -238,6 +238,8 @@ mod tests {
                     ready_at: None,
                     served_at: None,
                     void_reason: None,
+                    choices: vec![],
+                    allergens: Default::default(),
                 })
                 .collect(),
             created_at: Timestamp(1_000_000),

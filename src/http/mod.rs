@@ -14,6 +14,7 @@ mod client;
 pub mod extract;
 mod health;
 mod menu;
+mod modifiers;
 mod orders;
 mod pagination;
 mod rate_limit;
@@ -74,6 +75,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
         .merge(restaurant::router())
         .merge(stations::router())
         .merge(menu::router())
+        .merge(modifiers::router())
         .merge(tables::router())
         .merge(staff::router())
         .merge(orders::router())

@@ -75,9 +75,9 @@ pub(super) async fn within<T>(
 }
 
 /// Parameter names as sqlx writes them for both backends: `$1`, `$2`, …
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 24] = [
     "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
-    "$16",
+    "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24",
 ];
 
 /// Prepares `sql` (the same text the sqlx path runs, with `$n` parameters)
@@ -87,6 +87,13 @@ fn bound<'c>(
     sql: &str,
     args: &[&dyn ToSql],
 ) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    // More arguments than names would leave the last ones unbound (NULL).
+    if args.len() > NAMES.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(
+            args.len(),
+            NAMES.len(),
+        ));
+    }
     let mut stmt = conn.prepare_cached(sql)?;
     for (name, arg) in NAMES.iter().zip(args) {
         if let Some(index) = stmt.parameter_index(name)? {

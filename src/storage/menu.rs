@@ -7,7 +7,7 @@ use super::{Append, AppendAudit, AuditDraft, BeginWrite, Changed, EventDraft, Pa
 macro_rules! item_cols {
     () => {
         "id, category_id, station_id, name, description, price_cents, stock, low_stock_threshold, \
-         available, prep_seconds"
+         available, prep_seconds, allergens"
     };
 }
 
@@ -100,8 +100,8 @@ impl Store {
     ) -> sqlx::Result<MenuItem> {
         on_writer!(self, |pool| sqlx::query_as(concat!(
             "INSERT INTO menu_items (restaurant_id, category_id, station_id, name, description, ",
-            "price_cents, stock, low_stock_threshold, available, prep_seconds) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+            "price_cents, stock, low_stock_threshold, available, prep_seconds, allergens) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
             item_cols!()
         ))
         .bind(restaurant)
@@ -114,12 +114,14 @@ impl Store {
         .bind(item.low_stock_threshold)
         .bind(item.available)
         .bind(item.prep_seconds)
+        .bind(item.allergens.bits())
         .fetch_one(pool)
         .await)
     }
 
+    /// The item with its modifier groups.
     pub async fn menu_item(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<MenuItem>> {
-        on_db!(self, |pool| sqlx::query_as(concat!(
+        let item: Option<MenuItem> = on_db!(self, |pool| sqlx::query_as(concat!(
             "SELECT ",
             item_cols!(),
             " FROM menu_items WHERE restaurant_id = $1 AND id = $2"
@@ -127,15 +129,21 @@ impl Store {
         .bind(restaurant)
         .bind(id)
         .fetch_optional(pool)
-        .await)
+        .await)?;
+        let Some(mut item) = item else {
+            return Ok(None);
+        };
+        item.modifier_groups = self.modifier_groups(restaurant, id, id).await?;
+        Ok(Some(item))
     }
 
+    /// A page of items with their modifier groups.
     pub async fn menu_items(
         &self,
         restaurant: i64,
         page: PageQuery,
     ) -> sqlx::Result<Vec<MenuItem>> {
-        on_db!(self, |pool| sqlx::query_as(concat!(
+        let mut items: Vec<MenuItem> = on_db!(self, |pool| sqlx::query_as(concat!(
             "SELECT ",
             item_cols!(),
             " FROM menu_items WHERE restaurant_id = $1 AND id > $2 \
@@ -145,7 +153,12 @@ impl Store {
         .bind(page.after)
         .bind(page.limit)
         .fetch_all(pool)
-        .await)
+        .await)?;
+        if let (Some(first), Some(last)) = (items.first(), items.last()) {
+            let groups = self.modifier_groups(restaurant, first.id, last.id).await?;
+            super::modifiers::attach(&mut items, groups);
+        }
+        Ok(items)
     }
 
     /// Applies `patch` with no events (see [`Store::change_menu_item`]).
@@ -212,7 +225,8 @@ impl Store {
                 "station_id = CASE WHEN $8 THEN $9 ELSE station_id END, ",
                 "stock = CASE WHEN $10 THEN $11 ELSE stock END, ",
                 "low_stock_threshold = COALESCE($12, low_stock_threshold), available = \
-                 COALESCE($13, available), prep_seconds = COALESCE($14, prep_seconds) ",
+                 COALESCE($13, available), prep_seconds = COALESCE($14, prep_seconds), \
+                 allergens = COALESCE($15, allergens) ",
                 "WHERE restaurant_id = $1 AND id = $2 RETURNING ",
                 item_cols!()
             ))
@@ -230,6 +244,7 @@ impl Store {
             .bind(patch.low_stock_threshold)
             .bind(patch.available)
             .bind(patch.prep_seconds)
+            .bind(patch.allergens.map(|a| a.bits()))
             .fetch_one(&mut *tx)
             .await?;
             let drafts = events(&before, &after);

@@ -64,6 +64,7 @@ mod lifecycle;
 mod login_attempts;
 mod menu;
 mod mfa;
+mod modifiers;
 mod orders;
 mod placement;
 mod refresh_tokens;

@@ -1,5 +1,6 @@
 //! Reading orders back: one order with its lines, and counts.
 
+use restohub_protocol::api::modifiers::AllergenSet;
 use restohub_protocol::api::orders::{LineStatus, Order, OrderLine, OrderSource, OrderStatus};
 use restohub_protocol::Timestamp;
 
@@ -44,10 +45,12 @@ pub(super) struct LineRow {
     ready_at: Option<i64>,
     served_at: Option<i64>,
     void_reason: Option<String>,
+    choices: String,
+    allergens: i64,
 }
 
 /// The order from its row and its lines' rows; a line whose stored
-/// modifiers do not parse is an error naming the line.
+/// modifiers, choices or allergens do not parse is an error naming the line.
 pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Order> {
     let lines = lines
         .into_iter()
@@ -55,6 +58,9 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
             let what = || format!("order line {} of order {}", l.id, order.id);
             Ok(OrderLine {
                 modifiers: super::decoded(&l.modifiers, "modifiers", what)?,
+                choices: super::decoded(&l.choices, "choices", what)?,
+                allergens: AllergenSet::try_from(l.allergens)
+                    .map_err(|e| super::corrupt(what(), "allergens", e))?,
                 id: l.id,
                 menu_item_id: l.menu_item_id,
                 station_id: l.station_id,
@@ -97,7 +103,8 @@ pub(super) const ORDER_COLS: &str =
 /// A line's columns, as [`LineRow`] reads them.
 pub(super) const LINE_COLS: &str =
     "id, menu_item_id, station_id, name, unit_price_cents, qty, note, modifiers, status, seat, \
-     course, prep_seconds, fired_at, start_at, started_at, ready_at, served_at, void_reason";
+     course, prep_seconds, fired_at, start_at, started_at, ready_at, served_at, void_reason, \
+     choices, allergens";
 
 impl Store {
     pub async fn order(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Order>> {

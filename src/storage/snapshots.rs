@@ -9,6 +9,7 @@ use restohub_protocol::api::orders::Order;
 use restohub_protocol::api::stations::AllDayCount;
 use restohub_protocol::api::tables::Table;
 
+use super::modifiers::{self, GroupRow, GROUP_ROWS, IN_ORDER};
 use super::orders::{assemble, LineRow, OrderRow, LINE_COLS, ORDER_COLS};
 use super::timers::{all_day, AllDayRow, ALL_DAY};
 use super::{Append, BeginWrite, EventDraft, Store};
@@ -138,15 +139,20 @@ impl Store {
             .bind(r)
             .fetch_all(&mut *tx)
             .await?;
-            let items: Vec<MenuItem> = sqlx::query_as(
+            let mut items: Vec<MenuItem> = sqlx::query_as(
                 "SELECT id, category_id, station_id, name, description, price_cents, stock, \
-                 low_stock_threshold, available, prep_seconds FROM menu_items \
+                 low_stock_threshold, available, prep_seconds, allergens FROM menu_items \
                  WHERE restaurant_id = $1 ORDER BY id",
             )
             .bind(r)
             .fetch_all(&mut *tx)
             .await?;
+            let groups: Vec<GroupRow> = sqlx::query_as(&format!("{GROUP_ROWS}{IN_ORDER}"))
+                .bind(r)
+                .fetch_all(&mut *tx)
+                .await?;
             tx.commit().await?;
+            modifiers::attach(&mut items, modifiers::groups_from(groups)?);
             Ok((seq as u64, categories, items))
         })
     }

@@ -3,6 +3,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
+use serde_json::{json, Value};
+
 use crate::support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_restohub");
@@ -221,6 +223,26 @@ async fn demo_serves_a_restaurant_to_log_in_to() {
         items.iter().any(|i| i["stock"].as_i64().is_some()),
         "some stock is tracked"
     );
+    // The burger shows choices (a required doneness, optional extras) and
+    // allergens, for the kitchen display and guests to draw.
+    let burger = items.iter().find(|i| i["name"] == "Cheeseburger").unwrap();
+    let groups: Vec<(&Value, &Value)> = burger["modifier_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (&g["name"], &g["required"]))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (&json!("Doneness"), &json!(true)),
+            (&json!("Extras"), &json!(false))
+        ]
+    );
+    assert!(burger["allergens"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("gluten")));
     // A table code printed by the demo opens a guest session.
     let code = printed
         .lines()

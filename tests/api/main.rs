@@ -19,6 +19,7 @@ pub mod health;
 mod kitchen;
 mod lockout;
 mod mfa;
+mod modifiers;
 mod money;
 mod orders;
 mod parity;

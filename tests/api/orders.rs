@@ -572,6 +572,8 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         modifiers: vec![],
         seat: None,
         course: None,
+        choices: vec![],
+        index: 0,
     }];
     let request = restohub::app::orders::plan::Request {
         restaurant_id: f.t.id,

@@ -107,7 +107,7 @@ async fn menu_items_carry_stock_and_availability(backend: Backend) {
         item,
         json!({ "id": item["id"], "category_id": null, "station_id": bar["id"], "name": "Negroni",
                 "description": "", "price_cents": 1100, "stock": 30, "low_stock_threshold": 5,
-                "available": true, "prep_seconds": 0 })
+                "available": true, "prep_seconds": 0, "allergens": [], "modifier_groups": [] })
     );
     let path = format!("/api/v1/menu/items/{}", item["id"]);
 

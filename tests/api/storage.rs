@@ -250,6 +250,7 @@ async fn restaurants_and_configuration(backend: Backend) {
         stock: Some(4),
         low_stock_threshold: 1,
         available: true,
+        allergens: Default::default(),
     };
     let steak = s.create_menu_item(r.id, &new).await.unwrap();
     assert_eq!((steak.stock, steak.station_id), (Some(4), Some(grill.id)));
@@ -703,6 +704,7 @@ fn menu_item(
         stock,
         low_stock_threshold,
         available: true,
+        allergens: Default::default(),
     }
 }
 
@@ -734,6 +736,8 @@ async fn orders_and_the_event_log(backend: Backend) {
                 modifiers: vec![],
                 seat: None,
                 course: None,
+                choices: vec![],
+                index: 0,
             },
             LineRequest {
                 menu_item_id: tea.id,
@@ -742,6 +746,8 @@ async fn orders_and_the_event_log(backend: Backend) {
                 modifiers: vec!["lemon".into()],
                 seat: None,
                 course: None,
+                choices: vec![],
+                index: 0,
             },
         ]
     };
@@ -842,6 +848,8 @@ async fn orders_and_the_event_log(backend: Backend) {
             modifiers: vec![],
             seat: None,
             course: None,
+            choices: vec![],
+            index: 0,
         }]
         .into_boxed_slice(),
     );
@@ -1094,6 +1102,8 @@ async fn orders_and_the_event_log(backend: Backend) {
         modifiers: vec![note.into()],
         seat: None,
         course: None,
+        choices: vec![],
+        index: 0,
     };
     let three: &'static [LineRequest] = Box::leak(
         vec![
@@ -1179,6 +1189,8 @@ async fn statistics_follow_every_change(backend: Backend) {
         modifiers: vec![],
         seat: None,
         course: None,
+        choices: vec![],
+        index: 0,
     };
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
@@ -1534,6 +1546,8 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 modifiers: vec![],
                 seat: None,
                 course: None,
+                choices: vec![],
+                index: 0,
             }];
             let placement = Placement {
                 request: Request {
@@ -1850,6 +1864,8 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         modifiers: vec![],
         seat: None,
         course: None,
+        choices: vec![],
+        index: 0,
     }]));
     let placement = Placement {
         request: Request {
@@ -2133,6 +2149,7 @@ crate::both_backends!(
     the_log_indexes_each_events_rooms,
     the_migration_indexes_events_already_logged,
     kitchen_timers_alarms_and_all_day_counts,
+    modifier_groups_and_options,
 );
 
 /// Station thresholds, late-ticket candidates, alarms raised once, and the
@@ -2186,6 +2203,8 @@ async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
         modifiers: vec![],
         seat: None,
         course: None,
+        choices: vec![],
+        index: 0,
     }]));
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     let placement = Placement {
@@ -2334,6 +2353,8 @@ async fn checks_payments_and_intents(backend: Backend) {
         modifiers: vec![],
         seat: Some(2),
         course: None,
+        choices: vec![],
+        index: 0,
     }]));
     let PlaceOutcome::Placed { order, .. } = place(
         &s,
@@ -2547,4 +2568,153 @@ async fn checks_payments_and_intents(backend: Backend) {
         Some((user.id, "manager".into(), Some("pin-hash".into())))
     );
     assert_eq!(s.pin_hash(other.id, "m@one.test").await.unwrap(), None);
+}
+
+/// Modifier groups and options, function by function: created with their
+/// options, read in display order per item, by group and by option,
+/// changed, deleted with their options, scoped to their restaurant.
+async fn modifier_groups_and_options(backend: Backend) {
+    use restohub_protocol::api::modifiers::{
+        Allergen, ModifierGroupPatch, ModifierOptionPatch, NewModifierGroup, NewModifierOption,
+    };
+
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let burger = s
+        .create_menu_item(r.id, &menu_item("Burger", 1500, None, 0))
+        .await
+        .unwrap();
+    let option = |name: &str, delta: i64, position: i64| NewModifierOption {
+        name: name.into(),
+        price_delta_cents: delta,
+        allergens: [Allergen::Milk].into_iter().collect(),
+        position,
+    };
+    let new = NewModifierGroup {
+        name: "Extras".into(),
+        min_choices: 0,
+        max_choices: 2,
+        position: 1,
+        options: vec![option("Cheese", 150, 2), option("Bacon", -50, 1)],
+    };
+    let extras = s
+        .create_modifier_group(r.id, burger.id, &new)
+        .await
+        .unwrap();
+    let names: Vec<&str> = extras.options.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["Bacon", "Cheese"], "in display order");
+    assert_eq!(extras.options[0].price_delta_cents, -50);
+    assert_eq!(extras.options[0].allergens.list(), [Allergen::Milk]);
+    assert!(!extras.required);
+    // Another restaurant's item, and a duplicate name, are refused.
+    let foreign = s.create_modifier_group(other.id, burger.id, &new).await;
+    assert!(foreign.unwrap_err().as_database_error().is_some());
+    let twice = s.create_modifier_group(r.id, burger.id, &new).await;
+    assert!(twice
+        .unwrap_err()
+        .as_database_error()
+        .unwrap()
+        .is_unique_violation());
+    let doneness = NewModifierGroup {
+        name: "Doneness".into(),
+        min_choices: 1,
+        max_choices: 1,
+        position: 0,
+        options: vec![option("Rare", 0, 0)],
+    };
+    let doneness = s
+        .create_modifier_group(r.id, burger.id, &doneness)
+        .await
+        .unwrap();
+    assert!(doneness.required);
+    let all = s.modifier_groups(r.id, burger.id, burger.id).await.unwrap();
+    assert_eq!(all, vec![doneness.clone(), extras.clone()]);
+    assert!(s
+        .modifier_groups(other.id, burger.id, burger.id)
+        .await
+        .unwrap()
+        .is_empty());
+    let item = s.menu_item(r.id, burger.id).await.unwrap().unwrap();
+    assert_eq!(item.modifier_groups, all);
+    assert_eq!(
+        s.modifier_group(r.id, extras.id).await.unwrap(),
+        Some(extras.clone())
+    );
+    assert_eq!(s.modifier_group(other.id, extras.id).await.unwrap(), None);
+    let bacon = extras.options[0].id;
+    assert_eq!(
+        s.modifier_option_group(r.id, bacon).await.unwrap(),
+        Some(extras.clone())
+    );
+    assert_eq!(
+        s.modifier_option_group(other.id, bacon).await.unwrap(),
+        None
+    );
+
+    // Changes.
+    let patch = ModifierGroupPatch {
+        max_choices: Some(3),
+        ..Default::default()
+    };
+    let changed = s
+        .update_modifier_group(r.id, extras.id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((changed.max_choices, changed.options.len()), (3, 2));
+    assert!(s
+        .update_modifier_group(other.id, extras.id, &patch)
+        .await
+        .unwrap()
+        .is_none());
+    let patch = ModifierOptionPatch {
+        price_delta_cents: Some(75),
+        allergens: Some(Default::default()),
+        ..Default::default()
+    };
+    let changed = s
+        .update_modifier_option(r.id, bacon, &patch, |_, _| vec![])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.options[0].price_delta_cents, 75);
+    assert!(changed.options[0].allergens.is_empty());
+    assert!(s
+        .update_modifier_option(other.id, bacon, &patch, |_, _| vec![])
+        .await
+        .unwrap()
+        .is_none());
+    let added = s
+        .create_modifier_option(r.id, extras.id, &option("Egg", 120, 9))
+        .await
+        .unwrap();
+    assert_eq!(added.options.len(), 3);
+    assert!(s
+        .create_modifier_option(other.id, extras.id, &option("Egg", 1, 1))
+        .await
+        .is_err());
+
+    // Deletes: an option once; a group with its options; another
+    // restaurant's never.
+    assert!(!s.delete_modifier_option(other.id, bacon).await.unwrap());
+    assert!(s.delete_modifier_option(r.id, bacon).await.unwrap());
+    assert!(!s.delete_modifier_option(r.id, bacon).await.unwrap());
+    assert!(!s.delete_modifier_group(other.id, extras.id).await.unwrap());
+    assert!(s.delete_modifier_group(r.id, extras.id).await.unwrap());
+    assert_eq!(
+        s.modifier_option_group(r.id, added.options[1].id)
+            .await
+            .unwrap(),
+        None
+    );
+    // Deleting the item takes its groups with it.
+    assert!(s.delete_menu_item(r.id, burger.id).await.unwrap());
+    assert_eq!(s.modifier_group(r.id, doneness.id).await.unwrap(), None);
 }

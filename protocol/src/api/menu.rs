@@ -4,6 +4,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use super::modifiers::{AllergenSet, ModifierGroup};
+
 /// Prices are integer minor units (cents); this bounds typos, not menus.
 pub const MAX_PRICE: i64 = 100_000_000;
 pub const MAX_STOCK: i64 = 1_000_000_000;
@@ -69,6 +71,12 @@ pub struct MenuItem {
     pub available: bool,
     /// How long it takes to prepare (0 – 86,400 s).
     pub prep_seconds: i64,
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "i64"))]
+    pub allergens: AllergenSet,
+    /// Its modifier groups, with their options, in display order.
+    #[cfg_attr(feature = "sqlx", sqlx(skip))]
+    #[serde(default)]
+    pub modifier_groups: Vec<ModifierGroup>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
@@ -98,6 +106,8 @@ pub struct NewMenuItem {
     #[serde(default)]
     #[validate(range(min = 0, max = MAX_PREP_SECONDS))]
     pub prep_seconds: i64,
+    #[serde(default)]
+    pub allergens: AllergenSet,
 }
 
 fn yes() -> bool {
@@ -127,4 +137,5 @@ pub struct MenuItemPatch {
     pub available: Option<bool>,
     #[validate(range(min = 0, max = MAX_PREP_SECONDS))]
     pub prep_seconds: Option<i64>,
+    pub allergens: Option<AllergenSet>,
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod checks;
 pub mod health;
 pub mod menu;
+pub mod modifiers;
 pub mod orders;
 pub mod restaurant;
 pub mod staff;

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use super::modifiers::{AllergenSet, ChosenOption, MAX_CHOICES};
 use crate::Timestamp;
 
 pub const MAX_LINES: u64 = 50;
@@ -58,8 +59,8 @@ pub struct PlaceOrder {
     pub note: String,
 }
 
-/// Identical lines (same item, note and modifiers) are merged into one with
-/// the summed quantity; lines of one item that differ stay separate, and
+/// Identical lines (same item, note, modifiers, seat and choices) are merged
+/// into one with the summed quantity; lines of one item that differ stay separate, and
 /// stock is checked for their total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +82,10 @@ pub struct NewLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(range(min = 1, max = MAX_COURSE))]
     pub course: Option<i64>,
+    /// Option ids from the item's modifier groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[validate(length(max = MAX_CHOICES))]
+    pub choices: Vec<i64>,
 }
 
 /// Courses are numbered 1 to this.
@@ -183,7 +188,8 @@ pub struct OrderLine {
     pub id: i64,
     pub menu_item_id: i64,
     pub station_id: Option<i64>,
-    /// Name and price as they were when ordered.
+    /// Name and price as they were when ordered; the price includes the
+    /// chosen options' deltas.
     pub name: String,
     pub unit_price_cents: i64,
     pub qty: i64,
@@ -215,6 +221,12 @@ pub struct OrderLine {
     /// Why it was voided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<String>,
+    /// The options chosen, as they were (their deltas are in the unit price).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<ChosenOption>,
+    /// The item's and the chosen options' allergens.
+    #[serde(default, skip_serializing_if = "AllergenSet::is_empty")]
+    pub allergens: AllergenSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

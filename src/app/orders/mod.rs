@@ -3,6 +3,7 @@
 //! reading one back. Moving an order through the kitchen is
 //! [`super::kitchen`]. Storage runs the transactions.
 
+pub mod choices;
 pub(crate) mod events;
 pub mod plan;
 
@@ -140,7 +141,7 @@ fn check_table(caller: &Caller, req: &PlaceOrder) -> ApiResult<Option<i64>> {
     Ok(req.table_id)
 }
 
-/// Identical lines (item, note, modifiers, seat, course) become one with the summed qty.
+/// Identical lines (item, note, modifiers, seat, course, choices) become one with the summed qty.
 fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
     let mut merged: Vec<LineRequest> = Vec::new();
     for (i, line) in req.lines.iter().enumerate() {
@@ -156,12 +157,14 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
             ));
         }
         let note = line.note.trim().to_owned();
+        let choices = distinct_choices(i, &line.choices)?;
         match merged.iter_mut().find(|m| {
             m.menu_item_id == line.menu_item_id
                 && m.note == note
                 && m.modifiers == modifiers
                 && m.seat == line.seat
                 && m.course == line.course
+                && m.choices == choices
         }) {
             Some(same) => {
                 same.qty += line.qty;
@@ -180,10 +183,26 @@ fn merge_lines(req: &PlaceOrder) -> ApiResult<Vec<LineRequest>> {
                 modifiers,
                 seat: line.seat,
                 course: line.course,
+                choices,
+                index: i,
             }),
         }
     }
     Ok(merged)
+}
+
+/// A line's option ids, sorted; the same option twice is refused.
+fn distinct_choices(i: usize, choices: &[i64]) -> ApiResult<Vec<i64>> {
+    let mut sorted = choices.to_vec();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(ApiError::invalid_field(
+            &format!("lines[{i}].choices"),
+            "duplicate",
+            "an option is chosen twice",
+        ));
+    }
+    Ok(sorted)
 }
 
 fn fingerprint(req: &PlaceOrder) -> String {

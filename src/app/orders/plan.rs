@@ -12,7 +12,7 @@ use restohub_protocol::api::orders::{LineStatus, Order, OrderLine, OrderSource, 
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::{Role, Timestamp};
 
-use super::events;
+use super::{choices, events};
 use crate::app::timers::StationTargets;
 use crate::clock::Clock;
 use crate::storage::{
@@ -30,6 +30,10 @@ pub struct LineRequest {
     pub seat: Option<i64>,
     /// `None`: its item's category's course.
     pub course: Option<i64>,
+    /// Option ids, distinct and sorted (identical lines compare equal).
+    pub choices: Vec<i64>,
+    /// Its (first) index in the request, for field paths.
+    pub index: usize,
 }
 
 /// A placement as asked, validated and merged.
@@ -104,11 +108,18 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
         .iter()
         .map(|line| {
             let item = &items[&line.menu_item_id];
-            NewLine {
+            let chosen = choices::choose(item, &line.choices).map_err(|refused| {
+                Invalid(
+                    format!("lines[{}].choices", line.index),
+                    refused.0,
+                    refused.1,
+                )
+            })?;
+            Ok(NewLine {
                 menu_item_id: line.menu_item_id,
                 station_id: item.station_id,
                 name: item.name.clone(),
-                unit_price_cents: item.price_cents,
+                unit_price_cents: item.price_cents + chosen.delta_cents,
                 qty: line.qty,
                 note: line.note.clone(),
                 modifiers: line.modifiers.clone(),
@@ -118,9 +129,11 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
                 prep_seconds: item.prep_seconds,
                 fired_at: None,
                 start_at: None,
-            }
+                choices: chosen.options,
+                allergens: chosen.allergens,
+            })
         })
-        .collect();
+        .collect::<Result<_, Invalid>>()?;
     fire_first_course(&mut lines, req.now);
     let take = wanted
         .iter()
@@ -263,6 +276,8 @@ impl Plan {
                     ready_at: None,
                     served_at: None,
                     void_reason: None,
+                    choices: l.choices.clone(),
+                    allergens: l.allergens,
                 })
                 .collect(),
             created_at: Timestamp(o.created_at),
@@ -348,6 +363,8 @@ mod tests {
             available,
             course: 1,
             prep_seconds: 0,
+            allergens: Default::default(),
+            groups: vec![],
         }
     }
 
@@ -359,6 +376,8 @@ mod tests {
             modifiers: vec![],
             seat: None,
             course: None,
+            choices: vec![],
+            index: 0,
         }
     }
 

@@ -28,6 +28,7 @@ mod sqlite;
 
 use std::collections::BTreeMap;
 
+use restohub_protocol::api::modifiers::{AllergenSet, ChosenOption, ModifierGroup};
 use restohub_protocol::api::orders::{LineStatus, Order, OrderSource, OrderStatus};
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::Role;
@@ -66,6 +67,9 @@ pub struct ItemFacts {
     /// Its category's course (1 without a category).
     pub course: i64,
     pub prep_seconds: i64,
+    pub allergens: AllergenSet,
+    /// Its modifier groups with their options, in display order.
+    pub groups: Vec<ModifierGroup>,
 }
 
 /// What storage read, for the placement to be decided from.
@@ -124,9 +128,19 @@ pub struct NewLine {
     /// `None`: held.
     pub fired_at: Option<i64>,
     pub start_at: Option<i64>,
+    /// Stored as JSON text.
+    #[serde(serialize_with = "as_json_text")]
+    pub choices: Vec<ChosenOption>,
+    /// Stored as a bit mask.
+    #[serde(serialize_with = "as_bits")]
+    pub allergens: AllergenSet,
 }
 
-fn as_json_text<S: serde::Serializer>(value: &[String], s: S) -> Result<S::Ok, S::Error> {
+fn as_bits<S: serde::Serializer>(value: &AllergenSet, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(value.bits())
+}
+
+fn as_json_text<T: Serialize, S: serde::Serializer>(value: &[T], s: S) -> Result<S::Ok, S::Error> {
     let text = serde_json::to_string(value).map_err(serde::ser::Error::custom)?;
     s.serialize_str(&text)
 }
@@ -223,7 +237,7 @@ const TABLE_STATUS: &str = "SELECT status FROM dining_tables WHERE restaurant_id
 const CHANGE_TABLE: &str = "UPDATE dining_tables SET status = $4 WHERE restaurant_id = $1 \
     AND id = $2 AND status = $3 RETURNING id";
 const ITEM: &str = "SELECT m.name, m.price_cents, m.station_id, m.stock, m.low_stock_threshold, \
-    m.available, COALESCE(c.course, 1), m.prep_seconds FROM menu_items m \
+    m.available, COALESCE(c.course, 1), m.prep_seconds, m.allergens FROM menu_items m \
     LEFT JOIN menu_categories c ON c.restaurant_id = m.restaurant_id AND c.id = m.category_id \
     WHERE m.restaurant_id = $1 AND m.id = $2";
 /// Takes stock if there is enough; the item sells out (`available` off)

@@ -32,6 +32,9 @@ use super::{
     Written, BY_KEY, CHANGE_TABLE, TAKE_STOCK,
 };
 use crate::storage::append::{self, json, PgEvents, PgStats};
+use crate::storage::modifiers::{groups_from, GroupRow};
+use crate::storage::{corrupt, decoded};
+use restohub_protocol::api::modifiers::AllergenSet;
 
 /// [`super::OPENING`], with: the ids the order and its `$5` lines will have
 /// (the read commits without waiting for the WAL flush a sequence's advance
@@ -49,7 +52,13 @@ const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY
     AND stock IS NOT NULL) THEN ARRAY(SELECT id FROM dining_tables \
     WHERE restaurant_id = $1 ORDER BY id) END AS tables, m.id AS item, m.name, m.price_cents, \
     m.station_id, m.stock, m.low_stock_threshold, m.available, COALESCE(c.course, 1) AS course, \
-    m.prep_seconds FROM ids, restaurants r LEFT JOIN orders o ON o.restaurant_id = r.id \
+    m.prep_seconds, m.allergens, \
+    (SELECT json_agg(json_build_array(g.id, g.menu_item_id, g.name, g.min_choices, \
+    g.max_choices, g.position, o.id, o.name, o.price_delta_cents, o.allergens, o.position) \
+    ORDER BY g.position, g.id, o.position, o.id) FROM modifier_groups g \
+    LEFT JOIN modifier_options o ON o.restaurant_id = g.restaurant_id AND o.group_id = g.id \
+    WHERE g.restaurant_id = $1 AND g.menu_item_id = m.id)::TEXT AS groups \
+    FROM ids, restaurants r LEFT JOIN orders o ON o.restaurant_id = r.id \
     AND o.idempotency_key = $2 LEFT JOIN dining_tables t \
     ON t.restaurant_id = r.id AND t.id = $3 LEFT JOIN menu_items m \
     ON m.restaurant_id = r.id AND m.id = ANY($4) LEFT JOIN menu_categories c \
@@ -78,7 +87,7 @@ const ORDER_COLUMNS: [&str; 16] = [
 
 /// The lines' columns and their array types, in the order [`bind_lines`]
 /// binds one array each (after the order's values).
-const LINE_COLUMNS: [(&str, &str); 16] = [
+const LINE_COLUMNS: [(&str, &str); 18] = [
     ("id", "BIGINT"),
     ("restaurant_id", "BIGINT"),
     ("order_id", "BIGINT"),
@@ -95,6 +104,8 @@ const LINE_COLUMNS: [(&str, &str); 16] = [
     ("prep_seconds", "BIGINT"),
     ("fired_at", "BIGINT"),
     ("start_at", "BIGINT"),
+    ("choices", "TEXT"),
+    ("allergens", "BIGINT"),
 ];
 
 /// The statistics (`$7`–`$13`, see [`append::pg_stats_ctes`]), then the seqs and
@@ -169,6 +180,8 @@ struct LineArrays {
     prep_seconds: Vec<i64>,
     fired_at: Vec<Option<i64>>,
     start_at: Vec<Option<i64>>,
+    choices: Vec<String>,
+    allergens: Vec<i64>,
 }
 
 impl LineArrays {
@@ -194,6 +207,11 @@ impl LineArrays {
             prep_seconds: lines.iter().map(|l| l.prep_seconds).collect(),
             fired_at: lines.iter().map(|l| l.fired_at).collect(),
             start_at: lines.iter().map(|l| l.start_at).collect(),
+            choices: lines
+                .iter()
+                .map(|l| json(&l.choices))
+                .collect::<sqlx::Result<_>>()?,
+            allergens: lines.iter().map(|l| l.allergens.bits()).collect(),
         })
     }
 
@@ -214,6 +232,8 @@ impl LineArrays {
             .bind(&self.prep_seconds)
             .bind(&self.fired_at)
             .bind(&self.start_at)
+            .bind(&self.choices)
+            .bind(&self.allergens)
     }
 }
 
@@ -236,6 +256,8 @@ struct OpeningRow {
     available: Option<bool>,
     course: Option<i64>,
     prep_seconds: Option<i64>,
+    allergens: Option<i64>,
+    groups: Option<String>,
 }
 
 /// What the opening read found for an order that can be decided.
@@ -345,6 +367,7 @@ async fn open<R>(
             Some(available),
             Some(course),
             Some(prep_seconds),
+            Some(allergens),
         ) = (
             row.item,
             row.name,
@@ -353,7 +376,13 @@ async fn open<R>(
             row.available,
             row.course,
             row.prep_seconds,
+            row.allergens,
         ) {
+            let what = || format!("menu item {id}");
+            let rows: Vec<GroupRow> = match &row.groups {
+                Some(text) => decoded(text, "modifier groups", what)?,
+                None => Vec::new(),
+            };
             let item = ItemFacts {
                 name,
                 price_cents,
@@ -363,6 +392,9 @@ async fn open<R>(
                 available,
                 course,
                 prep_seconds,
+                allergens: AllergenSet::try_from(allergens)
+                    .map_err(|e| corrupt(what(), "allergens", e))?,
+                groups: groups_from(rows)?,
             };
             items.insert(id, item);
         }

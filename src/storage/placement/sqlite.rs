@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use restohub_protocol::api::modifiers::{AllergenSet, ModifierGroup};
 use rusqlite::types::Type;
 use rusqlite::Connection;
 use sqlx::SqlitePool;
@@ -13,7 +14,9 @@ use super::{
     ItemFacts, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step, Written,
     CHANGE_TABLE, ITEM, OPENING, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
 };
+use crate::storage::corrupt;
 use crate::storage::direct::{self, End};
+use crate::storage::modifiers::{groups_from, GroupRow, ITEM_GROUPS};
 
 const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source, status, note, \
     total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
@@ -22,8 +25,8 @@ const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source,
     RETURNING id";
 const INSERT_LINE: &str = "INSERT INTO order_lines (restaurant_id, order_id, menu_item_id, \
     station_id, name, unit_price_cents, qty, note, modifiers, status, seat, course, prep_seconds, \
-    fired_at, start_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
+    fired_at, start_at, choices, allergens) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id";
 const SET_PLACED_SEQ: &str =
     "UPDATE orders SET placed_seq = $3 WHERE restaurant_id = $1 AND id = $2";
 
@@ -86,9 +89,13 @@ fn facts<R>(
                 available: row.get(5)?,
                 course: row.get(6)?,
                 prep_seconds: row.get(7)?,
+                allergens: AllergenSet::try_from(row.get::<_, i64>(8)?)
+                    .map_err(|e| conversion(corrupt(format!("menu item {id}"), "allergens", e)))?,
+                groups: Vec::new(),
             })
         })?;
-        if let Some(item) = item {
+        if let Some(mut item) = item {
+            item.groups = groups(c, r, id)?;
             items.insert(id, item);
         }
     }
@@ -97,6 +104,26 @@ fn facts<R>(
         table,
         items,
     }))
+}
+
+/// An item's modifier groups (see [`crate::storage::modifiers`]).
+fn groups(c: &Connection, r: i64, item: i64) -> rusqlite::Result<Vec<ModifierGroup>> {
+    let rows = direct::all(c, &ITEM_GROUPS, &[&r, &item], |row| {
+        Ok(GroupRow {
+            group_id: row.get(0)?,
+            menu_item_id: row.get(1)?,
+            group_name: row.get(2)?,
+            min_choices: row.get(3)?,
+            max_choices: row.get(4)?,
+            group_position: row.get(5)?,
+            option_id: row.get(6)?,
+            option_name: row.get(7)?,
+            price_delta_cents: row.get(8)?,
+            option_allergens: row.get(9)?,
+            option_position: row.get(10)?,
+        })
+    })?;
+    groups_from(rows).map_err(conversion)
 }
 
 /// Runs the plan: stock, table, order, lines, statistics, events.
@@ -157,7 +184,8 @@ fn write<R>(
     let mut line_ids = Vec::with_capacity(w.lines.len());
     for line in &w.lines {
         let modifiers = serde_json::to_string(&line.modifiers).map_err(conversion)?;
-        let args: [&dyn rusqlite::ToSql; 15] = [
+        let choices = serde_json::to_string(&line.choices).map_err(conversion)?;
+        let args: [&dyn rusqlite::ToSql; 17] = [
             &r,
             &order_id,
             &line.menu_item_id,
@@ -173,6 +201,8 @@ fn write<R>(
             &line.prep_seconds,
             &line.fired_at,
             &line.start_at,
+            &choices,
+            &line.allergens.bits(),
         ];
         line_ids.push(direct::one(c, INSERT_LINE, &args, |row| row.get(0))?);
     }
