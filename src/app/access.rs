@@ -45,6 +45,8 @@ pub enum Operation {
     CallWaiter,
     /// Mark a table free, occupied, reserved or cleaning.
     SetTableStatus,
+    /// Take a table's waiter call.
+    AcceptCall,
     /// The open tickets, and the kitchen's rooms.
     WatchKitchen,
     /// Tables with their open orders (a guest its own).
@@ -112,7 +114,7 @@ pub fn roles(op: Operation) -> &'static [Role] {
         }
         ReadFloor | SetTableStatus | WatchRestaurant => STAFF,
         SetStock | PrepareLine => KITCHEN,
-        ServeAndVoid => FLOOR,
+        ServeAndVoid | AcceptCall => FLOOR,
         CloseOrder => TILL,
         PlaceOrder | CancelOrder => ORDER_TAKERS,
         WatchKitchen => PASS,
@@ -188,6 +190,7 @@ mod tests {
             CancelOrder,
             CallWaiter,
             SetTableStatus,
+            AcceptCall,
             WatchKitchen,
             WatchTables,
             WatchRestaurant,

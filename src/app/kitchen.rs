@@ -26,8 +26,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{
-    AuditDraft, Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, StockChange,
-    StockReturn, TableChange, TableRules,
+    AuditDraft, Changed, EventDraft, OrderChange, OrderChangePlan, OrderChanged, StockReturn,
+    TableRules,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -163,7 +163,7 @@ impl OrderChangePlan for Step<'_> {
 
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
         let r = self.caller.restaurant_id;
-        lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables)
+        lifecycle_events(r, c, self.tables)
     }
 
     /// Voids, cancellations and closes are audited in the change's
@@ -413,14 +413,8 @@ pub fn follow_lines(lines: &[(i64, LineStatus)]) -> OrderStatus {
 /// table; `order.status_changed` (or `order.cancelled`) to the expo,
 /// waiters, dashboard and table (and the stations, for a cancellation);
 /// stock and table events as for a placement.
-fn lifecycle_events(
-    r: i64,
-    before: &Order,
-    after: &Order,
-    stock: &[StockChange],
-    table: Option<&TableChange>,
-    tables: &[i64],
-) -> Vec<EventDraft> {
+fn lifecycle_events(r: i64, c: &OrderChanged<'_>, tables: &[i64]) -> Vec<EventDraft> {
+    let (before, after) = (c.before, c.after);
     let mut out = Vec::new();
     for (old, new) in before
         .lines
@@ -468,9 +462,10 @@ fn lifecycle_events(
             };
             out.push(EventDraft::new(rooms, change));
         }
+        out.extend(events::ready_for_placer(after, c.placed_by_user));
     }
-    out.extend(events::stock(r, stock, tables));
-    out.extend(events::table(r, table));
+    out.extend(events::stock(r, c.stock, tables));
+    out.extend(events::table(r, c.table));
     out
 }
 

@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod orders;
 pub mod revocations;
 pub mod rooms;
+pub mod screens;
 pub mod sessions;
 pub mod staff;
 pub mod stations;

@@ -71,6 +71,7 @@ pub async fn run(
     for room in std::mem::take(&mut conn.rooms) {
         node.leave(room, &session);
     }
+    node.screen_gone(session.key);
     node.unregister();
     // The account's connection counts no more once the session is gone,
     // not after the closing handshake.

@@ -18,6 +18,7 @@ mod poller;
 mod presence;
 pub mod redis;
 mod registry;
+mod screens;
 pub mod session;
 mod store_log;
 #[cfg(test)]
@@ -37,6 +38,7 @@ use broker::{Broker, BrokerHandler, BrokerHealth};
 use log::EventLog;
 use ordering::{lock, Channel};
 use registry::Registry;
+pub use screens::{Screen, SeenRefusal};
 pub use session::{SessionHandle, Stats};
 
 pub struct Inner {
@@ -53,6 +55,8 @@ pub struct Inner {
     instance: String,
     /// Restaurants whose dashboards need a fresh snapshot.
     dashboards: Dashboards,
+    /// What local screens acknowledged (proof of display).
+    screens: screens::Screens,
     pub stats: Stats,
 }
 
@@ -85,6 +89,7 @@ impl Node {
             next_key: AtomicU64::new(1),
             instance,
             dashboards: Dashboards::default(),
+            screens: screens::Screens::default(),
             stats: Stats::default(),
         }));
         node.broker.start(Arc::new(node.clone()));

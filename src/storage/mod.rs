@@ -68,6 +68,7 @@ mod placement;
 mod refresh_tokens;
 mod restaurants;
 mod revocations;
+mod screens;
 mod snapshots;
 mod stations;
 mod tables;
@@ -92,6 +93,7 @@ pub use placement::{
     PlacementPlan, PlacementWrite, Shortage, StockTake, Written,
 };
 pub use refresh_tokens::{NewRefreshToken, Rotation};
+pub use screens::{Advanced, ScreenRow, SeenOrder};
 pub use tables::GuestTable;
 pub use users::{Credentials, NewUser, UserChanges};
 

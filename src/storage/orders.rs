@@ -20,6 +20,8 @@ pub(super) struct OrderRow {
     ready_at: Option<i64>,
     pub(super) business_day: String,
     pub(super) hour_start: i64,
+    /// Who placed it (`None` for a guest): whom its readiness concerns.
+    pub(super) placed_by_user: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -74,7 +76,7 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
 
 pub(super) const ORDER_COLS: &str =
     "id, table_id, source, status, note, total_cents, created_at, placed_seq, ready_at, \
-     business_day, hour_start";
+     business_day, hour_start, placed_by_user";
 
 impl Store {
     pub async fn order(&self, restaurant: i64, id: i64) -> sqlx::Result<Option<Order>> {
