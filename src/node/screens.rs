@@ -47,14 +47,15 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Why an acknowledgement was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SeenRefusal {
-    /// Beyond what this session was sent.
-    Ahead { sent: u64 },
+    /// Beyond the restaurant's latest event this instance delivered.
+    Ahead { head: u64 },
 }
 
 impl Node {
     /// `session`, named `name`, has rendered up to `seq` at `stations` (the
-    /// station rooms it is in) at `now`. Refused beyond the last seq it was
-    /// sent; an older seq than it acknowledged before changes nothing.
+    /// station rooms it is in) at `now`. Refused beyond the restaurant's
+    /// latest event; an older seq than it acknowledged before changes
+    /// nothing.
     pub fn screen_seen(
         &self,
         session: &SessionHandle,
@@ -63,12 +64,17 @@ impl Node {
         seq: u64,
         now: i64,
     ) -> Result<(), SeenRefusal> {
-        let sent = session
-            .last_seq
-            .load(Ordering::Acquire)
-            .min(self.last_seq(session.restaurant_id));
+        // Most acknowledge what they were sent: checked without the
+        // delivery lock (taken per acknowledgement, it would queue behind
+        // deliveries). A snapshot's seq may be later; then the head this
+        // instance delivered bounds it. Only a `since` claimed beyond the
+        // log puts the session past the head; the flush clamps to it.
+        let sent = session.last_seq.load(Ordering::Acquire);
         if seq > sent {
-            return Err(SeenRefusal::Ahead { sent });
+            let head = self.last_seq(session.restaurant_id);
+            if seq > head {
+                return Err(SeenRefusal::Ahead { head });
+            }
         }
         let r = session.restaurant_id;
         {

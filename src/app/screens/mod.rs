@@ -45,8 +45,8 @@ pub struct ScreenSettings {
 }
 
 /// `screen.seen`: `session` (in `rooms`) has rendered up to `seq`. It counts
-/// for each station room the session is in; a seq beyond what the session
-/// was sent is refused.
+/// for each station room the session is in; a seq beyond the restaurant's
+/// latest event is refused.
 pub fn seen(
     state: &AppState,
     caller: &Caller,
@@ -94,10 +94,10 @@ pub fn seen(
             screen: name,
             station_ids: stations,
         }),
-        Err(SeenRefusal::Ahead { sent }) => Err(ApiError::invalid_field(
+        Err(SeenRefusal::Ahead { head }) => Err(ApiError::invalid_field(
             "seq",
             "range",
-            &format!("beyond the last seq this session was sent ({sent})"),
+            &format!("beyond the restaurant's latest event ({head})"),
         )),
     }
 }
@@ -128,6 +128,8 @@ pub async fn watch_screens(state: AppState, settings: ScreenSettings) {
 /// it passed) and stores each screen that acknowledged.
 pub async fn flush(state: &AppState) -> sqlx::Result<()> {
     for (r, station, seq, at) in state.node.take_seen_stations() {
+        // Never past what this instance delivered (see `Node::screen_seen`).
+        let seq = seq.min(state.node.last_seq(r));
         let advanced = state
             .store
             .advance_seen(
@@ -160,7 +162,9 @@ pub async fn flush(state: &AppState) -> sqlx::Result<()> {
             .push((
                 screen.station_id,
                 screen.name,
-                screen.seen_seq as i64,
+                screen
+                    .seen_seq
+                    .min(state.node.last_seq(screen.restaurant_id)) as i64,
                 screen.seen_at,
             ));
     }

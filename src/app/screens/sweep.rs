@@ -115,7 +115,9 @@ async fn behind(
     alert_after_ms: i64,
 ) -> sqlx::Result<()> {
     let mut due: BTreeMap<i64, Option<i64>> = BTreeMap::new();
-    for screen in screens {
+    let head = state.node.last_seq(r);
+    for mut screen in screens {
+        screen.seen_seq = screen.seen_seq.min(head);
         let station = screen.station_id;
         let due_seq = match due.get(&station) {
             Some(d) => *d,
