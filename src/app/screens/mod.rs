@@ -127,7 +127,13 @@ pub async fn watch_screens(state: AppState, settings: ScreenSettings) {
 /// Advances each acknowledged station's watermark (announcing the orders
 /// it passed) and stores each screen that acknowledged.
 pub async fn flush(state: &AppState) -> sqlx::Result<()> {
+    let mut failed = None;
     for (r, station, seq, at) in state.node.take_seen_stations() {
+        if failed.is_some() {
+            // Kept for the next flush, like the one that failed.
+            state.node.remark_seen_station(r, station, seq, at);
+            continue;
+        }
         // Never past what this instance delivered (see `Node::screen_seen`).
         let seq = seq.min(state.node.last_seq(r));
         let advanced = state
@@ -150,9 +156,12 @@ pub async fn flush(state: &AppState) -> sqlx::Result<()> {
             }
             Err(e) => {
                 state.node.remark_seen_station(r, station, seq, at);
-                return Err(e);
+                failed = Some(e);
             }
         }
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     let mut by_restaurant: std::collections::BTreeMap<i64, Vec<_>> = Default::default();
     for screen in state.node.take_screens().into_iter().filter(|s| s.dirty) {
