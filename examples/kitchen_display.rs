@@ -38,6 +38,8 @@ struct Screen {
     /// Items queued or preparing, per station.
     all_day: BTreeMap<i64, Vec<AllDayCount>>,
     last_seq: Option<u64>,
+    /// The last seq acknowledged with `screen.seen` (station screens).
+    acked: Option<u64>,
     status: String,
     next_id: i64,
 }
@@ -71,6 +73,7 @@ async fn main() -> Result<(), Error> {
         hub_offset_ms: 0,
         all_day: BTreeMap::new(),
         last_seq: None,
+        acked: None,
         status: String::new(),
         next_id: 1,
     };
@@ -137,7 +140,10 @@ impl Screen {
                     None | Some("q") => return Ok(None),
                     Some(command) => self.key(&mut ws, command).await?,
                 },
-                _ = tick.tick() => self.draw(),
+                _ = tick.tick() => {
+                    self.acknowledge(&mut ws).await?;
+                    self.draw()
+                }
             }
         }
     }
@@ -333,6 +339,25 @@ impl Screen {
             json!({ "type": "item.set_status", "order_id": order, "line_id": line, "status": to }),
         )
         .await
+    }
+
+    /// A station screen says what it has drawn (`screen.seen`), at most
+    /// once a second: the expo and the waiters then know its tickets are
+    /// on screen, and the hub alerts them if it stops.
+    async fn acknowledge<S>(&mut self, ws: &mut S) -> Result<(), Error>
+    where
+        S: SinkExt<Message> + Unpin,
+        S::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let (Some(_), Some(seq)) = (self.station, self.last_seq) else {
+            return Ok(());
+        };
+        if self.acked.is_some_and(|acked| acked >= seq) {
+            return Ok(());
+        }
+        self.acked = Some(seq);
+        self.send(ws, json!({ "type": "screen.seen", "seq": seq }))
+            .await
     }
 
     async fn send<S>(&mut self, ws: &mut S, mut command: Value) -> Result<(), Error>

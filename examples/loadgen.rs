@@ -12,6 +12,8 @@
 //!   deliveries/s and errors by code. `--hub` takes several instances; clients
 //!   and screens are spread over them (the scale-out scenario). `--chain N`
 //!   spreads orders and screens over N restaurants instead of the demo.
+//!   `--ack-ms 250` makes the screens join the item's station room and
+//!   acknowledge what they render (`screen.seen`, at most every 250 ms).
 //! - `hot`: N clients order one tracked item at once; time to drain,
 //!   failures other than OUT_OF_STOCK, and whether stock was oversold.
 //! - `replay`: other clients' REST and ping latency and the hub's RSS,
@@ -26,6 +28,7 @@
 //!     cargo run --release --example loadgen -- idle <hub url> <hub pid> <restaurant> <email> <password> <connections>
 //!     cargo run --release --example loadgen -- orders --hub <url>[,<url>...] --rate 500 --seconds 10 --clients 8 --screens 2000
 //!     cargo run --release --example loadgen -- orders --hub <url> --restaurant bench --chain 100 --item Soup --rate 1000 --screens 2000
+//!     cargo run --release --example loadgen -- orders --hub <url> --rate 1000 --seconds 10 --screens 2000 --ack-ms 250
 //!     cargo run --release --example loadgen -- hot --hub <url> --clients 1000 --stock 200
 //!     cargo run --release --example loadgen -- replay --hub <url> --pid <hub pid> --events 10000 --loops 20
 //!     cargo run --release --example loadgen -- payments --hub <url> --rate 500 --seconds 10 --clients 8 [--partial]
@@ -108,6 +111,10 @@ struct OrdersArgs {
     /// Kitchen screens (chef sessions, all in the kitchen room).
     #[arg(long, default_value_t = 0)]
     screens: usize,
+    /// Screens also join the item's station room and acknowledge what they
+    /// receive (`screen.seen`), at most once per this many ms; 0: never.
+    #[arg(long, default_value_t = 0)]
+    ack_ms: u64,
     /// The menu item every order takes (an untracked one never runs out).
     #[arg(long, default_value = "Tomato soup")]
     item: String,
@@ -503,14 +510,48 @@ struct Screens {
 /// screen, merged and cleared twice a second, had 2,000 screens clearing
 /// 168 KiB each that often: a tenth of a core taken from the hub.
 /// `path` indexes [`Screens::paths`].
-fn watch(mut ws: Ws, screens: Arc<Screens>, path: usize) -> tokio::task::JoinHandle<()> {
+fn watch(
+    mut ws: Ws,
+    screens: Arc<Screens>,
+    path: usize,
+    acks: Option<Acks>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // With acknowledgements: the last seq received and the last sent.
+        let (mut seen, mut acked, mut id) = (0u64, 0u64, 0u64);
+        let mut tick =
+            tokio::time::interval(acks.as_ref().map_or(Duration::from_secs(3600), |a| a.every));
+        if let Some(acks) = &acks {
+            let join = json!({ "type": "subscribe", "id": "join", "room": acks.room });
+            if ws.send(Message::text(join.to_string())).await.is_err() {
+                screens.closed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
         loop {
-            match ws.next().await {
+            let next = tokio::select! {
+                next = ws.next() => next,
+                _ = tick.tick(), if acks.is_some() => {
+                    if seen > acked {
+                        id += 1;
+                        let ack = format!(r#"{{"type":"screen.seen","id":{id},"seq":{seen}}}"#);
+                        if ws.send(Message::text(ack)).await.is_err() {
+                            screens.closed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        acked = seen;
+                    }
+                    continue;
+                }
+            };
+            match next {
                 Some(Ok(Message::Text(text))) => {
                     let received = now_us();
                     if !text.as_str().starts_with(r#"{"type":"event""#) {
                         continue;
+                    }
+                    if acks.is_some() {
+                        seen = seen.max(event_seq(text.as_str()).unwrap_or(0));
                     }
                     screens.deliveries.fetch_add(1, Ordering::Relaxed);
                     if text.as_str().contains(r#""kind":"order.placed""#) {
@@ -625,6 +666,43 @@ struct Site {
     item: i64,
 }
 
+/// What an acknowledging screen does: joins `room`, then acknowledges the
+/// last seq it received at most once per `every`.
+#[derive(Clone)]
+struct Acks {
+    every: Duration,
+    room: String,
+}
+
+/// The station room of `item` (`kitchen:{r}:{station}`), for screens that
+/// acknowledge.
+async fn station_room(c: &Common, token: &str, item: i64) -> Result<String, Error> {
+    let get = |path: String| async move {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/{path}", c.hub[0]))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json::<Value>()
+            .await
+    };
+    let r = get("restaurant".into()).await?["id"].as_i64();
+    let station = get(format!("menu/items/{item}")).await?["station_id"].as_i64();
+    match (r, station) {
+        (Some(r), Some(s)) => Ok(format!("kitchen:{r}:{s}")),
+        _ => Err("the item has no station: its screens cannot acknowledge".into()),
+    }
+}
+
+/// The `seq` of an event frame, read without parsing the frame.
+fn event_seq(frame: &str) -> Option<u64> {
+    let start = frame.find(r#""seq":"#)? + r#""seq":"#.len();
+    let digits = frame[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(&frame[start..], |end| &frame[start..start + end]);
+    digits.parse().ok()
+}
+
 /// The demo restaurant, or with `--chain N` the N bench restaurants, each
 /// given the waiter, chef and item it lacks (as its owner, over REST).
 async fn sites(args: &OrdersArgs) -> Result<Vec<Site>, Error> {
@@ -714,6 +792,13 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
     let mut watchers = Vec::new();
     let mut opened = 0;
     for (i, site) in sites.iter().enumerate() {
+        let acks = match args.ack_ms {
+            0 => None,
+            ms => Some(Acks {
+                every: Duration::from_millis(ms),
+                room: station_room(c, &site.chef, site.item).await?,
+            }),
+        };
         let n = share(args.screens, sites.len(), i);
         let (open, failed) = connect_many(&hubs, site.chef.clone(), n, opened).await;
         if failed > 0 {
@@ -722,12 +807,18 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
         for (k, ws) in open.into_iter().enumerate() {
             let hub = (opened + k) % hubs.len();
             let path = usize::from(by_path && hub != ordering[i]);
-            watchers.push(watch(ws, screens.clone(), path));
+            watchers.push(watch(ws, screens.clone(), path, acks.clone()));
         }
         opened += n;
     }
     if args.screens > 0 {
         println!("screens: {opened} open over {} restaurant(s)", sites.len());
+        if args.ack_ms > 0 {
+            println!(
+                "screens acknowledge what they receive, every {} ms at most",
+                args.ack_ms
+            );
+        }
     }
     // Every site gets at least one ordering connection.
     let mut conns = Vec::new();

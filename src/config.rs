@@ -282,6 +282,27 @@ pub struct Options {
     )]
     pub ws_heartbeat_ms: u64,
 
+    /// How often screens' `screen.seen` acknowledgements are written and
+    /// announced (`ticket.seen`), in milliseconds.
+    #[arg(
+        long,
+        env = "RESTOHUB_SCREEN_FLUSH_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub screen_flush_ms: u64,
+
+    /// How long a station may have open tickets and no screen, or a screen
+    /// leave a ticket unacknowledged, before the expo is alerted
+    /// (`station.unattended`, `screen.behind`), in milliseconds.
+    #[arg(
+        long,
+        env = "RESTOHUB_SCREEN_ALERT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub screen_alert_ms: u64,
+
     /// Largest accepted WebSocket message, in bytes.
     #[arg(long, env = "RESTOHUB_WS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024, global = true)]
     pub ws_max_message_bytes: usize,
@@ -460,6 +481,7 @@ pub struct Config {
     pub event_poll: Duration,
     /// `None`: the audit trail is never pruned.
     pub audit_retention: Option<Duration>,
+    pub screens: crate::app::screens::ScreenSettings,
 }
 
 impl Options {
@@ -532,6 +554,12 @@ impl Options {
         if self.header_read_timeout_secs == 0 || self.idle_timeout_secs == 0 {
             bail!("--header-read-timeout-secs and --idle-timeout-secs must be at least 1");
         }
+        if self.screen_flush_ms < 10 || self.screen_flush_ms > 60_000 {
+            bail!("--screen-flush-ms must be between 10 and 60000");
+        }
+        if self.screen_alert_ms < 1000 || self.screen_alert_ms > 3_600_000 {
+            bail!("--screen-alert-ms must be between 1000 and 3600000");
+        }
         if self.ws_max_message_bytes < 1024 {
             bail!("--ws-max-message-bytes must be at least 1024");
         }
@@ -582,6 +610,10 @@ impl Options {
             audit_retention: match self.audit_retention_days {
                 0 => None,
                 days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+            },
+            screens: crate::app::screens::ScreenSettings {
+                flush_every: Duration::from_millis(self.screen_flush_ms),
+                alert_after_ms: self.screen_alert_ms as i64,
             },
         })
     }

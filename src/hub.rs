@@ -30,6 +30,7 @@ pub struct Hub {
     event_retention: std::time::Duration,
     event_poll: std::time::Duration,
     audit_retention: Option<std::time::Duration>,
+    screens: crate::app::screens::ScreenSettings,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -103,6 +104,7 @@ impl Hub {
             event_retention: config.event_retention,
             event_poll: config.event_poll,
             audit_retention: config.audit_retention,
+            screens: config.screens,
         })
     }
 
@@ -142,6 +144,10 @@ impl Hub {
                 .push_all_day_counts(self.state.store.clone(), self.state.clock.clone()),
         );
         let courses = tokio::spawn(crate::app::expo::fire_when_due(self.state.clone()));
+        let screens = tokio::spawn(crate::app::screens::watch_screens(
+            self.state.clone(),
+            self.screens,
+        ));
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         crate::http::serve(
@@ -167,6 +173,7 @@ impl Hub {
         late_tickets.abort();
         all_day.abort();
         courses.abort();
+        screens.abort();
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())

@@ -112,6 +112,21 @@ event_kinds! {
     "ticket.fired" => TicketFired(TicketFired),
     /// An order was rushed (or the rush taken off), to every station of it.
     "order.rushed" => OrderRushed(OrderRushed),
+    /// Orders newly on screen at a station (proof of display), to the expo
+    /// and the waiters who placed them.
+    "ticket.seen" => TicketSeen(TicketSeen),
+    /// A station with open tickets has had no screen connected.
+    "station.unattended" => StationUnattended(StationUnattended),
+    /// An unattended station has a screen again, or no open tickets.
+    "station.attended" => StationAttended(StationAttended),
+    /// A connected screen has not acknowledged a ticket in time.
+    "screen.behind" => ScreenBehind(ScreenBehind),
+    /// A screen flagged behind acknowledged, or left.
+    "screen.caught_up" => ScreenCaughtUp(ScreenCaughtUp),
+    /// An order is ready, to the waiter who placed it.
+    "order.ready" => OrderReady(OrderReady),
+    /// A waiter took a table's call, to the waiters and the table.
+    "table.call_accepted" => CallAccepted(CallAccepted),
 }
 
 impl EventData {
@@ -494,4 +509,80 @@ pub struct TicketLate {
     pub open_lines: i64,
     /// When the hub noticed (at or after `timer.due_at`).
     pub late_at: Timestamp,
+}
+
+/// `ticket.seen`: a screen at `station_id` acknowledged the seq of these
+/// orders' tickets: they are on screen there since `seen_at`. Each order is
+/// announced once per station, however many screens and instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TicketSeen {
+    pub station_id: i64,
+    /// The station's name.
+    pub station: String,
+    /// When the acknowledgement reached the hub.
+    pub seen_at: Timestamp,
+    /// The highest seq acknowledged at the station.
+    pub seen_seq: u64,
+    /// The orders newly on screen (at most 200; more follow in another
+    /// event).
+    pub order_ids: Vec<i64>,
+}
+
+/// `station.unattended`: the station has open tickets and no screen
+/// connected on any instance, for the configured time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StationUnattended {
+    pub station_id: i64,
+    pub station: String,
+    /// Its open tickets (orders with lines it has not finished).
+    pub open_tickets: i64,
+}
+
+/// `station.attended`: clears `station.unattended`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StationAttended {
+    pub station_id: i64,
+    pub station: String,
+}
+
+/// `screen.behind`: a connected screen has not acknowledged a ticket of its
+/// station placed more than the configured time ago.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScreenBehind {
+    pub station_id: i64,
+    /// The screen's name (or its session id when it gave none).
+    pub screen: String,
+    /// The last seq it acknowledged, and when.
+    pub seen_seq: u64,
+    pub seen_at: Timestamp,
+    /// The seq of the newest ticket it should have shown by now.
+    pub due_seq: u64,
+}
+
+/// `screen.caught_up`: clears `screen.behind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScreenCaughtUp {
+    pub station_id: i64,
+    pub screen: String,
+    pub seen_seq: u64,
+    /// True when the screen disconnected instead (the station may then be
+    /// flagged unattended).
+    pub gone: bool,
+}
+
+/// `order.ready`: "your order is ready", to `user:{u}` of the waiter who
+/// placed it (orders placed by guests have nobody to tell).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderReady {
+    pub order_id: i64,
+    pub table_id: Option<i64>,
+}
+
+/// `table.call_accepted`: a waiter is on the way; the call is no longer
+/// open for the other waiters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallAccepted {
+    pub table_id: i64,
+    pub label: String,
+    pub by_user: i64,
 }

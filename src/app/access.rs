@@ -47,6 +47,8 @@ pub enum Operation {
     CallWaiter,
     /// Mark a table free, occupied, reserved or cleaning.
     SetTableStatus,
+    /// Take a table's waiter call.
+    AcceptCall,
     /// The open tickets, and the kitchen's rooms.
     WatchKitchen,
     /// Tables with their open orders (a guest its own).
@@ -114,7 +116,7 @@ pub fn roles(op: Operation) -> &'static [Role] {
         }
         ReadFloor | SetTableStatus | WatchRestaurant => STAFF,
         SetStock | PrepareLine => KITCHEN,
-        ServeAndVoid => FLOOR,
+        ServeAndVoid | AcceptCall => FLOOR,
         CloseOrder => TILL,
         PlaceOrder | CancelOrder => ORDER_TAKERS,
         WatchKitchen | FireAndRush => PASS,
@@ -191,6 +193,7 @@ mod tests {
             CancelOrder,
             CallWaiter,
             SetTableStatus,
+            AcceptCall,
             WatchKitchen,
             WatchTables,
             WatchRestaurant,

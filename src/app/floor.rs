@@ -3,7 +3,7 @@
 //! asks (`PATCH /tables/{id}`, `table.set_status`), with the same event.
 
 use restohub_protocol::api::tables::{NewTable, Table, TablePatch, TableStatus};
-use restohub_protocol::events::{TableStatusChanged, WaiterCalled};
+use restohub_protocol::events::{CallAccepted, TableStatusChanged, WaiterCalled};
 use restohub_protocol::ws::{AckResult, Room, TableView};
 use restohub_protocol::Role;
 
@@ -169,13 +169,38 @@ pub async fn delete_table(state: &AppState, caller: &Caller, id: i64) -> ApiResu
     }
 }
 
+/// Calls from one table within this long of an open call are that call.
+pub const REPEAT_CALL_MS: i64 = 2 * 60 * 1000;
+
+/// A waiter call: whether it was already open (then nobody is called again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    pub table_id: i64,
+    pub already_called: bool,
+}
+
+/// Table `id` of restaurant `r`, or NOT_FOUND.
+async fn table_in(state: &AppState, r: i64, id: i64) -> ApiResult<Table> {
+    state
+        .store
+        .table(r, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("table"))
+}
+
+/// Where a table's calls are heard: the waiters and the table.
+fn call_rooms(r: i64, table: i64) -> Vec<Room> {
+    vec![Room::Role(r, Role::Waiter), Room::Table(r, table)]
+}
+
 /// `table.waiter_called` to the waiters and the table; a guest calls to
-/// its own table.
+/// its own table. A call while the table's last one is open (not accepted)
+/// and less than two minutes old is that call: no second event.
 pub async fn call_waiter(
     state: &AppState,
     caller: &Caller,
     table_id: Option<i64>,
-) -> ApiResult<i64> {
+) -> ApiResult<Call> {
     caller.may(Operation::CallWaiter)?;
     let Some(table_id) = caller.which_table(table_id)? else {
         return Err(ApiError::invalid_field(
@@ -185,24 +210,46 @@ pub async fn call_waiter(
         ));
     };
     let r = caller.restaurant_id;
-    let table = state
-        .store
-        .table(r, table_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("table"))?;
+    let table = table_in(state, r, table_id).await?;
     let call = WaiterCalled {
         table_id: table.id,
         label: table.label,
         by: caller.role,
     };
-    let call = EventDraft::new(
-        vec![Room::Role(r, Role::Waiter), Room::Table(r, table.id)],
-        call,
-    );
+    let call = EventDraft::new(call_rooms(r, table.id), call);
+    let now = state.clock.now_ms();
+    let opened = state
+        .store
+        .call_table(r, table_id, now, now - REPEAT_CALL_MS, call)
+        .await?;
+    let already_called = opened.is_none();
+    state.publish(opened.unwrap_or_default()).await;
+    Ok(Call {
+        table_id,
+        already_called,
+    })
+}
+
+/// `table.call_accepted` to the waiters and the table: a waiter takes the
+/// table's open call, so the others need not.
+pub async fn accept_call(state: &AppState, caller: &Caller, table_id: i64) -> ApiResult<i64> {
+    caller.may(Operation::AcceptCall)?;
+    let Some(user) = caller.user_id else {
+        return Err(ApiError::forbidden());
+    };
+    let r = caller.restaurant_id;
+    let table = table_in(state, r, table_id).await?;
+    let accepted = CallAccepted {
+        table_id,
+        label: table.label,
+        by_user: user,
+    };
+    let accepted = EventDraft::new(call_rooms(r, table_id), accepted);
     let events = state
         .store
-        .append_events(r, vec![call], state.clock.now_ms())
-        .await?;
+        .accept_call(r, table_id, user, state.clock.now_ms(), accepted)
+        .await?
+        .ok_or_else(|| ApiError::conflict("the table has no open call"))?;
     state.publish(events).await;
     Ok(table_id)
 }

@@ -34,7 +34,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{
     AuditDraft, Changed, EventDraft, LineUpdate, OrderChange, OrderChangePlan, OrderChanged,
-    StockChange, StockReturn, TableChange, TableRules,
+    StockReturn, TableRules,
 };
 
 #[derive(Debug, Clone)]
@@ -202,7 +202,7 @@ impl OrderChangePlan for Step<'_> {
 
     fn events(&self, c: &OrderChanged<'_>) -> Vec<EventDraft> {
         let r = self.caller.restaurant_id;
-        let mut out = lifecycle_events(r, c.before, c.after, c.stock, c.table, self.tables);
+        let mut out = lifecycle_events(r, c, self.tables);
         // What fired a course this change fired: the command; else the
         // timer when it was already due by time before the change; else
         // the course before being served (or gone).
@@ -610,14 +610,8 @@ pub fn follow_lines(lines: &[(i64, LineStatus)]) -> OrderStatus {
 /// table; `order.status_changed` (or `order.cancelled`) to the expo,
 /// waiters, dashboard and table (and the stations, for a cancellation);
 /// stock and table events as for a placement.
-fn lifecycle_events(
-    r: i64,
-    before: &Order,
-    after: &Order,
-    stock: &[StockChange],
-    table: Option<&TableChange>,
-    tables: &[i64],
-) -> Vec<EventDraft> {
+fn lifecycle_events(r: i64, c: &OrderChanged<'_>, tables: &[i64]) -> Vec<EventDraft> {
+    let (before, after) = (c.before, c.after);
     let mut out = Vec::new();
     for (old, new) in before
         .lines
@@ -682,9 +676,10 @@ fn lifecycle_events(
             };
             out.push(EventDraft::new(rooms, change));
         }
+        out.extend(events::ready_for_placer(after, c.placed_by_user));
     }
-    out.extend(events::stock(r, stock, tables));
-    out.extend(events::table(r, table));
+    out.extend(events::stock(r, c.stock, tables));
+    out.extend(events::table(r, c.table));
     out
 }
 

@@ -26,6 +26,7 @@ pub mod modifiers;
 pub mod orders;
 pub mod revocations;
 pub mod rooms;
+pub mod screens;
 pub mod sessions;
 pub mod staff;
 pub mod stations;

@@ -71,6 +71,7 @@ pub async fn run(
     for room in std::mem::take(&mut conn.rooms) {
         node.leave(room, &session);
     }
+    node.screen_gone(session.key);
     node.unregister();
     // The account's connection counts no more once the session is gone,
     // not after the closing handshake.
@@ -238,6 +239,10 @@ impl Connection {
         let kill = self.session.killed();
         let shutdown = self.gateway.shutdown.clone();
         let mut revocations = self.state.revoked.subscribe();
+        // A revocation taken in after the hello's check but before this
+        // subscription (while the welcome and a first dashboard were being
+        // made) would wake nobody: the first turn looks once anyway.
+        revocations.mark_changed();
         let mut expires_at = self.caller.expires_at;
         let expiry = tokio::time::sleep_until(self.deadline(expires_at));
         tokio::pin!(expiry);

@@ -19,6 +19,17 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/stations", get(list).post(create))
         .route("/stations/{id}", get(show).patch(update).delete(remove))
+        .route("/stations/{id}/screens", get(screens))
+}
+
+/// The station's screens: what each last acknowledged, and when.
+async fn screens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<axum::Json<Vec<restohub_protocol::api::stations::StationScreen>>> {
+    let rows = crate::app::screens::station_screens(&state, &caller, id).await?;
+    Ok(axum::Json(rows))
 }
 
 async fn list(

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/tables/{id}", get(show).patch(update).delete(remove))
         .route("/tables/{id}/guest-code", post(rotate_code))
         .route("/tables/{id}/call-waiter", post(call_waiter))
+        .route("/tables/{id}/accept-call", post(accept_call))
 }
 
 async fn list(
@@ -77,7 +78,8 @@ async fn remove(
     no_content(floor::delete_table(&state, &caller, id).await)
 }
 
-/// The same call as `table.call_waiter`; 204 once the waiters are told.
+/// The same call as `table.call_waiter`; 204 once the waiters are told
+/// (or when the table's call was already open).
 async fn call_waiter(
     State(state): State<AppState>,
     caller: Caller,
@@ -88,4 +90,13 @@ async fn call_waiter(
             .await
             .map(|_| ()),
     )
+}
+
+/// The same as `table.accept_call`: 204 once the other waiters are told.
+async fn accept_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    no_content(floor::accept_call(&state, &caller, id).await.map(|_| ()))
 }

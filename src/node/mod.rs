@@ -18,6 +18,7 @@ mod poller;
 mod presence;
 pub mod redis;
 mod registry;
+mod screens;
 pub mod session;
 mod store_log;
 #[cfg(test)]
@@ -37,6 +38,7 @@ use broker::{Broker, BrokerHandler, BrokerHealth};
 use log::EventLog;
 use ordering::{lock, Channel};
 use registry::Registry;
+pub use screens::{Screen, SeenRefusal};
 pub use session::{SessionHandle, Stats};
 
 pub struct Inner {
@@ -55,6 +57,8 @@ pub struct Inner {
     dashboards: Marks,
     /// Restaurants whose kitchen screens may need fresh all-day counts.
     kitchens: Marks,
+    /// What local screens acknowledged (proof of display).
+    screens: screens::Screens,
     pub stats: Stats,
 }
 
@@ -88,6 +92,7 @@ impl Node {
             instance,
             dashboards: Marks::default(),
             kitchens: Marks::default(),
+            screens: screens::Screens::default(),
             stats: Stats::default(),
         }));
         node.broker.start(Arc::new(node.clone()));

@@ -155,6 +155,8 @@ pub struct OrderChanged<'a> {
     pub after: &'a Order,
     pub stock: &'a [StockChange],
     pub table: Option<&'a TableChange>,
+    /// The account that placed the order (`None`: a guest).
+    pub placed_by_user: Option<i64>,
 }
 
 /// How a change decided under a row's lock ended.
@@ -222,6 +224,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             let (day, hour) = (row.business_day.clone(), row.hour_start);
+            let placed_by_user = row.placed_by_user;
             let before = assemble(row, lines)?;
             let change = match plan.decide(&before) {
                 Ok(change) => change,
@@ -331,6 +334,7 @@ impl Store {
                 after: &after,
                 stock: &stock,
                 table: table_change.as_ref(),
+                placed_by_user,
             };
             let drafts = plan.events(&changed);
             tx.append_audit(r, &plan.audit(&changed)).await?;

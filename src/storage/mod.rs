@@ -70,6 +70,7 @@ mod placement;
 mod refresh_tokens;
 mod restaurants;
 mod revocations;
+mod screens;
 mod snapshots;
 mod stations;
 mod tables;
@@ -95,6 +96,7 @@ pub use placement::{
     PlacementPlan, PlacementWrite, Shortage, StockTake, Written,
 };
 pub use refresh_tokens::{NewRefreshToken, Rotation};
+pub use screens::{Advanced, ScreenRow, SeenOrder};
 pub use snapshots::KitchenSnapshot;
 pub use tables::GuestTable;
 pub use timers::TicketAlarm;

@@ -22,6 +22,8 @@ pub(super) struct OrderRow {
     rush: bool,
     pub(super) business_day: String,
     pub(super) hour_start: i64,
+    /// Who placed it (`None` for a guest): whom its readiness concerns.
+    pub(super) placed_by_user: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -98,7 +100,7 @@ pub(super) fn assemble(order: OrderRow, lines: Vec<LineRow>) -> sqlx::Result<Ord
 
 pub(super) const ORDER_COLS: &str =
     "id, table_id, source, status, note, total_cents, created_at, placed_seq, ready_at, rush, \
-     business_day, hour_start";
+     business_day, hour_start, placed_by_user";
 
 /// A line's columns, as [`LineRow`] reads them.
 pub(super) const LINE_COLS: &str =

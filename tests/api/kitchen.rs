@@ -148,7 +148,13 @@ async fn a_full_service_reaches_each_screen_exactly(backend: Backend) {
     assert_eq!(guest_kinds, expo_expected);
     assert_eq!(code, restohub_protocol::ws::close::SESSION_REVOKED);
     let mut waiter_expected = list(&placement);
-    waiter_expected.extend(list(&[(status, 4), ("table.status_changed", 1)]));
+    // The waiter who placed it also hears "your order is ready".
+    waiter_expected.extend(list(&[
+        (status, 2),
+        ("order.ready", 1),
+        (status, 2),
+        ("table.status_changed", 1),
+    ]));
     assert_eq!(kinds(&mut waiter).await, waiter_expected);
     assert_eq!(
         kinds(&mut cashier).await,

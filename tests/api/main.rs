@@ -29,6 +29,7 @@ mod resume;
 mod revocation;
 mod roles;
 mod scale;
+mod screens;
 mod storage;
 mod tenancy;
 mod timers;

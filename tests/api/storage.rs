@@ -2150,6 +2150,7 @@ crate::both_backends!(
     the_migration_indexes_events_already_logged,
     kitchen_timers_alarms_and_all_day_counts,
     modifier_groups_and_options,
+    screens_seen_alerts_and_calls,
 );
 
 /// Station thresholds, late-ticket candidates, alarms raised once, and the
@@ -2717,4 +2718,187 @@ async fn modifier_groups_and_options(backend: Backend) {
     // Deleting the item takes its groups with it.
     assert!(s.delete_menu_item(r.id, burger.id).await.unwrap());
     assert_eq!(s.modifier_group(r.id, doneness.id).await.unwrap(), None);
+}
+
+/// Proof of display and waiter calls: each station's watermark announces an
+/// order once, screens only move forward, and every flag and call changes
+/// once, with its event.
+async fn screens_seen_alerts_and_calls(backend: Backend) {
+    use restohub::storage::ScreenRow;
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::ws::Room;
+
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("seen", "Seen", "UTC", "EUR", 10)
+        .await
+        .unwrap()
+        .id;
+    let grill = s
+        .create_station(r, "Grill", &Default::default())
+        .await
+        .unwrap()
+        .id;
+    let mut steak = menu_item("Steak", 100, None, 0);
+    steak.station_id = Some(grill);
+    let steak = s.create_menu_item(r, &steak).await.unwrap();
+    let table = s.create_table(r, "T1", 2, "SEENCODE1").await.unwrap().id;
+    let lines: &'static [LineRequest] = Box::leak(
+        vec![LineRequest {
+            menu_item_id: steak.id,
+            qty: 1,
+            note: String::new(),
+            modifiers: vec![],
+            seat: None,
+            course: None,
+            choices: vec![],
+            index: 0,
+        }]
+        .into_boxed_slice(),
+    );
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    let draft = |kind: &str| EventDraft {
+        kind: kind.into(),
+        rooms: vec![Room::Kitchen(r)],
+        data: serde_json::json!({}),
+    };
+    let mut orders = Vec::new();
+    for key in ["s1", "s2", "s3"] {
+        let p = Placement {
+            request: Request {
+                restaurant_id: r,
+                table_id: Some(table),
+                source: OrderSource::DineIn,
+                note: "",
+                lines,
+                placed_by_user: Some(77),
+                placed_by_role: Role::Waiter,
+                idempotency_key: key,
+                request_hash: key,
+                now: 1000,
+                targets: Default::default(),
+            },
+            clock,
+        };
+        let PlaceOutcome::Placed { order, .. } =
+            place(&s, &p, |_, _| vec![draft("order.placed")]).await
+        else {
+            panic!("not placed")
+        };
+        orders.push(order);
+    }
+    let (first, last) = (orders[0].placed_seq as i64, orders[2].placed_seq as i64);
+    assert_eq!(s.open_tickets(r).await.unwrap(), [(grill, 3)]);
+    assert_eq!(s.due_seq(r, grill, 999).await.unwrap(), None);
+    assert_eq!(s.due_seq(r, grill, 1000).await.unwrap(), Some(last));
+
+    // The first order, announced once.
+    let seen = s
+        .advance_seen(r, grill, first, 1500, 10, |name, seq, seen| {
+            assert_eq!((name, seq), ("Grill", first));
+            assert_eq!(seen.len(), 1);
+            assert_eq!(
+                (seen[0].order_id, seen[0].placed_by_user),
+                (orders[0].id, Some(77))
+            );
+            vec![draft("ticket.seen")]
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen.events.len(), 1);
+    assert!(!seen.more);
+    let again = s
+        .advance_seen(r, grill, first, 1600, 10, |_, _, _| panic!("twice"))
+        .await
+        .unwrap();
+    assert!(again.events.is_empty());
+    let nowhere = s
+        .advance_seen(r, 999_999, last, 1600, 10, |_, _, _| panic!("no station"))
+        .await
+        .unwrap();
+    assert!(nowhere.events.is_empty());
+    // Two more, one per batch: the watermark stops after the first.
+    let batch = s
+        .advance_seen(r, grill, last, 1700, 1, |_, seq, seen| {
+            assert_eq!(seq, orders[1].placed_seq as i64);
+            assert_eq!(seen[0].order_id, orders[1].id);
+            vec![draft("ticket.seen")]
+        })
+        .await
+        .unwrap();
+    assert!(batch.more);
+    let rest = s
+        .advance_seen(r, grill, last, 1800, 1, |_, _, seen| {
+            assert_eq!(seen[0].order_id, orders[2].id);
+            vec![draft("ticket.seen")]
+        })
+        .await
+        .unwrap();
+    assert!(!rest.more);
+    assert_eq!(rest.events.len(), 1);
+
+    // Screens move only forward; an unknown station is not stored.
+    let screens = [
+        (grill, "g1".to_owned(), 3, 1500),
+        (999_999, "ghost".into(), 3, 1500),
+    ];
+    s.record_screens(r, &screens).await.unwrap();
+    s.record_screens(r, &[(grill, "g1".into(), 2, 1900)])
+        .await
+        .unwrap();
+    s.record_screens(r, &[]).await.unwrap();
+    let g1 = ScreenRow {
+        station_id: grill,
+        screen: "g1".into(),
+        seen_seq: 3,
+        seen_at: 1500,
+        behind: false,
+    };
+    assert_eq!(s.station_screens(r, grill).await.unwrap(), [g1]);
+    for behind in [true, false] {
+        let flagged = s
+            .flag_screen(r, grill, "g1", behind, 2000, draft("screen.behind"))
+            .await
+            .unwrap();
+        assert_eq!(flagged.len(), 1);
+        let twice = s
+            .flag_screen(r, grill, "g1", behind, 2000, draft("screen.behind"))
+            .await
+            .unwrap();
+        assert!(twice.is_empty());
+        assert_eq!(s.station_screens(r, grill).await.unwrap()[0].behind, behind);
+    }
+
+    // A station's flag, raised and cleared once each.
+    assert!(s.unattended_stations(r).await.unwrap().is_empty());
+    for unattended in [true, false] {
+        let raised = s
+            .flag_station(r, grill, unattended, 2100, |name| {
+                assert_eq!(name, "Grill");
+                vec![draft("station.unattended")]
+            })
+            .await
+            .unwrap();
+        assert_eq!(raised.len(), 1);
+        let twice = s
+            .flag_station(r, grill, unattended, 2100, |_| panic!("twice"))
+            .await
+            .unwrap();
+        assert!(twice.is_empty());
+        let flagged = s.unattended_stations(r).await.unwrap();
+        assert_eq!(flagged.is_empty(), !unattended);
+    }
+
+    // Calls: one while open and recent; accepted once; then new again.
+    let call = |now: i64| s.call_table(r, table, now, now - 120_000, draft("table.waiter_called"));
+    assert_eq!(call(10_000).await.unwrap().unwrap().len(), 1);
+    assert!(call(100_000).await.unwrap().is_none());
+    assert!(call(130_001).await.unwrap().is_some(), "two minutes on");
+    let accept = |now: i64| s.accept_call(r, table, 5, now, draft("table.call_accepted"));
+    assert_eq!(accept(140_000).await.unwrap().unwrap().len(), 1);
+    assert!(accept(141_000).await.unwrap().is_none());
+    assert!(
+        call(142_000).await.unwrap().is_some(),
+        "after an accepted call"
+    );
 }

@@ -133,3 +133,16 @@ pub struct AllDayCount {
     pub name: String,
     pub qty: i64,
 }
+
+/// `GET /api/v1/stations/{id}/screens`: one screen of the station as the
+/// hub last wrote it (proof of display).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StationScreen {
+    /// Its name (`screen` of `screen.seen`), or its session id.
+    pub screen: String,
+    /// The last seq it acknowledged, and when.
+    pub seen_seq: u64,
+    pub seen_at: crate::Timestamp,
+    /// Flagged `screen.behind` now.
+    pub behind: bool,
+}

@@ -85,11 +85,15 @@ pub enum ClientMessage {
     PaymentRefund(RefundCommand),
     #[serde(rename = "payment.intent")]
     PaymentIntent(IntentCommand),
+    #[serde(rename = "screen.seen")]
+    ScreenSeen(ScreenSeenCommand),
+    #[serde(rename = "table.accept_call")]
+    TableAcceptCall(AcceptCallCommand),
 }
 
 impl ClientMessage {
     /// The `type` strings, for telling an unknown command from a bad one.
-    pub const TYPES: [&'static str; 31] = [
+    pub const TYPES: [&'static str; 33] = [
         "hello",
         "subscribe",
         "unsubscribe",
@@ -121,6 +125,8 @@ impl ClientMessage {
         "payment.record",
         "payment.refund",
         "payment.intent",
+        "screen.seen",
+        "table.accept_call",
     ];
 
     /// The commands whose body (besides `type` and `id`, and `check_id`
@@ -153,6 +159,26 @@ pub struct MenuAvailableCommand {
     pub id: RequestId,
     pub menu_item_id: i64,
     pub available: bool,
+}
+
+/// `screen.seen`: a station screen has rendered everything up to `seq`
+/// (coalesce: send the latest seq, a few times a second at most). It counts
+/// for every station room the session is in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScreenSeenCommand {
+    pub id: RequestId,
+    pub seq: u64,
+    /// The screen's name (1-64 characters), stable across reconnects; the
+    /// session id when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<String>,
+}
+
+/// `table.accept_call`: a waiter takes a table's open call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AcceptCallCommand {
+    pub id: RequestId,
+    pub table_id: i64,
 }
 
 /// A table; a guest's own table when omitted.
@@ -512,6 +538,22 @@ pub enum AckResult {
     #[serde(rename = "table.call_waiter")]
     TableCallWaiter {
         table_id: i64,
+        /// The table's call was already open (made less than two minutes
+        /// ago and not yet accepted): nobody was called again.
+        #[serde(default)]
+        already_called: bool,
+    },
+    #[serde(rename = "table.accept_call")]
+    TableAcceptCall {
+        table_id: i64,
+    },
+    /// The acknowledgement was taken for these stations (the session's
+    /// station rooms).
+    #[serde(rename = "screen.seen")]
+    ScreenSeen {
+        seq: u64,
+        screen: String,
+        station_ids: Vec<i64>,
     },
     #[serde(rename = "table.set_status")]
     TableSetStatus {

@@ -3,8 +3,8 @@
 //! type; stock events come from [`crate::app::menu::stock_events`], the one
 //! place they are built for every use case.
 
-use restohub_protocol::api::orders::Order;
-use restohub_protocol::events::{OrderPlaced, TicketPlaced};
+use restohub_protocol::api::orders::{Order, OrderStatus};
+use restohub_protocol::events::{OrderPlaced, OrderReady, TicketPlaced};
 use restohub_protocol::ws::Room;
 use restohub_protocol::Role;
 
@@ -49,6 +49,17 @@ pub fn placed(r: i64, order: &Order, targets: &StationTargets) -> Vec<EventDraft
         out.push(EventDraft::new(vec![Room::Station(r, station)], ticket));
     }
     out
+}
+
+/// `order.ready` to the waiter who placed `order`, when it has just become
+/// ready ("your order is ready"); guests' orders have nobody to tell.
+pub fn ready_for_placer(order: &Order, placed_by: Option<i64>) -> Option<EventDraft> {
+    let user = placed_by.filter(|_| order.status == OrderStatus::Ready)?;
+    let ready = OrderReady {
+        order_id: order.id,
+        table_id: order.table_id,
+    };
+    Some(EventDraft::new(vec![Room::User(user)], ready))
 }
 
 /// The stock events of items an order took or gave back.

@@ -202,7 +202,21 @@ async fn dispatch(conn: &mut Connection, message: ClientMessage) -> ApiResult<Ac
         }
         TableCallWaiter(cmd) => app::floor::call_waiter(state, caller, cmd.table_id)
             .await
-            .map(|table_id| AckResult::TableCallWaiter { table_id }),
+            .map(|call| AckResult::TableCallWaiter {
+                table_id: call.table_id,
+                already_called: call.already_called,
+            }),
+        TableAcceptCall(cmd) => app::floor::accept_call(state, caller, cmd.table_id)
+            .await
+            .map(|table_id| AckResult::TableAcceptCall { table_id }),
+        ScreenSeen(cmd) => app::screens::seen(
+            state,
+            caller,
+            &conn.session,
+            conn.rooms.iter().copied(),
+            cmd.seq,
+            cmd.screen.as_deref(),
+        ),
         TableSetStatus(cmd) => app::floor::set_status(state, caller, cmd.table_id, cmd.status)
             .await
             .map(|table| AckResult::TableSetStatus { table }),
