@@ -62,4 +62,5 @@ cpu+=("postgres:=postgres" "redis:=redis-server")
 echo "== $backend, $instances instance(s), $restaurants restaurants, $screens screens, $rate orders/s"
 "${LOADGEN_BIN:-./target/release/examples/loadgen}" orders --hub "$(IFS=,; echo "${hubs[*]}")" \
     --restaurant bench --password restohub-bench --chain "$restaurants" --item Soup \
-    --rate "$rate" --seconds "$seconds" --clients "$restaurants" --screens "$screens" --cpu "$(IFS=,; echo "${cpu[*]}")"
+    --rate "$rate" --seconds "$seconds" --clients "$restaurants" --screens "$screens" --cpu "$(IFS=,; echo "${cpu[*]}")" \
+    ${LOADGEN_ARGS:-}

@@ -4,6 +4,13 @@
 //! from the keyboard. It reconnects on its own after drops and restarts,
 //! taking a fresh snapshot.
 //!
+//! Each line shows its course, whether it is held or fired (and when to
+//! start it), its choices, modifiers and allergens; tickets are green,
+//! yellow or red by the hub's clock against their due time, rushed ones
+//! say RUSH, and the station's all-day counts stay below. A station screen
+//! acknowledges what it has drawn (`screen.seen`), so the expo and the
+//! waiters know its tickets are on screen.
+//!
 //!     cargo run --example kitchen_display -- http://127.0.0.1:8080 demo chef@demo.restohub restohub-demo [station-id]
 //!
 //! Keys (then Enter): `b <line>` bumps a line one step (queued → preparing →
@@ -266,6 +273,12 @@ impl Screen {
             }
             // A held course fired: its lines now carry their fire and start times.
             EventData::TicketFired(fired) => {
+                // Its clock (and colour) now counts from the fired course.
+                if let Some(timer) = fired.timer {
+                    if self.station.is_none_or(|s| s == timer.station_id) {
+                        self.timers.insert(fired.order_id, timer);
+                    }
+                }
                 if let Some(ticket) = self.tickets.get_mut(&fired.order_id) {
                     for line in fired.lines {
                         if let Some(old) = ticket.lines.iter_mut().find(|x| x.id == line.id) {

@@ -115,6 +115,10 @@ struct OrdersArgs {
     /// receive (`screen.seen`), at most once per this many ms; 0: never.
     #[arg(long, default_value_t = 0)]
     ack_ms: u64,
+    /// Screens also join the item's station room (as `--ack-ms` does) but
+    /// need not acknowledge: the same deliveries, to compare against.
+    #[arg(long)]
+    station_room: bool,
     /// The menu item every order takes (an untracked one never runs out).
     #[arg(long, default_value = "Tomato soup")]
     item: String,
@@ -519,8 +523,8 @@ fn watch(
     tokio::spawn(async move {
         // With acknowledgements: the last seq received and the last sent.
         let (mut seen, mut acked, mut id) = (0u64, 0u64, 0u64);
-        let mut tick =
-            tokio::time::interval(acks.as_ref().map_or(Duration::from_secs(3600), |a| a.every));
+        let every = acks.as_ref().and_then(|a| a.every);
+        let mut tick = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
         if let Some(acks) = &acks {
             let join = json!({ "type": "subscribe", "id": "join", "room": acks.room });
             if ws.send(Message::text(join.to_string())).await.is_err() {
@@ -531,7 +535,7 @@ fn watch(
         loop {
             let next = tokio::select! {
                 next = ws.next() => next,
-                _ = tick.tick(), if acks.is_some() => {
+                _ = tick.tick(), if every.is_some() => {
                     if seen > acked {
                         id += 1;
                         let ack = format!(r#"{{"type":"screen.seen","id":{id},"seq":{seen}}}"#);
@@ -550,7 +554,7 @@ fn watch(
                     if !text.as_str().starts_with(r#"{"type":"event""#) {
                         continue;
                     }
-                    if acks.is_some() {
+                    if every.is_some() {
                         seen = seen.max(event_seq(text.as_str()).unwrap_or(0));
                     }
                     screens.deliveries.fetch_add(1, Ordering::Relaxed);
@@ -667,10 +671,10 @@ struct Site {
 }
 
 /// What an acknowledging screen does: joins `room`, then acknowledges the
-/// last seq it received at most once per `every`.
+/// last seq it received at most once per `every` (never without one).
 #[derive(Clone)]
 struct Acks {
-    every: Duration,
+    every: Option<Duration>,
     room: String,
 }
 
@@ -737,10 +741,20 @@ async fn sites(args: &OrdersArgs) -> Result<Vec<Site>, Error> {
         let item = match item_id(c, &owner, &args.item).await {
             Ok(id) => id,
             Err(_) => {
+                // Its kitchen station, so that screens can stand at it.
+                let station = http
+                    .post(format!("{}/api/v1/stations", c.hub[0]))
+                    .bearer_auth(&*owner)
+                    .json(&json!({ "name": "Kitchen" }))
+                    .send()
+                    .await?
+                    .json::<Value>()
+                    .await?["id"]
+                    .as_i64();
                 let res = http
                     .post(format!("{}/api/v1/menu/items", c.hub[0]))
                     .bearer_auth(&*owner)
-                    .json(&json!({ "name": args.item, "price_cents": 450 }))
+                    .json(&json!({ "name": args.item, "price_cents": 450, "station_id": station }))
                     .send()
                     .await?;
                 if !res.status().is_success() {
@@ -792,10 +806,10 @@ async fn orders(args: OrdersArgs) -> Result<(), Error> {
     let mut watchers = Vec::new();
     let mut opened = 0;
     for (i, site) in sites.iter().enumerate() {
-        let acks = match args.ack_ms {
-            0 => None,
-            ms => Some(Acks {
-                every: Duration::from_millis(ms),
+        let acks = match (args.ack_ms, args.station_room) {
+            (0, false) => None,
+            (ms, _) => Some(Acks {
+                every: (ms > 0).then(|| Duration::from_millis(ms)),
                 room: station_room(c, &site.chef, site.item).await?,
             }),
         };

@@ -283,11 +283,14 @@ pub struct Options {
     pub ws_heartbeat_ms: u64,
 
     /// How often screens' `screen.seen` acknowledgements are written and
-    /// announced (`ticket.seen`), in milliseconds.
+    /// announced (`ticket.seen`), in milliseconds. Each flush is a write per
+    /// station whose screens acknowledged: at 250 ms, 100 stations'
+    /// flushes cost the hub about a fifth of its CPU at 400 orders/s
+    /// (BENCHMARKS.md), at 1 s a tenth of that.
     #[arg(
         long,
         env = "RESTOHUB_SCREEN_FLUSH_MS",
-        default_value_t = 250,
+        default_value_t = 1000,
         global = true
     )]
     pub screen_flush_ms: u64,

@@ -23,8 +23,10 @@ pub struct Screen {
     pub name: String,
     pub seen_seq: u64,
     pub seen_at: i64,
-    /// Acknowledged since the last flush.
+    /// Acknowledged since its row was last written.
     pub dirty: bool,
+    /// When its row was last written (real time), if ever.
+    pub written: Option<std::time::Instant>,
     /// Flagged behind (as far as this instance last told the database).
     pub behind: bool,
     /// The session ended; forgotten once its flag is cleared.
@@ -49,6 +51,9 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub enum SeenRefusal {
     /// Beyond the restaurant's latest event this instance delivered.
     Ahead { head: u64 },
+    /// The session already acknowledged under another name (a session is
+    /// one screen: renaming at will would store a row per name).
+    Renamed { name: String },
 }
 
 impl Node {
@@ -79,6 +84,15 @@ impl Node {
         let r = session.restaurant_id;
         {
             let mut screens = locked(&self.screens.screens);
+            if let Some(known) = stations
+                .iter()
+                .find_map(|&s| screens.get(&(session.key, s)))
+                .filter(|known| known.name != name)
+            {
+                return Err(SeenRefusal::Renamed {
+                    name: known.name.clone(),
+                });
+            }
             for &station in stations {
                 let screen = screens
                     .entry((session.key, station))
@@ -89,6 +103,7 @@ impl Node {
                         seen_seq: 0,
                         seen_at: now,
                         dirty: false,
+                        written: None,
                         behind: false,
                         gone: false,
                     });
@@ -97,7 +112,6 @@ impl Node {
                     screen.seen_at = now;
                     screen.dirty = true;
                 }
-                screen.name = name.to_owned();
             }
         }
         let mut marks = locked(&self.screens.stations);
@@ -138,14 +152,23 @@ impl Node {
         }
     }
 
-    /// Every local screen as it is now, marking them written.
-    pub fn take_screens(&self) -> Vec<Screen> {
+    /// The local screens whose rows are due: acknowledged since their row
+    /// was written, and new or written at least `every` ago (a screen's
+    /// row is for reading, not for the alerts, which read memory: writing
+    /// every screen at every flush cost a third of a core at 2,000
+    /// screens, BENCHMARKS.md). Marks them written.
+    pub fn take_screens(&self, every: std::time::Duration) -> Vec<Screen> {
         let mut screens = locked(&self.screens.screens);
-        let all = screens.values().cloned().collect();
+        let now = std::time::Instant::now();
+        let mut due = Vec::new();
         for screen in screens.values_mut() {
-            screen.dirty = false;
+            if screen.dirty && screen.written.is_none_or(|at| now - at >= every) {
+                screen.dirty = false;
+                screen.written = Some(now);
+                due.push(screen.clone());
+            }
         }
-        all
+        due
     }
 
     /// Every local screen as it is now.

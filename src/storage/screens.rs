@@ -188,6 +188,19 @@ impl Store {
         })
     }
 
+    /// Forgets the screens that have acknowledged nothing since `before`
+    /// and are not flagged behind (devices replaced, sessions that gave no
+    /// name long gone); how many.
+    pub async fn forget_screens(&self, before: i64) -> sqlx::Result<u64> {
+        on_writer!(self, |pool| sqlx::query(
+            "DELETE FROM station_screens WHERE seen_at < $1 AND NOT behind"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+    }
+
     /// The screens of a station as last stored, by name.
     pub async fn station_screens(&self, r: i64, station: i64) -> sqlx::Result<Vec<ScreenRow>> {
         on_db!(self, |pool| sqlx::query_as(

@@ -198,6 +198,23 @@ async fn forged_and_foreign_acknowledgements_change_nothing(backend: Backend) {
     assert_eq!(seen(&mut grill, head, "grill").await["type"], "ack");
     let e = until(&app, &mut expo, "ticket.seen", 0, |_| true).await;
     assert_eq!(e["data"]["seen_seq"], json!(head), "{e}");
+    // A session is one screen: it cannot rename itself (a row per name).
+    let renamed = seen(&mut grill, head, "grill-2").await;
+    assert_eq!(error_code(&renamed), "VALIDATION_FAILED", "{renamed}");
+    assert!(
+        renamed["details"].to_string().contains("screen"),
+        "{renamed}"
+    );
+    let (_, screens) = app
+        .get(&format!("/api/v1/stations/{}/screens", f.grill), &f.t.owner)
+        .await;
+    let names: Vec<&str> = screens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["screen"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"grill-2"), "{screens}");
 }
 
 async fn a_station_left_without_its_screen_is_unattended_until_one_returns(backend: Backend) {

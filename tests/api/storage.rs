@@ -2868,6 +2868,10 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
         assert!(twice.is_empty());
         assert_eq!(s.station_screens(r, grill).await.unwrap()[0].behind, behind);
     }
+    // Screens silent since before a day ago are forgotten; newer ones stay.
+    assert_eq!(s.forget_screens(1500).await.unwrap(), 0);
+    assert_eq!(s.forget_screens(1501).await.unwrap(), 1);
+    assert!(s.station_screens(r, grill).await.unwrap().is_empty());
 
     // A station's flag, raised and cleared once each.
     assert!(s.unattended_stations(r).await.unwrap().is_empty());

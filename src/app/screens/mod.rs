@@ -99,8 +99,22 @@ pub fn seen(
             "range",
             &format!("beyond the restaurant's latest event ({head})"),
         )),
+        Err(SeenRefusal::Renamed { name }) => Err(ApiError::invalid_field(
+            "screen",
+            "fixed",
+            &format!("this session acknowledges as {name:?}; reconnect to be another screen"),
+        )),
     }
 }
+
+/// How often at most a screen's row is written again (its first at the
+/// next flush).
+const SCREEN_ROWS_EVERY: Duration = Duration::from_secs(5);
+
+/// A screen row that acknowledged nothing for this long is forgotten
+/// (checked about hourly), so unnamed sessions' rows do not pile up.
+const FORGET_SCREENS_AFTER_MS: i64 = 24 * 3_600_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Writes what screens acknowledged, then (every `sweep_every`) raises and
 /// clears alerts; forever.
@@ -110,8 +124,16 @@ pub async fn watch_screens(state: AppState, settings: ScreenSettings) {
     let mut alerts = Alerts::default();
     let sweep_every = Duration::from_secs(1).max(settings.flush_every);
     let mut last_sweep = tokio::time::Instant::now();
+    let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
         every.tick().await;
+        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            last_prune = Some(tokio::time::Instant::now());
+            let before = state.clock.now_ms() - FORGET_SCREENS_AFTER_MS;
+            if let Err(e) = state.store.forget_screens(before).await {
+                tracing::warn!(error = %e, "cannot forget old screens; will retry");
+            }
+        }
         if let Err(e) = flush(&state).await {
             tracing::warn!(error = %e, "cannot write screen acknowledgements; will retry");
         }
@@ -164,7 +186,7 @@ pub async fn flush(state: &AppState) -> sqlx::Result<()> {
         return Err(e);
     }
     let mut by_restaurant: std::collections::BTreeMap<i64, Vec<_>> = Default::default();
-    for screen in state.node.take_screens().into_iter().filter(|s| s.dirty) {
+    for screen in state.node.take_screens(SCREEN_ROWS_EVERY) {
         by_restaurant
             .entry(screen.restaurant_id)
             .or_default()
