@@ -62,6 +62,8 @@ mod direct;
 mod events;
 mod lifecycle;
 mod login_attempts;
+// Before `snapshots`, which reads items with its `item_cols!`.
+#[macro_use]
 mod menu;
 mod mfa;
 mod modifiers;

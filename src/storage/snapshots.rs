@@ -139,11 +139,13 @@ impl Store {
             .bind(r)
             .fetch_all(&mut *tx)
             .await?;
-            let mut items: Vec<MenuItem> = sqlx::query_as(
-                "SELECT id, category_id, station_id, name, description, price_cents, stock, \
-                 low_stock_threshold, available, prep_seconds, allergens FROM menu_items \
-                 WHERE restaurant_id = $1 ORDER BY id",
-            )
+            // The same columns as every other item read (a column added
+            // to items is added there once).
+            let mut items: Vec<MenuItem> = sqlx::query_as(concat!(
+                "SELECT ",
+                item_cols!(),
+                " FROM menu_items WHERE restaurant_id = $1 ORDER BY id"
+            ))
             .bind(r)
             .fetch_all(&mut *tx)
             .await?;
