@@ -16,6 +16,7 @@ mod health;
 mod menu;
 mod modifiers;
 mod orders;
+mod pages;
 mod pagination;
 mod rate_limit;
 mod reply;
@@ -97,6 +98,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             allowed_origins: std::sync::Arc::new(options.allowed_origins.clone()),
         }))
         .merge(health::router())
+        .merge(pages::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

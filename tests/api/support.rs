@@ -135,6 +135,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Store,
     pub node: restohub::node::Node,
+    /// The hub's password hasher (to seed the demo restaurant).
+    pub passwords: Arc<restohub::auth::passwords::Passwords>,
     pub addr: std::net::SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     pub db: Arc<TestDb>,
@@ -200,6 +202,7 @@ impl TestApp {
         let hub = Hub::open(&config, clock.clone()).await.expect("hub starts");
         let store = hub.state.store.clone();
         let node = hub.state.node.clone();
+        let passwords = hub.state.passwords.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -210,6 +213,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             addr,
             node,
+            passwords,
             http: reqwest::Client::new(),
             clock,
             store,
