@@ -289,6 +289,7 @@ pub async fn describe(store: &Store, restaurant: i64, base_url: &str) -> anyhow:
     for role in Role::STAFF {
         out.push_str(&format!("  {:<8} {}\n", role.as_str(), email(role)));
     }
+    out.push_str(&describe_pages(store, restaurant, base_url).await?);
     out.push_str(&describe_checks(store, restaurant).await?);
     out.push_str("\nTable QR codes (POST /api/v1/guest-sessions {\"table_code\": ...}):\n");
     let tables = store
@@ -313,6 +314,44 @@ pub async fn describe(store: &Store, restaurant: i64, base_url: &str) -> anyhow:
          curl -s {base_url}/api/v1/menu/items -H \"authorization: Bearer $ACCESS_TOKEN\"\n",
         email(Role::Waiter)
     ));
+    Ok(out)
+}
+
+/// The browser pages, for people: sign-in, each station's kitchen display,
+/// the expo, the waiter's, the dashboard, and each table's guest page.
+async fn describe_pages(store: &Store, restaurant: i64, base_url: &str) -> anyhow::Result<String> {
+    let all = PageQuery {
+        after: 0,
+        limit: 100,
+    };
+    let mut out = format!(
+        "\nOpen in a browser (any tablet or phone on the network, with --listen 0.0.0.0:8080):\n  \
+         sign in         {base_url}/\n  \
+         kitchen display {base_url}/kds  (all stations)\n"
+    );
+    for station in store.stations(restaurant, all).await? {
+        out.push_str(&format!(
+            "                  {base_url}/kds?station={}  ({})\n",
+            station.id, station.name
+        ));
+    }
+    out.push_str(&format!(
+        "  expo            {base_url}/expo\n  \
+         waiter          {base_url}/waiter\n  \
+         dashboard       {base_url}/dashboard\n  \
+         guests (QR)     "
+    ));
+    let tables = store.tables(restaurant, all).await?;
+    for (i, table) in tables.iter().enumerate() {
+        if i > 0 {
+            out.push_str("                  ");
+        }
+        out.push_str(&format!(
+            "{base_url}/t/{}  ({})\n",
+            table.guest_code.as_deref().unwrap_or_default(),
+            table.label
+        ));
+    }
     Ok(out)
 }
 

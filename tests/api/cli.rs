@@ -255,6 +255,42 @@ async fn demo_serves_a_restaurant_to_log_in_to() {
         .await
         .unwrap();
     assert_eq!(guest.status(), reqwest::StatusCode::CREATED);
+    // It prints the pages' addresses, and each is a page the hub serves:
+    // sign-in, every station's display, expo, waiter, dashboard, and a
+    // guest page per table.
+    let pages: Vec<&str> = printed
+        .split_whitespace()
+        .filter(|word| word.starts_with(&format!("{base}/")))
+        .filter(|word| !word.contains("/api/"))
+        .collect();
+    for path in [
+        "/",
+        "/kds",
+        "/kds?station=1",
+        "/expo",
+        "/waiter",
+        "/dashboard",
+    ] {
+        assert!(
+            pages.contains(&format!("{base}{path}").as_str()),
+            "{path} not printed:\n{printed}"
+        );
+    }
+    assert!(
+        pages.contains(&format!("{base}/t/{code}").as_str()),
+        "T1's page not printed:\n{printed}"
+    );
+    for page in pages {
+        let res = http.get(page).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{page}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{page}"
+        );
+    }
     child.kill().unwrap();
     child.wait().unwrap();
 }
