@@ -12,6 +12,7 @@
 //! `docs/screens/` instead (the README shows those).
 
 mod signin;
+mod table;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
