@@ -13,6 +13,7 @@
 
 mod signin;
 mod waiter;
+mod table;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,402 @@
+//! The guest's table page (`/t/{code}`) on a phone: the menu in the
+//! restaurant's currency, a cart, an order the kitchen then moves (seen
+//! live), an item 86'd while the page is open, a call that reaches the
+//! waiters, paying a split part through the payment provider (the test
+//! plays the provider and signs its webhook), and a stale code said in
+//! words.
+
+use fantoccini::Locator;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use super::{demo_hub, demo_token, guest_code, Browser};
+use crate::support::TestApp;
+use crate::ws_client::WsClient;
+
+const PHONE: (u32, u32) = (390, 844);
+
+/// An amount as the page shows euros (the demo restaurant's currency).
+fn eur(cents: i64) -> String {
+    format!("€{}.{:02}", cents / 100, cents % 100)
+}
+
+/// The id of the demo table with `label`.
+async fn table_id(app: &TestApp, token: &str, label: &str) -> i64 {
+    let (status, tables) = app.get("/api/v1/tables?limit=100", token).await;
+    assert_eq!(status, 200, "{tables}");
+    tables["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == label)
+        .unwrap_or_else(|| panic!("no table {label}: {tables}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The id of the demo menu item called `name`.
+async fn item_id(app: &TestApp, token: &str, name: &str) -> i64 {
+    let (status, items) = app.get("/api/v1/menu/items?limit=100", token).await;
+    assert_eq!(status, 200, "{items}");
+    items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no item {name}: {items}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// An attribute of the first element matching `css` (waiting for it).
+async fn attr(browser: &Browser, css: &str, name: &str) -> String {
+    browser
+        .find(css)
+        .await
+        .attr(name)
+        .await
+        .expect("attribute read")
+        .unwrap_or_else(|| panic!("{css} has no {name}"))
+}
+
+/// Taps `css` as a finger would: brought to the middle of the screen first,
+/// clear of the sticky tabs at the top and the cart at the bottom.
+async fn tap(browser: &Browser, css: &str) {
+    browser.find(css).await;
+    let selector = serde_json::to_string(css).unwrap();
+    browser
+        .eval(&format!(
+            "document.querySelector({selector}).scrollIntoView({{block: 'center'}})"
+        ))
+        .await;
+    browser.click(css).await;
+}
+
+/// A guest at `label` with the page open and live.
+async fn guest_at(app: &TestApp, manager: &str, label: &str) -> (Browser, i64, String) {
+    let table = table_id(app, manager, label).await;
+    let code = guest_code(app, manager, table).await;
+    let browser = Browser::open(PHONE.0, PHONE.1).await;
+    browser.goto(&format!("{}/t/{code}", app.base)).await;
+    browser.wait_for("#connection", "live").await;
+    browser.wait_for("#menu", "Tomato soup").await;
+    browser.wait_for("#table-label", label).await;
+    (browser, table, code)
+}
+
+#[tokio::test]
+async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
+    let (app, _) = demo_hub().await;
+    let manager = demo_token(&app, "manager").await;
+    let chef = demo_token(&app, "chef").await;
+    let soup = item_id(&app, &manager, "Tomato soup").await;
+    let lemonade = item_id(&app, &manager, "House lemonade").await;
+    let burger = item_id(&app, &manager, "Cheeseburger").await;
+    let (browser, table, _) = guest_at(&app, &manager, "T3").await;
+
+    // The menu in the restaurant's currency, with its allergens.
+    let soup_card = format!("#menu [data-item=\"{soup}\"]");
+    browser.wait_for(&soup_card, &eur(650)).await;
+    browser.wait_for(&soup_card, "celery").await;
+    browser
+        .wait_for(&format!("#menu [data-item=\"{lemonade}\"]"), &eur(450))
+        .await;
+    // An item with a required choice asks for it before it goes in the cart.
+    let burger_card = format!("#menu [data-item=\"{burger}\"]");
+    tap(&browser, &format!("{burger_card} button.add")).await;
+    browser.wait_for(&burger_card, "Doneness").await;
+    let confirm = browser.find(&format!("{burger_card} button.confirm")).await;
+    assert!(
+        confirm.attr("disabled").await.unwrap().is_some(),
+        "a burger without a doneness cannot be added"
+    );
+    tap(&browser, &format!("{burger_card} .chooser button.ghost")).await;
+
+    tap(&browser, &format!("{soup_card} button.add")).await;
+    tap(
+        &browser,
+        &format!("#menu [data-item=\"{lemonade}\"] button.add"),
+    )
+    .await;
+    browser.wait_for("#cart", "2 items").await;
+    browser.wait_for("#cart-total", &eur(650 + 450)).await;
+    // Opened, the cart shows its lines over the menu.
+    tap(&browser, "#cart-toggle").await;
+    browser.wait_for("#cart-lines", "House lemonade").await;
+    browser.eval("window.scrollTo(0, 0)").await;
+    browser.screenshot("table").await;
+
+    tap(&browser, "#place-order").await;
+    browser.wait_for("#orders", "ordered").await;
+    let order_id: i64 = attr(&browser, "#orders [data-order]", "data-order")
+        .await
+        .parse()
+        .unwrap();
+    // The order is the hub's, for this table, with both lines.
+    let (status, order) = app
+        .get(&format!("/api/v1/orders/{order_id}"), &manager)
+        .await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["table_id"], table, "{order}");
+    assert_eq!(order["total_cents"], 650 + 450, "{order}");
+    let lines = order["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{order}");
+    let soup_line = lines.iter().find(|l| l["menu_item_id"] == soup).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    // The cart is empty once the order is placed.
+    browser.wait_count("#cart:not(.hidden)", 0).await;
+
+    // The chef bumps the soup; the guest sees it move without a reload.
+    for step in ["preparing", "ready"] {
+        let (status, reply) = app
+            .post(
+                &format!("/api/v1/orders/{order_id}/lines/{soup_line}/status"),
+                Some(&chef),
+                json!({ "status": step }),
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    let line = format!("#orders [data-line=\"{soup_line}\"]");
+    browser.wait_for(&line, "ready").await;
+    browser.screenshot("table-status").await;
+
+    // Another phone (or a tablet) at the same table draws the same from the
+    // snapshots: the menu, the order and where each line is.
+    let tablet = Browser::open(1280, 800).await;
+    tablet
+        .goto(browser.client.current_url().await.unwrap().as_ref())
+        .await;
+    tablet.wait_for("#connection", "live").await;
+    tablet.wait_for(&line, "ready").await;
+    tablet.wait_for("#menu", "Tomato soup").await;
+    tablet.screenshot("table-tablet").await;
+    tablet.close().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() {
+    let (app, _) = demo_hub().await;
+    let manager = demo_token(&app, "manager").await;
+    let chef = demo_token(&app, "chef").await;
+    let waiter = demo_token(&app, "waiter").await;
+    let burrata = item_id(&app, &manager, "Burrata").await;
+    let (browser, table, _) = guest_at(&app, &manager, "T2").await;
+    let card = format!("#menu [data-item=\"{burrata}\"]");
+    browser.find(&format!("{card} button.add")).await;
+
+    // The chef 86es the burrata from the kitchen's socket.
+    let (mut kitchen, _) = WsClient::join(&app, &chef).await;
+    let ack = kitchen
+        .command(
+            json!({ "type": "menu.set_available", "menu_item_id": burrata, "available": false }),
+        )
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    browser.wait_for(&card, "not available right now").await;
+    browser.wait_count(&format!("{card} button.add"), 0).await;
+    // ... and brings it back (over REST): orderable again, no reload.
+    let (status, reply) = app
+        .patch(
+            &format!("/api/v1/menu/items/{burrata}"),
+            &manager,
+            json!({ "available": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    browser.wait_count(&format!("{card} button.add"), 1).await;
+
+    // Calling the waiter reaches a waiter's socket; the accept comes back.
+    let (mut floor, _) = WsClient::join(&app, &waiter).await;
+    tap(&browser, "#call-waiter").await;
+    browser
+        .wait_for("#call-state", "A waiter has been called")
+        .await;
+    let called = floor
+        .next_matching(|f| f["type"] == "event" && f["kind"] == "table.waiter_called")
+        .await;
+    assert_eq!(called["data"]["table_id"], table, "{called}");
+    assert_eq!(called["data"]["by"], "guest", "{called}");
+    let ack = floor
+        .command(json!({ "type": "table.accept_call", "table_id": table }))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    browser
+        .wait_for("#call-state", "The waiter is coming")
+        .await;
+    browser.close().await;
+}
+
+fn sign(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_guest_pays_a_split_part_through_the_payment_provider() {
+    let (app, _) = demo_hub().await;
+    let manager = demo_token(&app, "manager").await;
+    let waiter = demo_token(&app, "waiter").await;
+    let soup = item_id(&app, &manager, "Tomato soup").await;
+    let lemonade = item_id(&app, &manager, "House lemonade").await;
+    let (browser, table, _) = guest_at(&app, &manager, "T4").await;
+
+    // The waiter takes the table's order, opens its check and splits it
+    // evenly two ways; the guest's bill follows live.
+    let (status, placed) = app
+        .post(
+            "/api/v1/orders",
+            Some(&waiter),
+            json!({ "idempotency_key": "t4-1", "table_id": table, "source": "dine_in",
+                    "lines": [{ "menu_item_id": soup, "qty": 2 }, { "menu_item_id": lemonade, "qty": 1 }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{placed}");
+    let total = 2 * 650 + 450;
+    tap(&browser, "#tab-bill").await;
+    browser.wait_for("#bill", "No bill yet").await;
+    let (status, check) = app
+        .post(
+            "/api/v1/checks",
+            Some(&waiter),
+            json!({ "table_id": table }),
+        )
+        .await;
+    assert_eq!(status, 201, "{check}");
+    let check_id = check["id"].as_i64().unwrap();
+    let (status, check) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/checks/{check_id}/split"),
+            Some(&waiter),
+            Some(json!({ "split": { "by": "even", "ways": 2 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{check}");
+    let half = total / 2;
+    browser.wait_for("#bill", &eur(total)).await;
+    browser.wait_for("#pay [data-part=\"1\"]", "2/2").await;
+
+    // The guest picks part 1/2 (index 0) and pays it: an intent for it.
+    tap(&browser, "#pay [data-part=\"0\"]").await;
+    browser.wait_for("#pay-now", &eur(half)).await;
+    tap(&browser, "#pay-now").await;
+    browser
+        .wait_for("#intent", "Waiting for the payment provider")
+        .await;
+    let intent_id = attr(&browser, "#intent", "data-intent").await;
+    browser.wait_for("#intent", &intent_id).await;
+    let intent = app
+        .store
+        .intent(&intent_id)
+        .await
+        .unwrap()
+        .expect("the intent exists");
+    assert_eq!(intent.check_id, check_id);
+    assert_eq!(intent.part, Some(0));
+    assert_eq!(intent.amount_cents, half);
+    assert_eq!(intent.tip_cents, 0);
+    browser.screenshot("table-pay-waiting").await;
+
+    // The provider confirms with its signed webhook (the hub's clock).
+    let (status, secret) = app
+        .post(
+            "/api/v1/restaurant/payment-webhook-secret",
+            Some(&manager),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{secret}");
+    let secret = secret["secret"].as_str().unwrap();
+    let body = json!({ "event_id": "evt_table_1", "intent_id": intent_id, "status": "succeeded",
+                       "amount_cents": half, "tip_cents": 0, "currency": "EUR", "reference": "psp_ch_1" })
+    .to_string();
+    let t = app.clock.now() / 1000;
+    let res = app
+        .http
+        .post(format!("{}/api/v1/payments/webhook", app.base))
+        .header("content-type", "application/json")
+        .header(
+            "Restohub-Signature",
+            format!("t={t},v1={}", sign(secret, t, &body)),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let received: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{received}");
+    assert_eq!(received["duplicate"], false, "{received}");
+
+    // The page shows the part paid and what is still due, without a reload.
+    browser
+        .wait_for("#paid", &format!("Paid: {}", eur(half)))
+        .await;
+    browser
+        .wait_for(
+            "#paid",
+            &format!("Still due on the bill: {}", eur(total - half)),
+        )
+        .await;
+    browser.wait_for("#pay [data-part=\"0\"]", "paid").await;
+    browser.wait_count("#intent", 0).await;
+    let (_, check) = app
+        .get(&format!("/api/v1/checks/{check_id}"), &waiter)
+        .await;
+    assert_eq!(check["paid_cents"], half, "{check}");
+    assert_eq!(check["status"], "partially_paid", "{check}");
+    // No provider reference reaches the guest's page.
+    let page = browser.text("body").await;
+    assert!(!page.contains("psp_ch_1"), "{page}");
+    browser.screenshot("table-pay").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_stale_code_says_to_scan_the_new_one() {
+    let (app, _) = demo_hub().await;
+    let manager = demo_token(&app, "manager").await;
+    // A code that was never a table's.
+    let browser = Browser::open(PHONE.0, PHONE.1).await;
+    browser.goto(&format!("{}/t/NOSUCHCODE", app.base)).await;
+    browser
+        .wait_for("#stale", "scan the table’s new code")
+        .await;
+
+    // A page open when the manager replaces the code: its visit ends, in words.
+    let table = table_id(&app, &manager, "T5").await;
+    let code = guest_code(&app, &manager, table).await;
+    browser.goto(&format!("{}/t/{code}", app.base)).await;
+    browser.wait_for("#connection", "live").await;
+    let (status, reply) = app
+        .post(
+            &format!("/api/v1/tables/{table}/guest-code"),
+            Some(&manager),
+            json!({}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {reply}");
+    browser
+        .wait_for("#ended", "scan the table’s new code")
+        .await;
+    browser
+        .wait_count("#place-order, #menu button.add:not([disabled])", 0)
+        .await;
+    // Opened again, the old code is refused and the page says so.
+    browser.goto(&format!("{}/t/{code}", app.base)).await;
+    browser
+        .wait_for("#stale", "scan the table’s new code")
+        .await;
+    assert!(browser.client.find(Locator::Css("#menu")).await.is_err());
+    browser.screenshot("table-stale").await;
+    browser.close().await;
+}
