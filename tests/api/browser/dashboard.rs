@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeZone;
 use serde_json::{json, Value};
 
-use super::{demo_hub, demo_token, Browser, PATIENCE};
+use super::{demo_hub, demo_token, Browser, Proxy, PATIENCE};
 use crate::support::TestApp;
 
 /// The demo restaurant's zone (src/demo.rs).
@@ -342,6 +342,13 @@ async fn a_manager_adds_a_table_a_menu_item_and_a_person() {
         .wait_for(&format!("{row} .guest-link"), &format!("/t/{code}"))
         .await;
 
+    // A label that is taken: the hub's refusal, in words.
+    browser.type_into("#new-table-label", "T1").await;
+    tap(&browser, "#new-table-create").await;
+    browser
+        .wait_for(".toast.error", "a table with this label already exists")
+        .await;
+
     // A menu item: a starter at the cold kitchen, counted.
     browser.wait_for("#new-item-category", "Starters").await;
     let (_, categories) = app.get("/api/v1/menu/categories", &manager).await;
@@ -510,5 +517,42 @@ async fn a_late_ticket_shows_on_the_dashboard() {
         assert_eq!(code, 200, "{reply}");
     }
     browser.wait_for("#late-list", "No late tickets").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_says_it_is_offline_and_catches_up_when_back() {
+    let (app, _) = demo_hub().await;
+    let waiter = demo_token(&app, "waiter").await;
+    let manager = demo_token(&app, "manager").await;
+    let proxy = Proxy::start(app.addr).await;
+    let browser = Browser::open(1280, 800).await;
+    browser.sign_in(&proxy.base, "manager", "/dashboard").await;
+    browser.wait_for("#connection", "live").await;
+    wait_eval(
+        &browser,
+        "return document.querySelector('#orders')?.dataset.count ?? null;",
+        "0",
+    )
+    .await;
+
+    // The connection drops: the badge says so, in red, while an order comes in.
+    proxy.cut();
+    browser.wait_for("#connection", "offline").await;
+    let soup = item(&app, &manager, "Tomato soup").await["id"].clone();
+    place(&app, &waiter, 6, json!([{"menu_item_id": soup, "qty": 3}])).await;
+
+    // Back: live again, with the order it missed, without a reload.
+    proxy.restore();
+    browser.wait_for("#connection", "live").await;
+    wait_eval(
+        &browser,
+        "return document.querySelector('#orders')?.dataset.count ?? null;",
+        "1",
+    )
+    .await;
+    browser
+        .wait_for("#revenue .kpi-value", &in_currency(&browser, 3 * 650).await)
+        .await;
     browser.close().await;
 }
