@@ -127,7 +127,7 @@ function build() {
       h('section', { class: 'card' }, h('h2', {}, 'Station queues'), view.queues),
       h('section', { class: 'card' }, h('h2', {}, 'Ticket times'), view.kitchen, view.times),
       h('section', { class: 'card' }, h('h2', {}, 'Orders per hour (last 24 h)'), view.perHour),
-      h('section', { class: 'card' }, h('h2', {}, 'Top items'), view.top)));
+      h('section', { class: 'card top-card' }, h('h2', {}, 'Top items'), view.top)));
 
   // Admin: menu, tables, staff.
   view.menuRows = h('tbody', { id: 'menu-rows' });
@@ -560,13 +560,9 @@ function drawQueues() {
   if (!stations.length) { fill(view.queues, h('p', { class: 'muted' }, 'No stations.')); return; }
   const series = [
     { key: 'tickets', name: 'tickets', cls: 'tickets', text: (v) => count(v, 'ticket') },
-    { key: 'lines', name: 'lines', cls: 'lines', text: (v, r) => `${count(v, 'line')}${r.oldest ? ` · oldest ${r.oldest}` : ''}` },
+    { key: 'lines', name: 'lines', cls: 'lines', text: (v) => count(v, 'line') },
   ];
-  const rows = stations.map((q) => ({
-    name: q.name,
-    values: { tickets: q.tickets, lines: q.lines },
-    oldest: q.oldest_age_ms == null ? '' : duration(q.oldest_age_ms),
-  }));
+  const rows = stations.map((q) => ({ name: q.name, values: { tickets: q.tickets, lines: q.lines } }));
   fill(view.queues, legend(series), rowsChart(rows, { label: 'Open tickets and lines per station', series }),
     h('ul', { class: 'plain', id: 'queue-list' }, stations.map((q) => h('li', { dataset: { stationId: q.station_id, tickets: q.tickets } },
       `${q.name}: ${count(q.tickets, 'ticket')}, ${count(q.lines, 'line')}`,

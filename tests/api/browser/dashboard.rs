@@ -503,6 +503,12 @@ async fn a_late_ticket_shows_on_the_dashboard() {
     browser.wait_for(&late, "T4").await;
     browser.wait_for(&late, "Grill").await;
     browser.screenshot("dashboard").await;
+    // The charts further down: station queues and ticket times.
+    browser.wait_count("#chart-queues svg", 1).await;
+    browser
+        .eval("document.querySelector('#chart-queues').scrollIntoView({block: 'center'}); return null;")
+        .await;
+    browser.screenshot("dashboard-charts").await;
 
     // The grill bumps it: it leaves the list.
     let line = order["lines"][0]["id"].clone();
