@@ -852,7 +852,9 @@ function renderCheck() {
       figure('Total', check.total_cents, 'total'),
       check.paid_cents ? figure('Paid', check.paid_cents) : null,
       check.tip_cents ? figure('Tips', check.tip_cents, 'muted') : null,
-      h('tr', { class: 'due' }, h('th', {}, 'Due'), h('td', { id: 'check-due', class: 'num' }, money(check.due_cents)))))));
+      h('tr', { class: 'due' }, h('th', {}, 'Due'), h('td', { id: 'check-due', class: 'num' }, money(check.due_cents))))),
+    // Paid while something is still in the kitchen: closed once all is served.
+    check.status === 'paid' ? h('button', { id: 'close-check', onclick: (e) => closeCheck(e.currentTarget) }, 'Close the check') : null));
   fill(partsEl, canSplit ? splitControls(check) : null, partsView(check));
   if (state.pay && !canPay(check, state.pay.part)) closePay();
   fill(paymentsEl, paymentsView(check));
@@ -953,6 +955,24 @@ async function openCheck(button, covers) {
   renderCheck();
 }
 
+async function closeCheck(button) {
+  button.disabled = true;
+  try {
+    const ack = await state.live.command('check.close', { check_id: state.check.id });
+    state.check = ack.check;
+    notify(`Check ${ack.check.id} closed`, 'ok');
+  } catch (err) {
+    const open = err.details && err.details.orders;
+    if (Array.isArray(open)) {
+      notify(open.length > 1 ? `Not yet: orders ${open.join(', ')} are not served` : `Not yet: order ${open[0]} is not served`, 'error');
+    } else {
+      showError(err);
+    }
+    button.disabled = false;
+  }
+  renderCheck();
+}
+
 async function setSplit(split) {
   const check = state.check;
   try {
@@ -963,6 +983,24 @@ async function setSplit(split) {
     showError(err);
   }
   renderCheck();
+}
+
+/** What a payment may take: the part's due, never more than the check's. */
+function dueOn(check, part) {
+  if (part === null) return check.due_cents;
+  const p = check.parts.find((x) => x.index === part);
+  return Math.min(p ? p.due_cents : 0, check.due_cents);
+}
+
+/** A refused payment in the waiter's words, with amounts in the currency. */
+function paymentWords(err, part) {
+  const fields = (err.details && err.details.fields) || {};
+  const code = (field) => Array.isArray(fields[field]) && fields[field][0] ? fields[field][0].code : null;
+  if (code('amount_cents') === 'overpaid' && state.check) {
+    return `Only ${money(dueOn(state.check, part))} is due here; anything more can only be a tip.`;
+  }
+  if (code('tendered_cents') === 'range') return 'The cash handed over must cover the amount and the tip.';
+  return describe(err);
 }
 
 /** Minor units as a person types them: 2475 → "24.75". */
@@ -978,7 +1016,7 @@ function closePay() {
 
 function openPay(part) {
   const check = state.check;
-  const due = part === null ? check.due_cents : Math.min(check.parts.find((p) => p.index === part).due_cents, check.due_cents);
+  const due = dueOn(check, part);
   // One key per payment being taken: a retry after a lost reply is the
   // same payment, never a second charge.
   state.pay = { part, method: 'card', key: newKey('pay') };
@@ -1041,8 +1079,8 @@ function openPay(part) {
       notify(`${money(ack.payment.amount_cents)} by ${ack.payment.method} recorded`, 'ok');
       renderCheck();
     } catch (err) {
-      error.textContent = describe(err);
-      showError(err);
+      error.textContent = paymentWords(err, state.pay ? state.pay.part : null);
+      notify(error.textContent, 'error');
       button.disabled = false;
     }
   }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{demo_hub, demo_token, guest_code, Browser};
+use super::{demo_hub, demo_token, guest_code, Browser, Proxy};
 use crate::support::TestApp;
 
 /// The demo menu as the hub lists it.
@@ -325,6 +325,11 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     // Part 2/2 in cash: 30.00 handed over with a 2.25 tip, 3.00 back.
     browser.click("[data-pay-part='1']").await;
     browser.click("#method-cash").await;
+    // More than the part owes is refused, said in euros.
+    browser.type_into("#pay-amount", "30.00").await;
+    browser.click("#record-payment").await;
+    browser.wait_for("#pay-error", "24.75 is due").await;
+    browser.type_into("#pay-amount", "24.75").await;
     browser.type_into("#pay-tip", "2.25").await;
     browser.type_into("#pay-tendered", "30.00").await;
     browser.wait_for("#change-preview", "3.00").await;
@@ -334,6 +339,9 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
         .await;
     browser.wait_for("#last-payment", "3.00").await;
     browser.wait_for("#check-due", "0.00").await;
+    // Paid, but the kitchen still has the order: the check cannot close yet.
+    browser.click("#close-check").await;
+    browser.wait_for("#toasts", "is not served").await;
 
     let (status, page) = app
         .get(&format!("/api/v1/checks?table_id={t2}"), &waiter)
@@ -360,5 +368,78 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     assert_eq!(payments[1]["tip_cents"], 225);
     assert_eq!(payments[1]["tendered_cents"], 3000);
     assert_eq!(payments[1]["change_cents"], 300);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_waiter_page_catches_up_after_its_connection_drops() {
+    let (app, _) = demo_hub().await;
+    let proxy = Proxy::start(app.addr).await;
+    let waiter = demo_token(&app, "waiter").await;
+    let manager = demo_token(&app, "manager").await;
+    let menu = menu(&app, &waiter).await;
+    let espresso = item_id(&menu, "Espresso");
+    let burrata = item_id(&menu, "Burrata");
+    let t4 = table_id(&app, &waiter, "T4").await;
+    let t5 = table_id(&app, &waiter, "T5").await;
+
+    let browser = Browser::open(1280, 800).await;
+    browser.sign_in(&proxy.base, "waiter", "/waiter").await;
+    browser.wait_for("#connection", "live").await;
+    browser.click(&format!("[data-table='{t4}']")).await;
+    browser.click("#tab-new").await;
+    browser.click(&format!("[data-item='{espresso}']")).await;
+    browser.click("#add-line").await;
+    browser.wait_for("#cart", "Espresso").await;
+
+    proxy.cut();
+    browser.wait_for("#connection", "offline").await;
+    // Meanwhile a guest at T5 calls and the burrata sells out.
+    let code = guest_code(&app, &manager, t5).await;
+    let guest = app.guest_token(&code).await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/tables/{t5}/call-waiter"),
+            Some(&guest),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = app
+        .patch(
+            &format!("/api/v1/menu/items/{burrata}"),
+            &manager,
+            json!({"stock": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Sending while offline is refused in words, and places nothing.
+    browser.click("#place-order").await;
+    browser.wait_for("#toasts", "not connected").await;
+
+    proxy.restore();
+    browser.wait_for("#connection", "live").await;
+    // What happened while it was away is on screen without a reload.
+    browser.wait_for("#alerts", "T5 is calling a waiter").await;
+    browser
+        .wait_for(&format!("[data-item='{burrata}']"), "sold out")
+        .await;
+    // Sent again once live: one order.
+    browser.click("#place-order").await;
+    browser.wait_for("#view", "Espresso").await;
+    let order_id = browser
+        .eval("return Number(document.querySelector('[data-order]').dataset.order)")
+        .await
+        .as_i64()
+        .expect("the order's id on the page");
+    let (status, order) = app
+        .get(&format!("/api/v1/orders/{order_id}"), &waiter)
+        .await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["table_id"], t4);
+    let (status, _) = app
+        .get(&format!("/api/v1/orders/{}", order_id + 1), &waiter)
+        .await;
+    assert_eq!(status, 404, "one order only");
     browser.close().await;
 }
