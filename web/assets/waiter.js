@@ -200,7 +200,7 @@ function apply(frame) {
       break;
     case 'table.call_accepted':
       if (state.calls.delete(d.table_id)) {
-        if (d.by_user !== state.me.user.id) notify(`${d.label}: a colleague took the call`);
+        if (!state.me.user || d.by_user !== state.me.user.id) notify(`${d.label}: a colleague took the call`);
         renderAlerts();
         renderTables();
       }
@@ -839,6 +839,7 @@ function renderCheck() {
         check.status.replace('_', ' ')),
       check.receipt_no ? h('span', { class: 'muted' }, `receipt ${check.receipt_no}`) : null,
       h('span', { class: 'muted right' }, `${check.covers} guests · opened ${clock(check.opened_at)}`)),
+    isLive(check) ? coversControl(check) : null,
     h('table', { class: 'data check-lines' },
       h('tbody', {}, check.lines.map((l) => h('tr', {},
         h('td', {}, `${l.qty}× ${l.name}`, l.seat ? h('span', { class: 'muted' }, ` · seat ${l.seat}`) : null),
@@ -884,9 +885,41 @@ function splitControls(check) {
           setSplit({ by: 'amounts', amounts: parsed });
         },
       }, 'Split')),
+    byLines(check),
     h('div', { class: 'row' },
       h('button', { id: 'split-seats', onclick: () => setSplit({ by: 'seats' }) }, 'By seat'),
       check.split ? h('button', { id: 'split-none', class: 'ghost', onclick: () => setSplit(null) }, 'No split') : null));
+}
+
+/** Who pays which dishes: each line goes to a numbered part, or to the rest. */
+function byLines(check) {
+  const most = Math.min(check.lines.length, 9);
+  const pickers = check.lines.map((line) => h('select', {
+    dataset: { lineGroup: line.line_id }, 'aria-label': `Part for ${line.name}`,
+  }, h('option', { value: '' }, 'rest'),
+  Array.from({ length: most }, (_, i) => h('option', { value: i + 1 }, `part ${i + 1}`))));
+  return h('details', { class: 'by-lines' },
+    h('summary', {}, 'By lines'),
+    check.lines.map((line, i) => h('div', { class: 'row' },
+      h('span', { class: 'grow' }, `${line.qty}× ${line.name}`), pickers[i])),
+    h('button', {
+      id: 'split-lines',
+      onclick: () => {
+        const groups = new Map();
+        check.lines.forEach((line, i) => {
+          const part = Number(pickers[i].value);
+          if (!part) return;
+          if (!groups.has(part)) groups.set(part, []);
+          groups.get(part).push(line.line_id);
+        });
+        if (!groups.size) {
+          notify('Choose a part for at least one line', 'error');
+          return;
+        }
+        const lines = [...groups.keys()].sort((a, b) => a - b).map((part) => groups.get(part));
+        setSplit({ by: 'lines', lines });
+      },
+    }, 'Split by lines'));
 }
 
 function canPay(check, part) {
@@ -953,6 +986,27 @@ async function openCheck(button, covers) {
     button.disabled = false;
   }
   renderCheck();
+}
+
+/** The number of guests: the service charge follows it (7.7). */
+function coversControl(check) {
+  const covers = h('input', {
+    id: 'check-covers', type: 'number', min: 0, max: 500, inputmode: 'numeric', value: String(check.covers),
+    'aria-label': 'Guests',
+  });
+  const set = async (button) => {
+    button.disabled = true;
+    try {
+      const ack = await state.live.command('check.set_covers', { check_id: check.id, covers: Number(covers.value) });
+      state.check = ack.check;
+    } catch (err) {
+      showError(err);
+    }
+    renderCheck();
+  };
+  return h('div', { class: 'row covers' },
+    h('label', { for: 'check-covers' }, 'Guests'), covers,
+    h('button', { id: 'set-covers', onclick: (e) => set(e.currentTarget) }, 'Set'));
 }
 
 async function closeCheck(button) {

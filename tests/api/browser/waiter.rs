@@ -285,7 +285,7 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     let menu = menu(&app, &waiter).await;
     let t2 = table_id(&app, &waiter, "T2").await;
     // The README's walk-through: two burgers, a tiramisu, two lemonades: 49.50.
-    place(
+    let order = place(
         &app,
         &waiter,
         t2,
@@ -306,6 +306,25 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     browser.click("#open-check").await;
     browser.wait_for("#check-due", "49.50").await;
 
+    // The burgers on one part, the rest on another: 33.00 and 16.50.
+    let burgers = order["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "Cheeseburger")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    browser.click("details.by-lines summary").await;
+    browser
+        .select(&format!("[data-line-group='{burgers}']"), "1")
+        .await;
+    browser.click("#split-lines").await;
+    browser.wait_for("[data-part='0']", "33.00").await;
+    browser.wait_for("[data-part='1']", "rest").await;
+    browser.wait_for("[data-part='1']", "16.50").await;
+
+    // Changed before anything is paid: evenly, two ways.
     browser.type_into("#split-ways", "2").await;
     browser.click("#split-even").await;
     browser.wait_for("[data-part='0']", "1/2").await;
