@@ -254,7 +254,10 @@ function floorChanged(tableId) {
 
 function menuChanged(item) {
   if (state.syncing) return;
-  if (state.tab === 'new') renderMenu();
+  if (state.tab === 'new') {
+    renderMenu();
+    renderCart();
+  }
   if (sheet && sheet.item.id === item.id) sheet.update();
 }
 
@@ -588,6 +591,8 @@ function renderCart() {
   const c = cart();
   const label = state.tables.get(state.selected).table.label;
   const total = c.lines.reduce((sum, l) => sum + lineUnit(l) * l.qty, 0);
+  // A redraw (stock changing) must not take the note from under a waiter typing it.
+  const typing = document.activeElement && document.activeElement.id === 'order-note';
   const note = h('input', {
     id: 'order-note', maxlength: 500, value: c.note, placeholder: 'e.g. allergy at the table',
     oninput: (e) => { c.note = e.target.value; c.key = null; },
@@ -598,6 +603,8 @@ function renderCart() {
       h('span', { class: 'qty' }, `${line.qty}×`),
       h('span', { class: 'grow' },
         h('span', { class: 'line-name' }, line.name),
+        state.items.get(line.menu_item_id) && !state.items.get(line.menu_item_id).available
+          ? [' ', h('span', { class: 'badge late' }, 'sold out')] : null,
         h('span', { class: 'muted' }, ` · course ${line.course}`, line.seat ? ` · seat ${line.seat}` : ''),
         line.options.length ? h('span', { class: 'choices' }, line.options.map((o) => o.name).join(', ')) : null,
         line.note ? h('span', { class: 'note' }, line.note) : null),
@@ -611,6 +618,10 @@ function renderCart() {
       h('button', {
         id: 'place-order', class: 'primary', disabled: !c.lines.length, onclick: (e) => placeOrder(e.currentTarget),
       }, c.lines.length ? `Send ${c.lines.reduce((n, l) => n + l.qty, 0)} to the kitchen` : 'Send to the kitchen')));
+  if (typing) {
+    note.focus();
+    note.setSelectionRange(note.value.length, note.value.length);
+  }
 }
 
 async function placeOrder(button) {
@@ -643,10 +654,22 @@ async function placeOrder(button) {
     if (Array.isArray(short) && short.length) {
       notify('Not enough left: ' + short.map((s) => `${s.name} (${s.available} left)`).join(', '), 'error');
     } else {
-      showError(err);
+      notify(orderWords(err, c.lines), 'error');
     }
     button.disabled = false;
   }
+}
+
+/** A refused order in words, naming the dish rather than `lines[1]`. */
+function orderWords(err, lines) {
+  const fields = (err.details && err.details.fields) || {};
+  const said = Object.entries(fields).map(([field, problems]) => {
+    const at = /^lines\[(\d+)\]/.exec(field);
+    const what = at && lines[Number(at[1])] ? lines[Number(at[1])].name : field;
+    const first = Array.isArray(problems) && problems[0] ? problems[0] : {};
+    return `${what}: ${first.code === 'unavailable' ? 'sold out' : first.message || first.code}`;
+  });
+  return said.length ? said.join('; ') : describe(err);
 }
 
 // The dish sheet: modifier groups, quantity, seat, course and a note.

@@ -410,6 +410,9 @@ async fn the_waiter_page_catches_up_after_its_connection_drops() {
     browser.click(&format!("[data-item='{espresso}']")).await;
     browser.click("#add-line").await;
     browser.wait_for("#cart", "Espresso").await;
+    browser.click(&format!("[data-item='{burrata}']")).await;
+    browser.click("#add-line").await;
+    browser.wait_for("#cart", "Burrata").await;
 
     proxy.cut();
     browser.wait_for("#connection", "offline").await;
@@ -443,7 +446,13 @@ async fn the_waiter_page_catches_up_after_its_connection_drops() {
     browser
         .wait_for(&format!("[data-item='{burrata}']"), "sold out")
         .await;
-    // Sent again once live: one order.
+    browser.wait_for("#cart", "sold out").await;
+    // The hub refuses the sold-out dish, named; without it the order goes.
+    browser.click("#place-order").await;
+    browser
+        .wait_for("#toasts", "Not enough left: Burrata")
+        .await;
+    browser.click("[aria-label='Remove Burrata']").await;
     browser.click("#place-order").await;
     browser.wait_for("#view", "Espresso").await;
     let order_id = browser
@@ -456,6 +465,8 @@ async fn the_waiter_page_catches_up_after_its_connection_drops() {
         .await;
     assert_eq!(status, 200, "{order}");
     assert_eq!(order["table_id"], t4);
+    assert_eq!(order["lines"].as_array().unwrap().len(), 1, "{order}");
+    assert_eq!(order["lines"][0]["name"], "Espresso");
     let (status, _) = app
         .get(&format!("/api/v1/orders/{}", order_id + 1), &waiter)
         .await;
