@@ -59,7 +59,12 @@ export function describe(err) {
   const fields = err.details && err.details.fields;
   let extra = '';
   if (fields && typeof fields === 'object') {
-    extra = ' (' + Object.entries(fields).map(([f, why]) => `${f}: ${why}`).join(', ') + ')';
+    // Each field holds a list of {code, message}; the hub's message already
+    // names the fields it is about, so only the others are added.
+    const more = Object.entries(fields)
+      .filter(([f]) => !err.message.includes(f))
+      .map(([f, why]) => `${f}: ${Array.isArray(why) ? why.map((w) => w.message || w.code).join(', ') : why}`);
+    if (more.length) extra = ' (' + more.join(', ') + ')';
   }
   return `${err.message}${extra}`;
 }

@@ -200,7 +200,7 @@ function apply(frame) {
       break;
     case 'table.call_accepted':
       if (state.calls.delete(d.table_id)) {
-        if (d.by_user !== state.me.user.id) notify(`${d.label}: a colleague took the call`);
+        if (!state.me.user || d.by_user !== state.me.user.id) notify(`${d.label}: a colleague took the call`);
         renderAlerts();
         renderTables();
       }
@@ -254,7 +254,10 @@ function floorChanged(tableId) {
 
 function menuChanged(item) {
   if (state.syncing) return;
-  if (state.tab === 'new') renderMenu();
+  if (state.tab === 'new') {
+    renderMenu();
+    renderCart();
+  }
   if (sheet && sheet.item.id === item.id) sheet.update();
 }
 
@@ -588,6 +591,8 @@ function renderCart() {
   const c = cart();
   const label = state.tables.get(state.selected).table.label;
   const total = c.lines.reduce((sum, l) => sum + lineUnit(l) * l.qty, 0);
+  // A redraw (stock changing) must not take the note from under a waiter typing it.
+  const typing = document.activeElement && document.activeElement.id === 'order-note';
   const note = h('input', {
     id: 'order-note', maxlength: 500, value: c.note, placeholder: 'e.g. allergy at the table',
     oninput: (e) => { c.note = e.target.value; c.key = null; },
@@ -598,6 +603,8 @@ function renderCart() {
       h('span', { class: 'qty' }, `${line.qty}×`),
       h('span', { class: 'grow' },
         h('span', { class: 'line-name' }, line.name),
+        state.items.get(line.menu_item_id) && !state.items.get(line.menu_item_id).available
+          ? [' ', h('span', { class: 'badge late' }, 'sold out')] : null,
         h('span', { class: 'muted' }, ` · course ${line.course}`, line.seat ? ` · seat ${line.seat}` : ''),
         line.options.length ? h('span', { class: 'choices' }, line.options.map((o) => o.name).join(', ')) : null,
         line.note ? h('span', { class: 'note' }, line.note) : null),
@@ -611,6 +618,10 @@ function renderCart() {
       h('button', {
         id: 'place-order', class: 'primary', disabled: !c.lines.length, onclick: (e) => placeOrder(e.currentTarget),
       }, c.lines.length ? `Send ${c.lines.reduce((n, l) => n + l.qty, 0)} to the kitchen` : 'Send to the kitchen')));
+  if (typing) {
+    note.focus();
+    note.setSelectionRange(note.value.length, note.value.length);
+  }
 }
 
 async function placeOrder(button) {
@@ -643,10 +654,22 @@ async function placeOrder(button) {
     if (Array.isArray(short) && short.length) {
       notify('Not enough left: ' + short.map((s) => `${s.name} (${s.available} left)`).join(', '), 'error');
     } else {
-      showError(err);
+      notify(orderWords(err, c.lines), 'error');
     }
     button.disabled = false;
   }
+}
+
+/** A refused order in words, naming the dish rather than `lines[1]`. */
+function orderWords(err, lines) {
+  const fields = (err.details && err.details.fields) || {};
+  const said = Object.entries(fields).map(([field, problems]) => {
+    const at = /^lines\[(\d+)\]/.exec(field);
+    const what = at && lines[Number(at[1])] ? lines[Number(at[1])].name : field;
+    const first = Array.isArray(problems) && problems[0] ? problems[0] : {};
+    return `${what}: ${first.code === 'unavailable' ? 'sold out' : first.message || first.code}`;
+  });
+  return said.length ? said.join('; ') : describe(err);
 }
 
 // The dish sheet: modifier groups, quantity, seat, course and a note.
@@ -839,6 +862,7 @@ function renderCheck() {
         check.status.replace('_', ' ')),
       check.receipt_no ? h('span', { class: 'muted' }, `receipt ${check.receipt_no}`) : null,
       h('span', { class: 'muted right' }, `${check.covers} guests · opened ${clock(check.opened_at)}`)),
+    isLive(check) ? coversControl(check) : null,
     h('table', { class: 'data check-lines' },
       h('tbody', {}, check.lines.map((l) => h('tr', {},
         h('td', {}, `${l.qty}× ${l.name}`, l.seat ? h('span', { class: 'muted' }, ` · seat ${l.seat}`) : null),
@@ -852,7 +876,9 @@ function renderCheck() {
       figure('Total', check.total_cents, 'total'),
       check.paid_cents ? figure('Paid', check.paid_cents) : null,
       check.tip_cents ? figure('Tips', check.tip_cents, 'muted') : null,
-      h('tr', { class: 'due' }, h('th', {}, 'Due'), h('td', { id: 'check-due', class: 'num' }, money(check.due_cents)))))));
+      h('tr', { class: 'due' }, h('th', {}, 'Due'), h('td', { id: 'check-due', class: 'num' }, money(check.due_cents))))),
+    // Paid while something is still in the kitchen: closed once all is served.
+    check.status === 'paid' ? h('button', { id: 'close-check', onclick: (e) => closeCheck(e.currentTarget) }, 'Close the check') : null));
   fill(partsEl, canSplit ? splitControls(check) : null, partsView(check));
   if (state.pay && !canPay(check, state.pay.part)) closePay();
   fill(paymentsEl, paymentsView(check));
@@ -882,9 +908,41 @@ function splitControls(check) {
           setSplit({ by: 'amounts', amounts: parsed });
         },
       }, 'Split')),
+    byLines(check),
     h('div', { class: 'row' },
       h('button', { id: 'split-seats', onclick: () => setSplit({ by: 'seats' }) }, 'By seat'),
       check.split ? h('button', { id: 'split-none', class: 'ghost', onclick: () => setSplit(null) }, 'No split') : null));
+}
+
+/** Who pays which dishes: each line goes to a numbered part, or to the rest. */
+function byLines(check) {
+  const most = Math.min(check.lines.length, 9);
+  const pickers = check.lines.map((line) => h('select', {
+    dataset: { lineGroup: line.line_id }, 'aria-label': `Part for ${line.name}`,
+  }, h('option', { value: '' }, 'rest'),
+  Array.from({ length: most }, (_, i) => h('option', { value: i + 1 }, `part ${i + 1}`))));
+  return h('details', { class: 'by-lines' },
+    h('summary', {}, 'By lines'),
+    check.lines.map((line, i) => h('div', { class: 'row' },
+      h('span', { class: 'grow' }, `${line.qty}× ${line.name}`), pickers[i])),
+    h('button', {
+      id: 'split-lines',
+      onclick: () => {
+        const groups = new Map();
+        check.lines.forEach((line, i) => {
+          const part = Number(pickers[i].value);
+          if (!part) return;
+          if (!groups.has(part)) groups.set(part, []);
+          groups.get(part).push(line.line_id);
+        });
+        if (!groups.size) {
+          notify('Choose a part for at least one line', 'error');
+          return;
+        }
+        const lines = [...groups.keys()].sort((a, b) => a - b).map((part) => groups.get(part));
+        setSplit({ by: 'lines', lines });
+      },
+    }, 'Split by lines'));
 }
 
 function canPay(check, part) {
@@ -953,6 +1011,45 @@ async function openCheck(button, covers) {
   renderCheck();
 }
 
+/** The number of guests: the service charge follows it (7.7). */
+function coversControl(check) {
+  const covers = h('input', {
+    id: 'check-covers', type: 'number', min: 0, max: 500, inputmode: 'numeric', value: String(check.covers),
+    'aria-label': 'Guests',
+  });
+  const set = async (button) => {
+    button.disabled = true;
+    try {
+      const ack = await state.live.command('check.set_covers', { check_id: check.id, covers: Number(covers.value) });
+      state.check = ack.check;
+    } catch (err) {
+      showError(err);
+    }
+    renderCheck();
+  };
+  return h('div', { class: 'row covers' },
+    h('label', { for: 'check-covers' }, 'Guests'), covers,
+    h('button', { id: 'set-covers', onclick: (e) => set(e.currentTarget) }, 'Set'));
+}
+
+async function closeCheck(button) {
+  button.disabled = true;
+  try {
+    const ack = await state.live.command('check.close', { check_id: state.check.id });
+    state.check = ack.check;
+    notify(`Check ${ack.check.id} closed`, 'ok');
+  } catch (err) {
+    const open = err.details && err.details.orders;
+    if (Array.isArray(open)) {
+      notify(open.length > 1 ? `Not yet: orders ${open.join(', ')} are not served` : `Not yet: order ${open[0]} is not served`, 'error');
+    } else {
+      showError(err);
+    }
+    button.disabled = false;
+  }
+  renderCheck();
+}
+
 async function setSplit(split) {
   const check = state.check;
   try {
@@ -963,6 +1060,24 @@ async function setSplit(split) {
     showError(err);
   }
   renderCheck();
+}
+
+/** What a payment may take: the part's due, never more than the check's. */
+function dueOn(check, part) {
+  if (part === null) return check.due_cents;
+  const p = check.parts.find((x) => x.index === part);
+  return Math.min(p ? p.due_cents : 0, check.due_cents);
+}
+
+/** A refused payment in the waiter's words, with amounts in the currency. */
+function paymentWords(err, part) {
+  const fields = (err.details && err.details.fields) || {};
+  const code = (field) => Array.isArray(fields[field]) && fields[field][0] ? fields[field][0].code : null;
+  if (code('amount_cents') === 'overpaid' && state.check) {
+    return `Only ${money(dueOn(state.check, part))} is due here; anything more can only be a tip.`;
+  }
+  if (code('tendered_cents') === 'range') return 'The cash handed over must cover the amount and the tip.';
+  return describe(err);
 }
 
 /** Minor units as a person types them: 2475 → "24.75". */
@@ -978,7 +1093,7 @@ function closePay() {
 
 function openPay(part) {
   const check = state.check;
-  const due = part === null ? check.due_cents : Math.min(check.parts.find((p) => p.index === part).due_cents, check.due_cents);
+  const due = dueOn(check, part);
   // One key per payment being taken: a retry after a lost reply is the
   // same payment, never a second charge.
   state.pay = { part, method: 'card', key: newKey('pay') };
@@ -1041,8 +1156,8 @@ function openPay(part) {
       notify(`${money(ack.payment.amount_cents)} by ${ack.payment.method} recorded`, 'ok');
       renderCheck();
     } catch (err) {
-      error.textContent = describe(err);
-      showError(err);
+      error.textContent = paymentWords(err, state.pay ? state.pay.part : null);
+      notify(error.textContent, 'error');
       button.disabled = false;
     }
   }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{demo_hub, demo_token, guest_code, Browser};
+use super::{demo_hub, demo_token, guest_code, Browser, Proxy};
 use crate::support::TestApp;
 
 /// The demo menu as the hub lists it.
@@ -285,7 +285,7 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     let menu = menu(&app, &waiter).await;
     let t2 = table_id(&app, &waiter, "T2").await;
     // The README's walk-through: two burgers, a tiramisu, two lemonades: 49.50.
-    place(
+    let order = place(
         &app,
         &waiter,
         t2,
@@ -306,6 +306,25 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     browser.click("#open-check").await;
     browser.wait_for("#check-due", "49.50").await;
 
+    // The burgers on one part, the rest on another: 33.00 and 16.50.
+    let burgers = order["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "Cheeseburger")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    browser.click("details.by-lines summary").await;
+    browser
+        .select(&format!("[data-line-group='{burgers}']"), "1")
+        .await;
+    browser.click("#split-lines").await;
+    browser.wait_for("[data-part='0']", "33.00").await;
+    browser.wait_for("[data-part='1']", "rest").await;
+    browser.wait_for("[data-part='1']", "16.50").await;
+
+    // Changed before anything is paid: evenly, two ways.
     browser.type_into("#split-ways", "2").await;
     browser.click("#split-even").await;
     browser.wait_for("[data-part='0']", "1/2").await;
@@ -325,6 +344,11 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     // Part 2/2 in cash: 30.00 handed over with a 2.25 tip, 3.00 back.
     browser.click("[data-pay-part='1']").await;
     browser.click("#method-cash").await;
+    // More than the part owes is refused, said in euros.
+    browser.type_into("#pay-amount", "30.00").await;
+    browser.click("#record-payment").await;
+    browser.wait_for("#pay-error", "24.75 is due").await;
+    browser.type_into("#pay-amount", "24.75").await;
     browser.type_into("#pay-tip", "2.25").await;
     browser.type_into("#pay-tendered", "30.00").await;
     browser.wait_for("#change-preview", "3.00").await;
@@ -334,6 +358,9 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
         .await;
     browser.wait_for("#last-payment", "3.00").await;
     browser.wait_for("#check-due", "0.00").await;
+    // Paid, but the kitchen still has the order: the check cannot close yet.
+    browser.click("#close-check").await;
+    browser.wait_for("#toasts", "is not served").await;
 
     let (status, page) = app
         .get(&format!("/api/v1/checks?table_id={t2}"), &waiter)
@@ -360,5 +387,89 @@ async fn a_waiter_splits_a_check_and_takes_two_payments() {
     assert_eq!(payments[1]["tip_cents"], 225);
     assert_eq!(payments[1]["tendered_cents"], 3000);
     assert_eq!(payments[1]["change_cents"], 300);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_waiter_page_catches_up_after_its_connection_drops() {
+    let (app, _) = demo_hub().await;
+    let proxy = Proxy::start(app.addr).await;
+    let waiter = demo_token(&app, "waiter").await;
+    let manager = demo_token(&app, "manager").await;
+    let menu = menu(&app, &waiter).await;
+    let espresso = item_id(&menu, "Espresso");
+    let burrata = item_id(&menu, "Burrata");
+    let t4 = table_id(&app, &waiter, "T4").await;
+    let t5 = table_id(&app, &waiter, "T5").await;
+
+    let browser = Browser::open(1280, 800).await;
+    browser.sign_in(&proxy.base, "waiter", "/waiter").await;
+    browser.wait_for("#connection", "live").await;
+    browser.click(&format!("[data-table='{t4}']")).await;
+    browser.click("#tab-new").await;
+    browser.click(&format!("[data-item='{espresso}']")).await;
+    browser.click("#add-line").await;
+    browser.wait_for("#cart", "Espresso").await;
+    browser.click(&format!("[data-item='{burrata}']")).await;
+    browser.click("#add-line").await;
+    browser.wait_for("#cart", "Burrata").await;
+
+    proxy.cut();
+    browser.wait_for("#connection", "offline").await;
+    // Meanwhile a guest at T5 calls and the burrata sells out.
+    let code = guest_code(&app, &manager, t5).await;
+    let guest = app.guest_token(&code).await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/tables/{t5}/call-waiter"),
+            Some(&guest),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = app
+        .patch(
+            &format!("/api/v1/menu/items/{burrata}"),
+            &manager,
+            json!({"stock": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Sending while offline is refused in words, and places nothing.
+    browser.click("#place-order").await;
+    browser.wait_for("#toasts", "not connected").await;
+
+    proxy.restore();
+    browser.wait_for("#connection", "live").await;
+    // What happened while it was away is on screen without a reload.
+    browser.wait_for("#alerts", "T5 is calling a waiter").await;
+    browser
+        .wait_for(&format!("[data-item='{burrata}']"), "sold out")
+        .await;
+    browser.wait_for("#cart", "sold out").await;
+    // The hub refuses the sold-out dish, named; without it the order goes.
+    browser.click("#place-order").await;
+    browser
+        .wait_for("#toasts", "Not enough left: Burrata")
+        .await;
+    browser.click("[aria-label='Remove Burrata']").await;
+    browser.click("#place-order").await;
+    browser.wait_for("#view", "Espresso").await;
+    let order_id = browser
+        .eval("return Number(document.querySelector('[data-order]').dataset.order)")
+        .await
+        .as_i64()
+        .expect("the order's id on the page");
+    let (status, order) = app
+        .get(&format!("/api/v1/orders/{order_id}"), &waiter)
+        .await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["table_id"], t4);
+    assert_eq!(order["lines"].as_array().unwrap().len(), 1, "{order}");
+    assert_eq!(order["lines"][0]["name"], "Espresso");
+    let (status, _) = app
+        .get(&format!("/api/v1/orders/{}", order_id + 1), &waiter)
+        .await;
+    assert_eq!(status, 404, "one order only");
     browser.close().await;
 }
