@@ -1,8 +1,8 @@
 //! The browser apps: sign-in, kitchen display, expo, waiter, the guest's
 //! table page and the manager's dashboard, served from `web/`.
 //!
-//! The files are compiled into the binary (in debug builds rust-embed reads
-//! them from disk, so a page can be edited without rebuilding). Pages are
+//! The files are compiled into the binary (debug builds too, so the tests
+//! see exactly what a release serves; cargo rebuilds when one changes). Pages are
 //! plain HTML, CSS and JavaScript that load nothing from elsewhere and talk
 //! to the hub only through its public API (`/api/v1`, `/ws`), like any other
 //! client. Every page carries a Content Security Policy without

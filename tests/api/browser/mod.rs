@@ -13,8 +13,8 @@
 
 mod dashboard;
 mod signin;
-mod waiter;
 mod table;
+mod waiter;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,9 +97,7 @@ impl Browser {
             .expect("chromedriver starts (apt-get install chromium chromium-driver)");
         let profile = tempfile::tempdir().expect("profile dir");
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
+        let mut options = json!({
                 "binary": chromium(),
                 "args": [
                     "--headless=new",
@@ -112,8 +110,14 @@ impl Browser {
                     format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
-            }),
-        );
+        });
+        // A window cannot be narrower than 500 px: a phone is emulated.
+        if width < 500 {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true},
+            });
+        }
+        caps.insert("goog:chromeOptions".into(), options);
         let started = Instant::now();
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
