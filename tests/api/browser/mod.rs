@@ -11,6 +11,7 @@
 //! `target/screens/`; with `UPDATE_SCREENS=1` it writes them to
 //! `docs/screens/` instead (the README shows those).
 
+mod kitchen;
 mod signin;
 
 use std::net::SocketAddr;
