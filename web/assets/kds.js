@@ -475,7 +475,11 @@ function lineRow(ticket, line) {
       'aria-label': `${line.qty} ${line.name}: ${STATUS_WORDS[line.status] || line.status}; tap to bump`,
     },
     h('span', { class: 'qty num' }, `${line.qty}×`),
-    h('span', { class: 'name' }, line.name),
+    h('span', { class: 'name' }, line.name,
+      // The whole kitchen's screen says where each line is made.
+      !state.station && line.station_id != null
+        ? h('span', { class: 'where' }, (state.stations.get(line.station_id) || { name: '' }).name)
+        : null),
     h('span', { class: `state ${status}` }, held ? 'held' : STATUS_WORDS[line.status] || line.status)),
     extras.length ? h('div', { class: 'mods' }, extras.map((m) => h('span', { class: 'mod' }, m))) : null,
     line.note ? h('div', { class: 'line-note' }, `“${line.note}”`) : null,
@@ -664,7 +668,7 @@ async function start() {
 
   muteButton = h('button', { id: 'mute', class: 'ghost', onclick: toggleMute, dataset: { beeps: '0' } });
   drawMute();
-  const title = state.station ? `Kitchen — ${state.station.name}` : 'Kitchen — all stations';
+  const title = state.station ? `Kitchen — ${state.station.name}` : 'All stations';
   document.title = `restohub — ${state.station ? state.station.name : 'Kitchen'}`;
   fill(app,
     header(title, badge, [stationPicker(), h('span', { id: 'count', class: 'count' }, ''), muteButton]),

@@ -621,6 +621,13 @@ async fn the_expo_sees_each_orders_stations_fires_rushes_and_serves() {
     .await;
     expo.wait_count(&format!("#orders .order[data-order='{older}']"), 0)
         .await;
+    expo.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone size");
+    expo.wait_count(&format!("#orders .order[data-order='{id}']"), 1)
+        .await;
+    expo.screenshot("expo-phone").await;
     kds.wait_count(&format!("#done .done-item[data-order='{older}']"), 0)
         .await;
     let (_, read) = app
@@ -636,7 +643,7 @@ async fn the_whole_kitchen_screen_shows_every_station() {
     let (app, _) = demo_hub().await;
     let demo = Demo::read(&app).await;
     let browser = open_kds(&app.base, None).await;
-    browser.wait_for("h1", "all stations").await;
+    browser.wait_for("h1", "All stations").await;
     let lines = json!([
         {"menu_item_id": demo.item("Cheeseburger"), "qty": 1, "course": 1, "choices": [demo.option("Cheeseburger", "Rare")]},
         {"menu_item_id": demo.item("Burrata"), "qty": 2},
@@ -647,7 +654,14 @@ async fn the_whole_kitchen_screen_shows_every_station() {
     let burrata = line_ids(&order)[1];
     let card = format!("#tickets .ticket[data-order='{id}']");
     let text = browser.wait_for(&card, "Burrata").await;
-    for what in ["Cheeseburger", "Espresso", "Oat milk", "T6"] {
+    for what in [
+        "Cheeseburger",
+        "Espresso",
+        "Oat milk",
+        "T6",
+        "Cold kitchen",
+        "Bar",
+    ] {
         assert!(text.contains(what), "{what}: {text}");
     }
     tap(
