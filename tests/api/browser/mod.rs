@@ -12,6 +12,7 @@
 //! `docs/screens/` instead (the README shows those).
 
 mod dashboard;
+mod kitchen;
 mod signin;
 mod table;
 mod waiter;
