@@ -191,8 +191,11 @@ function layout() {
       }, label, h('span', { class: 'count', id: `count-${id}` })))),
     h('main', { class: 'table-main' },
       h('section', { id: 'menu', class: 'panel', 'aria-label': 'Menu' }, h('p', { class: 'muted' }, 'Loading the menu…')),
-      h('section', { id: 'orders', class: 'panel', 'aria-label': 'Your orders' }),
-      h('section', { id: 'bill', class: 'panel', 'aria-label': 'Bill' })),
+      h('div', { class: 'side' },
+        h('h2', { class: 'panel-title' }, 'Your orders'),
+        h('section', { id: 'orders', class: 'panel', 'aria-label': 'Your orders' }),
+        h('h2', { class: 'panel-title' }, 'Bill'),
+        h('section', { id: 'bill', class: 'panel', 'aria-label': 'Bill' }))),
     h('aside', { id: 'cart', class: 'cart hidden', 'aria-label': 'Your cart' }));
   showTab(state.tab);
   renderNotice();
@@ -254,7 +257,7 @@ async function sync() {
     snapshot('menu.snapshot', {}, takeMenu),
     snapshot('table.snapshot', {}, takeTable),
   ];
-  if (state.checkId) jobs.push(snapshot('check.get', { check_id: state.checkId }, (ack) => takeCheck(ack.check)).catch(() => {}));
+  if (state.checkId) jobs.push(readCheck('check.get', { check_id: state.checkId }).catch(() => {}));
   await Promise.all(jobs);
 }
 
@@ -279,6 +282,17 @@ function takeTable(ack) {
   if (!view) return;
   state.orders = new Map(view.orders.map((o) => [o.id, o]));
   renderOrders();
+}
+
+/** Check events seen so far: a check read back is older than any that came meanwhile. */
+let checkEvents = 0;
+
+/** Reads the check (check.get or check.open) unless an event newer than the read came first. */
+async function readCheck(type, fields) {
+  const before = checkEvents;
+  const ack = await live.command(type, fields);
+  if (checkEvents === before) takeCheck(ack.check);
+  return ack.check;
 }
 
 function takeCheck(check) {
@@ -363,6 +377,7 @@ function apply(frame, replay) {
     case 'check.opened':
     case 'check.updated':
     case 'check.closed':
+      checkEvents += 1;
       takeCheck(d);
       break;
     case 'payment.recorded':
@@ -715,14 +730,12 @@ async function callWaiter() {
 
 /** Asks for the table's bill: the live check, opened if there is none yet. */
 async function showBill() {
-  let check;
   try {
-    check = (await live.command('check.open', {})).check;
+    await readCheck('check.open', {});
   } catch (err) {
     if (!(err instanceof HubError) || err.code !== 'UNAVAILABLE') throw err;
-    check = await guestApi('POST', '/api/v1/checks', {});
+    takeCheck(await guestApi('POST', '/api/v1/checks', {}));
   }
-  takeCheck(check);
 }
 
 const CHECK_WORDS = {
@@ -788,7 +801,12 @@ function payPanel(c) {
       h('p', {}, h('strong', {}, `Waiting for the payment provider… (${i.id})`)),
       h('p', { class: 'muted' }, `${money(i.amount_cents)}${i.tip_cents ? ` + ${money(i.tip_cents)} tip` : ''}`,
         i.part !== undefined && i.part !== null ? ` for ${partLabel(c, i.part)}` : '',
-        '. Complete the payment in the provider’s window; this page updates by itself.'));
+        '. Complete the payment in the provider’s window; this page updates by itself.'),
+      i.expires_at ? h('p', { class: 'muted' }, `The payment request runs until ${clock(i.expires_at)}.`) : null,
+      h('button', {
+        class: 'ghost', id: 'pay-again',
+        onclick: () => { state.intent = null; saved.set('intent', null); renderBill(); },
+      }, 'Choose again'));
   }
   if (c.status !== 'open' && c.status !== 'partially_paid') return null;
   if (c.due_cents <= 0 || state.ended) return null;
@@ -842,7 +860,7 @@ async function pay(c, part, amount) {
     // the provider confirms through its signed webhook.
     state.intent = {
       id: intent.id, check_id: intent.check_id, part: intent.part, amount_cents: intent.amount_cents,
-      tip_cents: intent.tip_cents, currency: intent.currency, label: part !== null && part !== undefined ? partLabel(c, part) : null,
+      tip_cents: intent.tip_cents, currency: intent.currency, expires_at: intent.expires_at, label: part !== null && part !== undefined ? partLabel(c, part) : null,
     };
     saved.set('intent', state.intent);
     state.paid = null;
