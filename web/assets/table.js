@@ -55,6 +55,7 @@ const state = {
   tab: 'menu',
   ended: null, // words: why this page can no longer order
   placing: false,
+  cancelling: null, // the order whose cancel button was tapped once
   paying: false,
 };
 
@@ -63,7 +64,7 @@ let live = null;
 
 // ---------------------------------------------------------------- start
 
-start().catch((err) => stale(describe(err)));
+start().catch(unreachable);
 
 async function start() {
   if (!code) return stale('This page needs the code from the table’s QR code.');
@@ -154,10 +155,22 @@ function stale(extra) {
         extra ? h('p', { class: 'muted' }, extra) : null)));
 }
 
+/** The hub could not be asked (down, unreachable, too many tries): say so, offer to try again. */
+function unreachable(err) {
+  fill($('#app'),
+    h('main', { class: 'stale' },
+      h('section', { class: 'card', id: 'unreachable', role: 'alert' },
+        h('h1', {}, 'The restaurant’s system cannot be reached'),
+        h('p', {}, describe(err)),
+        h('p', { class: 'muted' }, 'Check the phone’s connection (the restaurant’s Wi-Fi), then try again.'),
+        h('button', { class: 'primary', id: 'try-again', onclick: () => location.reload() }, 'Try again'))));
+}
+
 /** The visit ended while the page was open: keep what it shows, stop ordering. */
 function visitEnded() {
   if (state.ended) return;
   state.ended = 'This visit has ended. To order again, please scan the table’s new code.';
+  state.call = null;
   saved.set('session', null);
   if (live) live.stop();
   badge.className = 'conn down';
@@ -701,7 +714,43 @@ function renderOrders() {
           l.note ? h('div', { class: 'muted note' }, `“${l.note}”`) : null),
         h('span', { class: `badge state ${kind}` }, words));
     })),
-    h('div', { class: 'row order-foot' }, h('span', { class: 'grow muted' }, 'Total'), h('strong', { class: 'num' }, money(o.total_cents))))));
+    h('div', { class: 'row order-foot' }, h('span', { class: 'grow muted' }, 'Total'), h('strong', { class: 'num' }, money(o.total_cents))),
+    cancellable(o) && state.cancelling === o.id && onlyOpen(o) ? h('p', { class: 'muted warn' },
+      'This is the table’s only open order: cancelling it ends this visit, and ordering again needs the table’s new code.') : null,
+    cancellable(o) ? h('button', {
+      class: `danger cancel${state.cancelling === o.id ? ' sure' : ''}`,
+      onclick: () => cancelOrder(o).catch(showError),
+    }, state.cancelling === o.id ? 'Tap again to cancel this order' : 'Cancel this order') : null)));
+}
+
+/** A guest may take back its order while the kitchen has started nothing of it. */
+function cancellable(o) {
+  return !state.ended && (o.status === 'placed') && o.lines.every((l) => l.status === 'queued' || l.status === 'voided');
+}
+
+/** The table's only open order: cancelling it frees the table, which ends the visit (PROTOCOL 3). */
+function onlyOpen(o) {
+  return [...state.orders.values()].every((x) => x.id === o.id || x.status === 'closed' || x.status === 'cancelled');
+}
+
+async function cancelOrder(o) {
+  // Two taps: a stray one on a phone must not take an order back.
+  if (state.cancelling !== o.id) {
+    state.cancelling = o.id;
+    renderOrders();
+    return;
+  }
+  state.cancelling = null;
+  const reason = 'cancelled by the guest at the table';
+  let order;
+  try {
+    order = (await live.command('order.cancel', { order_id: o.id, reason })).order;
+  } catch (err) {
+    if (!(err instanceof HubError) || err.code !== 'UNAVAILABLE') { renderOrders(); throw err; }
+    order = await guestApi('POST', `/api/v1/orders/${o.id}/cancel`, { reason });
+  }
+  state.orders.set(order.id, order);
+  renderOrders();
 }
 
 // ---------------------------------------------------------------- calling the waiter

@@ -243,6 +243,19 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
         .await;
     assert_eq!(ack["type"], "ack", "{ack}");
     browser.wait_for(&card, "Only 2 left").await;
+    // Three of them are more than there is: the hub's refusal, in words.
+    for _ in 0..3 {
+        tap(&browser, &format!("{card} button.add")).await;
+    }
+    browser.wait_for("#cart", "3 items").await;
+    tap(&browser, "#place-order").await;
+    browser
+        .wait_for("#toasts", "Burrata (2 left, you asked for 3)")
+        .await;
+    browser.wait_for("#cart", "3 items").await;
+    tap(&browser, "#cart-toggle").await;
+    tap(&browser, "#cart-lines button.less").await;
+    browser.wait_for("#cart", "2 items").await;
 
     // The chef 86es the burrata from the kitchen's socket.
     let ack = kitchen
@@ -253,6 +266,10 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
     assert_eq!(ack["type"], "ack", "{ack}");
     browser.wait_for(&card, "not available right now").await;
     browser.wait_count(&format!("{card} button.add"), 0).await;
+    // The cart says so too, and will not send what cannot be made.
+    browser.wait_for("#cart", "not available now").await;
+    let place = browser.find("#place-order").await;
+    assert!(place.attr("disabled").await.unwrap().is_some());
     // ... and brings it back (over REST): orderable again, no reload.
     let (status, reply) = app
         .patch(
@@ -263,6 +280,21 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
         .await;
     assert_eq!(status, 200, "{reply}");
     browser.wait_count(&format!("{card} button.add"), 1).await;
+    let deadline = std::time::Instant::now() + super::PATIENCE;
+    while browser
+        .find("#place-order")
+        .await
+        .attr("disabled")
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cart stays blocked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // Calling the waiter reaches a waiter's socket; the accept comes back.
     let (mut floor, _) = WsClient::join(&app, &waiter).await;
@@ -282,6 +314,25 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
     browser
         .wait_for("#call-state", "The waiter is coming")
         .await;
+
+    // The two burratas ordered, then taken back before the kitchen started.
+    tap(&browser, "#place-order").await;
+    browser.wait_for("#orders", "ordered").await;
+    let order_id = attr(&browser, "#orders [data-order]", "data-order").await;
+    tap(&browser, "#orders button.cancel").await;
+    browser.wait_for("#orders button.cancel", "Tap again").await;
+    // Its only order: the guest is told that cancelling ends the visit.
+    browser.wait_for("#orders", "ends this visit").await;
+    tap(&browser, "#orders button.cancel").await;
+    browser
+        .wait_for(&format!("#orders [data-order=\"{order_id}\"]"), "cancelled")
+        .await;
+    let (_, order) = app
+        .get(&format!("/api/v1/orders/{order_id}"), &manager)
+        .await;
+    assert_eq!(order["status"], "cancelled", "{order}");
+    browser.wait_for("#ended", "new code").await;
+    browser.screenshot("table-ended").await;
     browser.close().await;
 }
 
