@@ -10,6 +10,9 @@
 // modifier choices, a cart, placing the order, each line's status as the
 // kitchen moves it, calling the waiter, the bill (with its parts when staff
 // split it) and paying a part through the payment provider's intent flow.
+//
+// Orders go out with `source: "qr"`: the hub refuses any other source from a
+// guest (PROTOCOL 7.1), and the table is always the guest's own.
 import {
   $, h, fill, api, describe, notify, showError, HubError, money, parseMoney, clock, useRestaurant, newKey,
   Live, connectionBadge,
@@ -281,7 +284,7 @@ function takeMenu(ack) {
   renderCart();
 }
 
-/** The menu read again for prices; only what changed is drawn again. */
+/** The menu read again for new prices and dishes; drawn again only when something changed. */
 async function refreshMenu() {
   await snapshot('menu.snapshot', {}, (ack) => {
     const before = JSON.stringify([state.categories, [...state.items.values()]]);
