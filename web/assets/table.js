@@ -10,6 +10,9 @@
 // modifier choices, a cart, placing the order, each line's status as the
 // kitchen moves it, calling the waiter, the bill (with its parts when staff
 // split it) and paying a part through the payment provider's intent flow.
+//
+// Orders go out with `source: "qr"`: the hub refuses any other source from a
+// guest (PROTOCOL 7.1), and the table is always the guest's own.
 import {
   $, h, fill, api, describe, notify, showError, HubError, money, parseMoney, clock, useRestaurant, newKey,
   Live, connectionBadge,
@@ -55,6 +58,7 @@ const state = {
   tab: 'menu',
   ended: null, // words: why this page can no longer order
   placing: false,
+  cancelling: null, // the order whose cancel button was tapped once
   paying: false,
 };
 
@@ -63,7 +67,7 @@ let live = null;
 
 // ---------------------------------------------------------------- start
 
-start().catch((err) => stale(describe(err)));
+start().catch(unreachable);
 
 async function start() {
   if (!code) return stale('This page needs the code from the table’s QR code.');
@@ -154,10 +158,22 @@ function stale(extra) {
         extra ? h('p', { class: 'muted' }, extra) : null)));
 }
 
+/** The hub could not be asked (down, unreachable, too many tries): say so, offer to try again. */
+function unreachable(err) {
+  fill($('#app'),
+    h('main', { class: 'stale' },
+      h('section', { class: 'card', id: 'unreachable', role: 'alert' },
+        h('h1', {}, 'The restaurant’s system cannot be reached'),
+        h('p', {}, describe(err)),
+        h('p', { class: 'muted' }, 'Check the phone’s connection (the restaurant’s Wi-Fi), then try again.'),
+        h('button', { class: 'primary', id: 'try-again', onclick: () => location.reload() }, 'Try again'))));
+}
+
 /** The visit ended while the page was open: keep what it shows, stop ordering. */
 function visitEnded() {
   if (state.ended) return;
   state.ended = 'This visit has ended. To order again, please scan the table’s new code.';
+  state.call = null;
   saved.set('session', null);
   if (live) live.stop();
   badge.className = 'conn down';
@@ -191,8 +207,11 @@ function layout() {
       }, label, h('span', { class: 'count', id: `count-${id}` })))),
     h('main', { class: 'table-main' },
       h('section', { id: 'menu', class: 'panel', 'aria-label': 'Menu' }, h('p', { class: 'muted' }, 'Loading the menu…')),
-      h('section', { id: 'orders', class: 'panel', 'aria-label': 'Your orders' }),
-      h('section', { id: 'bill', class: 'panel', 'aria-label': 'Bill' })),
+      h('div', { class: 'side' },
+        h('h2', { class: 'panel-title' }, 'Your orders'),
+        h('section', { id: 'orders', class: 'panel', 'aria-label': 'Your orders' }),
+        h('h2', { class: 'panel-title' }, 'Bill'),
+        h('section', { id: 'bill', class: 'panel', 'aria-label': 'Bill' }))),
     h('aside', { id: 'cart', class: 'cart hidden', 'aria-label': 'Your cart' }));
   showTab(state.tab);
   renderNotice();
@@ -254,7 +273,7 @@ async function sync() {
     snapshot('menu.snapshot', {}, takeMenu),
     snapshot('table.snapshot', {}, takeTable),
   ];
-  if (state.checkId) jobs.push(snapshot('check.get', { check_id: state.checkId }, (ack) => takeCheck(ack.check)).catch(() => {}));
+  if (state.checkId) jobs.push(readCheck('check.get', { check_id: state.checkId }).catch(() => {}));
   await Promise.all(jobs);
 }
 
@@ -265,7 +284,7 @@ function takeMenu(ack) {
   renderCart();
 }
 
-/** The menu read again for prices; only what changed is drawn again. */
+/** The menu read again for new prices and dishes; drawn again only when something changed. */
 async function refreshMenu() {
   await snapshot('menu.snapshot', {}, (ack) => {
     const before = JSON.stringify([state.categories, [...state.items.values()]]);
@@ -279,6 +298,17 @@ function takeTable(ack) {
   if (!view) return;
   state.orders = new Map(view.orders.map((o) => [o.id, o]));
   renderOrders();
+}
+
+/** Check events seen so far: a check read back is older than any that came meanwhile. */
+let checkEvents = 0;
+
+/** Reads the check (check.get or check.open) unless an event newer than the read came first. */
+async function readCheck(type, fields) {
+  const before = checkEvents;
+  const ack = await live.command(type, fields);
+  if (checkEvents === before) takeCheck(ack.check);
+  return ack.check;
 }
 
 function takeCheck(check) {
@@ -363,6 +393,7 @@ function apply(frame, replay) {
     case 'check.opened':
     case 'check.updated':
     case 'check.closed':
+      checkEvents += 1;
       takeCheck(d);
       break;
     case 'payment.recorded':
@@ -686,7 +717,43 @@ function renderOrders() {
           l.note ? h('div', { class: 'muted note' }, `“${l.note}”`) : null),
         h('span', { class: `badge state ${kind}` }, words));
     })),
-    h('div', { class: 'row order-foot' }, h('span', { class: 'grow muted' }, 'Total'), h('strong', { class: 'num' }, money(o.total_cents))))));
+    h('div', { class: 'row order-foot' }, h('span', { class: 'grow muted' }, 'Total'), h('strong', { class: 'num' }, money(o.total_cents))),
+    cancellable(o) && state.cancelling === o.id && onlyOpen(o) ? h('p', { class: 'muted warn' },
+      'This is the table’s only open order: cancelling it ends this visit, and ordering again needs the table’s new code.') : null,
+    cancellable(o) ? h('button', {
+      class: `danger cancel${state.cancelling === o.id ? ' sure' : ''}`,
+      onclick: () => cancelOrder(o).catch(showError),
+    }, state.cancelling === o.id ? 'Tap again to cancel this order' : 'Cancel this order') : null)));
+}
+
+/** A guest may take back its order while the kitchen has started nothing of it. */
+function cancellable(o) {
+  return !state.ended && (o.status === 'placed') && o.lines.every((l) => l.status === 'queued' || l.status === 'voided');
+}
+
+/** The table's only open order: cancelling it frees the table, which ends the visit (PROTOCOL 3). */
+function onlyOpen(o) {
+  return [...state.orders.values()].every((x) => x.id === o.id || x.status === 'closed' || x.status === 'cancelled');
+}
+
+async function cancelOrder(o) {
+  // Two taps: a stray one on a phone must not take an order back.
+  if (state.cancelling !== o.id) {
+    state.cancelling = o.id;
+    renderOrders();
+    return;
+  }
+  state.cancelling = null;
+  const reason = 'cancelled by the guest at the table';
+  let order;
+  try {
+    order = (await live.command('order.cancel', { order_id: o.id, reason })).order;
+  } catch (err) {
+    if (!(err instanceof HubError) || err.code !== 'UNAVAILABLE') { renderOrders(); throw err; }
+    order = await guestApi('POST', `/api/v1/orders/${o.id}/cancel`, { reason });
+  }
+  state.orders.set(order.id, order);
+  renderOrders();
 }
 
 // ---------------------------------------------------------------- calling the waiter
@@ -715,14 +782,12 @@ async function callWaiter() {
 
 /** Asks for the table's bill: the live check, opened if there is none yet. */
 async function showBill() {
-  let check;
   try {
-    check = (await live.command('check.open', {})).check;
+    await readCheck('check.open', {});
   } catch (err) {
     if (!(err instanceof HubError) || err.code !== 'UNAVAILABLE') throw err;
-    check = await guestApi('POST', '/api/v1/checks', {});
+    takeCheck(await guestApi('POST', '/api/v1/checks', {}));
   }
-  takeCheck(check);
 }
 
 const CHECK_WORDS = {
@@ -788,7 +853,12 @@ function payPanel(c) {
       h('p', {}, h('strong', {}, `Waiting for the payment provider… (${i.id})`)),
       h('p', { class: 'muted' }, `${money(i.amount_cents)}${i.tip_cents ? ` + ${money(i.tip_cents)} tip` : ''}`,
         i.part !== undefined && i.part !== null ? ` for ${partLabel(c, i.part)}` : '',
-        '. Complete the payment in the provider’s window; this page updates by itself.'));
+        '. Complete the payment in the provider’s window; this page updates by itself.'),
+      i.expires_at ? h('p', { class: 'muted' }, `The payment request runs until ${clock(i.expires_at)}.`) : null,
+      h('button', {
+        class: 'ghost', id: 'pay-again',
+        onclick: () => { state.intent = null; saved.set('intent', null); renderBill(); },
+      }, 'Choose again'));
   }
   if (c.status !== 'open' && c.status !== 'partially_paid') return null;
   if (c.due_cents <= 0 || state.ended) return null;
@@ -842,7 +912,7 @@ async function pay(c, part, amount) {
     // the provider confirms through its signed webhook.
     state.intent = {
       id: intent.id, check_id: intent.check_id, part: intent.part, amount_cents: intent.amount_cents,
-      tip_cents: intent.tip_cents, currency: intent.currency, label: part !== null && part !== undefined ? partLabel(c, part) : null,
+      tip_cents: intent.tip_cents, currency: intent.currency, expires_at: intent.expires_at, label: part !== null && part !== undefined ? partLabel(c, part) : null,
     };
     saved.set('intent', state.intent);
     state.paid = null;

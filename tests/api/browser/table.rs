@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::{demo_hub, demo_token, guest_code, Browser};
+use super::{demo_hub, demo_token, guest_code, Browser, Proxy};
 use crate::support::TestApp;
 use crate::ws_client::WsClient;
 
@@ -35,8 +35,8 @@ async fn table_id(app: &TestApp, token: &str, label: &str) -> i64 {
         .unwrap()
 }
 
-/// The id of the demo menu item called `name`.
-async fn item_id(app: &TestApp, token: &str, name: &str) -> i64 {
+/// The demo menu item called `name`.
+async fn item(app: &TestApp, token: &str, name: &str) -> Value {
     let (status, items) = app.get("/api/v1/menu/items?limit=100", token).await;
     assert_eq!(status, 200, "{items}");
     items["items"]
@@ -44,7 +44,23 @@ async fn item_id(app: &TestApp, token: &str, name: &str) -> i64 {
         .unwrap()
         .iter()
         .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("no item {name}: {items}"))["id"]
+        .unwrap_or_else(|| panic!("no item {name}: {items}"))
+        .clone()
+}
+
+async fn item_id(app: &TestApp, token: &str, name: &str) -> i64 {
+    item(app, token, name).await["id"].as_i64().unwrap()
+}
+
+/// The id of the option `name` among an item's modifier groups.
+fn option_id(item: &Value, name: &str) -> i64 {
+    item["modifier_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["options"].as_array().unwrap())
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("no option {name}: {item}"))["id"]
         .as_i64()
         .unwrap()
 }
@@ -92,7 +108,8 @@ async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
     let chef = demo_token(&app, "chef").await;
     let soup = item_id(&app, &manager, "Tomato soup").await;
     let lemonade = item_id(&app, &manager, "House lemonade").await;
-    let burger = item_id(&app, &manager, "Cheeseburger").await;
+    let burger_item = item(&app, &manager, "Cheeseburger").await;
+    let burger = burger_item["id"].as_i64().unwrap();
     let (browser, table, _) = guest_at(&app, &manager, "T3").await;
 
     // The menu in the restaurant's currency, with its allergens.
@@ -106,12 +123,25 @@ async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
     let burger_card = format!("#menu [data-item=\"{burger}\"]");
     tap(&browser, &format!("{burger_card} button.add")).await;
     browser.wait_for(&burger_card, "Doneness").await;
-    let confirm = browser.find(&format!("{burger_card} button.confirm")).await;
+    let confirm = format!("{burger_card} button.confirm");
     assert!(
-        confirm.attr("disabled").await.unwrap().is_some(),
+        browser
+            .find(&confirm)
+            .await
+            .attr("disabled")
+            .await
+            .unwrap()
+            .is_some(),
         "a burger without a doneness cannot be added"
     );
-    tap(&browser, &format!("{burger_card} .chooser button.ghost")).await;
+    for option in ["Medium rare", "Bacon"] {
+        let id = option_id(&burger_item, option);
+        tap(&browser, &format!("{burger_card} [data-option=\"{id}\"]")).await;
+    }
+    // The price with the bacon (+2.50), before it is added.
+    browser.wait_for(&confirm, &eur(1650 + 250)).await;
+    tap(&browser, &confirm).await;
+    browser.wait_for("#cart", "1 item").await;
 
     tap(&browser, &format!("{soup_card} button.add")).await;
     tap(
@@ -119,11 +149,13 @@ async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
         &format!("#menu [data-item=\"{lemonade}\"] button.add"),
     )
     .await;
-    browser.wait_for("#cart", "2 items").await;
-    browser.wait_for("#cart-total", &eur(650 + 450)).await;
-    // Opened, the cart shows its lines over the menu.
+    browser.wait_for("#cart", "3 items").await;
+    let total = 1900 + 650 + 450;
+    browser.wait_for("#cart-total", &eur(total)).await;
+    // Opened, the cart shows its lines (and the burger's choices) over the menu.
     tap(&browser, "#cart-toggle").await;
     browser.wait_for("#cart-lines", "House lemonade").await;
+    browser.wait_for("#cart-lines", "Medium rare, Bacon").await;
     browser.eval("window.scrollTo(0, 0)").await;
     browser.screenshot("table").await;
 
@@ -133,18 +165,34 @@ async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
         .await
         .parse()
         .unwrap();
-    // The order is the hub's, for this table, with both lines.
+    // The order is the hub's, for this table, with its lines and choices.
     let (status, order) = app
         .get(&format!("/api/v1/orders/{order_id}"), &manager)
         .await;
     assert_eq!(status, 200, "{order}");
     assert_eq!(order["table_id"], table, "{order}");
-    assert_eq!(order["total_cents"], 650 + 450, "{order}");
+    assert_eq!(order["source"], "qr", "{order}");
+    assert_eq!(order["total_cents"], total, "{order}");
     let lines = order["lines"].as_array().unwrap();
-    assert_eq!(lines.len(), 2, "{order}");
-    let soup_line = lines.iter().find(|l| l["menu_item_id"] == soup).unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    assert_eq!(lines.len(), 3, "{order}");
+    let line_of = |id: i64| lines.iter().find(|l| l["menu_item_id"] == id).unwrap();
+    let soup_line = line_of(soup)["id"].as_i64().unwrap();
+    let burger_line = line_of(burger);
+    assert_eq!(burger_line["unit_price_cents"], 1900, "{order}");
+    let chosen: Vec<&str> = burger_line["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(chosen, ["Medium rare", "Bacon"], "{order}");
+    // A main waits for the starters: the guest is told it comes later.
+    browser
+        .wait_for(
+            &format!("#orders [data-line=\"{}\"]", burger_line["id"]),
+            "comes with the next course",
+        )
+        .await;
     // The cart is empty once the order is placed.
     browser.wait_count("#cart:not(.hidden)", 0).await;
 
@@ -188,8 +236,28 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
     let card = format!("#menu [data-item=\"{burrata}\"]");
     browser.find(&format!("{card} button.add")).await;
 
-    // The chef 86es the burrata from the kitchen's socket.
+    // Stock counted down to two: the guest is told it is nearly gone.
     let (mut kitchen, _) = WsClient::join(&app, &chef).await;
+    let ack = kitchen
+        .command(json!({ "type": "menu.set_stock", "menu_item_id": burrata, "stock": 2 }))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    browser.wait_for(&card, "Only 2 left").await;
+    // Three of them are more than there is: the hub's refusal, in words.
+    for _ in 0..3 {
+        tap(&browser, &format!("{card} button.add")).await;
+    }
+    browser.wait_for("#cart", "3 items").await;
+    tap(&browser, "#place-order").await;
+    browser
+        .wait_for("#toasts", "Burrata (2 left, you asked for 3)")
+        .await;
+    browser.wait_for("#cart", "3 items").await;
+    tap(&browser, "#cart-toggle").await;
+    tap(&browser, "#cart-lines button.less").await;
+    browser.wait_for("#cart", "2 items").await;
+
+    // The chef 86es the burrata from the kitchen's socket.
     let ack = kitchen
         .command(
             json!({ "type": "menu.set_available", "menu_item_id": burrata, "available": false }),
@@ -198,6 +266,10 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
     assert_eq!(ack["type"], "ack", "{ack}");
     browser.wait_for(&card, "not available right now").await;
     browser.wait_count(&format!("{card} button.add"), 0).await;
+    // The cart says so too, and will not send what cannot be made.
+    browser.wait_for("#cart", "not available now").await;
+    let place = browser.find("#place-order").await;
+    assert!(place.attr("disabled").await.unwrap().is_some());
     // ... and brings it back (over REST): orderable again, no reload.
     let (status, reply) = app
         .patch(
@@ -208,6 +280,21 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
         .await;
     assert_eq!(status, 200, "{reply}");
     browser.wait_count(&format!("{card} button.add"), 1).await;
+    let deadline = std::time::Instant::now() + super::PATIENCE;
+    while browser
+        .find("#place-order")
+        .await
+        .attr("disabled")
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cart stays blocked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // Calling the waiter reaches a waiter's socket; the accept comes back.
     let (mut floor, _) = WsClient::join(&app, &waiter).await;
@@ -227,6 +314,25 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
     browser
         .wait_for("#call-state", "The waiter is coming")
         .await;
+
+    // The two burratas ordered, then taken back before the kitchen started.
+    tap(&browser, "#place-order").await;
+    browser.wait_for("#orders", "ordered").await;
+    let order_id = attr(&browser, "#orders [data-order]", "data-order").await;
+    tap(&browser, "#orders button.cancel").await;
+    browser.wait_for("#orders button.cancel", "Tap again").await;
+    // Its only order: the guest is told that cancelling ends the visit.
+    browser.wait_for("#orders", "ends this visit").await;
+    tap(&browser, "#orders button.cancel").await;
+    browser
+        .wait_for(&format!("#orders [data-order=\"{order_id}\"]"), "cancelled")
+        .await;
+    let (_, order) = app
+        .get(&format!("/api/v1/orders/{order_id}"), &manager)
+        .await;
+    assert_eq!(order["status"], "cancelled", "{order}");
+    browser.wait_for("#ended", "new code").await;
+    browser.screenshot("table-ended").await;
     browser.close().await;
 }
 
@@ -398,5 +504,56 @@ async fn a_stale_code_says_to_scan_the_new_one() {
         .await;
     assert!(browser.client.find(Locator::Css("#menu")).await.is_err());
     browser.screenshot("table-stale").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_guest_page_cut_off_catches_up_without_a_reload() {
+    let (app, _) = demo_hub().await;
+    let manager = demo_token(&app, "manager").await;
+    let waiter = demo_token(&app, "waiter").await;
+    let chef = demo_token(&app, "chef").await;
+    let soup = item_id(&app, &manager, "Tomato soup").await;
+    let table = table_id(&app, &manager, "T6").await;
+    let code = guest_code(&app, &manager, table).await;
+    let proxy = Proxy::start(app.addr).await;
+    let browser = Browser::open(PHONE.0, PHONE.1).await;
+    browser.goto(&format!("{}/t/{code}", proxy.base)).await;
+    browser.wait_for("#connection", "live").await;
+    browser.wait_for("#menu", "Tomato soup").await;
+
+    // The waiter orders for the table; the guest's page shows it live.
+    let (status, placed) = app
+        .post(
+            "/api/v1/orders",
+            Some(&waiter),
+            json!({ "idempotency_key": "t6-1", "table_id": table, "source": "dine_in",
+                    "lines": [{ "menu_item_id": soup, "qty": 1 }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{placed}");
+    let order_id = placed["order"]["id"].as_i64().unwrap();
+    let line_id = placed["order"]["lines"][0]["id"].as_i64().unwrap();
+    tap(&browser, "#tab-orders").await;
+    let line = format!("#orders [data-line=\"{line_id}\"]");
+    browser.wait_for(&line, "ordered").await;
+
+    // The page loses the hub; it says so, and the kitchen goes on meanwhile.
+    proxy.cut();
+    browser.wait_for("#connection", "offline").await;
+    for step in ["preparing", "ready"] {
+        let (status, reply) = app
+            .post(
+                &format!("/api/v1/orders/{order_id}/lines/{line_id}/status"),
+                Some(&chef),
+                json!({ "status": step }),
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    proxy.restore();
+    // Back: it resumes from where it was and shows what it missed.
+    browser.wait_for("#connection", "live").await;
+    browser.wait_for(&line, "ready").await;
     browser.close().await;
 }
