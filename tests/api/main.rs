@@ -7,7 +7,6 @@ mod ws_client;
 
 mod audit;
 mod auth;
-#[allow(dead_code)] // until every page test uses the harness (removed before landing)
 mod browser;
 mod checks;
 mod cli;

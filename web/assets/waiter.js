@@ -162,6 +162,13 @@ function apply(frame) {
         state.tables.get(d.table_id).orders.delete(d.order_id);
       }
       if (!['ready'].includes(status) && state.ready.delete(d.order_id)) renderAlerts();
+      // A guest's order (from the table's QR code) has no waiter who placed
+      // it to hear order.ready: every waiter on the floor is told.
+      if (status === 'ready' && order && order.source === 'qr' && !state.ready.has(d.order_id)) {
+        state.ready.set(d.order_id, { order_id: d.order_id, table_id: d.table_id, at: frame.at });
+        if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+        renderAlerts();
+      }
       floorChanged(d.table_id);
       break;
     }

@@ -12,7 +12,9 @@
 //! `docs/screens/` instead (the README shows those).
 
 mod dashboard;
+mod flow;
 mod kitchen;
+mod session;
 mod signin;
 mod table;
 mod waiter;
