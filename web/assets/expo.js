@@ -11,9 +11,10 @@ import {
   h, fill, $, api, describe, showError, notify, requireStaff, useRestaurant,
   clock, duration, staffLive, connectionBadge, header,
 } from './hub.js';
+import {
+  OPEN, STATUS_WORDS, isHeld, hubClock, stationTimer, tableName as nameOf, reconcile,
+} from './kitchen.js';
 
-const OPEN = ['queued', 'preparing'];
-const STATUS_WORDS = { queued: 'to do', preparing: 'cooking', ready: 'ready', served: 'served', voided: 'void' };
 
 const app = $('#app');
 
@@ -21,7 +22,6 @@ const state = {
   stations: new Map(), // id → {id, name, targets}
   tables: new Map(), // id → label
   orders: new Map(), // id → order (below)
-  offset: 0, // the hub's clock minus this browser's
   seq: 0,
   syncing: null,
   unattended: new Map(), // station id → open tickets
@@ -50,26 +50,7 @@ function orderFrom(o) {
 }
 
 const timerFrom = (t) => ({ started_at: Date.parse(t.started_at), caution_at: Date.parse(t.caution_at), due_at: Date.parse(t.due_at) });
-const hubNow = () => Date.now() + state.offset;
-const isHeld = (line) => !line.fired_at && line.status === 'queued';
 const live_ = (line) => line.status !== 'voided';
-
-function setOffset(hubTime) {
-  if (hubTime) state.offset = Date.parse(hubTime) - Date.now();
-}
-
-/** A station's clock for an order worked out from its lines (7.14), where the hub sent none. */
-function computeTimer(order, stationId) {
-  const station = state.stations.get(stationId);
-  if (!station) return null;
-  const fired = order.lines.filter((l) => l.station_id === stationId && l.start_at && live_(l));
-  const open = fired.filter((l) => OPEN.includes(l.status));
-  const from = (open.length ? open : fired).map((l) => Date.parse(l.start_at));
-  if (!from.length) return null;
-  const started = Math.min(...from);
-  const target = (station.targets && station.targets[order.source]) || { caution_seconds: 300, late_seconds: 480 };
-  return { started_at: started, caution_at: started + target.caution_seconds * 1000, due_at: started + target.late_seconds * 1000 };
-}
 
 /** The stations an order has lines at, and those still holding it (held lines count). */
 function stationsOf(order) {
@@ -85,17 +66,12 @@ function urgency(order) {
     if (open && (!worst || timer.due_at < worst.due_at)) worst = timer;
   }
   if (!worst) return { level: 'held', timer: null };
-  const now = hubNow();
+  const now = hubClock.now();
   const announced = [...state.late.values()].some((l) => l.order_id === order.id);
   return { level: announced || now >= worst.due_at ? 'late' : now >= worst.caution_at ? 'caution' : 'ok', timer: worst };
 }
 
 const stationName = (id) => (state.stations.get(id) || { name: `Station ${id}` }).name;
-
-function tableName(order) {
-  if (order.table_id == null) return 'Takeaway';
-  return state.tables.get(order.table_id) || `Table ${order.table_id}`;
-}
 
 function sorted() {
   return [...state.orders.values()].sort((a, b) => (b.rush - a.rush) || (a.created_at - b.created_at) || (a.id - b.id));
@@ -114,7 +90,7 @@ async function sync(live) {
   }
   const buffered = state.syncing;
   state.syncing = null;
-  setOffset(snap.hub_time);
+  hubClock.set(snap.hub_time);
   const seen = new Map([...state.orders].map(([id, o]) => [id, o.seen]));
   state.orders.clear();
   for (const t of snap.tickets) {
@@ -143,7 +119,7 @@ function apply(frame) {
     case 'order.placed': {
       const fresh = orderFrom(d);
       for (const id of new Set(fresh.lines.map((l) => l.station_id))) {
-        const timer = computeTimer(fresh, id);
+        const timer = stationTimer(fresh, state.stations.get(id), id);
         if (timer) fresh.timers.set(id, timer);
       }
       state.orders.set(fresh.id, fresh);
@@ -217,11 +193,11 @@ async function send(type, fields, done) {
 }
 
 function toggleRush(order) {
-  send('order.rush', { order_id: order.id, rush: !order.rush }, order.rush ? `${tableName(order)}: rush off` : `${tableName(order)} rushed`);
+  send('order.rush', { order_id: order.id, rush: !order.rush }, order.rush ? `${nameOf(state.tables, order)}: rush off` : `${nameOf(state.tables, order)} rushed`);
 }
 
 function fire(order, course) {
-  send('order.fire_course', { order_id: order.id, course }, `${tableName(order)}: course ${course} fired`);
+  send('order.fire_course', { order_id: order.id, course }, `${nameOf(state.tables, order)}: course ${course} fired`);
 }
 
 function recall(order, line) {
@@ -232,7 +208,7 @@ function recall(order, line) {
 async function serve(order) {
   const ready = order.lines.filter((l) => l.status === 'ready');
   if (!ready.length) return;
-  if (order.status === 'ready') return send('order.set_status', { order_id: order.id, status: 'served' }, `${tableName(order)} served`);
+  if (order.status === 'ready') return send('order.set_status', { order_id: order.id, status: 'served' }, `${nameOf(state.tables, order)} served`);
   for (const line of ready) await send('item.set_status', { order_id: order.id, line_id: line.id, status: 'served' });
 }
 
@@ -251,7 +227,7 @@ function draw() {
   drawPickup();
   const list = sorted();
   if (!list.length) fill(board, h('p', { class: 'empty' }, 'No open orders.'));
-  else reconcile(board, list, (o) => JSON.stringify([o.status, o.rush, o.note, tableName(o), o.lines, [...o.seen], version]), orderCard);
+  else reconcile(board, list, (o) => JSON.stringify([o.status, o.rush, o.note, nameOf(state.tables, o), o.lines, [...o.seen], version]), orderCard);
   $('#count').textContent = `${list.length} open`;
   tick();
 }
@@ -271,7 +247,7 @@ function drawAlerts() {
     // Said while the station still has something of it to make.
     if (order && !order.lines.some((x) => x.station_id === l.station_id && OPEN.includes(x.status))) continue;
     items.push(h('div', { class: 'alert late', dataset: { kind: 'late' } },
-      `LATE: ${order ? tableName(order) : `order ${l.order_id}`} at ${stationName(l.station_id)} (${l.open_lines} open)`));
+      `LATE: ${order ? nameOf(state.tables, order) : `order ${l.order_id}`} at ${stationName(l.station_id)} (${l.open_lines} open)`));
   }
   fill(alertsBox, items);
   alertsBox.classList.toggle('hidden', !items.length);
@@ -287,32 +263,15 @@ function drawPickup() {
   const ready = sorted().filter((o) => o.lines.some((l) => l.status === 'ready'));
   if (pickupList.parentNode !== pickupBox) fill(pickupBox, h('h2', {}, 'Ready for pickup'), pickupList);
   if (!ready.length) fill(pickupList, h('p', { class: 'muted' }, 'Nothing waiting.'));
-  else reconcile(pickupList, ready, (o) => JSON.stringify([o.status, tableName(o), o.lines, version]), pickupItem);
+  else reconcile(pickupList, ready, (o) => JSON.stringify([o.status, nameOf(state.tables, o), o.lines, version]), pickupItem);
 }
 
 function pickupItem(o) {
   return h('div', { class: `pickup-item ${o.status === 'ready' ? 'all' : ''}`, dataset: { order: o.id } },
     h('div', { class: 'grow' },
-      h('strong', {}, tableName(o)), o.status === 'ready' ? h('span', { class: 'badge ok' }, 'ALL READY') : null,
+      h('strong', {}, nameOf(state.tables, o)), o.status === 'ready' ? h('span', { class: 'badge ok' }, 'ALL READY') : null,
       h('div', { class: 'small' }, o.lines.filter((l) => l.status === 'ready').map((l) => `${l.qty}× ${l.name}`).join(', '))),
     h('button', { class: 'primary serve', onclick: () => serve(latest(o)) }, 'Serve'));
-}
-
-/** Redraws only the cards whose drawing (`sigOf`) changed, so a tap is not lost to another order's update. */
-function reconcile(container, items, sigOf, build) {
-  const old = new Map([...container.children].filter((el) => el.dataset.key).map((el) => [el.dataset.key, el]));
-  items.forEach((item, i) => {
-    const key = String(item.id);
-    const sig = sigOf(item, i);
-    let el = old.get(key);
-    if (!el || el.dataset.sig !== sig) {
-      el = build(item, i);
-      el.dataset.key = key;
-      el.dataset.sig = sig;
-    }
-    if (container.children[i] !== el) container.insertBefore(el, container.children[i] || null);
-  });
-  while (container.children.length > items.length) container.lastElementChild.remove();
 }
 
 function orderCard(order) {
@@ -321,7 +280,7 @@ function orderCard(order) {
   const heldCourses = courses.filter((c) => order.lines.some((l) => l.course === c && isHeld(l)));
   return h('article', { class: 'order', dataset: { order: order.id } },
     h('header', { class: 'order-head' },
-      h('span', { class: 'table' }, tableName(order)),
+      h('span', { class: 'table' }, nameOf(state.tables, order)),
       order.rush ? h('span', { class: 'badge rush' }, 'RUSH') : null,
       h('span', { class: `badge status ${order.status}` }, order.status.replace('_', ' ')),
       h('span', { class: 'timer num' }, '')),
@@ -356,7 +315,7 @@ function orderCard(order) {
 }
 
 function tick() {
-  const now = hubNow();
+  const now = hubClock.now();
   for (const card of board.querySelectorAll('.order')) {
     const order = state.orders.get(Number(card.dataset.order));
     if (!order) continue;
@@ -404,7 +363,7 @@ async function start() {
     rooms: [`kitchen:${me.restaurant_id}`],
     onSync: sync,
     onEvent,
-    onOther: (frame) => { if (frame.type === 'kitchen.all_day') setOffset(frame.hub_time); },
+    onOther: (frame) => { if (frame.type === 'kitchen.all_day') hubClock.set(frame.hub_time); },
     onState: (s, why) => {
       if (s === 'connecting' && everLive) return;
       if (s === 'live') everLive = true;

@@ -12,11 +12,12 @@ import {
   h, fill, $, api, device, describe, showError, notify, requireStaff, useRestaurant,
   clock, duration, staffLive, connectionBadge, header,
 } from './hub.js';
+import {
+  STATUS_WORDS, isOpen, isHeld, hubClock, stationTimer, tableName as nameOf, reconcile,
+} from './kitchen.js';
 
-const OPEN = ['queued', 'preparing'];
 const NEXT = { queued: 'preparing', preparing: 'ready' };
 const BACK = { preparing: 'queued', ready: 'preparing' };
-const STATUS_WORDS = { queued: 'to do', preparing: 'cooking', ready: 'ready', served: 'served', voided: 'void' };
 /** How many finished tickets stay within reach of a recall. */
 const DONE_KEPT = 6;
 const MUTE = 'restohub.kds.muted';
@@ -32,7 +33,6 @@ const state = {
   tables: new Map(), // id → label
   tickets: new Map(), // order id → ticket (below)
   allDay: new Map(), // station id → [{name, qty}]
-  offset: 0, // the hub's clock minus this browser's
   seq: 0, // the newest seq drawn (snapshot or event)
   acked: 0, // the newest seq acknowledged with screen.seen
   selected: null, // order id of the selected ticket
@@ -76,30 +76,8 @@ function timerFrom(t) {
  * the station's thresholds for the order's source. Used only where the hub
  * sent no timer (order.placed, which the whole kitchen's screen gets).
  */
-function computeTimer(ticket, stationId) {
-  const station = state.stations.get(stationId);
-  if (!station) return null;
-  const fired = ticket.lines.filter((l) => l.station_id === stationId && l.start_at && l.status !== 'voided');
-  const open = fired.filter((l) => OPEN.includes(l.status));
-  const from = (open.length ? open : fired).map((l) => Date.parse(l.start_at));
-  if (!from.length) return null;
-  const started = Math.min(...from);
-  const target = (station.targets && station.targets[ticket.source]) || { caution_seconds: 300, late_seconds: 480 };
-  return { started_at: started, caution_at: started + target.caution_seconds * 1000, due_at: started + target.late_seconds * 1000 };
-}
-
-function hubNow() {
-  return Date.now() + state.offset;
-}
-
-function setOffset(hubTime) {
-  if (hubTime) state.offset = Date.parse(hubTime) - Date.now();
-}
-
 // ---------------------------------------------------------------- what a ticket is now
 
-const isOpen = (line) => OPEN.includes(line.status);
-const isHeld = (line) => !line.fired_at && line.status === 'queued';
 
 /** The ticket's clock on this screen: the station's, or the most urgent one. */
 function timerOf(ticket) {
@@ -116,7 +94,7 @@ function timerOf(ticket) {
 function urgency(ticket) {
   const timer = timerOf(ticket);
   if (!timer || !ticket.lines.some((l) => isOpen(l) && !isHeld(l))) return 'held';
-  const now = hubNow();
+  const now = hubClock.now();
   if (ticket.late || now >= timer.due_at) return 'late';
   if (now >= timer.caution_at) return 'caution';
   return 'ok';
@@ -140,11 +118,6 @@ function doneAt(ticket) {
   return Math.max(0, ...ticket.lines.map((l) => (l.ready_at ? Date.parse(l.ready_at) : 0)));
 }
 
-function tableName(ticket) {
-  if (ticket.table_id == null) return ticket.source === 'takeaway' ? 'Takeaway' : 'No table';
-  return state.tables.get(ticket.table_id) || `Table ${ticket.table_id}`;
-}
-
 // ---------------------------------------------------------------- snapshot and events
 
 async function sync(live) {
@@ -158,7 +131,7 @@ async function sync(live) {
   }
   const buffered = state.syncing;
   state.syncing = null;
-  setOffset(snap.hub_time);
+  hubClock.set(snap.hub_time);
   const known = new Set(state.tickets.keys());
   state.tickets.clear();
   for (const t of snap.tickets) {
@@ -203,7 +176,7 @@ function apply(frame, live) {
       if (state.station) break;
       const fresh = ticketFrom(d);
       for (const id of new Set(fresh.lines.map((l) => l.station_id))) {
-        const timer = computeTimer(fresh, id);
+        const timer = stationTimer(fresh, state.stations.get(id), id);
         if (timer) fresh.timers.set(id, timer);
       }
       if (!fresh.lines.length) break;
@@ -253,7 +226,7 @@ function apply(frame, live) {
 
 function onAllDay(frame) {
   if (frame.type !== 'kitchen.all_day') return;
-  setOffset(frame.hub_time);
+  hubClock.set(frame.hub_time);
   if (state.station && frame.station_id !== state.station.id) return;
   state.allDay.set(frame.station_id, frame.items || []);
   drawAllDay();
@@ -283,7 +256,7 @@ function bumpLine(ticket, line) {
 function bumpTicket(ticket) {
   const fired = ticket.lines.filter((l) => isOpen(l) && !isHeld(l));
   if (!fired.length) {
-    if (ticket.lines.some(isHeld)) notify(`${tableName(ticket)}: the course is held until it is fired`, 'error');
+    if (ticket.lines.some(isHeld)) notify(`${nameOf(state.tables, ticket)}: the course is held until it is fired`, 'error');
     return;
   }
   const from = fired.some((l) => l.status === 'queued') ? 'queued' : 'preparing';
@@ -389,7 +362,7 @@ function draw() {
     state.line = -1;
   }
   if (!list.length) fill(board, h('p', { class: 'empty' }, 'No tickets. New orders appear here.'));
-  else reconcile(board, list, (t, i) => JSON.stringify([i < 9 ? i : -1, t.rush, t.note, tableName(t), t.also_at, t.lines, version]), ticketCard);
+  else reconcile(board, list, (t, i) => JSON.stringify([i < 9 ? i : -1, t.rush, t.note, nameOf(state.tables, t), t.also_at, t.lines, version]), ticketCard);
   select(state.selected, state.line);
   $('#count').textContent = `${list.length} open`;
   drawDone();
@@ -402,22 +375,6 @@ function draw() {
  * whose drawing (`sigOf`) changed: a card a cook is about to tap is not
  * swapped under the finger because another ticket changed.
  */
-function reconcile(container, items, sigOf, build) {
-  const old = new Map([...container.children].filter((el) => el.dataset.key).map((el) => [el.dataset.key, el]));
-  items.forEach((item, i) => {
-    const key = String(item.id);
-    const sig = sigOf(item, i);
-    let el = old.get(key);
-    if (!el || el.dataset.sig !== sig) {
-      el = build(item, i);
-      el.dataset.key = key;
-      el.dataset.sig = sig;
-    }
-    if (container.children[i] !== el) container.insertBefore(el, container.children[i] || null);
-  });
-  while (container.children.length > items.length) container.lastElementChild.remove();
-}
-
 // A card is kept while its drawing is unchanged, but the ticket behind it
 // may have been read again (a snapshot): a tap acts on the ticket as it is now.
 const latest = (ticket) => state.tickets.get(ticket.id) || ticket;
@@ -431,11 +388,11 @@ function ticketCard(ticket, index) {
   return h('article', {
     class: `ticket ${selected ? 'selected' : ''}`,
     dataset: { order: ticket.id },
-    'aria-label': `Ticket ${index + 1}: ${tableName(ticket)}`,
+    'aria-label': `Ticket ${index + 1}: ${nameOf(state.tables, ticket)}`,
   },
   h('header', { class: 'ticket-head' },
     h('span', { class: 'key' }, index < 9 ? String(index + 1) : ''),
-    h('span', { class: 'table' }, tableName(ticket)),
+    h('span', { class: 'table' }, nameOf(state.tables, ticket)),
     ticket.rush ? h('span', { class: 'badge rush' }, 'RUSH') : null,
     ticket.source !== 'dine_in' ? h('span', { class: 'badge' }, ticket.source === 'qr' ? 'QR' : 'Takeaway') : null,
     h('span', { class: 'timer num', dataset: { timer: ticket.id } }, '')),
@@ -501,12 +458,12 @@ function drawDone() {
   const list = finished();
   if (doneList.parentNode !== doneBox) fill(doneBox, h('h2', {}, 'Done — recall'), doneList);
   if (!list.length) fill(doneList, h('p', { class: 'muted' }, 'Bumped tickets stay here for a recall.'));
-  else reconcile(doneList, list, (t) => JSON.stringify([tableName(t), t.lines, version]), doneItem);
+  else reconcile(doneList, list, (t) => JSON.stringify([nameOf(state.tables, t), t.lines, version]), doneItem);
 }
 
 function doneItem(t) {
   return h('div', { class: 'done-item', dataset: { order: t.id } },
-    h('span', { class: 'grow' }, `${tableName(t)} · `, t.lines.filter((l) => l.status === 'ready').map((l) => `${l.qty}× ${l.name}`).join(', ')),
+    h('span', { class: 'grow' }, `${nameOf(state.tables, t)} · `, t.lines.filter((l) => l.status === 'ready').map((l) => `${l.qty}× ${l.name}`).join(', ')),
     h('button', { class: 'recall', onclick: () => recallTicket(latest(t)) }, 'Recall'));
 }
 
@@ -526,7 +483,7 @@ function drawAllDay() {
 
 /** Every second: the clocks and colours move by the hub's time; nothing else is redrawn. */
 function tick() {
-  const now = hubNow();
+  const now = hubClock.now();
   for (const card of board.querySelectorAll('.ticket')) {
     const ticket = state.tickets.get(Number(card.dataset.order));
     if (!ticket) continue;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeZone;
 use serde_json::{json, Value};
 
-use super::{demo_hub, demo_token, Browser, Proxy, PATIENCE};
+use super::{demo_hub, demo_token, menu_item, Browser, Proxy, PATIENCE};
 use crate::support::TestApp;
 
 /// The demo restaurant's zone (src/demo.rs).
@@ -23,19 +23,6 @@ fn business_day(app: &TestApp) -> String {
         .to_string()
 }
 
-/// The demo menu item called `name`.
-async fn item(app: &TestApp, token: &str, name: &str) -> Value {
-    let (status, list) = app.get("/api/v1/menu/items?limit=200", token).await;
-    assert_eq!(status, 200, "{list}");
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} on the menu: {list}"))
-        .clone()
-}
-
 async fn item_by_id(app: &TestApp, token: &str, id: &Value) -> Value {
     let (status, item) = app.get(&format!("/api/v1/menu/items/{id}"), token).await;
     assert_eq!(status, 200, "{item}");
@@ -45,30 +32,7 @@ async fn item_by_id(app: &TestApp, token: &str, id: &Value) -> Value {
 /// Places an order for the demo table `table` over REST.
 async fn place(app: &TestApp, waiter: &str, table: i64, lines: Value) -> Value {
     let key = format!("dash-{table}-{}", lines.to_string().len());
-    let (status, order) = app
-        .post(
-            "/api/v1/orders",
-            Some(waiter),
-            json!({"idempotency_key": key, "table_id": table, "source": "dine_in", "lines": lines}),
-        )
-        .await;
-    assert_eq!(status, 201, "{order}");
-    order["order"].clone()
-}
-
-/// Taps `css` as a person would: scrolled to the middle of the screen first,
-/// clear of the sticky header and the toasts at the bottom.
-async fn tap(browser: &Browser, css: &str) {
-    let element = browser.find(css).await;
-    browser
-        .client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center'});",
-            vec![serde_json::to_value(&element).unwrap()],
-        )
-        .await
-        .expect("scrolled");
-    element.click().await.expect("tap");
+    super::place(app, waiter, table, &key, lines).await
 }
 
 /// Waits until `script` (which returns a string) returns `expected`.
@@ -129,10 +93,10 @@ async fn the_dashboards_totals_match_analytics() {
     .await;
 
     // Two tables order; the first pays its check in full by card.
-    let halloumi = item(&app, &manager, "Grilled halloumi").await["id"].clone();
-    let tiramisu = item(&app, &manager, "Tiramisu").await["id"].clone();
-    let lemonade = item(&app, &manager, "House lemonade").await["id"].clone();
-    let soup = item(&app, &manager, "Tomato soup").await["id"].clone();
+    let halloumi = menu_item(&app, &manager, "Grilled halloumi").await["id"].clone();
+    let tiramisu = menu_item(&app, &manager, "Tiramisu").await["id"].clone();
+    let lemonade = menu_item(&app, &manager, "House lemonade").await["id"].clone();
+    let soup = menu_item(&app, &manager, "Tomato soup").await["id"].clone();
     place(
         &app,
         &waiter,
@@ -229,24 +193,20 @@ async fn one_tap_86_and_restock_from_the_86_list() {
     browser.wait_for("#connection", "live").await;
 
     // 86 the tiramisu from the list of every item, with one tap.
-    let tiramisu = item(&app, &manager, "Tiramisu").await["id"].clone();
-    tap(&browser, "details.all-items summary").await;
-    tap(
-        &browser,
-        &format!("#stock-items #stock-item-{tiramisu} .eighty-six"),
-    )
-    .await;
+    let tiramisu = menu_item(&app, &manager, "Tiramisu").await["id"].clone();
+    browser.tap("details.all-items summary").await;
+    browser
+        .tap(&format!("#stock-items #stock-item-{tiramisu} .eighty-six"))
+        .await;
     wait_item(&app, &manager, &tiramisu, "86'd", |i| {
         i["available"] == false
     })
     .await;
     browser.wait_for("#eighty-sixed", "Tiramisu").await;
     // Back on, with one tap from the 86 list.
-    tap(
-        &browser,
-        &format!("#eighty-sixed #stock-item-{tiramisu} .back-on"),
-    )
-    .await;
+    browser
+        .tap(&format!("#eighty-sixed #stock-item-{tiramisu} .back-on"))
+        .await;
     wait_item(&app, &manager, &tiramisu, "back on", |i| {
         i["available"] == true
     })
@@ -256,7 +216,7 @@ async fn one_tap_86_and_restock_from_the_86_list() {
         .await;
 
     // The steak runs low (the demo's threshold is 3): restock it with one tap.
-    let steak = item(&app, &manager, "Ribeye steak").await["id"].clone();
+    let steak = menu_item(&app, &manager, "Ribeye steak").await["id"].clone();
     let (status, _) = app
         .patch(
             &format!("/api/v1/menu/items/{steak}"),
@@ -266,18 +226,16 @@ async fn one_tap_86_and_restock_from_the_86_list() {
         .await;
     assert_eq!(status, 200);
     browser.wait_for("#low-stock", "Ribeye steak").await;
-    tap(
-        &browser,
-        &format!("#low-stock #stock-item-{steak} .restock"),
-    )
-    .await;
+    browser
+        .tap(&format!("#low-stock #stock-item-{steak} .restock"))
+        .await;
     wait_item(&app, &manager, &steak, "restocked", |i| i["stock"] == 20).await;
     browser
         .wait_for("#low-stock", "Nothing is running low")
         .await;
 
     // The burrata sells out: it is on the 86 list, and a restock puts it back on.
-    let burrata = item(&app, &manager, "Burrata").await["id"].clone();
+    let burrata = menu_item(&app, &manager, "Burrata").await["id"].clone();
     let (status, _) = app
         .patch(
             &format!("/api/v1/menu/items/{burrata}"),
@@ -296,11 +254,9 @@ async fn one_tap_86_and_restock_from_the_86_list() {
             "12",
         )
         .await;
-    tap(
-        &browser,
-        &format!("#eighty-sixed #stock-item-{burrata} .restock"),
-    )
-    .await;
+    browser
+        .tap(&format!("#eighty-sixed #stock-item-{burrata} .restock"))
+        .await;
     wait_item(&app, &manager, &burrata, "restocked and back on", |i| {
         i["stock"] == 12 && i["available"] == true
     })
@@ -318,12 +274,12 @@ async fn a_manager_adds_a_table_a_menu_item_and_a_person() {
     let browser = Browser::open(1280, 800).await;
     browser.sign_in(&app.base, "manager", "/dashboard").await;
     browser.wait_for("#connection", "live").await;
-    tap(&browser, "#tab-admin").await;
+    browser.tap("#tab-admin").await;
 
     // A table: it exists over REST, and the page shows its guest code and link.
     browser.type_into("#new-table-label", "Patio 1").await;
     browser.type_into("#new-table-seats", "2").await;
-    tap(&browser, "#new-table-create").await;
+    browser.tap("#new-table-create").await;
     browser.wait_for("#table-rows", "Patio 1").await;
     let (status, tables) = app.get("/api/v1/tables?limit=200", &manager).await;
     assert_eq!(status, 200);
@@ -344,7 +300,7 @@ async fn a_manager_adds_a_table_a_menu_item_and_a_person() {
 
     // A label that is taken: the hub's refusal, in words.
     browser.type_into("#new-table-label", "T1").await;
-    tap(&browser, "#new-table-create").await;
+    browser.tap("#new-table-create").await;
     browser
         .wait_for(".toast.error", "a table with this label already exists")
         .await;
@@ -373,9 +329,9 @@ async fn a_manager_adds_a_table_a_menu_item_and_a_person() {
         .to_string();
     browser.select("#new-item-station", &cold).await;
     browser.type_into("#new-item-stock", "10").await;
-    tap(&browser, "#new-item-create").await;
+    browser.tap("#new-item-create").await;
     browser.wait_for("#menu-rows", "Pumpkin soup").await;
-    let soup = item(&app, &manager, "Pumpkin soup").await;
+    let soup = menu_item(&app, &manager, "Pumpkin soup").await;
     assert_eq!(soup["price_cents"], 790, "{soup}");
     assert_eq!(soup["stock"], 10, "{soup}");
     assert_eq!(soup["category_id"].to_string(), starters, "{soup}");
@@ -389,7 +345,7 @@ async fn a_manager_adds_a_table_a_menu_item_and_a_person() {
     browser
         .type_into(&format!("{soup_row} .price-input"), "8.40")
         .await;
-    tap(&browser, &format!("{soup_row} .save-price")).await;
+    browser.tap(&format!("{soup_row} .save-price")).await;
     wait_item(&app, &manager, &soup["id"], "repriced", |i| {
         i["price_cents"] == 840
     })
@@ -410,7 +366,7 @@ async fn a_manager_adds_a_table_a_menu_item_and_a_person() {
     browser
         .type_into("#new-user-password", "nina-secret-1")
         .await;
-    tap(&browser, "#new-user-create").await;
+    browser.tap("#new-user-create").await;
     browser.wait_for("#staff-rows", "Nina Newhire").await;
     let (_, users) = app.get("/api/v1/users?limit=200", &manager).await;
     let nina = users["items"]
@@ -422,9 +378,9 @@ async fn a_manager_adds_a_table_a_menu_item_and_a_person() {
         .clone();
     assert_eq!(nina["role"], "waiter");
     let delete = format!("#staff-rows tr[data-user-id='{}'] .delete-user", nina["id"]);
-    tap(&browser, &delete).await;
+    browser.tap(&delete).await;
     browser.wait_for(&delete, "Delete Nina Newhire?").await;
-    tap(&browser, &delete).await;
+    browser.tap(&delete).await;
     browser.wait_count(&delete, 0).await;
     let (status, _) = app
         .get(&format!("/api/v1/users/{}", nina["id"]), &manager)
@@ -463,9 +419,9 @@ async fn a_late_ticket_shows_on_the_dashboard() {
     browser.wait_for("#late-list", "No late tickets").await;
 
     // A few tables order; the halloumi at T4 is the one that will be late.
-    let halloumi = item(&app, &manager, "Grilled halloumi").await["id"].clone();
-    let soup = item(&app, &manager, "Tomato soup").await["id"].clone();
-    let lemonade = item(&app, &manager, "House lemonade").await["id"].clone();
+    let halloumi = menu_item(&app, &manager, "Grilled halloumi").await["id"].clone();
+    let soup = menu_item(&app, &manager, "Tomato soup").await["id"].clone();
+    let lemonade = menu_item(&app, &manager, "House lemonade").await["id"].clone();
     place(
         &app,
         &waiter,
@@ -545,7 +501,7 @@ async fn the_dashboard_says_it_is_offline_and_catches_up_when_back() {
     // The connection drops: the badge says so, in red, while an order comes in.
     proxy.cut();
     browser.wait_for("#connection", "offline").await;
-    let soup = item(&app, &manager, "Tomato soup").await["id"].clone();
+    let soup = menu_item(&app, &manager, "Tomato soup").await["id"].clone();
     place(&app, &waiter, 6, json!([{"menu_item_id": soup, "qty": 3}])).await;
 
     // Back: live again, with the order it missed, without a reload.

@@ -5,52 +5,19 @@
 
 use std::time::Duration;
 
-use fantoccini::Locator;
-use serde_json::Value;
-
-use super::{demo_hub, demo_token, guest_code, Browser};
-use crate::support::TestApp;
-
-/// Taps `css` the way a finger does (scrolled into view), again if the live
-/// page redrew it between finding and tapping.
-async fn tap(browser: &Browser, css: &str) {
-    let selector = serde_json::to_string(css).unwrap();
-    for _ in 0..5 {
-        browser.find(css).await;
-        browser
-            .eval(&format!(
-                "document.querySelector({selector}).scrollIntoView({{block: 'center'}})"
-            ))
-            .await;
-        match browser.client.find(Locator::Css(css)).await {
-            Ok(el) => match el.click().await {
-                Ok(_) => return,
-                Err(e) if e.is_stale_element_reference() => continue,
-                Err(e) => panic!("tap {css}: {e}"),
-            },
-            Err(_) => continue,
-        }
-    }
-    panic!("{css} kept changing under the tap");
-}
-
-async fn list(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
-    let (status, reply) = app.get(path, token).await;
-    assert_eq!(status, 200, "{reply}");
-    reply["items"].as_array().unwrap().clone()
-}
+use super::{demo_hub, demo_token, guest_code, items_of, Browser};
 
 #[tokio::test]
 async fn a_guests_order_reaches_the_kitchen_and_comes_back_ready_to_guest_and_waiter() {
     let (app, _) = demo_hub().await;
     let manager = demo_token(&app, "manager").await;
-    let items = list(&app, &manager, "/api/v1/menu/items?limit=100").await;
+    let items = items_of(&app, &manager, "/api/v1/menu/items").await;
     let soup = items.iter().find(|i| i["name"] == "Tomato soup").unwrap();
     let (soup_id, cold) = (
         soup["id"].as_i64().unwrap(),
         soup["station_id"].as_i64().unwrap(),
     );
-    let tables = list(&app, &manager, "/api/v1/tables?limit=100").await;
+    let tables = items_of(&app, &manager, "/api/v1/tables").await;
     let t5 = tables.iter().find(|t| t["label"] == "T5").unwrap()["id"]
         .as_i64()
         .unwrap();
@@ -71,14 +38,12 @@ async fn a_guests_order_reaches_the_kitchen_and_comes_back_ready_to_guest_and_wa
     guest.wait_for("#table-label", "T5").await;
 
     // The guest orders a soup.
-    tap(
-        &guest,
-        &format!("#menu [data-item=\"{soup_id}\"] button.add"),
-    )
-    .await;
+    guest
+        .tap(&format!("#menu [data-item=\"{soup_id}\"] button.add"))
+        .await;
     guest.wait_for("#cart", "1 item").await;
-    tap(&guest, "#cart-toggle").await;
-    tap(&guest, "#place-order").await;
+    guest.tap("#cart-toggle").await;
+    guest.tap("#place-order").await;
     guest.wait_for("#orders", "ordered").await;
     let order_id: i64 = guest
         .find("#orders [data-order]")
@@ -101,11 +66,9 @@ async fn a_guests_order_reaches_the_kitchen_and_comes_back_ready_to_guest_and_wa
     kitchen.wait_for(&card, "Tomato soup").await;
     kitchen.wait_for(&card, "T5").await;
     for status in ["preparing", "ready"] {
-        tap(
-            &kitchen,
-            &format!("{card} .line[data-line='{line}'] .line-main"),
-        )
-        .await;
+        kitchen
+            .tap(&format!("{card} .line[data-line='{line}'] .line-main"))
+            .await;
         let deadline = std::time::Instant::now() + super::PATIENCE;
         loop {
             let (_, now) = app

@@ -133,19 +133,6 @@ fn line_ids(order: &Value) -> Vec<i64> {
         .collect()
 }
 
-/// Taps `css`; when the page redrew it between finding and tapping (a live
-/// screen does), taps the new one.
-async fn tap(browser: &Browser, css: &str) {
-    for _ in 0..5 {
-        match browser.find(css).await.click().await {
-            Ok(_) => return,
-            Err(e) if e.is_stale_element_reference() => continue,
-            Err(e) => panic!("tap {css}: {e}"),
-        }
-    }
-    panic!("{css} kept changing under the tap");
-}
-
 /// Presses keys one after another, as a bump bar (a USB keyboard) does.
 async fn press(browser: &Browser, keys: &[char]) {
     let mut actions = KeyActions::new("bump-bar".into());
@@ -290,11 +277,9 @@ async fn a_grill_ticket_is_bumped_by_tap_and_by_keyboard_and_recalled() {
     let line_css = |line: i64, status: &str| {
         format!("{card} .line[data-line='{line}'][data-status='{status}']")
     };
-    tap(
-        &browser,
-        &format!("{card} .line[data-line='{halloumi}'] .line-main"),
-    )
-    .await;
+    browser
+        .tap(&format!("{card} .line[data-line='{halloumi}'] .line-main"))
+        .await;
     browser
         .wait_count(&line_css(halloumi, "preparing"), 1)
         .await;
@@ -302,11 +287,9 @@ async fn a_grill_ticket_is_bumped_by_tap_and_by_keyboard_and_recalled() {
         line_status(&app, &demo.waiter, id, halloumi).await,
         "preparing"
     );
-    tap(
-        &browser,
-        &format!("{card} .line[data-line='{halloumi}'] .line-main"),
-    )
-    .await;
+    browser
+        .tap(&format!("{card} .line[data-line='{halloumi}'] .line-main"))
+        .await;
     browser.wait_count(&line_css(halloumi, "ready"), 1).await;
     assert_eq!(line_status(&app, &demo.waiter, id, halloumi).await, "ready");
     assert_eq!(line_status(&app, &demo.waiter, id, burrata).await, "queued");
@@ -328,11 +311,9 @@ async fn a_grill_ticket_is_bumped_by_tap_and_by_keyboard_and_recalled() {
     assert_eq!(line_status(&app, &demo.waiter, id, halloumi).await, "ready");
 
     // Recall by tap: the ticket comes back, its lines cooking again.
-    tap(
-        &browser,
-        &format!("#done .done-item[data-order='{id}'] .recall"),
-    )
-    .await;
+    browser
+        .tap(&format!("#done .done-item[data-order='{id}'] .recall"))
+        .await;
     browser.wait_count(&line_css(burger, "preparing"), 1).await;
     browser
         .wait_count(&line_css(halloumi, "preparing"), 1)
@@ -506,11 +487,9 @@ async fn a_kitchen_screen_follows_a_move_to_another_instance() {
         .get(&format!("/api/v1/orders/{on_sibling}"), &demo.waiter)
         .await;
     let line = line_ids(&order)[0];
-    tap(
-        &browser,
-        &format!(".ticket[data-order='{on_sibling}'] .line-main"),
-    )
-    .await;
+    browser
+        .tap(&format!(".ticket[data-order='{on_sibling}'] .line-main"))
+        .await;
     browser
         .wait_count(
             &format!(".line[data-line='{line}'][data-status='preparing']"),
@@ -559,7 +538,7 @@ async fn the_expo_sees_each_orders_stations_fires_rushes_and_serves() {
     kds.wait_count(&format!(".ticket[data-order='{id}']"), 1)
         .await;
     assert_eq!(board(&kds).await, vec![older, id]);
-    tap(&expo, &format!("{card} .rush-toggle")).await;
+    expo.tap(&format!("{card} .rush-toggle")).await;
     kds.wait_for(&format!(".ticket[data-order='{id}']"), "RUSH")
         .await;
     assert_eq!(board(&kds).await, vec![id, older]);
@@ -570,7 +549,7 @@ async fn the_expo_sees_each_orders_stations_fires_rushes_and_serves() {
     // The held course is fired from the expo: the grill's line is no longer held.
     kds.wait_count(&format!(".line[data-line='{held}'][data-status='held']"), 1)
         .await;
-    tap(&expo, &format!("{card} .fire")).await;
+    expo.tap(&format!("{card} .fire")).await;
     kds.wait_count(
         &format!(".line[data-line='{held}'][data-status='queued']"),
         1,
@@ -602,10 +581,12 @@ async fn the_expo_sees_each_orders_stations_fires_rushes_and_serves() {
 
     // The grill finishes the older ticket; the expo has it ready for pickup
     // and serves it, and it leaves both screens.
-    tap(&kds, &format!(".ticket[data-order='{older}'] .bump")).await;
+    kds.tap(&format!(".ticket[data-order='{older}'] .bump"))
+        .await;
     kds.wait_for(&format!(".ticket[data-order='{older}'] .bump"), "All ready")
         .await;
-    tap(&kds, &format!(".ticket[data-order='{older}'] .bump")).await;
+    kds.tap(&format!(".ticket[data-order='{older}'] .bump"))
+        .await;
     expo.wait_for(
         &format!("#pickup .pickup-item[data-order='{older}']"),
         "ALL READY",
@@ -614,10 +595,9 @@ async fn the_expo_sees_each_orders_stations_fires_rushes_and_serves() {
     expo.wait_for("#pickup", "T1").await;
     expo.wait_count("#toasts .toast", 0).await;
     expo.screenshot("expo").await;
-    tap(
-        &expo,
-        &format!("#pickup .pickup-item[data-order='{older}'] .serve"),
-    )
+    expo.tap(&format!(
+        "#pickup .pickup-item[data-order='{older}'] .serve"
+    ))
     .await;
     expo.wait_count(&format!("#orders .order[data-order='{older}']"), 0)
         .await;
@@ -664,11 +644,9 @@ async fn the_whole_kitchen_screen_shows_every_station() {
     ] {
         assert!(text.contains(what), "{what}: {text}");
     }
-    tap(
-        &browser,
-        &format!("{card} .line[data-line='{burrata}'] .line-main"),
-    )
-    .await;
+    browser
+        .tap(&format!("{card} .line[data-line='{burrata}'] .line-main"))
+        .await;
     browser
         .wait_count(
             &format!("{card} .line[data-line='{burrata}'][data-status='preparing']"),

@@ -80,6 +80,59 @@ pub async fn guest_code(app: &TestApp, manager: &str, table_id: i64) -> String {
         .to_string()
 }
 
+/// The items of a list endpoint (its first 200).
+pub async fn items_of(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
+    let (status, page) = app.get(&format!("{path}?limit=200"), token).await;
+    assert_eq!(status, 200, "{path}: {page}");
+    page["items"].as_array().expect("a list").clone()
+}
+
+/// The menu item called `name`.
+pub async fn menu_item(app: &TestApp, token: &str, name: &str) -> Value {
+    let items = items_of(app, token, "/api/v1/menu/items").await;
+    items
+        .into_iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} on the menu"))
+}
+
+/// The id of the table labelled `label`.
+pub async fn table_id(app: &TestApp, token: &str, label: &str) -> i64 {
+    let tables = items_of(app, token, "/api/v1/tables").await;
+    tables
+        .iter()
+        .find(|t| t["label"] == label)
+        .unwrap_or_else(|| panic!("no table {label}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The id of the option `name` among an item's modifier groups.
+pub fn option_id(item: &Value, name: &str) -> i64 {
+    item["modifier_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["options"].as_array().unwrap())
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("no option {name}: {item}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Places a dine-in order over REST as `token`; returns it.
+pub async fn place(app: &TestApp, token: &str, table: i64, key: &str, lines: Value) -> Value {
+    let (status, placed) = app
+        .post(
+            "/api/v1/orders",
+            Some(token),
+            json!({"idempotency_key": key, "table_id": table, "source": "dine_in", "lines": lines}),
+        )
+        .await;
+    assert_eq!(status, 201, "{placed}");
+    placed["order"].clone()
+}
+
 /// One headless Chromium, driven through its own chromedriver.
 pub struct Browser {
     pub client: Client,
@@ -170,6 +223,31 @@ impl Browser {
 
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect("click");
+    }
+
+    /// Taps `css` as a finger would: scrolled to the middle of the screen
+    /// first (clear of sticky headers and bars), and again if the live page
+    /// redrew it between finding and tapping.
+    pub async fn tap(&self, css: &str) {
+        for _ in 0..5 {
+            let element = self.find(css).await;
+            let scrolled = self
+                .client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![serde_json::to_value(&element).unwrap()],
+                )
+                .await;
+            if scrolled.is_err() {
+                continue;
+            }
+            match element.click().await {
+                Ok(_) => return,
+                Err(e) if e.is_stale_element_reference() => continue,
+                Err(e) => panic!("tap {css}: {e}"),
+            }
+        }
+        panic!("{css} kept changing under the tap");
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::{demo_hub, demo_token, guest_code, Browser, Proxy};
+use super::{demo_hub, demo_token, guest_code, menu_item, option_id, table_id, Browser, Proxy};
 use crate::support::TestApp;
 use crate::ws_client::WsClient;
 
@@ -21,48 +21,8 @@ fn eur(cents: i64) -> String {
     format!("€{}.{:02}", cents / 100, cents % 100)
 }
 
-/// The id of the demo table with `label`.
-async fn table_id(app: &TestApp, token: &str, label: &str) -> i64 {
-    let (status, tables) = app.get("/api/v1/tables?limit=100", token).await;
-    assert_eq!(status, 200, "{tables}");
-    tables["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == label)
-        .unwrap_or_else(|| panic!("no table {label}: {tables}"))["id"]
-        .as_i64()
-        .unwrap()
-}
-
-/// The demo menu item called `name`.
-async fn item(app: &TestApp, token: &str, name: &str) -> Value {
-    let (status, items) = app.get("/api/v1/menu/items?limit=100", token).await;
-    assert_eq!(status, 200, "{items}");
-    items["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("no item {name}: {items}"))
-        .clone()
-}
-
 async fn item_id(app: &TestApp, token: &str, name: &str) -> i64 {
-    item(app, token, name).await["id"].as_i64().unwrap()
-}
-
-/// The id of the option `name` among an item's modifier groups.
-fn option_id(item: &Value, name: &str) -> i64 {
-    item["modifier_groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|g| g["options"].as_array().unwrap())
-        .find(|o| o["name"] == name)
-        .unwrap_or_else(|| panic!("no option {name}: {item}"))["id"]
-        .as_i64()
-        .unwrap()
+    menu_item(app, token, name).await["id"].as_i64().unwrap()
 }
 
 /// An attribute of the first element matching `css` (waiting for it).
@@ -74,19 +34,6 @@ async fn attr(browser: &Browser, css: &str, name: &str) -> String {
         .await
         .expect("attribute read")
         .unwrap_or_else(|| panic!("{css} has no {name}"))
-}
-
-/// Taps `css` as a finger would: brought to the middle of the screen first,
-/// clear of the sticky tabs at the top and the cart at the bottom.
-async fn tap(browser: &Browser, css: &str) {
-    browser.find(css).await;
-    let selector = serde_json::to_string(css).unwrap();
-    browser
-        .eval(&format!(
-            "document.querySelector({selector}).scrollIntoView({{block: 'center'}})"
-        ))
-        .await;
-    browser.click(css).await;
 }
 
 /// A guest at `label` with the page open and live.
@@ -108,7 +55,7 @@ async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
     let chef = demo_token(&app, "chef").await;
     let soup = item_id(&app, &manager, "Tomato soup").await;
     let lemonade = item_id(&app, &manager, "House lemonade").await;
-    let burger_item = item(&app, &manager, "Cheeseburger").await;
+    let burger_item = menu_item(&app, &manager, "Cheeseburger").await;
     let burger = burger_item["id"].as_i64().unwrap();
     let (browser, table, _) = guest_at(&app, &manager, "T3").await;
 
@@ -121,7 +68,7 @@ async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
         .await;
     // An item with a required choice asks for it before it goes in the cart.
     let burger_card = format!("#menu [data-item=\"{burger}\"]");
-    tap(&browser, &format!("{burger_card} button.add")).await;
+    browser.tap(&format!("{burger_card} button.add")).await;
     browser.wait_for(&burger_card, "Doneness").await;
     let confirm = format!("{burger_card} button.confirm");
     assert!(
@@ -136,30 +83,30 @@ async fn a_guest_orders_from_the_table_and_sees_the_kitchen_move_it_live() {
     );
     for option in ["Medium rare", "Bacon"] {
         let id = option_id(&burger_item, option);
-        tap(&browser, &format!("{burger_card} [data-option=\"{id}\"]")).await;
+        browser
+            .tap(&format!("{burger_card} [data-option=\"{id}\"]"))
+            .await;
     }
     // The price with the bacon (+2.50), before it is added.
     browser.wait_for(&confirm, &eur(1650 + 250)).await;
-    tap(&browser, &confirm).await;
+    browser.tap(&confirm).await;
     browser.wait_for("#cart", "1 item").await;
 
-    tap(&browser, &format!("{soup_card} button.add")).await;
-    tap(
-        &browser,
-        &format!("#menu [data-item=\"{lemonade}\"] button.add"),
-    )
-    .await;
+    browser.tap(&format!("{soup_card} button.add")).await;
+    browser
+        .tap(&format!("#menu [data-item=\"{lemonade}\"] button.add"))
+        .await;
     browser.wait_for("#cart", "3 items").await;
     let total = 1900 + 650 + 450;
     browser.wait_for("#cart-total", &eur(total)).await;
     // Opened, the cart shows its lines (and the burger's choices) over the menu.
-    tap(&browser, "#cart-toggle").await;
+    browser.tap("#cart-toggle").await;
     browser.wait_for("#cart-lines", "House lemonade").await;
     browser.wait_for("#cart-lines", "Medium rare, Bacon").await;
     browser.eval("window.scrollTo(0, 0)").await;
     browser.screenshot("table").await;
 
-    tap(&browser, "#place-order").await;
+    browser.tap("#place-order").await;
     browser.wait_for("#orders", "ordered").await;
     let order_id: i64 = attr(&browser, "#orders [data-order]", "data-order")
         .await
@@ -245,16 +192,16 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
     browser.wait_for(&card, "Only 2 left").await;
     // Three of them are more than there is: the hub's refusal, in words.
     for _ in 0..3 {
-        tap(&browser, &format!("{card} button.add")).await;
+        browser.tap(&format!("{card} button.add")).await;
     }
     browser.wait_for("#cart", "3 items").await;
-    tap(&browser, "#place-order").await;
+    browser.tap("#place-order").await;
     browser
         .wait_for("#toasts", "Burrata (2 left, you asked for 3)")
         .await;
     browser.wait_for("#cart", "3 items").await;
-    tap(&browser, "#cart-toggle").await;
-    tap(&browser, "#cart-lines button.less").await;
+    browser.tap("#cart-toggle").await;
+    browser.tap("#cart-lines button.less").await;
     browser.wait_for("#cart", "2 items").await;
 
     // The chef 86es the burrata from the kitchen's socket.
@@ -298,7 +245,7 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
 
     // Calling the waiter reaches a waiter's socket; the accept comes back.
     let (mut floor, _) = WsClient::join(&app, &waiter).await;
-    tap(&browser, "#call-waiter").await;
+    browser.tap("#call-waiter").await;
     browser
         .wait_for("#call-state", "A waiter has been called")
         .await;
@@ -316,14 +263,14 @@ async fn an_item_86d_by_staff_goes_unavailable_and_a_call_reaches_the_waiters() 
         .await;
 
     // The two burratas ordered, then taken back before the kitchen started.
-    tap(&browser, "#place-order").await;
+    browser.tap("#place-order").await;
     browser.wait_for("#orders", "ordered").await;
     let order_id = attr(&browser, "#orders [data-order]", "data-order").await;
-    tap(&browser, "#orders button.cancel").await;
+    browser.tap("#orders button.cancel").await;
     browser.wait_for("#orders button.cancel", "Tap again").await;
     // Its only order: the guest is told that cancelling ends the visit.
     browser.wait_for("#orders", "ends this visit").await;
-    tap(&browser, "#orders button.cancel").await;
+    browser.tap("#orders button.cancel").await;
     browser
         .wait_for(&format!("#orders [data-order=\"{order_id}\"]"), "cancelled")
         .await;
@@ -367,7 +314,7 @@ async fn a_guest_pays_a_split_part_through_the_payment_provider() {
         .await;
     assert_eq!(status, 201, "{placed}");
     let total = 2 * 650 + 450;
-    tap(&browser, "#tab-bill").await;
+    browser.tap("#tab-bill").await;
     browser.wait_for("#bill", "No bill yet").await;
     let (status, check) = app
         .post(
@@ -392,9 +339,9 @@ async fn a_guest_pays_a_split_part_through_the_payment_provider() {
     browser.wait_for("#pay [data-part=\"1\"]", "2/2").await;
 
     // The guest picks part 1/2 (index 0) and pays it: an intent for it.
-    tap(&browser, "#pay [data-part=\"0\"]").await;
+    browser.tap("#pay [data-part=\"0\"]").await;
     browser.wait_for("#pay-now", &eur(half)).await;
-    tap(&browser, "#pay-now").await;
+    browser.tap("#pay-now").await;
     browser
         .wait_for("#intent", "Waiting for the payment provider")
         .await;
@@ -534,7 +481,7 @@ async fn a_guest_page_cut_off_catches_up_without_a_reload() {
     assert_eq!(status, 201, "{placed}");
     let order_id = placed["order"]["id"].as_i64().unwrap();
     let line_id = placed["order"]["lines"][0]["id"].as_i64().unwrap();
-    tap(&browser, "#tab-orders").await;
+    browser.tap("#tab-orders").await;
     let line = format!("#orders [data-line=\"{line_id}\"]");
     browser.wait_for(&line, "ordered").await;
 

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{demo_hub, demo_token, guest_code, Browser, Proxy};
+use super::{demo_hub, demo_token, guest_code, place, table_id, Browser, Proxy};
 use crate::support::TestApp;
 
 /// The demo menu as the hub lists it.
@@ -37,32 +37,6 @@ fn option_id(menu: &[Value], item_name: &str, option: &str) -> i64 {
         .unwrap_or_else(|| panic!("{item_name} has no option {option}"))["id"]
         .as_i64()
         .unwrap()
-}
-
-async fn table_id(app: &TestApp, token: &str, label: &str) -> i64 {
-    let (status, page) = app.get("/api/v1/tables?limit=200", token).await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == label)
-        .unwrap_or_else(|| panic!("no table {label}"))["id"]
-        .as_i64()
-        .unwrap()
-}
-
-/// Places an order over REST as `token`; returns it.
-async fn place(app: &TestApp, token: &str, table: i64, key: &str, lines: Value) -> Value {
-    let (status, placed) = app
-        .post(
-            "/api/v1/orders",
-            Some(token),
-            json!({"idempotency_key": key, "table_id": table, "source": "dine_in", "lines": lines}),
-        )
-        .await;
-    assert_eq!(status, 201, "{placed}");
-    placed["order"].clone()
 }
 
 async fn signed_in_waiter(app: &TestApp, width: u32, height: u32) -> Browser {
