@@ -13,7 +13,9 @@ const next = new URLSearchParams(location.search).get('next');
 let chosen = null; // a login waiting for its station
 
 function destination(role) {
-  if (next && next.startsWith('/') && !next.startsWith('//')) return next;
+  // Only a path of this hub: not "//elsewhere" nor "/\elsewhere" (which
+  // browsers read as another host).
+  if (next && /^\/(?![\/\\])/.test(next)) return next;
   const page = $('#page').value || HOME[role] || '/waiter';
   if (page === '/kds' && $('#station').value) return `/kds?station=${encodeURIComponent($('#station').value)}`;
   return page;

@@ -135,3 +135,32 @@ async fn every_page_is_served_with_a_policy_without_inline_code() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// Sign-in goes on to where the page came from, but only on this hub: a
+/// link that names another host ("//host", "/\host") lands on the role's
+/// own page instead.
+#[tokio::test]
+async fn sign_in_never_sends_a_device_to_another_site() {
+    let (app, _) = demo_hub().await;
+    let browser = Browser::open(1280, 800).await;
+    for next in ["//example.org/", "/%5Cexample.org/", "%2F%2Fexample.org"] {
+        browser.goto(&format!("{}/?next={next}", app.base)).await;
+        browser.eval("localStorage.clear()").await;
+        browser.type_into("#restaurant", "demo").await;
+        browser.type_into("#email", &super::email("waiter")).await;
+        browser.type_into("#password", super::PASSWORD).await;
+        browser.click("#sign-in").await;
+        let deadline = std::time::Instant::now() + super::PATIENCE;
+        loop {
+            let url = browser.client.current_url().await.unwrap();
+            if url.path() != "/" {
+                assert_eq!(url.host_str(), Some("127.0.0.1"), "{next} led to {url}");
+                assert_eq!(url.path(), "/waiter", "{next} led to {url}");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "sign-in stayed on /");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    browser.close().await;
+}
