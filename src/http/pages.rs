@@ -85,7 +85,12 @@ fn serve(file: &str, headers: &HeaderMap) -> Response {
     {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        content.data.into_owned().into_response()
+        // Compiled-in files are 'static: sent without a copy.
+        match content.data {
+            std::borrow::Cow::Borrowed(bytes) => bytes::Bytes::from_static(bytes),
+            std::borrow::Cow::Owned(bytes) => bytes::Bytes::from(bytes),
+        }
+        .into_response()
     };
     let out = response.headers_mut();
     out.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(file)));

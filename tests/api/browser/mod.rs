@@ -325,17 +325,29 @@ impl Browser {
         self.type_into("#email", &email(role)).await;
         self.type_into("#password", PASSWORD).await;
         self.click("#sign-in").await;
+        if !self.url_becomes(|url| url.path() != "/").await {
+            panic!("sign-in stayed on /: {}", self.text("#error").await);
+        }
+    }
+
+    /// Waits until the page's address satisfies `check`; `false` if it
+    /// never did within [`PATIENCE`].
+    pub async fn url_becomes(&self, check: impl Fn(&url::Url) -> bool) -> bool {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let url = self.client.current_url().await.expect("url");
-            if url.path() != "/" {
-                return;
+            if check(&self.url().await) {
+                return true;
             }
             if Instant::now() > deadline {
-                panic!("sign-in stayed on /: {}", self.text("#error").await);
+                return false;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The page's address now.
+    pub async fn url(&self) -> url::Url {
+        self.client.current_url().await.expect("url")
     }
 
     /// Saves a screenshot of the page as `name.png` (module doc).

@@ -46,14 +46,10 @@ async fn a_screen_outlives_its_access_token_and_signs_out() {
     // Signing out ends the login on the hub too.
     let before_logout = stored_refresh_token(&browser).await;
     browser.click("#sign-out").await;
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    while browser.client.current_url().await.unwrap().path() != "/" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sign-out stays on the page"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    assert!(
+        browser.url_becomes(|url| url.path() == "/").await,
+        "sign-out stays on the page"
+    );
     assert_eq!(
         stored_refresh_token(&browser).await,
         "",

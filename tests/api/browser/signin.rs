@@ -23,33 +23,21 @@ async fn a_chef_signs_in_and_the_device_remembers_its_station() {
     browser.wait_for("#station", "Grill").await;
     browser.select("#station", "1").await;
     browser.click("#sign-in").await;
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    loop {
-        let url = browser.client.current_url().await.unwrap();
-        if url.path() == "/kds" {
-            assert_eq!(url.query(), Some("station=1"));
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never reached /kds: {url}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    assert!(
+        browser.url_becomes(|url| url.path() == "/kds").await,
+        "never reached /kds: {}",
+        browser.url().await
+    );
+    assert_eq!(browser.url().await.query(), Some("station=1"));
     // Back on / the signed-in device goes straight to its screen.
     browser.goto(&format!("{}/", app.base)).await;
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    loop {
-        let url = browser.client.current_url().await.unwrap();
-        if url.path() == "/kds" && url.query() == Some("station=1") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not sent back to its station: {url}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    assert!(
+        browser
+            .url_becomes(|url| url.path() == "/kds" && url.query() == Some("station=1"))
+            .await,
+        "not sent back to its station: {}",
+        browser.url().await
+    );
     browser.close().await;
 }
 
@@ -144,23 +132,10 @@ async fn sign_in_never_sends_a_device_to_another_site() {
     let (app, _) = demo_hub().await;
     let browser = Browser::open(1280, 800).await;
     for next in ["//example.org/", "/%5Cexample.org/", "%2F%2Fexample.org"] {
-        browser.goto(&format!("{}/?next={next}", app.base)).await;
-        browser.eval("localStorage.clear()").await;
-        browser.type_into("#restaurant", "demo").await;
-        browser.type_into("#email", &super::email("waiter")).await;
-        browser.type_into("#password", super::PASSWORD).await;
-        browser.click("#sign-in").await;
-        let deadline = std::time::Instant::now() + super::PATIENCE;
-        loop {
-            let url = browser.client.current_url().await.unwrap();
-            if url.path() != "/" {
-                assert_eq!(url.host_str(), Some("127.0.0.1"), "{next} led to {url}");
-                assert_eq!(url.path(), "/waiter", "{next} led to {url}");
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "sign-in stayed on /");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        browser.sign_in(&app.base, "waiter", next).await;
+        let url = browser.url().await;
+        assert_eq!(url.host_str(), Some("127.0.0.1"), "{next} led to {url}");
+        assert_eq!(url.path(), "/waiter", "{next} led to {url}");
     }
     browser.close().await;
 }
