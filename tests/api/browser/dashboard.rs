@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use chrono::TimeZone;
 use serde_json::{json, Value};
 
-use super::{demo_hub, demo_token, menu_item, Browser, Proxy, PATIENCE};
-use crate::support::TestApp;
+use super::{demo_hub, demo_hub_on, demo_token, menu_item, Browser, Proxy, PATIENCE};
+use crate::support::{Backend, TestApp};
 
 /// The demo restaurant's zone (src/demo.rs).
 const ZONE: chrono_tz::Tz = chrono_tz::Europe::Berlin;
@@ -77,9 +77,10 @@ async fn in_currency(browser: &Browser, cents: i64) -> String {
     browser.eval(&script).await.as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn the_dashboards_totals_match_analytics() {
-    let (app, _) = demo_hub().await;
+crate::both_backends!(the_dashboards_totals_match_analytics);
+
+async fn the_dashboards_totals_match_analytics(backend: Backend) {
+    let (app, _) = demo_hub_on(backend).await;
     let manager = demo_token(&app, "manager").await;
     let waiter = demo_token(&app, "waiter").await;
     let browser = Browser::open(1280, 800).await;

@@ -5,11 +5,15 @@
 
 use std::time::Duration;
 
-use super::{demo_hub, demo_token, guest_code, items_of, Browser};
+use super::{demo_hub_on, demo_token, guest_code, items_of, Browser};
+use crate::support::Backend;
 
-#[tokio::test]
-async fn a_guests_order_reaches_the_kitchen_and_comes_back_ready_to_guest_and_waiter() {
-    let (app, _) = demo_hub().await;
+crate::both_backends!(a_guests_order_reaches_the_kitchen_and_comes_back_ready_to_guest_and_waiter);
+
+async fn a_guests_order_reaches_the_kitchen_and_comes_back_ready_to_guest_and_waiter(
+    backend: Backend,
+) {
+    let (app, _) = demo_hub_on(backend).await;
     let manager = demo_token(&app, "manager").await;
     let items = items_of(&app, &manager, "/api/v1/menu/items").await;
     let soup = items.iter().find(|i| i["name"] == "Tomato soup").unwrap();

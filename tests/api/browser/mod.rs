@@ -1,6 +1,8 @@
 //! The browser apps in a real browser: headless Chromium driven through
 //! chromedriver (WebDriver) by fantoccini, against a real hub on a real
-//! socket, with the demo restaurant. Each test starts its own chromedriver
+//! socket, with the demo restaurant (on SQLite; the whole order flow and
+//! the dashboard's totals against analytics on PostgreSQL too, where the
+//! queries differ). Each test starts its own chromedriver
 //! on a free port and its own browser profile.
 //!
 //! Pages reach the hub through [`Proxy`], a TCP relay the test can cut (to
@@ -42,9 +44,14 @@ pub fn email(role: &str) -> String {
     format!("{role}@demo.restohub")
 }
 
-/// A hub with the demo restaurant; returns the restaurant's id.
+/// A hub with the demo restaurant on SQLite; returns the restaurant's id.
 pub async fn demo_hub() -> (TestApp, i64) {
-    let app = TestApp::spawn(crate::support::Backend::Sqlite).await;
+    demo_hub_on(crate::support::Backend::Sqlite).await
+}
+
+/// A hub with the demo restaurant on `backend`.
+pub async fn demo_hub_on(backend: crate::support::Backend) -> (TestApp, i64) {
+    let app = TestApp::spawn(backend).await;
     let restaurant = restohub::demo::seed(
         &app.store,
         &app.passwords,
