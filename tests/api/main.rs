@@ -7,6 +7,7 @@ mod ws_client;
 
 mod audit;
 mod auth;
+mod balancer;
 mod browser;
 mod checks;
 mod cli;

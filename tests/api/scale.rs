@@ -275,13 +275,22 @@ async fn a_screen_resumes_on_another_instance() {
 
 /// The binary as a second instance on the same database and Redis, which
 /// the test can kill outright (SIGKILL: no shutdown, no goodbye).
-struct ChildHub {
+pub(crate) struct ChildHub {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl ChildHub {
     fn start(app: &TestApp, redis: &PrivateRedis) -> ChildHub {
+        Self::start_with(app, redis, &[])
+    }
+
+    /// Like `start`, with more settings in the child's environment.
+    pub(crate) fn start_with(
+        app: &TestApp,
+        redis: &PrivateRedis,
+        env: &[(&str, &str)],
+    ) -> ChildHub {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(env!("CARGO_BIN_EXE_restohub"))
             .env_clear()
@@ -294,6 +303,7 @@ impl ChildHub {
             .env("RESTOHUB_LISTEN", "127.0.0.1:0")
             .env("RESTOHUB_LOG_FORMAT", "json")
             .env("RESTOHUB_EVENT_POLL_MS", "200")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -314,9 +324,30 @@ impl ChildHub {
         ChildHub { child, addr }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// SIGTERM, as systemd stops a service: the hub's graceful shutdown.
+    pub(crate) fn terminate(&self) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) only sends a signal, to a child this value owns
+        // and has not reaped yet, so the pid is still ours.
+        let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(sent, 0, "SIGTERM not sent");
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or None.
+    pub(crate) async fn exited(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 }
 
