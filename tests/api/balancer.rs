@@ -169,7 +169,7 @@ struct Acked {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_behind_haproxy_misses_nothing_when_instances_die() {
-    let redis = PrivateRedis::start();
+    let mut redis = PrivateRedis::start();
     // An instance in this process sets the restaurant up (and migrates the
     // test's fresh database); the three behind the balancer are processes.
     let redis_url = redis.url();
@@ -319,14 +319,42 @@ async fn a_chain_behind_haproxy_misses_nothing_when_instances_die() {
     let restarted = ends(&screens, "closed 1012");
     assert!(restarted >= 1, "no screen got the restart code from hub3");
     let (_, token) = setup.staff(&f.t, "waiter").await;
-    for n in 0..20 {
-        let body = json!({ "idempotency_key": format!("after-{n}"), "table_id": f.t1, "source": "dine_in",
-                           "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
-        let (id, failed) = place(&http, &format!("{https}/api/v1/orders"), &token, &body).await;
-        let mut acked = acked.lock().unwrap();
-        acked.ids.push(id);
-        acked.failed_tries += failed;
-    }
+    let place_more = |prefix: &'static str, n: usize| {
+        let (http, url, token, acked) = (
+            http.clone(),
+            format!("{https}/api/v1/orders"),
+            token.clone(),
+            acked.clone(),
+        );
+        let (t1, bread) = (f.t1, f.bread);
+        async move {
+            for i in 0..n {
+                let body = json!({ "idempotency_key": format!("{prefix}-{i}"), "table_id": t1, "source": "dine_in",
+                                   "lines": [{ "menu_item_id": bread, "qty": 1 }] });
+                let (id, failed) = place(&http, &url, &token, &body).await;
+                let mut acked = acked.lock().unwrap();
+                acked.ids.push(id);
+                acked.failed_tries += failed;
+            }
+        }
+    };
+    place_more("after-sigterm", 20).await;
+    wait_until(Duration::from_secs(20), "screens caught up", || {
+        all_caught_up(&acked.lock().unwrap())
+    })
+    .await;
+
+    // Redis goes away: hub1 is no longer ready, so haproxy takes it out of
+    // the pool (closing its sessions) and, no instance being ready, sends
+    // everyone to the instances still alive: the chain keeps taking orders
+    // and the screens resume there, rather than everything getting 503.
+    redis.stop();
+    let redis_down_marked = lb.wait_for_status("hub1", "DOWN").await;
+    place_more("redis-down", 10).await;
+    assert!(
+        ends(&screens, "dropped") >= dropped + SCREENS,
+        "haproxy kept the screens on an instance that is not ready"
+    );
     wait_until(Duration::from_secs(20), "screens caught up", || {
         all_caught_up(&acked.lock().unwrap())
     })
@@ -339,7 +367,7 @@ async fn a_chain_behind_haproxy_misses_nothing_when_instances_die() {
 
     let acked = std::mem::take(&mut *acked.lock().unwrap());
     let truth: BTreeSet<i64> = acked.ids.iter().copied().collect();
-    assert_eq!(truth.len(), total + 20, "an order was acknowledged twice");
+    assert_eq!(truth.len(), total + 30, "an order was acknowledged twice");
     assert_eq!(
         setup.store.order_count(f.t.id).await.unwrap(),
         truth.len() as i64,
@@ -366,7 +394,8 @@ async fn a_chain_behind_haproxy_misses_nothing_when_instances_die() {
         "balancer: {total} orders in {load_took:.1?}, {} tries failed and were retried; hub2 \
          killed {:.1?} before the last ack, marked DOWN {marked_down:.1?} after the kill; hub3 \
          stopped (SIGTERM) in {stopped_in:.1?}; {dropped} screen connections dropped, \
-         {restarted} closed with 1012; slowest screen back with everything in {slowest_resume:.1?}",
+         {restarted} closed with 1012; slowest screen back with everything in {slowest_resume:.1?}; Redis stopped: hub1 \
+         out of the ready pool after {redis_down_marked:.1?}, served as alive",
         acked.failed_tries,
         last_ack.saturating_duration_since(killed_at),
     );

@@ -62,7 +62,7 @@ impl PrivateRedis {
         panic!("redis-server did not start");
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
