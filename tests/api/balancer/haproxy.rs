@@ -36,12 +36,14 @@ pub(crate) struct ServerStat {
     pub(crate) current: u64,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Two free ports (both held until both are known, so they differ).
+fn free_ports() -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (a, b) = (bind(), bind());
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
 }
 
 impl Haproxy {
@@ -53,7 +55,7 @@ impl Haproxy {
         let cert = dir.path().join("restohub.pem");
         std::fs::write(&cert, chain_pem).unwrap();
         let log = std::fs::File::create(dir.path().join("haproxy.log")).unwrap();
-        let (https_port, http_port) = (free_port(), free_port());
+        let (https_port, http_port) = free_ports();
         let mut cmd = Command::new("haproxy");
         // -db: in the foreground, so the test owns the process.
         cmd.args(["-db", "-f", CONFIG])
