@@ -226,6 +226,13 @@ async fn a_chain_behind_haproxy_misses_nothing_when_instances_die() {
         .await;
     assert_eq!(status, StatusCode::OK, "{trail}");
     assert_eq!(trail["items"][0]["client_address"], "127.0.0.2", "{trail}");
+    // The hub's own pages, served over https, may open their WebSocket
+    // through it (haproxy passes Host on); another site's may not.
+    assert!(lb.wss_from(Some(&https)).await.is_ok());
+    assert_eq!(
+        lb.wss_from(Some("https://elsewhere.example")).await.err(),
+        Some("HTTP 403".to_owned())
+    );
 
     // Kitchen screens through the balancer, spread over the three hubs.
     let mut screens = Vec::new();

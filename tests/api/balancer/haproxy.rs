@@ -211,6 +211,16 @@ impl Haproxy {
     /// A WebSocket over TLS through the balancer (`wss://…/ws`), checked
     /// against the test's CA; Err when the connection or upgrade fails.
     pub(crate) async fn wss(&self) -> Result<WebSocketStream<TlsStream<TcpStream>>, String> {
+        self.wss_from(None).await
+    }
+
+    /// Like `wss`, as a browser page of `origin` opens it (the Origin
+    /// header); Err names a refused upgrade's HTTP status.
+    pub(crate) async fn wss_from(
+        &self,
+        origin: Option<&str>,
+    ) -> Result<WebSocketStream<TlsStream<TcpStream>>, String> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let tcp = TcpStream::connect(("127.0.0.1", self.https_port))
             .await
             .map_err(|e| e.to_string())?;
@@ -219,11 +229,21 @@ impl Haproxy {
             .connect(name, tcp)
             .await
             .map_err(|e| e.to_string())?;
-        let url = format!("wss://127.0.0.1:{}/ws", self.https_port);
-        let (ws, _) = tokio_tungstenite::client_async(url, tls)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(ws)
+        let mut request = format!("wss://127.0.0.1:{}/ws", self.https_port)
+            .into_client_request()
+            .unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        match tokio_tungstenite::client_async(request, tls).await {
+            Ok((ws, _)) => Ok(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                Err(format!("HTTP {}", res.status().as_u16()))
+            }
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 
