@@ -186,53 +186,8 @@ async fn a_chain_behind_haproxy_misses_nothing_when_instances_die() {
     let lb = Arc::new(Haproxy::start([&hubs[0].addr, &hubs[1].addr, &hubs[2].addr]).await);
     let https = lb.https();
 
-    // The edge: plain HTTP is sent to https; TLS with the test's CA; the
-    // hub sees the client's address, never one the client wrote.
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let res = plain
-        .get(format!("http://127.0.0.1:{}/health/ready", lb.http_port))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::MOVED_PERMANENTLY);
-    let to = res.headers()["location"].to_str().unwrap();
-    assert!(to.starts_with("https://127.0.0.1:"), "{to}");
+    the_edge(&lb, &setup, &f.t.owner).await;
     let http = lb.client().build().unwrap();
-    let res = http
-        .get(format!("{https}/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers().contains_key("strict-transport-security"));
-    let from_elsewhere = lb
-        .client()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
-        .build()
-        .unwrap();
-    let res = from_elsewhere
-        .post(format!("{https}/api/v1/auth/login"))
-        .header("x-forwarded-for", "198.51.100.1")
-        .json(&json!({ "restaurant": "chain", "email": "owner@chain.test", "password": "wrong password" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let (status, trail) = setup
-        .get("/api/v1/audit?action=login.failed", &f.t.owner)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{trail}");
-    assert_eq!(trail["items"][0]["client_address"], "127.0.0.2", "{trail}");
-    // The hub's own pages, served over https, may open their WebSocket
-    // through it (haproxy passes Host on); another site's may not.
-    assert!(lb.wss_from(Some(&https)).await.is_ok());
-    assert_eq!(
-        lb.wss_from(Some("https://elsewhere.example")).await.err(),
-        Some("HTTP 403".to_owned())
-    );
 
     // Kitchen screens through the balancer, spread over the three hubs.
     let mut screens = Vec::new();
@@ -414,6 +369,58 @@ fn ends(screens: &[Arc<Mutex<Screen>>], how: &str) -> usize {
         .iter()
         .map(|s| s.lock().unwrap().ends.iter().filter(|e| *e == how).count())
         .sum()
+}
+
+/// The edge: plain HTTP is sent to https; TLS with the test's CA; the hub
+/// sees the client's address, never one the client wrote; the site's own
+/// pages may open WebSockets, other sites' may not.
+async fn the_edge(lb: &Haproxy, setup: &TestApp, owner: &str) {
+    let https = lb.https();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = plain
+        .get(format!("http://127.0.0.1:{}/health/ready", lb.http_port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::MOVED_PERMANENTLY);
+    let to = res.headers()["location"].to_str().unwrap();
+    assert!(to.starts_with("https://127.0.0.1:"), "{to}");
+    let res = lb
+        .client()
+        .build()
+        .unwrap()
+        .get(format!("{https}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("strict-transport-security"));
+    let from_elsewhere = lb
+        .client()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .build()
+        .unwrap();
+    let res = from_elsewhere
+        .post(format!("{https}/api/v1/auth/login"))
+        .header("x-forwarded-for", "198.51.100.1")
+        .json(&json!({ "restaurant": "chain", "email": "owner@chain.test", "password": "wrong password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (status, trail) = setup.get("/api/v1/audit?action=login.failed", owner).await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    assert_eq!(trail["items"][0]["client_address"], "127.0.0.2", "{trail}");
+    // The hub's own pages, served over https, may open their WebSocket
+    // through it (haproxy passes Host on); another site's may not.
+    assert!(lb.wss_from(Some(&https)).await.is_ok());
+    assert_eq!(
+        lb.wss_from(Some("https://elsewhere.example")).await.err(),
+        Some("HTTP 403".to_owned())
+    );
 }
 
 /// Polls `done` until it holds; fails the test after `limit`.
