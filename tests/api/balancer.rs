@@ -2,7 +2,8 @@
 //! PostgreSQL database and a Redis of the test's own, behind haproxy running
 //! `deploy/haproxy.cfg` with TLS at the edge. Kitchen screens and waiters
 //! reach the chain only through the balancer (https://, wss://). One
-//! instance is killed under load and another stopped gracefully; every
+//! instance is killed under load, another stopped gracefully, then Redis
+//! stops (no instance ready: haproxy falls back to the live ones); every
 //! screen resumes through the balancer with `since` and ends up with every
 //! acknowledged order exactly once, in order.
 
