@@ -121,6 +121,11 @@ pub struct Options {
     )]
     pub listen: SocketAddr,
 
+    /// Serve Prometheus metrics (/metrics) on this address only (e.g. a
+    /// private interface), instead of on --listen beside the API.
+    #[arg(long, env = "RESTOHUB_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Directory for the SQLite database and the development JWT secret.
     #[arg(
         long,
@@ -461,6 +466,8 @@ pub enum Database {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `None`: /metrics is on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub database: Database,
     pub db_max_connections: u32,
@@ -581,8 +588,12 @@ impl Options {
             dashboard_interval: Duration::from_millis(self.dashboard_interval_ms.max(10)),
             dashboard_refresh: Duration::from_millis(self.dashboard_refresh_ms.max(100)),
         };
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!("--metrics-listen must differ from --listen (leave it unset to serve /metrics on --listen)");
+        }
         Ok(Config {
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             data_dir: self.data_dir.clone(),
             database,
             db_max_connections: self.db_max_connections,
