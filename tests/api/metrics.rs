@@ -429,3 +429,107 @@ async fn promtool_accepts_the_exposition_and_the_alerts_name_real_metrics() {
         );
     }
 }
+
+/// Scrapes until `done` holds for what it reads (10 s at most).
+async fn scrape_until(app: &TestApp, what: &str, done: impl Fn(&[Sample]) -> bool) -> Vec<Sample> {
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = parse(&scrape(app).await);
+            if done(&m) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("/metrics never showed {what}"))
+}
+
+/// Redis going away and coming back shows as the operator's alerts read
+/// it: the dependency down, publishes failing, then a new subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_shows_in_the_metrics() {
+    let mut redis = crate::scale::PrivateRedis::start();
+    let url = redis.url();
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--redis-url", &url]).await;
+    crate::health::wait_until_ready(&app).await;
+    let m = parse(&scrape(&app).await);
+    assert_eq!(
+        must(&m, "restohub_dependency_up", &[("dependency", "redis")]),
+        1.0
+    );
+    assert_eq!(must(&m, "restohub_redis_publish_failures_total", &[]), 0.0);
+    assert_eq!(must(&m, "restohub_redis_resubscribes_total", &[]), 0.0);
+
+    let f = floor(&app, "outage").await;
+    let (_, waiter) = app.staff(&f.t, "waiter").await;
+    redis.stop();
+    scrape_until(&app, "Redis down", |m| {
+        value(m, "restohub_dependency_up", &[("dependency", "redis")]) == Some(0.0)
+    })
+    .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/orders",
+            Some(&waiter),
+            dine_in("r1", &f, f.steak, 1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    scrape_until(&app, "a failed publish", |m| {
+        value(m, "restohub_redis_publish_failures_total", &[]) >= Some(1.0)
+    })
+    .await;
+
+    redis.resume();
+    let m = scrape_until(&app, "Redis back", |m| {
+        value(m, "restohub_dependency_up", &[("dependency", "redis")]) == Some(1.0)
+    })
+    .await;
+    assert_eq!(must(&m, "restohub_redis_resubscribes_total", &[]), 1.0);
+}
+
+/// Two instances with no bus between them: what one commits reaches the
+/// other's screen through its log poller, and only there is it a catch-up;
+/// each event is counted as committed once, by the instance that wrote it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_poller_catch_ups_are_counted_where_they_happen() {
+    let here = TestApp::spawn_with(Backend::Sqlite, &["--event-poll-ms", "100"]).await;
+    let there = here.sibling_with(&["--event-poll-ms", "100"]).await;
+    let f = floor(&here, "twohubs").await;
+    let (_, waiter) = here.staff(&f.t, "waiter").await;
+    let (_, chef) = here.staff(&f.t, "chef").await;
+    let (mut screen, _) = WsClient::join(&there, &chef).await;
+    let (status, body) = here
+        .post(
+            "/api/v1/orders",
+            Some(&waiter),
+            dine_in("c1", &f, f.steak, 1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The kitchen-wide screen gets the order (tickets go to stations).
+    let placed = screen
+        .next_matching(|e| e["type"] == "event" && e["kind"] == "order.placed")
+        .await;
+    assert_eq!(placed["data"]["id"], body["order"]["id"], "{placed}");
+
+    let far = parse(&scrape(&there).await);
+    let near = parse(&scrape(&here).await);
+    assert!(must(&far, "restohub_log_catchup_events_total", &[]) >= 2.0);
+    assert_eq!(must(&near, "restohub_log_catchup_events_total", &[]), 0.0);
+    assert!(must(&far, "restohub_delivery_latency_seconds_count", &[]) >= 1.0);
+    let placed = |m: &[Sample]| {
+        must(
+            m,
+            "restohub_events_committed_total",
+            &[("kind", "order.placed")],
+        )
+    };
+    assert_eq!((placed(&near), placed(&far)), (1.0, 0.0));
+    assert_eq!(must(&far, "restohub_ws_sessions", &[("role", "chef")]), 1.0);
+    assert_eq!(
+        must(&near, "restohub_ws_sessions", &[("role", "chef")]),
+        0.0
+    );
+}
