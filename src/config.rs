@@ -699,6 +699,24 @@ mod tests {
     }
 
     #[test]
+    fn metrics_get_a_listener_of_their_own_or_none() {
+        let config = parse(&["--metrics-listen", "127.0.0.1:9464"]).unwrap();
+        assert_eq!(
+            config.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let same = [
+            "--listen",
+            "127.0.0.1:9464",
+            "--metrics-listen",
+            "127.0.0.1:9464",
+        ];
+        let err = parse(&same).unwrap_err();
+        assert!(err.to_string().contains("must differ"), "{err}");
+        assert!(parse(&["--metrics-listen", "nowhere"]).is_err());
+    }
+
+    #[test]
     fn bad_values_are_refused_with_a_reason() {
         let err = parse(&["--database-url", "mysql://x"]).unwrap_err();
         assert!(err.to_string().contains("postgres://"), "{err}");

@@ -533,3 +533,44 @@ async fn log_poller_catch_ups_are_counted_where_they_happen() {
         0.0
     );
 }
+
+/// The kitchen's alarms an operator is paged on: a ticket past its due
+/// time and a station with open tickets and no screen, each counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_tickets_and_unattended_stations_are_counted() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--screen-flush-ms", "50"]).await;
+    let f = floor(&app, "kitchen").await;
+    let (_, waiter) = app.staff(&f.t, "waiter").await;
+    // The expo watches the whole kitchen; nobody watches the grill itself.
+    let mut expo = WsClient::staff(&app, &f.t, "chef").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/orders",
+            Some(&waiter),
+            dine_in("k1", &f, f.steak, 1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Seen unattended once, then 9 minutes later (hub time): past the 10 s
+    // alert and the 8-minute dine-in target.
+    app.clock.advance_ms(1_000);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    app.clock.advance_ms(9 * 60_000);
+    let mut seen = BTreeSet::new();
+    while seen.len() < 2 {
+        let alarm = expo
+            .next_matching(|e| {
+                e["type"] == "event"
+                    && (e["kind"] == "ticket.late" || e["kind"] == "station.unattended")
+            })
+            .await;
+        seen.insert(alarm["kind"].as_str().unwrap().to_owned());
+    }
+    let m = scrape_until(&app, "both alarms", |m| {
+        let kind = |k| value(m, "restohub_events_committed_total", &[("kind", k)]);
+        kind("ticket.late") == Some(1.0) && kind("station.unattended") == Some(1.0)
+    })
+    .await;
+    let committed = |kind| must(&m, "restohub_events_committed_total", &[("kind", kind)]);
+    assert_eq!(committed("station.attended"), 0.0);
+}
