@@ -121,6 +121,11 @@ pub struct Options {
     )]
     pub listen: SocketAddr,
 
+    /// Serve Prometheus metrics (/metrics) on this address only (e.g. a
+    /// private interface), instead of on --listen beside the API.
+    #[arg(long, env = "RESTOHUB_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Directory for the SQLite database and the development JWT secret.
     #[arg(
         long,
@@ -461,6 +466,8 @@ pub enum Database {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `None`: /metrics is on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub database: Database,
     pub db_max_connections: u32,
@@ -581,8 +588,12 @@ impl Options {
             dashboard_interval: Duration::from_millis(self.dashboard_interval_ms.max(10)),
             dashboard_refresh: Duration::from_millis(self.dashboard_refresh_ms.max(100)),
         };
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!("--metrics-listen must differ from --listen (leave it unset to serve /metrics on --listen)");
+        }
         Ok(Config {
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             data_dir: self.data_dir.clone(),
             database,
             db_max_connections: self.db_max_connections,
@@ -685,6 +696,24 @@ mod tests {
         for secret in ["super-secret-signing-key", "db-password", "redis-password"] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
+    }
+
+    #[test]
+    fn metrics_get_a_listener_of_their_own_or_none() {
+        let config = parse(&["--metrics-listen", "127.0.0.1:9464"]).unwrap();
+        assert_eq!(
+            config.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let same = [
+            "--listen",
+            "127.0.0.1:9464",
+            "--metrics-listen",
+            "127.0.0.1:9464",
+        ];
+        let err = parse(&same).unwrap_err();
+        assert!(err.to_string().contains("must differ"), "{err}");
+        assert!(parse(&["--metrics-listen", "nowhere"]).is_err());
     }
 
     #[test]

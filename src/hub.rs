@@ -31,6 +31,8 @@ pub struct Hub {
     event_poll: std::time::Duration,
     audit_retention: Option<std::time::Duration>,
     screens: crate::app::screens::ScreenSettings,
+    /// `/metrics` on an address of its own (`--metrics-listen`), bound.
+    metrics_listener: Option<TcpListener>,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -45,8 +47,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 impl Hub {
     /// Connects, migrates, loads the signing secret: everything but listening.
     pub async fn open(config: &Config, clock: SharedClock) -> anyhow::Result<Hub> {
-        let store = open_store(config).await?;
+        let metrics = Arc::new(crate::instruments::Metrics::new(clock.clone()));
+        let store = open_store(config).await?.instrumented(metrics.db_meters());
         store.migrate().await?;
+        // Bound now, so a taken address fails the start, not a later scrape.
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} for metrics"))?,
+            ),
+            None => None,
+        };
         let secret = crate::secret::jwt_secret(config)?;
         let redis = match &config.redis_url {
             Some(url) => {
@@ -64,6 +76,7 @@ impl Hub {
                     None => Arc::new(LocalBroker),
                 }
             },
+            metrics,
         );
         let gateway = Gateway::new(config.gateway.clone(), node.clone());
         let state = AppState {
@@ -93,6 +106,7 @@ impl Hub {
                 client_ip_header: config.client_ip_header.clone(),
                 trusted_proxies: config.trusted_proxies.clone(),
                 gateway: gateway.clone(),
+                serve_metrics: metrics_listener.is_none(),
             },
         );
         Ok(Hub {
@@ -105,7 +119,15 @@ impl Hub {
             event_poll: config.event_poll,
             audit_retention: config.audit_retention,
             screens: config.screens,
+            metrics_listener,
         })
+    }
+
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// Serves on an already bound listener until `shutdown` completes; then
@@ -148,6 +170,23 @@ impl Hub {
             self.state.clone(),
             self.screens,
         ));
+        let upkeep = tokio::spawn(metrics_upkeep(self.state.clone()));
+        let stop_metrics = tokio_util::sync::CancellationToken::new();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router =
+                crate::http::metrics::router(self.gateway.clone()).with_state(self.state.clone());
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "metrics listening");
+            }
+            let stop = stop_metrics.clone();
+            tokio::spawn(crate::http::serve(
+                listener,
+                router,
+                self.connection_timeouts,
+                METRICS_SOCKETS,
+                async move { stop.cancelled().await },
+            ))
+        });
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         crate::http::serve(
@@ -163,6 +202,11 @@ impl Hub {
         )
         .await;
         gateway.drained().await;
+        stop_metrics.cancel();
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
+        upkeep.abort();
         pruner.abort();
         if let Some(task) = audit_pruner {
             task.abort();
@@ -177,6 +221,20 @@ impl Hub {
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())
+    }
+}
+
+/// Connections the metrics listener serves at once: Prometheus needs one
+/// or two; the rest of the descriptors belong to clients.
+const METRICS_SOCKETS: usize = 16;
+
+/// Folds recorded latencies into their buckets every few seconds, so they
+/// do not pile up between scrapes (or forever, when nothing scrapes).
+async fn metrics_upkeep(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        state.node.metrics.upkeep();
     }
 }
 

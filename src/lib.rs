@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod http;
 pub mod hub;
 pub mod input;
+pub mod instruments;
 pub mod node;
 pub mod secret;
 pub mod state;

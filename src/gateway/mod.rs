@@ -174,6 +174,11 @@ impl Gateway {
         }
     }
 
+    /// WebSocket connections open now (handshakes included).
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
     pub fn is_shutting_down(&self) -> bool {
         self.shutdown.is_cancelled()
     }

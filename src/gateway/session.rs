@@ -72,7 +72,7 @@ pub async fn run(
         node.leave(room, &session);
     }
     node.screen_gone(session.key);
-    node.unregister();
+    node.unregister(&session);
     // The account's connection counts no more once the session is gone,
     // not after the closing handshake.
     drop(counted);
@@ -180,6 +180,9 @@ async fn handshake(
             Replay::Resync
         }
     };
+    if hello.since.is_some() {
+        node.metrics.resumed(matches!(replay, Replay::Resync));
+    }
     let welcome = ServerMessage::Welcome(Welcome {
         session_id: session.member.session_id.clone(),
         restaurant_id: caller.restaurant_id,
@@ -276,7 +279,7 @@ impl Connection {
                     // A client that stops reading blocks this send; the kill
                     // (slow consumer) or shutdown still ends it.
                     let sent = tokio::select! {
-                        r = send_queued(sink, frame, &mut rx) => r.is_ok(),
+                        r = send_queued(sink, frame, &mut rx, &self.node.metrics) => r.is_ok(),
                         _ = kill.cancelled() => return self.session.kill_code(),
                         _ = shutdown.cancelled() => return close::SERVICE_RESTART,
                     };
@@ -487,13 +490,20 @@ async fn send_queued(
     sink: &mut Sink,
     first: Utf8Bytes,
     rx: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    metrics: &crate::instruments::Metrics,
 ) -> Result<(), axum::Error> {
+    let (mut frames, mut bytes) = (1, first.len() as u64);
     sink.feed(Message::Text(first)).await?;
     for _ in 1..WRITE_BATCH {
         let Ok(frame) = rx.try_recv() else { break };
+        frames += 1;
+        bytes += frame.len() as u64;
         sink.feed(Message::Text(frame)).await?;
     }
-    sink.flush().await
+    sink.flush().await?;
+    // Counted once written: a batch the client never took is not "sent".
+    metrics.frames_sent(frames, bytes);
+    Ok(())
 }
 
 /// The closing handshake: send a close frame (code 0: just answer the

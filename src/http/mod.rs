@@ -14,6 +14,7 @@ mod client;
 pub mod extract;
 mod health;
 mod menu;
+pub mod metrics;
 mod modifiers;
 mod orders;
 mod pages;
@@ -62,6 +63,8 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The WebSocket edge that `/ws` hands its sockets to.
     pub gateway: crate::gateway::Gateway,
+    /// Serve `/metrics` here (false: it has a listener of its own).
+    pub serve_metrics: bool,
 }
 
 pub fn router(state: AppState, options: HttpOptions) -> Router {
@@ -98,7 +101,11 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             allowed_origins: std::sync::Arc::new(options.allowed_origins.clone()),
         }))
         .merge(health::router())
-        .merge(pages::router())
+        .merge(pages::router());
+    if options.serve_metrics {
+        router = router.merge(metrics::router(options.gateway.clone()));
+    }
+    router = router
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -106,6 +113,10 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
                 "method not allowed on this endpoint",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             clients,

@@ -41,6 +41,19 @@ pub trait Broker: Send + Sync {
     /// Members of `room` on other live instances.
     async fn remote_members(&self, room: Room) -> Vec<Member>;
     fn health(&self) -> BrokerHealth;
+    /// What went wrong so far, for metrics (a local broker: nothing).
+    fn counts(&self) -> BrokerCounts {
+        BrokerCounts::default()
+    }
+}
+
+/// A broker's running totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrokerCounts {
+    /// Batches of events that could not be published.
+    pub publish_failures: u64,
+    /// Times the subscription was lost and made again.
+    pub resubscribes: u64,
 }
 
 /// Where a broker hands what other instances sent.

@@ -60,6 +60,8 @@ pub struct Inner {
     /// What local screens acknowledged (proof of display).
     screens: screens::Screens,
     pub stats: Stats,
+    /// This hub's Prometheus figures.
+    pub metrics: Arc<crate::instruments::Metrics>,
 }
 
 #[derive(Clone)]
@@ -79,6 +81,7 @@ impl Node {
         queue_capacity: usize,
         log: Arc<dyn EventLog>,
         broker: impl FnOnce(&str) -> Arc<dyn Broker>,
+        metrics: Arc<crate::instruments::Metrics>,
     ) -> Node {
         let instance = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let node = Node(Arc::new(Inner {
@@ -94,6 +97,7 @@ impl Node {
             kitchens: Marks::default(),
             screens: screens::Screens::default(),
             stats: Stats::default(),
+            metrics,
         }));
         node.broker.start(Arc::new(node.clone()));
         node
@@ -108,11 +112,21 @@ impl Node {
         self.broker.health()
     }
 
+    /// What the broker counted (publish failures, lost subscriptions).
+    pub fn broker_counts(&self) -> broker::BrokerCounts {
+        self.broker.counts()
+    }
+
     /// After a commit: deliver to this instance's sessions now, and hand the
     /// events to the other instances without making the caller wait.
     pub fn publish(&self, events: Vec<Event>) {
         if events.is_empty() {
             return;
+        }
+        // Counted by the instance that committed them: once per event
+        // however many instances deliver it.
+        for event in &events {
+            self.metrics.committed(&event.kind);
         }
         self.broker.publish(&events);
         self.deliver_in_order(events);
@@ -129,12 +143,14 @@ impl Node {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         member.session_id = format!("{}-{key}", self.instance);
         let (tx, rx) = mpsc::channel(self.queue_capacity);
+        self.metrics.session_opened(member.role);
         let session = Arc::new(SessionHandle::new(key, restaurant_id, member, tx, since));
         self.stats.sessions.fetch_add(1, Ordering::Relaxed);
         (session, rx)
     }
 
-    pub fn unregister(&self) {
+    pub fn unregister(&self, session: &SessionHandle) {
+        self.metrics.session_closed(session.member.role);
         self.stats.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 

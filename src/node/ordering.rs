@@ -71,6 +71,11 @@ impl Node {
         self.stats
             .events_delivered
             .fetch_add(delivered, Ordering::Relaxed);
+        if delivered > 0 {
+            // Once per event, not per recipient: how late this instance's
+            // screens got it.
+            self.metrics.delivered(event.at);
+        }
         self.dashboard_changed(event.restaurant_id);
         if event
             .rooms
@@ -171,12 +176,15 @@ impl Node {
             );
             channel.last_seq = first_in_log - 1;
         }
+        let mut found = 0;
         for event in events {
-            if event.seq > channel.last_seq {
+            if event.seq > channel.last_seq && !channel.waiting.contains_key(&event.seq) {
+                found += 1;
                 channel.waiting.insert(event.seq, event);
             }
         }
         self.drain_in_order(&mut channel);
+        self.metrics.caught_up(found);
         Ok(())
     }
 

@@ -9,7 +9,7 @@
 //! caller.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use restohub_protocol::ws::{Member, Room};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, OnceCell};
 
-use super::broker::{Broker, BrokerHandler, BrokerHealth, PresenceNote};
+use super::broker::{Broker, BrokerCounts, BrokerHandler, BrokerHealth, PresenceNote};
 use crate::events::Event;
 
 const CHANNEL_PREFIX: &str = "restohub:events:";
@@ -62,6 +62,14 @@ pub struct RedisBroker {
     /// reconnecting on its own.
     lookups: OnceCell<ConnectionManager>,
     subscribed: Arc<AtomicBool>,
+    counts: Arc<Counts>,
+}
+
+/// What went wrong so far (see [`BrokerCounts`]).
+#[derive(Default)]
+struct Counts {
+    publish_failures: AtomicU64,
+    resubscribes: AtomicU64,
 }
 
 impl RedisBroker {
@@ -69,7 +77,8 @@ impl RedisBroker {
     /// starts with [`Broker::start`].
     pub fn new(client: redis::Client, instance: &str) -> RedisBroker {
         let (outbox, queued) = mpsc::channel(OUTBOX);
-        tokio::spawn(publisher(client.clone(), queued));
+        let counts = Arc::new(Counts::default());
+        tokio::spawn(publisher(client.clone(), queued, counts.clone()));
         let (presence, notes) = mpsc::channel(PRESENCE_QUEUE);
         tokio::spawn(share_presence(client.clone(), instance.to_owned(), notes));
         RedisBroker {
@@ -79,6 +88,7 @@ impl RedisBroker {
             presence,
             lookups: OnceCell::new(),
             subscribed: Arc::new(AtomicBool::new(false)),
+            counts,
         }
     }
 
@@ -143,6 +153,7 @@ impl Broker for RedisBroker {
             self.instance.clone(),
             handler,
             self.subscribed.clone(),
+            self.counts.clone(),
         ));
     }
 
@@ -177,6 +188,13 @@ impl Broker for RedisBroker {
             BrokerHealth::Down("not subscribed to Redis".into())
         }
     }
+
+    fn counts(&self) -> BrokerCounts {
+        BrokerCounts {
+            publish_failures: self.counts.publish_failures.load(Ordering::Relaxed),
+            resubscribes: self.counts.resubscribes.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Publishes what commits queue in [`RedisBroker::outbox`], in the order they
@@ -185,7 +203,11 @@ impl Broker for RedisBroker {
 /// trip (a PUBLISH per commit, each waiting for its reply under a lock, could
 /// not). A failed or timed-out batch is dropped and the connection remade;
 /// other instances read those events from the log.
-async fn publisher(client: redis::Client, mut queued: mpsc::Receiver<(String, String)>) {
+async fn publisher(
+    client: redis::Client,
+    mut queued: mpsc::Receiver<(String, String)>,
+    counts: Arc<Counts>,
+) {
     let mut conn: Option<MultiplexedConnection> = None;
     let mut batch = Vec::with_capacity(BATCH);
     while queued.recv_many(&mut batch, BATCH).await > 0 {
@@ -207,6 +229,7 @@ async fn publisher(client: redis::Client, mut queued: mpsc::Receiver<(String, St
             Err(_) => "timed out".to_owned(),
         };
         tracing::warn!(error = %failure, "publishing to Redis failed; other instances will read the log");
+        counts.publish_failures.fetch_add(1, Ordering::Relaxed);
         conn = None;
     }
 }
@@ -277,8 +300,10 @@ async fn subscribe(
     instance: String,
     handler: Arc<dyn BrokerHandler>,
     subscribed: Arc<AtomicBool>,
+    counts: Arc<Counts>,
 ) {
     let mut backoff = Duration::from_millis(100);
+    let mut ever_subscribed = false;
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub
@@ -289,6 +314,10 @@ async fn subscribe(
                 .await
             {
                 Ok(()) => {
+                    if ever_subscribed {
+                        counts.resubscribes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    ever_subscribed = true;
                     subscribed.store(true, Ordering::Release);
                     tracing::info!("subscribed to events on Redis");
                     backoff = Duration::from_millis(100);

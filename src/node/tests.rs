@@ -79,7 +79,10 @@ fn node(logged: u64) -> (Node, Arc<MemoryLog>) {
         reads: AtomicUsize::new(0),
     });
     let broker = |_: &str| -> Arc<dyn Broker> { Arc::new(LocalBroker) };
-    (Node::new(16, log.clone(), broker), log)
+    let metrics = Arc::new(crate::instruments::Metrics::new(Arc::new(
+        crate::clock::SystemClock,
+    )));
+    (Node::new(16, log.clone(), broker, metrics), log)
 }
 
 fn member() -> Member {

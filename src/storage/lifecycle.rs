@@ -199,6 +199,7 @@ impl Store {
         plan: &P,
     ) -> sqlx::Result<Changed<Order, P::Refusal>> {
         let _turn = self.lane(r).await;
+        let started = std::time::Instant::now();
         let result = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let lock = format!(
@@ -342,6 +343,8 @@ impl Store {
             tx.commit().await?;
             Changed::Done(after, appended)
         });
+        self.meters
+            .took(crate::instruments::Transaction::ChangeOrder, started);
         Ok(result)
     }
 }

@@ -136,6 +136,8 @@ const LANE_WIDTH: usize = 4;
 pub struct Store {
     pub(crate) db: Db,
     lanes: Arc<DashMap<i64, Arc<tokio::sync::Semaphore>>>,
+    /// Times the main write transactions (inert unless a hub instruments it).
+    meters: crate::instruments::DbMeters,
     /// SQLite's checkpoint task, stopped when the last clone is dropped.
     _checkpointer: Option<Arc<AbortOnDrop>>,
 }
@@ -252,6 +254,7 @@ impl Store {
         Ok(Store {
             db,
             lanes: Arc::default(),
+            meters: crate::instruments::DbMeters::default(),
             _checkpointer: checkpointer,
         })
     }
@@ -263,6 +266,28 @@ impl Store {
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         }
         .context("database migration failed")
+    }
+
+    /// The store with its transactions timed into `meters`.
+    pub fn instrumented(mut self, meters: crate::instruments::DbMeters) -> Store {
+        self.meters = meters;
+        self
+    }
+
+    /// Each pool's (name, open connections, idle ones, most it may open),
+    /// for metrics. Reads the pools' own counters; no query.
+    pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize, u32)> {
+        fn usage<DB: sqlx::Database>(
+            name: &'static str,
+            pool: &sqlx::Pool<DB>,
+        ) -> (&'static str, u32, usize, u32) {
+            let max = pool.options().get_max_connections();
+            (name, pool.size(), pool.num_idle(), max)
+        }
+        match &self.db {
+            Db::Sqlite { read, write } => vec![usage("read", read), usage("write", write)],
+            Db::Postgres(pool) => vec![usage("main", pool)],
+        }
     }
 
     pub fn backend(&self) -> Backend {

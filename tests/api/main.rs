@@ -20,6 +20,7 @@ mod floor;
 pub mod health;
 mod kitchen;
 mod lockout;
+mod metrics;
 mod mfa;
 mod modifiers;
 mod money;

@@ -36,7 +36,7 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn resume(&mut self) {
+    pub(crate) fn resume(&mut self) {
         let child = Command::new("redis-server")
             .args([
                 "--port",

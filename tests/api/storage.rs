@@ -2005,6 +2005,29 @@ async fn the_migration_indexes_events_already_logged(backend: Backend) {
     s.close().await;
 }
 
+/// The pools' use as metrics read it: per pool, open and idle connections
+/// and the most it may open (tests/api/metrics.rs checks what the
+/// instrumented store's transactions record).
+async fn pools_report_their_use(backend: Backend) {
+    let (_db, s) = open(backend).await;
+    let metrics =
+        restohub::instruments::Metrics::new(std::sync::Arc::new(restohub::clock::SystemClock));
+    let s = s.instrumented(metrics.db_meters());
+    s.ping().await.unwrap();
+    let pools = s.pool_usage();
+    let names: Vec<_> = pools.iter().map(|p| (p.0, p.3)).collect();
+    match backend {
+        // Reads on up to 4 connections beside the single writer.
+        Backend::Sqlite => assert_eq!(names, [("read", 4), ("write", 1)]),
+        Backend::Postgres => assert_eq!(names, [("main", 4)]),
+    }
+    for (name, open, idle, max) in pools {
+        assert!(open >= 1 && open <= max, "{name}: {open} open of {max}");
+        assert!(idle <= open as usize, "{name}: {idle} idle of {open}");
+    }
+    s.close().await;
+}
+
 /// Every public function of the storage layer must be called in this file.
 #[test]
 fn every_storage_function_is_exercised_here() {
@@ -2139,6 +2162,7 @@ async fn mfa_secrets_steps_and_recovery_codes(backend: Backend) {
 }
 
 crate::both_backends!(
+    pools_report_their_use,
     checks_payments_and_intents,
     mfa_secrets_steps_and_recovery_codes,
     restaurants_and_configuration,

@@ -140,6 +140,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     pub db: Arc<TestDb>,
+    /// Where `/metrics` is served when started with `--metrics-listen`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 pub fn test_config(db: &TestDb, extra: &[&str]) -> Config {
@@ -203,6 +205,7 @@ impl TestApp {
         let store = hub.state.store.clone();
         let node = hub.state.node.clone();
         let passwords = hub.state.passwords.clone();
+        let metrics_addr = hub.metrics_addr();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -219,6 +222,7 @@ impl TestApp {
             store,
             shutdown: Some(tx),
             db,
+            metrics_addr,
         }
     }
 

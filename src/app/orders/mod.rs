@@ -21,7 +21,20 @@ use plan::LineRequest;
 
 const MAX_MODIFIER_CHARS: usize = 50;
 
+/// Places an order, counting it (or its refusal, by code) for metrics.
 pub async fn place(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiResult<Placed> {
+    let source = req.source;
+    let placed = place_counted(state, caller, req).await;
+    let metrics = &state.node.metrics;
+    match &placed {
+        Ok(p) if !p.duplicate => metrics.order_placed(source.as_str()),
+        Ok(_) => {}
+        Err(e) => metrics.order_refused(e.code()),
+    }
+    placed
+}
+
+async fn place_counted(state: &AppState, caller: &Caller, req: PlaceOrder) -> ApiResult<Placed> {
     caller.may(Operation::PlaceOrder)?;
     req.validate().map_err(|e| validation_failed(&e))?;
     let table_id = check_table(caller, &req)?;

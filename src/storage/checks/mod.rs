@@ -411,6 +411,7 @@ impl Store {
         plan: &P,
     ) -> sqlx::Result<Changed<CheckDone, P::Refusal>> {
         let _turn = self.lane(r).await;
+        let started = std::time::Instant::now();
         let result = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let lock = super::lock_suffix(pool);
@@ -764,6 +765,8 @@ impl Store {
                 appended,
             )
         });
+        self.meters
+            .took(crate::instruments::Transaction::ChangeCheck, started);
         Ok(result)
     }
 }

@@ -289,10 +289,13 @@ impl Store {
     ) -> sqlx::Result<PlaceOutcome<R>> {
         let r = ask.restaurant_id;
         let _turn = self.lane(r).await;
+        let started = std::time::Instant::now();
         let step = match &self.db {
             Db::Sqlite { write, .. } => sqlite::place(write, ask, decide).await?,
             Db::Postgres(pool) => postgres::place(pool, ask, decide).await?,
         };
+        self.meters
+            .took(crate::instruments::Transaction::PlaceOrder, started);
         match step {
             Step::Done(outcome) => Ok(outcome),
             Step::Existing { id, hash } => {
