@@ -31,6 +31,8 @@ pub struct Hub {
     event_poll: std::time::Duration,
     audit_retention: Option<std::time::Duration>,
     screens: crate::app::screens::ScreenSettings,
+    /// The SQLite file and when to back it up (`--backup-every`).
+    backups: Option<(std::path::PathBuf, crate::ops::schedule::BackupSchedule)>,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -79,6 +81,7 @@ impl Hub {
                 guest_session_ttl_ms: ms(config.guest_session_ttl),
             }),
             redis,
+            readiness: Default::default(),
         };
         crate::app::revocations::load_revocations(&state)
             .await
@@ -105,6 +108,12 @@ impl Hub {
             event_poll: config.event_poll,
             audit_retention: config.audit_retention,
             screens: config.screens,
+            backups: match (&config.database, &config.backup) {
+                (Database::SqliteFile(path), Some(schedule)) => {
+                    Some((path.clone(), schedule.clone()))
+                }
+                _ => None,
+            },
         })
     }
 
@@ -148,6 +157,10 @@ impl Hub {
             self.state.clone(),
             self.screens,
         ));
+        let readiness = tokio::spawn(crate::readiness::watch(self.state.clone()));
+        let backups = self.backups.map(|(database, schedule)| {
+            tokio::spawn(crate::ops::schedule::take_backups(database, schedule))
+        });
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         crate::http::serve(
@@ -174,6 +187,10 @@ impl Hub {
         all_day.abort();
         courses.abort();
         screens.abort();
+        readiness.abort();
+        if let Some(task) = backups {
+            task.abort();
+        }
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())
