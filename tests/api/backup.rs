@@ -216,7 +216,10 @@ async fn restore_refuses_what_it_must() {
 
     // Over the database the hub is serving: refused even with --force.
     let live = app.db.dir.path().join("restohub.db");
-    let before = std::fs::read(&live).unwrap().len();
+    // The file's identity: a restore would have renamed another over it
+    // (its size may change meanwhile, as the hub checkpoints its log).
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = inode(&live);
     let out = run(
         app.db.dir.path(),
         &["restore", "--force", "--from", good.to_str().unwrap()],
@@ -228,7 +231,7 @@ async fn restore_refuses_what_it_must() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(std::fs::read(&live).unwrap().len(), before);
+    assert_eq!(inode(&live), before, "the live database was replaced");
     assert!(app.get("/api/v1/stations", &f.t.owner).await.0.is_success());
 
     // Over an existing (stopped) database: only with --force.
