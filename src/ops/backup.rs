@@ -83,6 +83,14 @@ pub fn backup(source: &Path, target: &Path) -> anyhow::Result<Written> {
             target.display()
         );
     }
+    // Held while copying, so a restore cannot swap the file underneath.
+    let _in_use = crate::lockfile::shared(source).map_err(|e| match e {
+        crate::lockfile::LockError::Held(_) => anyhow::anyhow!(
+            "{} is being restored; back it up once the restore has finished",
+            source.display()
+        ),
+        other => other.into(),
+    })?;
     let temporary = temporary_beside(target)?;
     let written = copy(source, &temporary).and_then(|()| {
         let verified = verify(&temporary)?;
@@ -190,17 +198,8 @@ pub fn verify(file: &Path) -> anyhow::Result<Verified> {
             shown.join("; ")
         );
     }
-    let schema_version = schema_version(&db, file)?;
-    let newest = newest_known_migration();
-    if schema_version > newest {
-        bail!(
-            "{} has schema migration {schema_version}, newer than this restohub knows \
-             ({newest}); restore it with the restohub version that wrote it",
-            file.display()
-        );
-    }
     Ok(Verified {
-        schema_version,
+        schema_version: schema_version(&db, file)?,
         rows: row_counts(&db)?,
     })
 }
@@ -230,27 +229,31 @@ fn schema_version(db: &Connection, file: &Path) -> anyhow::Result<i64> {
             file.display()
         );
     }
-    let known = crate::storage::sqlite_migrations();
-    let newest = applied.iter().map(|(v, _)| *v).max();
-    match newest {
-        None => bail!(
+    let Some(newest) = applied.iter().map(|(v, _)| *v).max() else {
+        bail!(
             "{} is not a restohub database (no migrations applied)",
             file.display()
-        ),
-        Some(v) if v <= newest_known_migration() => {
-            if let Some((stranger, _)) = applied
-                .iter()
-                .find(|(v, _)| !known.iter().any(|m| m.version == *v))
-            {
-                bail!(
-                    "{}: migration {stranger} is not one of restohub's",
-                    file.display()
-                );
-            }
-            Ok(v)
-        }
-        Some(v) => Ok(v),
+        );
+    };
+    let ours = newest_known_migration();
+    if newest > ours {
+        bail!(
+            "{} has schema migration {newest}, newer than this restohub knows ({ours}); \
+             restore it with the restohub version that wrote it",
+            file.display()
+        );
     }
+    let known = crate::storage::sqlite_migrations();
+    if let Some((stranger, _)) = applied
+        .iter()
+        .find(|(v, _)| !known.iter().any(|m| m.version == *v))
+    {
+        bail!(
+            "{}: migration {stranger} is not one of restohub's",
+            file.display()
+        );
+    }
+    Ok(newest)
 }
 
 /// Rows in every table of `db`, by name.

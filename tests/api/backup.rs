@@ -260,8 +260,19 @@ async fn restore_refuses_what_it_must() {
         *b = 0xA5;
     }
     std::fs::write(&damaged, bytes).unwrap();
+    // A backup from a newer restohub (a migration this one lacks).
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(&good, &newer).unwrap();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (99990101, 'from the future', 1, x'00', 0)",
+        )
+        .unwrap();
     let fresh = tempfile::tempdir().unwrap();
     for (file, message) in [
+        (&newer, "newer than this restohub knows"),
         (&garbage, "is not a SQLite database"),
         (&foreign, "is not a restohub database"),
         (&damaged, "integrity"),
