@@ -98,3 +98,31 @@ async fn an_unreachable_redis_is_named_with_its_error_and_a_steady_since() {
         assert_eq!(again["components"]["database"]["status"], "up");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_redis_is_down_since_it_stopped_and_up_again_after() {
+    let mut redis = crate::scale::PrivateRedis::start();
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--redis-url", &redis.url()]).await;
+    until(&app, "redis", "up").await;
+    app.clock.advance_ms(10_000);
+    redis.stop();
+    let report = until(&app, "redis", "down").await;
+    assert_eq!(since_ms(&report, "redis"), T0 + 10_000);
+    assert!(
+        !report["components"]["redis"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{report}"
+    );
+    app.clock.advance_ms(5_000);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (status, later) = ready(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{later}");
+    assert_eq!(since_ms(&later, "redis"), T0 + 10_000);
+    assert_eq!(since_ms(&later, "database"), T0);
+
+    redis.resume();
+    let report = until(&app, "redis", "up").await;
+    assert_eq!(since_ms(&report, "redis"), T0 + 15_000);
+}

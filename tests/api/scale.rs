@@ -36,7 +36,7 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn resume(&mut self) {
+    pub(crate) fn resume(&mut self) {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -62,7 +62,7 @@ impl PrivateRedis {
         panic!("redis-server did not start");
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
