@@ -32,6 +32,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub struct Cli {
     #[command(flatten)]
     pub options: Options,
+    /// The same as the `check-config` command.
+    #[arg(long)]
+    pub check_config: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -50,6 +53,37 @@ pub enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the SQLite database to a file while the hub serves (a
+    /// consistent, verified copy), or verify a backup file. PostgreSQL:
+    /// use pg_dump (docs/OPERATIONS.md).
+    Backup(BackupArgs),
+    /// Replace the SQLite database with a verified backup. Refused while a
+    /// hub has the database open, and over an existing one without --force.
+    Restore(RestoreArgs),
+    /// Check the settings, the database and its migrations, Redis, the data
+    /// directory and the listen address; one line per check; exit non-zero
+    /// naming what failed.
+    CheckConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the backup (must not exist yet).
+    #[arg(long, value_name = "FILE", required_unless_present = "verify")]
+    pub to: Option<PathBuf>,
+    /// Check a backup file (integrity, schema, rows per table) instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "to")]
+    pub verify: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Replace an existing database.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -453,6 +487,24 @@ pub struct Options {
         global = true
     )]
     pub idle_timeout_secs: u64,
+
+    /// While serving, back the SQLite database up this often (e.g. `1h`,
+    /// `30m`); off when unset. PostgreSQL: see docs/OPERATIONS.md.
+    #[arg(long, env = "RESTOHUB_BACKUP_EVERY", value_parser = humantime::parse_duration, global = true)]
+    pub backup_every: Option<Duration>,
+
+    /// Where scheduled backups are written [default: <data-dir>/backups].
+    #[arg(long, env = "RESTOHUB_BACKUP_DIR", global = true)]
+    pub backup_dir: Option<PathBuf>,
+
+    /// How many scheduled backups to keep; older ones are deleted.
+    #[arg(
+        long,
+        env = "RESTOHUB_BACKUP_KEEP",
+        default_value_t = 24,
+        global = true
+    )]
+    pub backup_keep: usize,
 }
 
 /// Where the hub keeps its data.
@@ -492,6 +544,8 @@ pub struct Config {
     /// `None`: the audit trail is never pruned.
     pub audit_retention: Option<Duration>,
     pub screens: crate::app::screens::ScreenSettings,
+    /// Scheduled backups while serving (SQLite only).
+    pub backup: Option<crate::ops::schedule::BackupSchedule>,
 }
 
 impl Options {
@@ -573,6 +627,7 @@ impl Options {
         if self.ws_max_message_bytes < 1024 {
             bail!("--ws-max-message-bytes must be at least 1024");
         }
+        let backup = self.backup_schedule(&database)?;
         let gateway = GatewaySettings {
             hello_timeout: Duration::from_millis(self.ws_hello_timeout_ms),
             heartbeat_interval: Duration::from_millis(self.ws_heartbeat_ms),
@@ -629,7 +684,37 @@ impl Options {
                 flush_every: Duration::from_millis(self.screen_flush_ms),
                 alert_after_ms: self.screen_alert_ms as i64,
             },
+            backup,
         })
+    }
+
+    fn backup_schedule(
+        &self,
+        database: &Database,
+    ) -> anyhow::Result<Option<crate::ops::schedule::BackupSchedule>> {
+        let Some(every) = self.backup_every else {
+            return Ok(None);
+        };
+        if matches!(database, Database::Postgres(_)) {
+            bail!(
+                "--backup-every backs up the SQLite file; on PostgreSQL use pg_dump or \
+                 pg_basebackup with WAL archiving (docs/OPERATIONS.md)"
+            );
+        }
+        if every < Duration::from_millis(100) {
+            bail!("--backup-every must be at least 100ms");
+        }
+        if self.backup_keep == 0 {
+            bail!("--backup-keep must be at least 1");
+        }
+        Ok(Some(crate::ops::schedule::BackupSchedule {
+            every,
+            dir: self
+                .backup_dir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("backups")),
+            keep: self.backup_keep,
+        }))
     }
 }
 

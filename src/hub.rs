@@ -33,6 +33,8 @@ pub struct Hub {
     screens: crate::app::screens::ScreenSettings,
     /// `/metrics` on an address of its own (`--metrics-listen`), bound.
     metrics_listener: Option<TcpListener>,
+    /// The SQLite file and when to back it up (`--backup-every`).
+    backups: Option<(std::path::PathBuf, crate::ops::schedule::BackupSchedule)>,
 }
 
 /// Opens the database the configuration names (no migrations).
@@ -92,6 +94,7 @@ impl Hub {
                 guest_session_ttl_ms: ms(config.guest_session_ttl),
             }),
             redis,
+            readiness: Default::default(),
         };
         crate::app::revocations::load_revocations(&state)
             .await
@@ -120,6 +123,12 @@ impl Hub {
             audit_retention: config.audit_retention,
             screens: config.screens,
             metrics_listener,
+            backups: match (&config.database, &config.backup) {
+                (Database::SqliteFile(path), Some(schedule)) => {
+                    Some((path.clone(), schedule.clone()))
+                }
+                _ => None,
+            },
         })
     }
 
@@ -187,6 +196,10 @@ impl Hub {
                 async move { stop.cancelled().await },
             ))
         });
+        let readiness = tokio::spawn(crate::readiness::watch(self.state.clone()));
+        let backups = self.backups.map(|(database, schedule)| {
+            tokio::spawn(crate::ops::schedule::take_backups(database, schedule))
+        });
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
         crate::http::serve(
@@ -218,6 +231,10 @@ impl Hub {
         all_day.abort();
         courses.abort();
         screens.abort();
+        readiness.abort();
+        if let Some(task) = backups {
+            task.abort();
+        }
         self.state.store.close().await;
         tracing::info!("restohub stopped");
         Ok(())

@@ -15,7 +15,10 @@ pub mod http;
 pub mod hub;
 pub mod input;
 pub mod instruments;
+pub mod lockfile;
 pub mod node;
+pub mod ops;
+pub mod readiness;
 pub mod secret;
 pub mod state;
 pub mod stats;
@@ -35,7 +38,14 @@ use crate::hub::{open_store, shutdown_signal, Hub};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.options.validate()?;
     telemetry::init(config.log_format, &config.log);
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = match cli.command {
+        None if cli.check_config => Command::CheckConfig,
+        Some(_) if cli.check_config => {
+            bail!("--check-config is a command of its own; give it without another command")
+        }
+        command => command.unwrap_or(Command::Serve),
+    };
+    match command {
         Command::Serve => serve(&config, None).await,
         Command::Migrate => {
             let store = open_store(&config).await?;
@@ -65,6 +75,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, Some(())).await
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(&config).await,
+        Command::Backup(args) => ops::commands::backup(&config, args).await,
+        Command::Restore(args) => ops::commands::restore(&config, args).await,
+        Command::CheckConfig => ops::check::check_config(&config).await,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct AppState {
     pub redis: Option<redis::Client>,
     /// Rooms, ordered delivery and presence, here and across instances.
     pub node: Node,
+    /// What each dependency's state is and since when (`/health/ready`).
+    pub readiness: Arc<crate::readiness::Readiness>,
 }
 
 impl AppState {

@@ -72,6 +72,7 @@ mod placement;
 mod refresh_tokens;
 mod restaurants;
 mod revocations;
+mod schema;
 mod screens;
 mod snapshots;
 mod stations;
@@ -98,6 +99,8 @@ pub use placement::{
     PlacementPlan, PlacementWrite, Shortage, StockTake, Written,
 };
 pub use refresh_tokens::{NewRefreshToken, Rotation};
+pub(crate) use schema::sqlite_migrations;
+pub use schema::MigrationStatus;
 pub use screens::{Advanced, ScreenRow, SeenOrder};
 pub use snapshots::KitchenSnapshot;
 pub use tables::GuestTable;
@@ -140,6 +143,9 @@ pub struct Store {
     meters: crate::instruments::DbMeters,
     /// SQLite's checkpoint task, stopped when the last clone is dropped.
     _checkpointer: Option<Arc<AbortOnDrop>>,
+    /// SQLite: a shared hold on the file's lock, so `restore` refuses to
+    /// replace it while this store has it open (see [`crate::lockfile`]).
+    _in_use: Option<Arc<crate::lockfile::DatabaseLock>>,
 }
 
 struct AbortOnDrop(tokio::task::AbortHandle);
@@ -193,6 +199,7 @@ impl Store {
     /// Opens the pool (creating a SQLite file if needed) without migrating.
     pub async fn connect(location: Location<'_>, max_connections: u32) -> anyhow::Result<Store> {
         let mut checkpointer = None;
+        let mut in_use = None;
         let db = match location {
             Location::SqliteFile(path) => {
                 if let Some(dir) = path.parent() {
@@ -200,6 +207,16 @@ impl Store {
                         format!("cannot create data directory {}", dir.display())
                     })?;
                 }
+                in_use = Some(Arc::new(crate::lockfile::shared(path).map_err(
+                    |e| match e {
+                        crate::lockfile::LockError::Held(_) => anyhow::anyhow!(
+                            "{} is being restored (restohub restore holds its lock); \
+                         start once the restore has finished",
+                            path.display()
+                        ),
+                        other => other.into(),
+                    },
+                )?));
                 let options = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -256,14 +273,15 @@ impl Store {
             lanes: Arc::default(),
             meters: crate::instruments::DbMeters::default(),
             _checkpointer: checkpointer,
+            _in_use: in_use,
         })
     }
 
     /// Applies the embedded migrations for this backend.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.db {
-            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await,
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Db::Sqlite { write, .. } => schema::SQLITE.run(write).await,
+            Db::Postgres(pool) => schema::POSTGRES.run(pool).await,
         }
         .context("database migration failed")
     }

@@ -48,6 +48,11 @@ fn help_documents_every_setting() {
         "audit",
         "--audit-retention-days",
         "RESTOHUB_AUDIT_RETENTION_DAYS",
+        "backup",
+        "restore",
+        "check-config",
+        "--backup-every",
+        "RESTOHUB_BACKUP_KEEP",
     ] {
         assert!(
             help.contains(needle),

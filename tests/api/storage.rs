@@ -2175,7 +2175,36 @@ crate::both_backends!(
     kitchen_timers_alarms_and_all_day_counts,
     modifier_groups_and_options,
     screens_seen_alerts_and_calls,
+    migrations_are_reported_against_the_binarys,
 );
+
+/// `migration_status` (check-config): a database never migrated has every
+/// migration pending; a migrated one, none, and none unknown.
+async fn migrations_are_reported_against_the_binarys(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let path = db.dir.path().join("store.db");
+    let url = db.database_url();
+    let location = match &url {
+        None => Location::SqliteFile(&path),
+        Some(url) => Location::Postgres(url),
+    };
+    let s = Store::connect(location, 2).await.expect("connect");
+    let fresh = s.migration_status().await.unwrap();
+    assert!(
+        fresh.applied.is_empty() && fresh.failed.is_empty(),
+        "{fresh:?}"
+    );
+    assert!(fresh.known.len() >= 11, "{fresh:?}");
+    assert_eq!(fresh.pending(), fresh.known);
+    s.migrate().await.unwrap();
+    let done = s.migration_status().await.unwrap();
+    assert_eq!(done.applied, done.known);
+    assert!(
+        done.pending().is_empty() && done.unknown().is_empty(),
+        "{done:?}"
+    );
+    s.close().await;
+}
 
 /// Station thresholds, late-ticket candidates, alarms raised once, and the
 /// all-day counts.
