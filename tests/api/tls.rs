@@ -418,3 +418,20 @@ fn bad_tls_settings_stop_the_binary_with_one_line() {
         assert!(!err.contains("pw@"), "{err}");
     }
 }
+
+#[test]
+fn help_names_the_tls_settings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_restohub"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "RESTOHUB_REDIS_CA_FILE",
+        "RESTOHUB_REDIS_CLIENT_CERT_FILE",
+        "RESTOHUB_REDIS_CLIENT_KEY_FILE",
+        "RESTOHUB_ALLOW_PLAINTEXT_DATASTORES",
+    ] {
+        assert!(help.contains(needle), "--help does not mention {needle}");
+    }
+}
