@@ -1,7 +1,8 @@
 //! TLS to the data stores, against a PostgreSQL and a Redis of the test's
 //! own that accept nothing but TLS, with a CA made here (rcgen):
-//! `sslmode=verify-full` serves, a wrong CA or host name is refused at
-//! start, plain text is refused by the server; two instances fan out over
+//! `sslmode=verify-full` with a client certificate serves, a wrong CA or
+//! host name or a missing client certificate is refused at start, plain
+//! text is refused by the server; two instances fan out over
 //! `rediss://` with a client certificate, and a wrong CA or a missing client
 //! certificate shows as Redis down.
 
@@ -38,7 +39,13 @@ impl Pki {
         std::fs::write(dir.path().join("ca.pem"), ca.0.pem()).unwrap();
         let other = make_ca("someone else's CA");
         std::fs::write(dir.path().join("other-ca.pem"), other.0.pem()).unwrap();
-        for (name, san) in [("server", "localhost"), ("client", "restohub")] {
+        // PostgreSQL's `cert` authentication takes the user from the CN.
+        let clients = [
+            ("server", "localhost"),
+            ("client", "restohub"),
+            ("pg-client", "postgres"),
+        ];
+        for (name, san) in clients {
             let key = KeyPair::generate().unwrap();
             let mut params = CertificateParams::new(vec![san.to_owned()]).unwrap();
             params.distinguished_name.push(DnType::CommonName, san);
@@ -70,7 +77,8 @@ fn make_ca(name: &str) -> Ca {
 }
 
 /// A private PostgreSQL with ssl on and a pg_hba that admits TCP clients
-/// over TLS only (`hostssl`; no `host` line).
+/// over TLS only (`hostssl`; no `host` line), each with a client
+/// certificate from the test CA naming the user (`cert`).
 fn tls_postgres(pki: &Pki) -> (PrivatePostgres, u16) {
     let pg = PrivatePostgres::start();
     let port: u16 = pg
@@ -87,16 +95,26 @@ fn tls_postgres(pki: &Pki) -> (PrivatePostgres, u16) {
     let data = pg.data();
     std::fs::copy(pki.path("server.pem"), data.join("server.crt")).unwrap();
     std::fs::copy(pki.path("server.key"), data.join("server.key")).unwrap();
+    std::fs::copy(pki.path("ca.pem"), data.join("ca.crt")).unwrap();
     let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
-    conf.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+    conf.push_str(
+        "\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         ssl_ca_file = 'ca.crt'\n",
+    );
     std::fs::write(data.join("postgresql.conf"), conf).unwrap();
     std::fs::write(
         data.join("pg_hba.conf"),
-        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        "local all all trust\nhostssl all all 127.0.0.1/32 cert\nhostssl all all ::1/128 cert\n",
     )
     .unwrap();
     // PostgreSQL refuses a key file others can read, or one it does not own.
-    for file in ["server.crt", "server.key", "postgresql.conf", "pg_hba.conf"] {
+    for file in [
+        "server.crt",
+        "server.key",
+        "ca.crt",
+        "postgresql.conf",
+        "pg_hba.conf",
+    ] {
         give_to_postgres(&data.join(file));
     }
     use std::os::unix::fs::PermissionsExt;
@@ -153,16 +171,29 @@ async fn postgres_is_reached_only_over_verified_tls() {
     .await;
     assert!(err.contains("UnknownIssuer"), "{err}");
     // The right CA, but a host the certificate is not for.
+    let client = format!(
+        "sslcert={}&sslkey={}",
+        pki.arg("pg-client.pem"),
+        pki.arg("pg-client.key")
+    );
     let err = refused(&format!(
-        "postgres://postgres@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={}",
+        "postgres://postgres@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={}&{client}",
         pki.arg("ca.pem")
     ))
     .await;
     assert!(err.contains("not valid for name"), "{err}");
-
-    // verify-full with the right CA: the hub serves, end to end.
-    let url = format!(
+    // The right CA and host, but no client certificate.
+    let err = refused(&format!(
         "{base}?sslmode=verify-full&sslrootcert={}",
+        pki.arg("ca.pem")
+    ))
+    .await;
+    assert!(err.contains("requires a valid client certificate"), "{err}");
+
+    // verify-full with the right CA and a client certificate: the hub
+    // serves, end to end.
+    let url = format!(
+        "{base}?sslmode=verify-full&sslrootcert={}&{client}",
         pki.arg("ca.pem")
     );
     let app = TestApp::spawn_on_postgres(&url, &[]).await;
