@@ -187,6 +187,25 @@ pub struct Options {
     #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<SecretString>,
 
+    /// CA certificate(s), PEM, that alone are trusted for a rediss:// server
+    /// (default: the system's CA store).
+    #[arg(long, env = "RESTOHUB_REDIS_CA_FILE", global = true)]
+    pub redis_ca_file: Option<PathBuf>,
+
+    /// Client certificate chain, PEM, for a Redis that requires clients to
+    /// authenticate (redis-server's tls-auth-clients, on by default).
+    #[arg(long, env = "RESTOHUB_REDIS_CLIENT_CERT_FILE", global = true)]
+    pub redis_client_cert_file: Option<PathBuf>,
+
+    /// The client certificate's private key, PEM.
+    #[arg(long, env = "RESTOHUB_REDIS_CLIENT_KEY_FILE", global = true)]
+    pub redis_client_key_file: Option<PathBuf>,
+
+    /// In production, allow plain-text connections to a PostgreSQL or Redis
+    /// on another machine (only on a network no one else can read).
+    #[arg(long, env = "RESTOHUB_ALLOW_PLAINTEXT_DATASTORES", global = true)]
+    pub allow_plaintext_datastores: bool,
+
     /// HS256 signing secret for access tokens, at least 32 bytes. Required in
     /// production; in development one is generated and kept in --data-dir.
     #[arg(
@@ -524,6 +543,8 @@ pub struct Config {
     pub database: Database,
     pub db_max_connections: u32,
     pub redis_url: Option<SecretString>,
+    /// CA and client certificate for a rediss:// URL.
+    pub redis_tls: crate::datastore_tls::RedisTls,
     pub jwt_secret: Option<SecretString>,
     pub environment: Environment,
     pub allowed_origins: Vec<HeaderValue>,
@@ -558,15 +579,32 @@ impl Options {
                 if url.expose_secret().starts_with("postgres://")
                     || url.expose_secret().starts_with("postgresql://") =>
             {
+                crate::datastore_tls::check_postgres(url)?;
                 Database::Postgres(url.clone())
             }
             Some(_) => {
                 bail!("DATABASE_URL must start with postgres:// (leave it unset for SQLite)")
             }
         };
-        if let Some(url) = &self.redis_url {
-            redis::Client::open(url.expose_secret())
-                .context("REDIS_URL is not a valid redis:// URL")?;
+        let redis_tls = crate::datastore_tls::RedisTls::read(
+            self.redis_ca_file.as_deref(),
+            self.redis_client_cert_file.as_deref(),
+            self.redis_client_key_file.as_deref(),
+        )?;
+        match &self.redis_url {
+            Some(url) => {
+                crate::datastore_tls::redis_client(url, &redis_tls)?;
+            }
+            None if self.redis_ca_file.is_some() || self.redis_client_cert_file.is_some() => {
+                bail!("Redis TLS files are set but REDIS_URL is not")
+            }
+            None => {}
+        }
+        if production && !self.allow_plaintext_datastores {
+            crate::datastore_tls::refuse_plain_text(
+                self.database_url.as_ref(),
+                self.redis_url.as_ref(),
+            )?;
         }
         match &self.jwt_secret {
             Some(s) if s.expose_secret().len() < MIN_SECRET_BYTES && production => bail!(
@@ -653,6 +691,7 @@ impl Options {
             database,
             db_max_connections: self.db_max_connections,
             redis_url: self.redis_url.clone(),
+            redis_tls,
             jwt_secret: self.jwt_secret.clone(),
             environment: self.environment,
             allowed_origins,

@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use anyhow::Context;
 use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -41,7 +40,12 @@ pub struct Hub {
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let location = match &config.database {
         Database::SqliteFile(path) => Location::SqliteFile(path),
-        Database::Postgres(url) => Location::Postgres(url.expose_secret()),
+        Database::Postgres(url) => {
+            if let Some(warning) = crate::datastore_tls::postgres_warning(url) {
+                tracing::warn!("{warning}");
+            }
+            Location::Postgres(url.expose_secret())
+        }
     };
     Store::connect(location, config.db_max_connections).await
 }
@@ -63,9 +67,7 @@ impl Hub {
         };
         let secret = crate::secret::jwt_secret(config)?;
         let redis = match &config.redis_url {
-            Some(url) => {
-                Some(redis::Client::open(url.expose_secret()).context("invalid REDIS_URL")?)
-            }
+            Some(url) => Some(crate::datastore_tls::redis_client(url, &config.redis_tls)?),
             None => None,
         };
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod datastore_tls;
 pub mod demo;
 pub mod error;
 pub mod events;

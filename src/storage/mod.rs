@@ -264,7 +264,9 @@ impl Store {
                     })
                     .connect_with(options)
                     .await
-                    .context("cannot connect to PostgreSQL")?;
+                    // sqlx's message already ends with its cause (a TLS
+                    // error, say); chaining the cause would print it twice.
+                    .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
                 Db::Postgres(pool)
             }
         };

@@ -66,7 +66,7 @@ impl PrivatePostgres {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    fn data(&self) -> PathBuf {
+    pub(crate) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
@@ -153,12 +153,12 @@ fn postgres_bin() -> PathBuf {
         .1
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
 
-fn postgres_account() -> (u32, u32) {
+pub(crate) fn postgres_account() -> (u32, u32) {
     let name = std::ffi::CString::new("postgres").unwrap();
     // SAFETY: getpwnam returns null or a pointer to a static record read
     // here at once, in a test process that calls it from one place.

@@ -40,6 +40,7 @@ mod screens;
 mod storage;
 mod tenancy;
 mod timers;
+mod tls;
 mod validation;
 mod write_limits;
 mod ws_delivery;
