@@ -7,6 +7,7 @@
 //! and runs the transaction) and replies. Handlers never call storage.
 
 mod analytics;
+mod api_docs;
 mod audit;
 mod auth;
 mod checks;
@@ -98,6 +99,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             allowed_origins: std::sync::Arc::new(options.allowed_origins.clone()),
         }))
         .merge(health::router())
+        .merge(api_docs::router())
         .merge(pages::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {

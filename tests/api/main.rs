@@ -22,6 +22,7 @@ mod lockout;
 mod mfa;
 mod modifiers;
 mod money;
+mod openapi;
 mod orders;
 mod parity;
 mod placement;
