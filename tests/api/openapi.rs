@@ -163,6 +163,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(240);
 async fn schemathesis_finds_no_server_errors_or_schema_violations() {
     let (app, _) = demo_hub_on_unlimited().await;
     let token = demo_token(&app, "owner").await;
+    assert_valid_openapi(&app).await;
     let reports = tempfile::tempdir().unwrap();
     let mut st = tokio::process::Command::new("st");
     st.arg("run")
@@ -173,7 +174,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_violations() {
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         ])
-        .args(["--phases", "coverage,fuzzing"])
+        .args(["--phases", "coverage,fuzzing,stateful"])
         .args(["--max-examples", "5", "--seed", "21", "--workers", "2"])
         .args(["--max-time", &FUZZ_SECONDS.to_string()])
         .args(["--request-timeout", "10"])
@@ -235,4 +236,36 @@ async fn demo_hub_on_unlimited() -> (TestApp, i64) {
     .await
     .expect("demo seeded");
     (app, restaurant)
+}
+
+/// The served document against the OpenAPI 3.1 meta-schema, by
+/// `openapi-spec-validator` (installed with schemathesis).
+async fn assert_valid_openapi(app: &TestApp) {
+    let served = app
+        .http
+        .get(format!("{}/api/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &served).unwrap();
+    let out = tokio::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys\n\
+             from openapi_spec_validator import validate\n\
+             validate(json.load(open(sys.argv[1])))",
+        ])
+        .arg(file.path())
+        .output()
+        .await
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the served document is not valid OpenAPI 3.1 (pip install schemathesis brings the validator):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
