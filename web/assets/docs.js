@@ -25,8 +25,17 @@ function resolve(doc, schema) {
     let target = doc;
     for (const part of path) target = target?.[part];
     if (!target) break;
+    // Siblings of a $ref add to it (2020-12): a message's `type` beside
+    // its payload type's fields.
     const { $ref, ...rest } = schema;
-    schema = { ...target, ...rest, title: $ref.split('/').pop() };
+    schema = {
+      ...target,
+      ...rest,
+      properties: target.properties || rest.properties
+        ? { ...rest.properties, ...target.properties } : undefined,
+      required: [...(rest.required || []), ...(target.required || [])],
+      title: $ref.split('/').pop(),
+    };
     seen += 1;
   }
   return schema || {};
@@ -179,6 +188,27 @@ function render(doc) {
   if (location.hash) document.getElementById(location.hash.slice(1))?.setAttribute('open', '');
 }
 
+// The WebSocket's frames from the AsyncAPI document: one card per message.
+function renderSocket(doc) {
+  const cards = [];
+  for (const [key, message] of Object.entries(doc.components?.messages || {})) {
+    const side = key.startsWith('client.') ? 'client → hub' : 'hub → client';
+    const card = el('details', { class: 'op', id: key, 'data-search': `ws ${key} ${side}`.toLowerCase() },
+      el('summary', {},
+        el('span', { class: 'method ws' }, 'ws'),
+        el('span', { class: 'path' }, message.name),
+        el('span', { class: 'summary' }, side),
+        el('span', { class: 'auth' }, key)));
+    const body = el('div', { class: 'body' });
+    if (message.description) body.append(el('div', { class: 'desc' }, message.description));
+    body.append(el('h3', {}, 'Payload'), schemaTree(doc, message.payload?.schema));
+    card.append(body);
+    cards.push(card);
+  }
+  document.getElementById('docs').append(el('section', { class: 'tag', 'data-tag': 'websocket' },
+    el('h2', {}, 'WebSocket /ws'), el('p', { class: 'desc' }, doc.info?.description || ''), ...cards));
+}
+
 function filter(text) {
   const needle = text.trim().toLowerCase();
   for (const card of document.querySelectorAll('details.op')) {
@@ -198,6 +228,13 @@ async function main() {
   } catch (error) {
     status.textContent = `Could not load /api/openapi.json: ${error.message}`;
     return;
+  }
+  try {
+    const response = await fetch('/api/asyncapi.json');
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    renderSocket(await response.json());
+  } catch (error) {
+    document.getElementById('docs').append(el('p', {}, `Could not load /api/asyncapi.json: ${error.message}`));
   }
   document.getElementById('filter').addEventListener('input', (e) => filter(e.target.value));
 }

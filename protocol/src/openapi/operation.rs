@@ -74,7 +74,7 @@ pub struct Operation {
     pub path: &'static str,
     pub id: &'static str,
     pub tag: &'static str,
-    pub summary: &'static str,
+    pub summary: String,
     pub access: Access,
     /// A type whose fields are the query parameters.
     pub query: Option<SchemaOf>,
@@ -97,7 +97,7 @@ impl Operation {
             path,
             id,
             tag: "",
-            summary: "",
+            summary: String::new(),
             access: Access::Staff,
             query: None,
             headers: Vec::new(),
@@ -128,8 +128,8 @@ impl Operation {
         self.tag = tag;
         self
     }
-    pub fn summary(mut self, summary: &'static str) -> Self {
-        self.summary = summary;
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = summary.into();
         self
     }
     pub fn access(mut self, access: Access) -> Self {

@@ -133,13 +133,12 @@ fn restaurant() -> Vec<Operation> {
 }
 
 /// list, create, show, update, delete of one resource.
-#[allow(clippy::too_many_arguments)]
 fn crud<Row, New, Patch>(
     tag: &'static str,
     list: &'static str,
     one: &'static str,
     ids: [&'static str; 5],
-    what: &'static str,
+    (what, noun): (&'static str, &'static str),
 ) -> Vec<Operation>
 where
     Row: schemars::JsonSchema,
@@ -155,23 +154,23 @@ where
             .reply::<Page<Row>>(200, "one page, by id"),
         Operation::post(list, create_id)
             .tag(tag)
-            .summary("Create one")
+            .summary(format!("Create a {noun}"))
             .body::<New>()
             .errors(&[Conflict])
             .reply::<Row>(201, "created"),
         Operation::get(one, show_id)
             .tag(tag)
-            .summary("Read one")
+            .summary(format!("Read a {noun}"))
             .reply::<Row>(200, "found"),
         Operation::patch(one, update_id)
             .tag(tag)
-            .summary("Change some fields of one")
+            .summary(format!("Change some fields of a {noun}"))
             .body::<Patch>()
             .errors(&[Conflict])
             .reply::<Row>(200, "changed"),
         Operation::delete(one, delete_id)
             .tag(tag)
-            .summary("Delete one (refused while it is referenced)")
+            .summary(format!("Delete a {noun} (refused while it is referenced)"))
             .errors(&[Conflict])
             .no_content("deleted"),
     ]
@@ -189,7 +188,7 @@ fn stations() -> Vec<Operation> {
             "updateStation",
             "deleteStation",
         ],
-        "The kitchen's stations",
+        ("The kitchen's stations", "station"),
     );
     ops.push(
         Operation::get("/api/v1/stations/{id}/screens", "stationScreens")
@@ -212,7 +211,7 @@ fn menu() -> Vec<Operation> {
             "updateCategory",
             "deleteCategory",
         ],
-        "The menu's categories",
+        ("The menu's categories", "category"),
     );
     ops.extend(
         crud::<menu::MenuItem, menu::NewMenuItem, menu::MenuItemPatch>(
@@ -226,7 +225,10 @@ fn menu() -> Vec<Operation> {
                 "updateMenuItem",
                 "deleteMenuItem",
             ],
-            "The menu's items with live stock and modifiers",
+            (
+                "The menu's items with live stock and modifiers",
+                "menu item",
+            ),
         ),
     );
     // Guests read the menu of their table's restaurant.
@@ -309,7 +311,7 @@ fn tables() -> Vec<Operation> {
             "updateTable",
             "deleteTable",
         ],
-        "The floor's tables",
+        ("The floor's tables", "table"),
     );
     ops.extend([
         Operation::post("/api/v1/tables/{id}/guest-code", "rotateGuestCode")
@@ -342,7 +344,7 @@ fn staff() -> Vec<Operation> {
             "updateUser",
             "deleteUser",
         ],
-        "The restaurant's staff accounts",
+        ("The restaurant's staff accounts", "staff account"),
     );
     ops.extend([
         Operation::post("/api/v1/users/{id}/unlock", "unlockUser")

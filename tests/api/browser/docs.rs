@@ -26,8 +26,19 @@ async fn the_docs_page_shows_operations_with_their_fields() {
     // A path parameter of another operation.
     browser.click("details#order > summary").await;
     browser.wait_for("details#order table.params", "id").await;
+    // The WebSocket's frames, from /api/asyncapi.json.
+    browser
+        .click("details[id='client.order.place'] > summary")
+        .await;
+    let frame = browser
+        .wait_for("details[id='client.order.place'] .body", "idempotency_key")
+        .await;
+    assert!(frame.contains("lines"), "{frame}");
+    browser
+        .wait_for("details[id='server.event'] > summary", "hub → client")
+        .await;
     // The filter leaves only what matches.
-    browser.type_into("#filter", "refund").await;
+    browser.type_into("#filter", "payments/refunds").await;
     browser.wait_count("details.op:not(.hidden)", 1).await;
     browser.close().await;
 }
