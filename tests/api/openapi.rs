@@ -50,6 +50,41 @@ async fn the_hub_serves_the_generated_documents_and_the_docs_page() {
     assert!(page.text().await.unwrap().contains("/assets/docs.js"));
 }
 
+crate::both_backends!(whole_numbers_written_with_a_fraction_are_integers);
+
+/// The documents say `integer` (JSON Schema's: any number without a
+/// fraction), so `4.0` is 4; `4.5` is still refused, naming the field.
+async fn whole_numbers_written_with_a_fraction_are_integers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.tenant("floats").await;
+    let (status, table) = app
+        .post(
+            "/api/v1/tables",
+            Some(&t.owner),
+            serde_json::json!({"label": "F1", "seats": 4.0}),
+        )
+        .await;
+    assert_eq!(status, 201, "{table}");
+    assert_eq!(table["seats"], 4);
+    let reply = app
+        .post(
+            "/api/v1/tables",
+            Some(&t.owner),
+            serde_json::json!({"label": "F2", "seats": 4.5}),
+        )
+        .await;
+    assert_error(
+        &reply,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "VALIDATION_FAILED",
+    );
+    assert!(
+        reply.1["error"]["details"]["fields"]["seats"].is_array(),
+        "{}",
+        reply.1
+    );
+}
+
 /// Every path the router's modules declare (as written in `src/http`),
 /// with the prefix it is nested under; `/ws`, the pages and the documents
 /// themselves are not REST operations.
