@@ -352,6 +352,10 @@ async fn describe_pages(store: &Store, restaurant: i64, base_url: &str) -> anyho
             table.label
         ));
     }
+    out.push_str(&format!(
+        "  API docs        {base_url}/api/docs
+"
+    ));
     Ok(out)
 }
 

@@ -27,10 +27,34 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
             "must not contain a NUL character (U+0000)",
         ));
     }
+    let mut value = value;
+    integral_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         field_error(&path, &e.into_inner().to_string())
     })
+}
+
+/// Writes `2.0` as `2`: JSON Schema's `integer` (what the OpenAPI and
+/// AsyncAPI documents promise) is any number without a fraction, and some
+/// clients' JSON encoders write whole numbers with one; serde alone would
+/// refuse them for integer fields. Numbers with a fraction, or beyond
+/// 64 bits, are left as they are (and refused where an integer is due).
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // i64's range is [-2^63, 2^63); 2^63 itself is not in it.
+                if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// The path (as serde names it: `lines[0].note`) of the first string,

@@ -9,8 +9,10 @@
 //! This crate holds data shapes only: no I/O, no server logic.
 
 pub mod api;
+pub mod asyncapi;
 pub mod error;
 pub mod events;
+pub mod openapi;
 pub mod page;
 pub mod role;
 pub mod schema;

@@ -7,6 +7,7 @@
 //! and runs the transaction) and replies. Handlers never call storage.
 
 mod analytics;
+mod api_docs;
 mod audit;
 mod auth;
 mod checks;
@@ -101,6 +102,7 @@ pub fn router(state: AppState, options: HttpOptions) -> Router {
             allowed_origins: std::sync::Arc::new(options.allowed_origins.clone()),
         }))
         .merge(health::router())
+        .merge(api_docs::router())
         .merge(pages::router());
     if options.serve_metrics {
         router = router.merge(metrics::router(options.gateway.clone()));

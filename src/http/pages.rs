@@ -33,13 +33,15 @@ pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The pages, each under the path a person types or a QR code holds.
-pub const PAGES: [(&str, &str); 6] = [
+pub const PAGES: [(&str, &str); 7] = [
     ("/", "index.html"),
     ("/kds", "kds.html"),
     ("/expo", "expo.html"),
     ("/waiter", "waiter.html"),
     ("/dashboard", "dashboard.html"),
     ("/t/{code}", "table.html"),
+    // The REST and WebSocket documents, readable (see `api_docs`).
+    ("/api/docs", "docs.html"),
 ];
 
 pub fn router() -> Router<AppState> {

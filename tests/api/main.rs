@@ -26,6 +26,7 @@ mod metrics;
 mod mfa;
 mod modifiers;
 mod money;
+mod openapi;
 mod orders;
 mod parity;
 mod pg_backup;

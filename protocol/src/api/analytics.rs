@@ -238,7 +238,11 @@ pub enum GroupBy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyticsQuery {
+    /// The first business day, `YYYY-MM-DD`.
+    #[schemars(extend("format" = "date"))]
     pub from: String,
+    /// The last business day, `YYYY-MM-DD`.
+    #[schemars(extend("format" = "date"))]
     pub to: String,
     #[serde(default = "day")]
     pub group_by: GroupBy,

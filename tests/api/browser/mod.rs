@@ -14,6 +14,7 @@
 //! `docs/screens/` instead (the README shows those).
 
 mod dashboard;
+mod docs;
 mod flow;
 mod kitchen;
 mod session;

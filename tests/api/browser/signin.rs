@@ -44,7 +44,15 @@ async fn a_chef_signs_in_and_the_device_remembers_its_station() {
 #[tokio::test]
 async fn every_page_is_served_with_a_policy_without_inline_code() {
     let (app, _) = demo_hub().await;
-    for path in ["/", "/kds", "/expo", "/waiter", "/dashboard", "/t/ANYCODE"] {
+    for path in [
+        "/",
+        "/kds",
+        "/expo",
+        "/waiter",
+        "/dashboard",
+        "/t/ANYCODE",
+        "/api/docs",
+    ] {
         let res = app
             .http
             .get(format!("{}{path}", app.base))
