@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use anyhow::Context;
 use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;

@@ -7,8 +7,8 @@ mod ws_client;
 
 mod audit;
 mod auth;
-mod balancer;
 mod backup;
+mod balancer;
 mod browser;
 mod check_config;
 mod checks;

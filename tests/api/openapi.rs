@@ -89,7 +89,13 @@ async fn whole_numbers_written_with_a_fraction_are_integers(backend: Backend) {
 /// with the prefix it is nested under; `/ws`, the pages and the documents
 /// themselves are not REST operations.
 fn routed_paths() -> BTreeSet<String> {
-    let root_modules = ["health.rs", "ws.rs", "pages.rs", "api_docs.rs", "metrics.rs"];
+    let root_modules = [
+        "health.rs",
+        "ws.rs",
+        "pages.rs",
+        "api_docs.rs",
+        "metrics.rs",
+    ];
     // Not JSON resources: the socket, page assets, the documents themselves
     // and Prometheus' text exposition (docs/OPERATIONS.md describes it).
     let not_rest = [
