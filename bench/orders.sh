@@ -20,7 +20,7 @@ fi
 data=$(mktemp -d)
 args=(demo --data-dir "$data" --listen 127.0.0.1:18091 --ws-commands-per-sec 1000000 --ws-max-connections-per-user 100000)
 if [ "$backend" = postgres ]; then
-    url=postgres://postgres@127.0.0.1:5432/rhbench
+    url=postgres://postgres@127.0.0.1:5432/rhbench?sslmode=disable
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS rhbench" -c "CREATE DATABASE rhbench"
     args+=(--database-url "$url")
 fi

@@ -37,7 +37,7 @@ port=18092
 db=(--data-dir "$data")
 vacuum_cmd=true
 if [ "$backend" = postgres ]; then
-    url=postgres://postgres@127.0.0.1:5432/rhbench
+    url=postgres://postgres@127.0.0.1:5432/rhbench?sslmode=disable
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS rhbench" -c "CREATE DATABASE rhbench"
     db+=(--database-url "$url")
     vacuum_cmd='psql -q -h 127.0.0.1 -U postgres -d rhbench -c "VACUUM ANALYZE"'

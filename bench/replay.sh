@@ -30,7 +30,7 @@ args=(demo --data-dir "$data" --listen 127.0.0.1:18093 --ws-commands-per-sec 100
       --ws-max-connections-per-user 100000 --log warn)
 if [ "$backend" = postgres ]; then
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS rhreplay" -c "CREATE DATABASE rhreplay"
-    args+=(--database-url postgres://postgres@127.0.0.1:5432/rhreplay)
+    args+=(--database-url postgres://postgres@127.0.0.1:5432/rhreplay?sslmode=disable)
 fi
 "${RESTOHUB_BIN:-./target/release/restohub}" "${args[@]}" > "$data/hub.log" 2>&1 &
 hub=$!

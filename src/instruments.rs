@@ -357,7 +357,7 @@ fn role_index(role: Role) -> usize {
     ROLES.iter().position(|r| *r == role).unwrap_or(0)
 }
 
-/// Every metric the hub exposes, with its help text (docs/ops/metrics.md
+/// Every metric the hub exposes, with its help text (docs/OPERATIONS.md
 /// says more, and what to do when its alert fires).
 pub const DESCRIPTIONS: &[(&str, &str)] = &[
     ("restohub_build_info", "The running version (always 1)."),

@@ -352,7 +352,7 @@ async fn a_chain_behind_haproxy_misses_nothing_when_instances_die() {
         );
         assert_eq!(seen, truth, "screen {i} missed orders");
     }
-    // The figures of docs/ops/deployment.md (run with --nocapture).
+    // The figures of docs/OPERATIONS.md (run with --nocapture).
     eprintln!(
         "balancer: {total} orders in {load_took:.1?}, {} tries failed and were retried; hub2 \
          killed {:.1?} before the last ack, marked DOWN {marked_down:.1?} after the kill; hub3 \
