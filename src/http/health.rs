@@ -30,9 +30,21 @@ async fn live() -> Json<Health> {
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let database = check(async { state.store.ping().await.map_err(|e| e.to_string()) }).await;
     let redis = match &state.redis {
-        None => ComponentHealth {
-            status: ComponentState::Disabled,
-            error: None,
+        None => match state.node.broker_health() {
+            BrokerHealth::Local => ComponentHealth {
+                status: ComponentState::Disabled,
+                error: None,
+            },
+            // A Redis Cluster: the broker pings every master it receives
+            // from, so its word covers reachability too.
+            BrokerHealth::Up => ComponentHealth {
+                status: ComponentState::Up,
+                error: None,
+            },
+            BrokerHealth::Down(why) => ComponentHealth {
+                status: ComponentState::Down,
+                error: Some(why),
+            },
         },
         Some(client) => {
             let mut redis = check(ping_redis(client)).await;

@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod checks;
 mod cli;
+mod cluster;
 mod connections;
 mod corrupt;
 mod courses;
