@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use restohub::node::redis_cluster::{event_channel, presence_channel, shard_of, SHARDS};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::health::wait_until_ready;
 use crate::orders::{floor, Floor};
 use crate::scale::{collect, expo, place};
 use crate::support::*;
+use crate::ws_client::WsClient;
 
 /// One master of the private cluster.
 struct Master {
@@ -371,4 +372,49 @@ async fn losing_a_master_delays_but_loses_nothing() {
         apps[0].store.order_count(f.t.id).await.unwrap(),
         placed as i64
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_spans_instances_through_the_cluster() {
+    let cluster = PrivateCluster::start();
+    let apps = instances(&cluster, 2, "200").await;
+    let f = floor(&apps[0], "chain").await;
+    let kitchen = format!("kitchen:{}", f.t.id);
+    let (mut manager, _) = WsClient::join(&apps[0], &f.t.owner).await;
+    let before = manager
+        .command(json!({ "type": "presence", "room": kitchen }))
+        .await;
+    assert_eq!(before["members"], json!([]), "{before}");
+
+    // A kitchen screen comes online on the other instance.
+    let (_, chef) = apps[0].staff(&f.t, "chef").await;
+    let (screen, welcome) = WsClient::join(&apps[1], &chef).await;
+    let session = welcome["session_id"].clone();
+    let room = kitchen.clone();
+    let joined = manager
+        .next_matching(move |f| f["type"] == "presence.joined" && f["room"] == room.as_str())
+        .await;
+    assert_eq!(joined["member"]["session_id"], session);
+    let now = manager
+        .command(json!({ "type": "presence", "room": kitchen }))
+        .await;
+    let ids: Vec<&Value> = now["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["session_id"])
+        .collect();
+    assert_eq!(ids, [&session], "{now}");
+
+    // It closes: the manager is told, and the list is empty again.
+    drop(screen);
+    let room = kitchen.clone();
+    let left = manager
+        .next_matching(move |f| f["type"] == "presence.left" && f["room"] == room.as_str())
+        .await;
+    assert_eq!(left["member"]["session_id"], session);
+    let after = manager
+        .command(json!({ "type": "presence", "room": kitchen }))
+        .await;
+    assert_eq!(after["members"], json!([]), "{after}");
 }
