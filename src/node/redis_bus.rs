@@ -180,8 +180,8 @@ async fn live_members<C: ConnectionLike + Send>(
 /// queued: everything waiting goes out as pipelines, one round trip at a
 /// time, so an instance publishes more than one commit per Redis round
 /// trip (a PUBLISH per commit, each waiting for its reply under a lock,
-/// could not). A failed or timed-out pipeline is dropped and the
-/// connection remade; other instances read those events from the log.
+/// could not). A failed or timed-out pipeline is dropped; other instances
+/// read those events from the log.
 async fn publisher<D: Deployment>(
     deployment: Arc<D>,
     mut queued: mpsc::Receiver<(String, String)>,
@@ -206,6 +206,7 @@ async fn publisher<D: Deployment>(
             }
         }
         let c = conn.as_ref().expect("just connected");
+        let total = pipelines.len();
         let sent = futures::future::join_all(pipelines.into_iter().map(|pipe| {
             let mut c = c.clone();
             async move {
@@ -223,7 +224,12 @@ async fn publisher<D: Deployment>(
                 failed = failures.len(),
                 "publishing to Redis failed; other instances will read the log"
             );
-            conn = None;
+            // Remade only if nothing got through: in a cluster, one lost
+            // master fails its shards' pipelines while the connection
+            // still serves the others (and reconnects on its own).
+            if failures.len() == total {
+                conn = None;
+            }
         }
     }
 }

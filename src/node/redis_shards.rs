@@ -85,77 +85,117 @@ pub(super) async fn subscribe_all(
         shards.failed("no cluster nodes configured".into());
         return;
     };
-    // Where to ask for the slot owners: the seeds, then every master seen.
-    let mut known: Vec<ConnectionInfo> = seeds;
-    let mut pending: BTreeSet<u16> = (0..SHARDS).collect();
-    let mut running: JoinSet<Ended> = JoinSet::new();
-    // Each subscriber's shards, to take back even if it panicked.
-    let mut assigned: HashMap<tokio::task::Id, Vec<u16>> = HashMap::new();
-    let mut retry = FIRST_RETRY;
+    let mut supervisor = Supervisor {
+        template,
+        known: seeds,
+        pending: (0..SHARDS).collect(),
+        running: JoinSet::new(),
+        assigned: HashMap::new(),
+        instance,
+        handler,
+        shards,
+        retry: FIRST_RETRY,
+    };
     loop {
-        if !pending.is_empty() {
-            match owners(&known).await {
-                Ok(owners) => {
-                    let mut by_master: BTreeMap<Master, Vec<u16>> = BTreeMap::new();
-                    for &shard in &pending {
-                        match owners.get(&slot_of(shard)) {
-                            Some(master) => {
-                                by_master.entry(master.clone()).or_default().push(shard)
-                            }
-                            None => shards.failed(format!("no master serves shard {shard}")),
-                        }
-                    }
-                    for (master, list) in by_master {
-                        pending.retain(|s| !list.contains(s));
-                        let info = at(&template, &master);
-                        if !known.iter().any(|k| k.addr == info.addr) {
-                            known.push(info.clone());
-                        }
-                        let task = running.spawn(receive(
-                            info,
-                            list.clone(),
-                            instance.clone(),
-                            handler.clone(),
-                            shards.clone(),
-                        ));
-                        assigned.insert(task.id(), list);
-                    }
-                }
-                Err(e) => shards.failed(format!("cannot read the cluster's slots: {e}")),
+        supervisor.subscribe_pending().await;
+        supervisor.wait().await;
+    }
+}
+
+/// The subscribers, one per master, and the shards none is receiving.
+struct Supervisor {
+    /// Settings (user, password, TLS) for every node.
+    template: ConnectionInfo,
+    /// Where to ask for the slot owners: the seeds, then every master seen.
+    known: Vec<ConnectionInfo>,
+    pending: BTreeSet<u16>,
+    running: JoinSet<Ended>,
+    /// Each subscriber's shards, to take back even if it panicked.
+    assigned: HashMap<tokio::task::Id, Vec<u16>>,
+    instance: String,
+    handler: Arc<dyn BrokerHandler>,
+    shards: Arc<Shards>,
+    retry: Duration,
+}
+
+impl Supervisor {
+    /// Looks up the owners of the pending shards and starts a subscriber
+    /// on each of those masters.
+    async fn subscribe_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let owners = match owners(&self.known).await {
+            Ok(owners) => owners,
+            Err(e) => {
+                self.shards
+                    .failed(format!("cannot read the cluster's slots: {e}"));
+                return;
+            }
+        };
+        let mut by_master: BTreeMap<Master, Vec<u16>> = BTreeMap::new();
+        for &shard in &self.pending {
+            match owners.get(&slot_of(shard)) {
+                Some(master) => by_master.entry(master.clone()).or_default().push(shard),
+                None => self
+                    .shards
+                    .failed(format!("no master serves shard {shard}")),
             }
         }
-        if running.is_empty() {
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(LAST_RETRY);
-            continue;
+        for (master, list) in by_master {
+            self.pending.retain(|s| !list.contains(s));
+            let info = at(&self.template, &master);
+            if !self.known.iter().any(|k| k.addr == info.addr) {
+                self.known.push(info.clone());
+            }
+            let task = self.running.spawn(receive(
+                info,
+                list.clone(),
+                self.instance.clone(),
+                self.handler.clone(),
+                self.shards.clone(),
+            ));
+            self.assigned.insert(task.id(), list);
         }
-        let Some(ended) = running.join_next_with_id().await else {
-            continue;
+    }
+
+    /// Until a subscriber ends (its shards become pending again) or, while
+    /// shards are pending, until it is time to try them again.
+    async fn wait(&mut self) {
+        let ended = if self.running.is_empty() || !self.pending.is_empty() {
+            tokio::select! {
+                ended = self.running.join_next_with_id(), if !self.running.is_empty() => ended,
+                _ = tokio::time::sleep(self.retry) => {
+                    self.retry = (self.retry * 2).min(LAST_RETRY);
+                    return;
+                }
+            }
+        } else {
+            self.running.join_next_with_id().await
         };
         let (id, ended) = match ended {
-            Ok((id, ended)) => (id, ended),
-            Err(e) => {
+            None => return,
+            Some(Ok((id, ended))) => (id, ended),
+            Some(Err(e)) => {
                 tracing::error!(error = %e, "a Redis Cluster subscriber failed");
                 let why = format!("a subscriber failed: {e}");
-                (
-                    e.id(),
-                    Ended {
-                        was_subscribed: false,
-                        why,
-                    },
-                )
+                let ended = Ended {
+                    was_subscribed: false,
+                    why,
+                };
+                (e.id(), ended)
             }
         };
-        let lost = assigned.remove(&id).unwrap_or_default();
-        shards.mark(&lost, false);
-        pending.extend(lost);
-        shards.failed(ended.why);
-        retry = if ended.was_subscribed {
+        let lost = self.assigned.remove(&id).unwrap_or_default();
+        self.shards.mark(&lost, false);
+        self.pending.extend(lost);
+        self.shards.failed(ended.why);
+        self.retry = if ended.was_subscribed {
             FIRST_RETRY
         } else {
-            (retry * 2).min(LAST_RETRY)
+            (self.retry * 2).min(LAST_RETRY)
         };
-        tokio::time::sleep(retry).await;
+        tokio::time::sleep(self.retry).await;
     }
 }
 
