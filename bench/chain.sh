@@ -43,7 +43,8 @@ if [ "$backend" = postgres ]; then
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/rhchain?sslmode=disable
     pool=$(( 4 / instances )); [ "$pool" -ge 2 ] || pool=2
     export RESTOHUB_DB_MAX_CONNECTIONS=${RESTOHUB_DB_MAX_CONNECTIONS:-$pool}
-    if [ "$instances" -gt 1 ]; then export REDIS_URL=redis://127.0.0.1:6379; fi
+    # REDIS_URL (and RESTOHUB_REDIS_CLUSTER) set by the caller win: bench/cluster.sh.
+    if [ "$instances" -gt 1 ]; then export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}; fi
 fi
 "$hub" migrate > /dev/null
 seq 1 "$restaurants" | xargs -P 2 -I{} "$hub" create-owner \

@@ -206,6 +206,12 @@ pub struct Options {
     #[arg(long, env = "RESTOHUB_ALLOW_PLAINTEXT_DATASTORES", global = true)]
     pub allow_plaintext_datastores: bool,
 
+    /// REDIS_URL names a Redis Cluster (7.0 or later): one or more of its
+    /// nodes, comma separated, from which the hub learns the rest. Events
+    /// then travel on sharded pub/sub (SPUBLISH/SSUBSCRIBE).
+    #[arg(long, env = "RESTOHUB_REDIS_CLUSTER", global = true)]
+    pub redis_cluster: bool,
+
     /// HS256 signing secret for access tokens, at least 32 bytes. Required in
     /// production; in development one is generated and kept in --data-dir.
     #[arg(
@@ -545,6 +551,8 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// CA and client certificate for a rediss:// URL.
     pub redis_tls: crate::datastore_tls::RedisTls,
+    /// `redis_url` lists seed nodes of a Redis Cluster.
+    pub redis_cluster: bool,
     pub jwt_secret: Option<SecretString>,
     pub environment: Environment,
     pub allowed_origins: Vec<HeaderValue>,
@@ -591,20 +599,44 @@ impl Options {
             self.redis_client_cert_file.as_deref(),
             self.redis_client_key_file.as_deref(),
         )?;
-        match &self.redis_url {
-            Some(url) => {
+        let tls_files = self.redis_ca_file.is_some() || self.redis_client_cert_file.is_some();
+        match (&self.redis_url, self.redis_cluster) {
+            (Some(url), true) => {
+                let seeds = redis_cluster_seeds(url)?;
+                // The cluster's own connections are built by the cluster
+                // client, which this hub does not give TLS settings yet.
+                if tls_files
+                    || seeds
+                        .iter()
+                        .any(|s| matches!(s.addr, redis::ConnectionAddr::TcpTls { .. }))
+                {
+                    bail!("TLS to a Redis Cluster is not supported; use rediss:// with a single Redis server, or a private network");
+                }
+                if production && !self.allow_plaintext_datastores {
+                    for seed in &seeds {
+                        if let redis::ConnectionAddr::Tcp(host, _) = &seed.addr {
+                            if !crate::datastore_tls::is_local_host(host) {
+                                bail!("REDIS_URL names cluster nodes on another machine, which the hub reaches in plain text; refusing to start in production (--allow-plaintext-datastores if the network is private)");
+                            }
+                        }
+                    }
+                }
+            }
+            (Some(url), false) if url.expose_secret().contains(',') => bail!(
+                "REDIS_URL lists several servers; set RESTOHUB_REDIS_CLUSTER=true (--redis-cluster) if they are nodes of a Redis Cluster"
+            ),
+            (Some(url), false) => {
                 crate::datastore_tls::redis_client(url, &redis_tls)?;
             }
-            None if self.redis_ca_file.is_some() || self.redis_client_cert_file.is_some() => {
-                bail!("Redis TLS files are set but REDIS_URL is not")
-            }
-            None => {}
+            (None, true) => bail!(
+                "--redis-cluster needs REDIS_URL: one or more nodes of the cluster, comma separated"
+            ),
+            (None, false) if tls_files => bail!("Redis TLS files are set but REDIS_URL is not"),
+            (None, false) => {}
         }
         if production && !self.allow_plaintext_datastores {
-            crate::datastore_tls::refuse_plain_text(
-                self.database_url.as_ref(),
-                self.redis_url.as_ref(),
-            )?;
+            let single_redis = self.redis_url.as_ref().filter(|_| !self.redis_cluster);
+            crate::datastore_tls::refuse_plain_text(self.database_url.as_ref(), single_redis)?;
         }
         match &self.jwt_secret {
             Some(s) if s.expose_secret().len() < MIN_SECRET_BYTES && production => bail!(
@@ -692,6 +724,7 @@ impl Options {
             db_max_connections: self.db_max_connections,
             redis_url: self.redis_url.clone(),
             redis_tls,
+            redis_cluster: self.redis_cluster,
             jwt_secret: self.jwt_secret.clone(),
             environment: self.environment,
             allowed_origins,
@@ -759,6 +792,40 @@ impl Options {
 
 /// An origin whose host is this machine: the host is parsed, so
 /// `http://localhost.evil.com` or `http://localhost@evil.com` is not one.
+/// The seed nodes of a Redis Cluster named in REDIS_URL (comma separated).
+/// The error never repeats the URL: it may hold a password.
+pub fn redis_cluster_seeds(url: &SecretString) -> anyhow::Result<Vec<redis::ConnectionInfo>> {
+    use redis::IntoConnectionInfo;
+    let mut seeds = Vec::new();
+    for (n, seed) in url.expose_secret().split(',').enumerate() {
+        let seed = seed.trim();
+        if seed.is_empty() {
+            bail!(
+                "REDIS_URL has an empty entry (node {}) in its list of cluster nodes",
+                n + 1
+            );
+        }
+        let info = seed.into_connection_info().map_err(|e| {
+            anyhow::anyhow!("REDIS_URL node {} is not a valid redis:// URL: {e}", n + 1)
+        })?;
+        if matches!(info.addr, redis::ConnectionAddr::Unix(_)) {
+            bail!(
+                "REDIS_URL node {} is a Unix socket; cluster nodes are reached over TCP",
+                n + 1
+            );
+        }
+        if info.redis.db != 0 {
+            bail!(
+                "REDIS_URL node {} names database {}; a Redis Cluster has only database 0",
+                n + 1,
+                info.redis.db
+            );
+        }
+        seeds.push(info);
+    }
+    Ok(seeds)
+}
+
 fn is_loopback_origin(origin: &str) -> bool {
     let Ok(url) = url::Url::parse(origin) else {
         return false;
@@ -850,6 +917,51 @@ mod tests {
         for flag in ["--header-read-timeout-secs", "--idle-timeout-secs"] {
             let err = parse(&[flag, "0"]).unwrap_err();
             assert!(err.to_string().contains("at least 1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_redis_cluster_is_named_by_its_seed_nodes() {
+        let config = parse(&[
+            "--redis-cluster",
+            "--redis-url",
+            "redis://:pw@10.0.0.1:7000, redis://:pw@10.0.0.2:7000",
+        ])
+        .unwrap();
+        assert!(config.redis_cluster);
+        let seeds = redis_cluster_seeds(config.redis_url.as_ref().unwrap()).unwrap();
+        assert_eq!(seeds.len(), 2);
+        assert_eq!(
+            seeds[1].addr,
+            redis::ConnectionAddr::Tcp("10.0.0.2".into(), 7000)
+        );
+        let refused = [
+            (vec!["--redis-cluster"], "needs REDIS_URL"),
+            (
+                vec!["--redis-url", "redis://a:7000,redis://b:7000"],
+                "RESTOHUB_REDIS_CLUSTER",
+            ),
+            (
+                vec![
+                    "--redis-cluster",
+                    "--redis-url",
+                    "redis://a:7000,,redis://b",
+                ],
+                "empty entry (node 2)",
+            ),
+            (
+                vec!["--redis-cluster", "--redis-url", "redis://:secret-pw@a/3"],
+                "only database 0",
+            ),
+            (
+                vec!["--redis-cluster", "--redis-url", "http://:secret-pw@a"],
+                "node 1 is not a valid",
+            ),
+        ];
+        for (args, reason) in refused {
+            let err = format!("{:#}", parse(&args).unwrap_err());
+            assert!(err.contains(reason), "{args:?}: {err}");
+            assert!(!err.contains("secret-pw"), "the password leaked: {err}");
         }
     }
 

@@ -203,7 +203,7 @@ pub fn install_crypto_provider() {
 
 /// This machine: `localhost`, a loopback address, or a Unix socket's
 /// directory.
-fn is_local_host(host: &str) -> bool {
+pub fn is_local_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost"
         || host.starts_with('/')

@@ -15,6 +15,7 @@ use crate::gateway::Gateway;
 use crate::http::HttpOptions;
 use crate::node::broker::{Broker, LocalBroker};
 use crate::node::redis::RedisBroker;
+use crate::node::redis_cluster::{cluster_client, RedisClusterBroker};
 use crate::node::Node;
 use crate::state::{AppState, Settings};
 use crate::storage::{Location, Store};
@@ -68,17 +69,32 @@ impl Hub {
         };
         let secret = crate::secret::jwt_secret(config)?;
         let redis = match &config.redis_url {
-            Some(url) => Some(crate::datastore_tls::redis_client(url, &config.redis_tls)?),
-            None => None,
+            Some(url) if !config.redis_cluster => {
+                Some(crate::datastore_tls::redis_client(url, &config.redis_tls)?)
+            }
+            _ => None,
+        };
+        // A Redis Cluster: its health is the broker's (every shard
+        // subscribed), not one server's PING.
+        let cluster = match &config.redis_url {
+            Some(url) if config.redis_cluster => {
+                let seeds = crate::config::redis_cluster_seeds(url)?;
+                let client = cluster_client(&seeds).context("invalid Redis Cluster settings")?;
+                Some((client, seeds))
+            }
+            _ => None,
         };
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         let node = Node::new(
             config.gateway.queue_capacity,
             Arc::new(store.clone()),
             |instance| -> Arc<dyn Broker> {
-                match &redis {
-                    Some(client) => Arc::new(RedisBroker::new(client.clone(), instance)),
-                    None => Arc::new(LocalBroker),
+                match (&redis, cluster) {
+                    (Some(client), _) => Arc::new(RedisBroker::new(client.clone(), instance)),
+                    (None, Some((client, seeds))) => {
+                        Arc::new(RedisClusterBroker::new(client, seeds, instance))
+                    }
+                    (None, None) => Arc::new(LocalBroker),
                 }
             },
             metrics,

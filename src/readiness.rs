@@ -67,7 +67,14 @@ pub async fn check(state: &AppState) -> BTreeMap<String, ComponentHealth> {
         outcome(async { state.store.ping().await.map_err(|e| e.to_string()) }).await;
     let database = state.readiness.observe("database", status, error, now());
     let (status, error) = match &state.redis {
-        None => (ComponentState::Disabled, None),
+        // No single server to ping: either no Redis at all, or a Redis
+        // Cluster, whose broker pings every master it receives from, so its
+        // word covers reachability too.
+        None => match state.node.broker_health() {
+            BrokerHealth::Local => (ComponentState::Disabled, None),
+            BrokerHealth::Up => (ComponentState::Up, None),
+            BrokerHealth::Down(why) => (ComponentState::Down, Some(why)),
+        },
         Some(client) => match outcome(ping_redis(client)).await {
             // Reachable is not enough: this instance must be receiving events.
             (ComponentState::Up, _) => match state.node.broker_health() {

@@ -13,6 +13,7 @@ mod browser;
 mod check_config;
 mod checks;
 mod cli;
+mod cluster;
 mod connections;
 mod corrupt;
 mod courses;

@@ -104,7 +104,12 @@ async fn instances(redis: &PrivateRedis, n: usize) -> Vec<Arc<TestApp>> {
 
 /// Reads events until `n` of `kind` have arrived; checks prev continuity
 /// and strictly increasing seq; returns every (seq, kind).
-async fn collect(ws: &mut WsClient, start: u64, kind: &str, n: usize) -> Vec<(u64, String)> {
+pub(crate) async fn collect(
+    ws: &mut WsClient,
+    start: u64,
+    kind: &str,
+    n: usize,
+) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     let mut last = start;
     let mut count = 0;
@@ -129,12 +134,12 @@ async fn collect(ws: &mut WsClient, start: u64, kind: &str, n: usize) -> Vec<(u6
     out
 }
 
-async fn place(app: &TestApp, f: &Floor, token: &str, key: String) -> StatusCode {
+pub(crate) async fn place(app: &TestApp, f: &Floor, token: &str, key: String) -> StatusCode {
     let body = json!({ "idempotency_key": key, "table_id": f.t1, "source": "dine_in", "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
     app.post("/api/v1/orders", Some(token), body).await.0
 }
 
-async fn expo(app: &TestApp, token: &str) -> (WsClient, u64) {
+pub(crate) async fn expo(app: &TestApp, token: &str) -> (WsClient, u64) {
     let (ws, welcome) = WsClient::join(app, token).await;
     (ws, welcome["seq"].as_u64().unwrap())
 }

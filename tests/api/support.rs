@@ -156,6 +156,9 @@ pub fn test_config(db: &TestDb, extra: &[&str]) -> Config {
     if !extra.contains(&"--redis-url") {
         cli.options.redis_url = None;
     }
+    if !extra.contains(&"--redis-cluster") {
+        cli.options.redis_cluster = false;
+    }
     cli.options.jwt_secret = Some(SecretString::from(
         "test-secret-of-at-least-thirty-two-bytes",
     ));
