@@ -532,6 +532,15 @@ pub struct Options {
     pub backup_keep: usize,
 }
 
+/// When and where scheduled backups are taken, and how many are kept.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub every: Duration,
+    pub dir: PathBuf,
+    /// The newest this many backups are kept; older ones are deleted.
+    pub keep: usize,
+}
+
 /// Where the hub keeps its data.
 #[derive(Debug, Clone)]
 pub enum Database {
@@ -574,7 +583,7 @@ pub struct Config {
     pub audit_retention: Option<Duration>,
     pub screens: crate::app::screens::ScreenSettings,
     /// Scheduled backups while serving (SQLite only).
-    pub backup: Option<crate::ops::schedule::BackupSchedule>,
+    pub backup: Option<BackupSchedule>,
 }
 
 impl Options {
@@ -760,10 +769,7 @@ impl Options {
         })
     }
 
-    fn backup_schedule(
-        &self,
-        database: &Database,
-    ) -> anyhow::Result<Option<crate::ops::schedule::BackupSchedule>> {
+    fn backup_schedule(&self, database: &Database) -> anyhow::Result<Option<BackupSchedule>> {
         let Some(every) = self.backup_every else {
             return Ok(None);
         };
@@ -779,7 +785,7 @@ impl Options {
         if self.backup_keep == 0 {
             bail!("--backup-keep must be at least 1");
         }
-        Ok(Some(crate::ops::schedule::BackupSchedule {
+        Ok(Some(BackupSchedule {
             every,
             dir: self
                 .backup_dir

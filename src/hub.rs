@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::auth::{Passwords, RevocationIndex, TokenKeys};
@@ -18,7 +17,6 @@ use crate::node::redis::RedisBroker;
 use crate::node::redis_cluster::{cluster_client, RedisClusterBroker};
 use crate::node::Node;
 use crate::state::{AppState, Settings};
-use crate::storage::{Location, Store};
 
 pub struct Hub {
     pub state: AppState,
@@ -38,25 +36,13 @@ pub struct Hub {
     backups: Option<(std::path::PathBuf, crate::ops::schedule::BackupSchedule)>,
 }
 
-/// Opens the database the configuration names (no migrations).
-pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let location = match &config.database {
-        Database::SqliteFile(path) => Location::SqliteFile(path),
-        Database::Postgres(url) => {
-            if let Some(warning) = crate::datastore_tls::postgres_warning(url) {
-                tracing::warn!("{warning}");
-            }
-            Location::Postgres(url.expose_secret())
-        }
-    };
-    Store::connect(location, config.db_max_connections).await
-}
-
 impl Hub {
     /// Connects, migrates, loads the signing secret: everything but listening.
     pub async fn open(config: &Config, clock: SharedClock) -> anyhow::Result<Hub> {
         let metrics = Arc::new(crate::instruments::Metrics::new(clock.clone()));
-        let store = open_store(config).await?.instrumented(metrics.db_meters());
+        let store = crate::ops::open_store(config)
+            .await?
+            .instrumented(metrics.db_meters());
         store.migrate().await?;
         // Bound now, so a taken address fails the start, not a later scrape.
         let metrics_listener = match config.metrics_listen {
@@ -215,7 +201,7 @@ impl Hub {
                 async move { stop.cancelled().await },
             ))
         });
-        let readiness = tokio::spawn(crate::readiness::watch(self.state.clone()));
+        let readiness = tokio::spawn(crate::readiness::watch(self.state.dependencies()));
         let backups = self.backups.map(|(database, schedule)| {
             tokio::spawn(crate::ops::schedule::take_backups(database, schedule))
         });

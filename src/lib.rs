@@ -33,7 +33,8 @@ use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuditCommand, Cli, Command, Config, Environment};
-use crate::hub::{open_store, shutdown_signal, Hub};
+use crate::hub::{shutdown_signal, Hub};
+use crate::ops::open_store;
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -11,8 +11,10 @@ use std::time::Duration;
 use restohub_protocol::api::health::{ComponentHealth, ComponentState};
 use restohub_protocol::Timestamp;
 
+use crate::clock::SharedClock;
 use crate::node::broker::BrokerHealth;
-use crate::state::AppState;
+use crate::node::Node;
+use crate::storage::Store;
 
 /// How long one check may take before the component counts as down.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -60,8 +62,19 @@ impl Readiness {
     }
 }
 
+/// What readiness checks, and where it records what it saw (from
+/// `AppState::dependencies`).
+pub struct Dependencies {
+    pub store: Store,
+    /// Present for a single Redis server (not for a Redis Cluster).
+    pub redis: Option<redis::Client>,
+    pub node: Node,
+    pub clock: SharedClock,
+    pub readiness: std::sync::Arc<Readiness>,
+}
+
 /// Checks every component now and records the outcome.
-pub async fn check(state: &AppState) -> BTreeMap<String, ComponentHealth> {
+pub async fn check(state: &Dependencies) -> BTreeMap<String, ComponentHealth> {
     let now = || state.clock.now_ms();
     let (status, error) =
         outcome(async { state.store.ping().await.map_err(|e| e.to_string()) }).await;
@@ -93,7 +106,7 @@ pub async fn check(state: &AppState) -> BTreeMap<String, ComponentHealth> {
 
 /// Checks every [`WATCH_EVERY`], so changes are stamped when they happen
 /// even when nobody asks.
-pub async fn watch(state: AppState) {
+pub async fn watch(state: Dependencies) {
     let mut every = tokio::time::interval(WATCH_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -34,6 +34,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What `/health/ready` and the readiness watcher check.
+    pub fn dependencies(&self) -> crate::readiness::Dependencies {
+        crate::readiness::Dependencies {
+            store: self.store.clone(),
+            redis: self.redis.clone(),
+            node: self.node.clone(),
+            clock: self.clock.clone(),
+            readiness: self.readiness.clone(),
+        }
+    }
+
     /// After a commit: deliver to this instance's sessions now, and hand the
     /// events to the other instances without making the caller wait.
     pub async fn publish(&self, events: Vec<crate::events::Event>) {

@@ -25,7 +25,7 @@ async fn live() -> Json<Health> {
 }
 
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let components = crate::readiness::check(&state).await;
+    let components = crate::readiness::check(&state.dependencies()).await;
     let all_up = components
         .values()
         .all(|c| c.status != ComponentState::Down);

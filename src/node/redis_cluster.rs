@@ -27,31 +27,8 @@ use restohub_protocol::ws::{Member, Room};
 use super::broker::{Broker, BrokerCounts, BrokerHandler, BrokerHealth, PresenceNote};
 use super::redis_bus::{Bus, Deployment};
 use super::redis_shards::{self, Shards};
+pub use super::redis_shards::{event_channel, presence_channel, shard_of, SHARDS};
 use crate::events::Event;
-
-/// Shard channels per kind. Every instance must use the same number (it is
-/// part of the wire format between instances); 16 spread over 3 masters as
-/// 6/6/4, and over more masters as they are added.
-pub const SHARDS: u16 = 16;
-
-/// The shard a restaurant's events and presence travel on.
-pub fn shard_of(restaurant_id: i64) -> u16 {
-    restaurant_id.rem_euclid(i64::from(SHARDS)) as u16
-}
-
-pub fn event_channel(shard: u16) -> String {
-    format!("restohub:events:{{{shard}}}")
-}
-
-pub fn presence_channel(shard: u16) -> String {
-    format!("restohub:presence:{{{shard}}}")
-}
-
-/// The cluster slot of shard `shard`'s channels (CRC16 of the hash tag, as
-/// Redis computes it).
-pub fn slot_of(shard: u16) -> u16 {
-    crc16::State::<crc16::XMODEM>::calculate(shard.to_string().as_bytes()) % 16384
-}
 
 /// A Redis Cluster reached through the cluster client, which follows slot
 /// moves and reconnects on its own.
@@ -169,6 +146,7 @@ impl Broker for RedisClusterBroker {
 
 #[cfg(test)]
 mod tests {
+    use super::super::redis_shards::slot_of;
     use super::*;
 
     #[test]

@@ -21,7 +21,30 @@ use tokio::task::JoinSet;
 
 use super::broker::{BrokerHandler, BrokerHealth};
 use super::redis_bus::{forward_events, forward_presence};
-use super::redis_cluster::{event_channel, presence_channel, slot_of, SHARDS};
+
+/// Shard channels per kind. Every instance must use the same number (it is
+/// part of the wire format between instances); 16 spread over 3 masters as
+/// 6/6/4, and over more masters as they are added.
+pub const SHARDS: u16 = 16;
+
+/// The shard a restaurant's events and presence travel on.
+pub fn shard_of(restaurant_id: i64) -> u16 {
+    restaurant_id.rem_euclid(i64::from(SHARDS)) as u16
+}
+
+pub fn event_channel(shard: u16) -> String {
+    format!("restohub:events:{{{shard}}}")
+}
+
+pub fn presence_channel(shard: u16) -> String {
+    format!("restohub:presence:{{{shard}}}")
+}
+
+/// The cluster slot of shard `shard`'s channels (CRC16 of the hash tag, as
+/// Redis computes it).
+pub fn slot_of(shard: u16) -> u16 {
+    crc16::State::<crc16::XMODEM>::calculate(shard.to_string().as_bytes()) % 16384
+}
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often a subscriber checks that its master still answers: a master

@@ -74,7 +74,7 @@ async fn database(config: &Config) -> Result<String, String> {
         Database::SqliteFile(path) => format!("SQLite {}", path.display()),
         Database::Postgres(_) => "PostgreSQL".to_owned(),
     };
-    let opened = tokio::time::timeout(REACH_TIMEOUT, crate::hub::open_store(config)).await;
+    let opened = tokio::time::timeout(REACH_TIMEOUT, super::open_store(config)).await;
     let store = match opened {
         Ok(Ok(store)) => store,
         Ok(Err(e)) => return Err(format!("{which}: {}", why(e))),

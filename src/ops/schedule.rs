@@ -3,18 +3,9 @@
 //! never taking the hub down with it.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::backup::{backup, Written};
-
-/// When and where scheduled backups are taken, and how many are kept.
-#[derive(Debug, Clone)]
-pub struct BackupSchedule {
-    pub every: Duration,
-    pub dir: PathBuf,
-    /// The newest this many backups are kept; older ones are deleted.
-    pub keep: usize,
-}
+pub use crate::config::BackupSchedule;
 
 const PREFIX: &str = "restohub-";
 const SUFFIX: &str = ".db";
