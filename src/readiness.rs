@@ -23,12 +23,35 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// The last status seen of each component, and when it began.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Readiness {
     seen: Mutex<BTreeMap<&'static str, ComponentHealth>>,
+    /// The connection Redis is pinged on, kept between checks (a check a
+    /// second would otherwise open a connection, and a TLS session, each
+    /// time); dropped after a failure and made again by the next check.
+    redis: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
 }
 
 impl Readiness {
+    async fn ping_redis(&self, client: &redis::Client) -> Result<(), String> {
+        let mut cached = self.redis.lock().await;
+        // Taken out while in use: a check that fails, or is cut off by its
+        // timeout, leaves none behind, so the next one connects afresh.
+        let mut conn = match cached.take() {
+            Some(conn) => conn,
+            None => client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|e| e.to_string())?,
+        };
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        *cached = Some(conn);
+        Ok(())
+    }
+
     /// Records a check's outcome at `now_ms`; the status keeps its `since`
     /// unless it changed. Returns what is now known of the component.
     pub fn observe(
@@ -88,7 +111,7 @@ pub async fn check(state: &Dependencies) -> BTreeMap<String, ComponentHealth> {
             BrokerHealth::Up => (ComponentState::Up, None),
             BrokerHealth::Down(why) => (ComponentState::Down, Some(why)),
         },
-        Some(client) => match outcome(ping_redis(client)).await {
+        Some(client) => match outcome(state.readiness.ping_redis(client)).await {
             // Reachable is not enough: this instance must be receiving events.
             (ComponentState::Up, _) => match state.node.broker_health() {
                 BrokerHealth::Down(why) => (ComponentState::Down, Some(why)),
@@ -113,18 +136,6 @@ pub async fn watch(state: Dependencies) {
         every.tick().await;
         check(&state).await;
     }
-}
-
-async fn ping_redis(client: &redis::Client) -> Result<(), String> {
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(|e| e.to_string())?;
-    redis::cmd("PING")
-        .query_async::<String>(&mut conn)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 async fn outcome(
