@@ -379,6 +379,18 @@ pub struct Options {
     #[arg(long, env = "RESTOHUB_WS_QUEUE", default_value_t = 256, global = true)]
     pub ws_queue: usize,
 
+    /// A session writes to its socket at most once per this many
+    /// milliseconds: frames that come sooner wait for the next write and go
+    /// out together (one system call instead of one each). The first frame
+    /// after a quiet spell goes out at once. 0: write every frame at once.
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_COALESCE_MS",
+        default_value_t = 0,
+        global = true
+    )]
+    pub ws_coalesce_ms: u64,
+
     /// Commands per second per WebSocket (bursts of twice that are allowed).
     #[arg(
         long,
@@ -703,6 +715,9 @@ impl Options {
         if self.screen_alert_ms < 1000 || self.screen_alert_ms > 3_600_000 {
             bail!("--screen-alert-ms must be between 1000 and 3600000");
         }
+        if self.ws_coalesce_ms > 1000 {
+            bail!("--ws-coalesce-ms must be at most 1000");
+        }
         if self.ws_max_message_bytes < 1024 {
             bail!("--ws-max-message-bytes must be at least 1024");
         }
@@ -712,6 +727,7 @@ impl Options {
             heartbeat_interval: Duration::from_millis(self.ws_heartbeat_ms),
             max_message_bytes: self.ws_max_message_bytes,
             queue_capacity: self.ws_queue,
+            coalesce: Duration::from_millis(self.ws_coalesce_ms),
             commands_per_second: per_second,
             command_burst: per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1)),
             max_connections: self.ws_max_connections,

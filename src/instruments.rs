@@ -112,6 +112,7 @@ pub struct Metrics {
     started: Instant,
     sessions: [Gauge; ROLES.len()],
     frames_sent: Counter,
+    writes: Counter,
     bytes_sent: Counter,
     resumes_replayed: Counter,
     resumes_resynced: Counter,
@@ -184,6 +185,7 @@ impl Metrics {
         Metrics {
             sessions,
             frames_sent: counter("restohub_ws_frames_sent_total"),
+            writes: counter("restohub_ws_writes_total"),
             bytes_sent: counter("restohub_ws_bytes_sent_total"),
             resumes_replayed: resumes("replayed"),
             resumes_resynced: resumes("resync"),
@@ -225,8 +227,9 @@ impl Metrics {
         self.sessions[role_index(role)].decrement(1.0);
     }
 
-    /// Frames written to a client's socket, and their bytes.
+    /// Frames written to a client's socket in one write, and their bytes.
     pub fn frames_sent(&self, frames: u64, bytes: u64) {
+        self.writes.increment(1);
         self.frames_sent.increment(frames);
         self.bytes_sent.increment(bytes);
     }
@@ -367,6 +370,7 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
     ("restohub_ws_sessions", "Authenticated WebSocket sessions, by role."),
     ("restohub_ws_frames_sent_total", "WebSocket frames written to clients from their sessions' queues."),
     ("restohub_ws_bytes_sent_total", "Bytes of those frames (the payloads)."),
+    ("restohub_ws_writes_total", "Writes of queued frames to clients' sockets (frames per write = frames / writes)."),
     ("restohub_ws_events_queued_total", "Event frames queued to sessions (one per recipient)."),
     ("restohub_ws_slow_consumers_total", "Sessions cut off because their outbound queue was full."),
     ("restohub_ws_max_queue_depth", "The most frames ever waiting in one session's queue."),

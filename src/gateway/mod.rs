@@ -36,6 +36,8 @@ pub struct GatewaySettings {
     pub max_message_bytes: usize,
     /// Frames a session may have waiting before it counts as a slow consumer.
     pub queue_capacity: usize,
+    /// A session writes at most once per this long (0: every frame at once).
+    pub coalesce: Duration,
     pub commands_per_second: NonZeroU32,
     pub command_burst: NonZeroU32,
     pub max_connections: usize,

@@ -18,6 +18,7 @@ use super::resume::{replay, Replay};
 use super::{ConnectionSlot, Gateway, UserConnection};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::node::SessionHandle;
 use crate::state::AppState;
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -52,13 +53,12 @@ pub async fn run(
     };
     let Ready {
         mut conn,
-        rx,
         counted,
         greeted,
     } = ready;
     let session = conn.session.clone();
     let code = if greeted {
-        Box::pin(conn.serve(&mut sink, &mut stream, rx)).await
+        Box::pin(conn.serve(&mut sink, &mut stream)).await
     } else {
         0
     };
@@ -82,7 +82,6 @@ pub async fn run(
 /// A session that passed its handshake.
 struct Ready {
     conn: Connection,
-    rx: tokio::sync::mpsc::Receiver<Utf8Bytes>,
     /// The account's (or guest session's) connection, counted until dropped.
     counted: UserConnection,
     /// The welcome (and any replay) went out.
@@ -171,7 +170,7 @@ async fn handshake(
         },
         None => None,
     };
-    let (session, rx) = node.register(caller.restaurant_id, member, hello.since);
+    let session = node.register(caller.restaurant_id, member, hello.since);
     let seq = node.join_all(&session, &joined, hello.since);
     let replay = match replay(&state, &caller, &joined, hello.since, seq).await {
         Ok(replay) => replay,
@@ -221,7 +220,6 @@ async fn handshake(
     }
     Some(Ready {
         conn,
-        rx,
         counted,
         greeted,
     })
@@ -229,18 +227,21 @@ async fn handshake(
 
 impl Connection {
     /// The main loop; returns the close code to send (0: none, peer gone).
-    async fn serve(
-        &mut self,
-        sink: &mut Sink,
-        stream: &mut Stream,
-        mut rx: tokio::sync::mpsc::Receiver<Utf8Bytes>,
-    ) -> u16 {
+    ///
+    /// Queued frames go out before anything else is looked at, all that
+    /// wait in one write. With a coalescing window, a write that comes
+    /// sooner than the window after the last one waits for it, so frames
+    /// arriving in between leave together; the first frame after a quiet
+    /// spell goes at once.
+    async fn serve(&mut self, sink: &mut Sink, stream: &mut Stream) -> u16 {
         let settings = self.gateway.settings.clone();
+        let session = self.session.clone();
         let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
         heartbeat.tick().await;
         let mut last_heard = Instant::now();
-        let kill = self.session.killed();
         let shutdown = self.gateway.shutdown.clone();
+        let shutdown = shutdown.cancelled();
+        tokio::pin!(shutdown);
         let mut revocations = self.state.revoked.subscribe();
         // A revocation taken in after the hello's check but before this
         // subscription (while the welcome and a first dashboard were being
@@ -249,7 +250,34 @@ impl Connection {
         let mut expires_at = self.caller.expires_at;
         let expiry = tokio::time::sleep_until(self.deadline(expires_at));
         tokio::pin!(expiry);
+        // When the next write may go (coalescing), and whether frames wait
+        // for it.
+        let mut next_write = Instant::now();
+        let mut holding = false;
+        let hold = tokio::time::sleep_until(next_write);
+        tokio::pin!(hold);
         loop {
+            if session.kill_code() != 0 {
+                return session.kill_code();
+            }
+            if !holding && session.has_frames() {
+                let now = Instant::now();
+                if now < next_write {
+                    holding = true;
+                    hold.as_mut().reset(next_write);
+                } else {
+                    let sent = tokio::select! {
+                        r = write_queued(sink, &session, &self.node.metrics) => r,
+                        _ = &mut shutdown => return close::SERVICE_RESTART,
+                    };
+                    match sent {
+                        Written::Done => next_write = Instant::now() + settings.coalesce,
+                        Written::Killed(code) => return code,
+                        Written::Gone => return 0,
+                    }
+                    continue;
+                }
+            }
             if self.caller.expires_at != expires_at {
                 // `auth.refresh` gave the socket a new token.
                 expires_at = self.caller.expires_at;
@@ -257,15 +285,17 @@ impl Connection {
             }
             tokio::select! {
                 biased;
-                _ = kill.cancelled() => return self.session.kill_code(),
-                _ = shutdown.cancelled() => return close::SERVICE_RESTART,
+                // A new frame or the kick: the top of the loop looks.
+                _ = session.rung(), if !holding => {}
+                _ = &mut hold, if holding => holding = false,
+                _ = &mut shutdown => return close::SERVICE_RESTART,
                 Ok(()) = revocations.changed() => {
                     if !self.state.revoked.admits(&self.caller) {
                         // What the change that ended the session announced
                         // (the order closed, the table cleared) is already
                         // queued: it goes out first, briefly.
                         let flush = async {
-                            while let Ok(frame) = rx.try_recv() {
+                            for frame in session.take() {
                                 sink.feed(Message::Text(frame)).await?;
                             }
                             sink.flush().await
@@ -275,18 +305,6 @@ impl Connection {
                     }
                 }
                 _ = &mut expiry => return close::TOKEN_EXPIRED,
-                Some(frame) = rx.recv() => {
-                    // A client that stops reading blocks this send; the kill
-                    // (slow consumer) or shutdown still ends it.
-                    let sent = tokio::select! {
-                        r = send_queued(sink, frame, &mut rx, &self.node.metrics) => r.is_ok(),
-                        _ = kill.cancelled() => return self.session.kill_code(),
-                        _ = shutdown.cancelled() => return close::SERVICE_RESTART,
-                    };
-                    if !sent {
-                        return 0;
-                    }
-                }
                 incoming = stream.next() => {
                     let message = match incoming {
                         None => return 0,
@@ -478,32 +496,58 @@ fn text(message: &ServerMessage) -> Message {
     ))
 }
 
-/// Frames written with one flush at most: bounds the time a session spends
-/// writing before it looks at its socket and timers again.
-const WRITE_BATCH: usize = 64;
+/// How a write of the queued frames ended.
+enum Written {
+    Done,
+    /// The session was kicked (a slow consumer) while the write waited on
+    /// the client: end with this code.
+    Killed(u16),
+    /// The client is gone.
+    Gone,
+}
 
-/// Writes `first` and the frames already queued behind it (up to
-/// [`WRITE_BATCH`]) with one flush, so a session that falls behind (a burst,
-/// a busy instance) catches up in one write instead of one per frame; with
-/// nothing queued it is a plain send.
-async fn send_queued(
+/// Writes every frame waiting in the session's queue with one flush, so a
+/// session that falls behind (a burst, a busy instance, a coalescing
+/// window) catches up in one write instead of one per frame. A client that
+/// stops reading blocks the write; the kick that a full queue then causes
+/// still ends it.
+async fn write_queued(
     sink: &mut Sink,
-    first: Utf8Bytes,
-    rx: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    session: &SessionHandle,
     metrics: &crate::instruments::Metrics,
-) -> Result<(), axum::Error> {
-    let (mut frames, mut bytes) = (1, first.len() as u64);
-    sink.feed(Message::Text(first)).await?;
-    for _ in 1..WRITE_BATCH {
-        let Ok(frame) = rx.try_recv() else { break };
-        frames += 1;
-        bytes += frame.len() as u64;
-        sink.feed(Message::Text(frame)).await?;
+) -> Written {
+    let frames = session.take();
+    let (count, bytes) = (
+        frames.len() as u64,
+        frames.iter().map(|f| f.len() as u64).sum(),
+    );
+    let write = async {
+        for frame in frames {
+            sink.feed(Message::Text(frame)).await?;
+        }
+        sink.flush().await
+    };
+    tokio::pin!(write);
+    loop {
+        tokio::select! {
+            biased;
+            written = &mut write => {
+                if written.is_err() {
+                    return Written::Gone;
+                }
+                // Counted once written: a batch the client never took is not "sent".
+                metrics.frames_sent(count, bytes);
+                return Written::Done;
+            }
+            // Rung by frames queued meanwhile (they wait for the next write)
+            // or by the kick.
+            _ = session.rung() => {
+                if session.kill_code() != 0 {
+                    return Written::Killed(session.kill_code());
+                }
+            }
+        }
     }
-    sink.flush().await?;
-    // Counted once written: a batch the client never took is not "sent".
-    metrics.frames_sent(frames, bytes);
-    Ok(())
 }
 
 /// The closing handshake: send a close frame (code 0: just answer the

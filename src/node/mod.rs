@@ -31,10 +31,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
 use restohub_protocol::ws::{Member, Room};
-use tokio::sync::mpsc;
 
 use crate::events::Event;
 use broker::{Broker, BrokerHandler, BrokerHealth};
@@ -135,21 +133,27 @@ impl Node {
         self.deliver_in_order(events);
     }
 
-    /// Registers a new session of `restaurant`; its queue receiver is
-    /// returned for the session task to drain.
+    /// Registers a new session of `restaurant`; the session's task drains
+    /// its queue ([`SessionHandle::take`]).
     pub fn register(
         &self,
         restaurant_id: i64,
         mut member: Member,
         since: Option<u64>,
-    ) -> (Arc<SessionHandle>, mpsc::Receiver<Utf8Bytes>) {
+    ) -> Arc<SessionHandle> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         member.session_id = format!("{}-{key}", self.instance);
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
         self.metrics.session_opened(member.role);
-        let session = Arc::new(SessionHandle::new(key, restaurant_id, member, tx, since));
+        let capacity = self.queue_capacity;
+        let session = Arc::new(SessionHandle::new(
+            key,
+            restaurant_id,
+            member,
+            capacity,
+            since,
+        ));
         self.stats.sessions.fetch_add(1, Ordering::Relaxed);
-        (session, rx)
+        session
     }
 
     pub fn unregister(&self, session: &SessionHandle) {

@@ -56,6 +56,9 @@ impl Node {
     fn fan_out(&self, event: &Event) {
         let body = event.shared_body();
         let mut delivered = 0;
+        // Sessions in step with the channel share one frame (the same
+        // `prev`): one allocation per event, not per recipient.
+        let mut shared: Option<(u64, Utf8Bytes)> = None;
         self.registry.for_each_recipient(&event.rooms, |session| {
             // Under the channel lock: no other delivery to this session races.
             let prev = session.last_seq.load(Ordering::Acquire);
@@ -64,7 +67,15 @@ impl Node {
                 return;
             }
             session.last_seq.store(event.seq, Ordering::Release);
-            if session.push(Utf8Bytes::from(event_frame(prev, &body)), &self.stats) {
+            let frame = match &shared {
+                Some((p, frame)) if *p == prev => frame.clone(),
+                _ => {
+                    let frame = Utf8Bytes::from(event_frame(prev, &body));
+                    shared = Some((prev, frame.clone()));
+                    frame
+                }
+            };
+            if session.push(frame, &self.stats) {
                 delivered += 1;
             }
         });

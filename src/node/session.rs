@@ -5,13 +5,19 @@
 //! Pushing a frame never waits on the client: a full queue ends the session
 //! as a slow consumer (it resumes with `since`). Nothing here reads a socket
 //! or knows the WebSocket protocol beyond the close code it is ended with.
+//!
+//! The queue is a plain deque behind a lock, with one wake-up for the
+//! session's task: frames and the kill both ring it, so the task waits on
+//! one thing for both, and it takes every frame waiting in one go. An idle
+//! session's queue holds no allocation (each take leaves an empty one).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
 use restohub_protocol::ws::{close, Member};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 /// Counters for health, metrics and tests.
 #[derive(Debug, Default)]
@@ -29,12 +35,16 @@ pub struct SessionHandle {
     pub key: u64,
     pub restaurant_id: i64,
     pub member: Member,
-    tx: mpsc::Sender<Utf8Bytes>,
+    /// Frames waiting for the session's task, oldest first.
+    queue: Mutex<VecDeque<Utf8Bytes>>,
+    /// How many frames may wait before the session counts as a slow consumer.
+    capacity: usize,
+    /// Rung when a frame is queued or the session is kicked.
+    bell: Notify,
     /// The last event seq this session was sent (its next frame's `prev`).
     pub(super) last_seq: AtomicU64,
     /// The seq of the last dashboard snapshot sent (never an older one after).
     pub dashboard_seq: AtomicU64,
-    kill: CancellationToken,
     kill_code: AtomicU16,
 }
 
@@ -43,38 +53,68 @@ impl SessionHandle {
         key: u64,
         restaurant_id: i64,
         member: Member,
-        tx: mpsc::Sender<Utf8Bytes>,
+        capacity: usize,
         since: Option<u64>,
     ) -> SessionHandle {
         SessionHandle {
             key,
             restaurant_id,
             member,
-            tx,
+            queue: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+            bell: Notify::new(),
             last_seq: AtomicU64::new(since.unwrap_or(0)),
             dashboard_seq: AtomicU64::new(0),
-            kill: CancellationToken::new(),
             kill_code: AtomicU16::new(0),
         }
     }
 
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Queues a frame without waiting; a full queue ends the session.
+    /// False if the frame will not be sent (the session is ending).
     pub fn push(&self, frame: Utf8Bytes, stats: &Stats) -> bool {
-        match self.tx.try_send(frame) {
-            Ok(()) => {
-                let depth = self.tx.max_capacity() - self.tx.capacity();
-                stats.max_queue_depth.fetch_max(depth, Ordering::Relaxed);
-                true
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if self.kick(close::SLOW_CONSUMER) {
-                    stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(session = %self.member.session_id, "slow consumer disconnected");
-                }
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        if self.kill_code() != 0 {
+            return false;
         }
+        let mut queue = self.queue();
+        if queue.len() >= self.capacity {
+            drop(queue);
+            if self.kick(close::SLOW_CONSUMER) {
+                stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(session = %self.member.session_id, "slow consumer disconnected");
+            }
+            return false;
+        }
+        queue.push_back(frame);
+        let depth = queue.len();
+        drop(queue);
+        stats.max_queue_depth.fetch_max(depth, Ordering::Relaxed);
+        if depth == 1 {
+            // Only the first frame rings: the task takes all that follow it
+            // in the same go.
+            self.bell.notify_one();
+        }
+        true
+    }
+
+    /// Every frame waiting, oldest first (an empty deque if none).
+    pub fn take(&self) -> VecDeque<Utf8Bytes> {
+        std::mem::take(&mut *self.queue())
+    }
+
+    /// Whether frames are waiting.
+    pub fn has_frames(&self) -> bool {
+        !self.queue().is_empty()
+    }
+
+    /// Resolves once a frame was queued or the session kicked since the last
+    /// wake-up (it may resolve with nothing new: check [`Self::take`] and
+    /// [`Self::kill_code`]).
+    pub async fn rung(&self) {
+        self.bell.notified().await
     }
 
     /// Ends the session with `code`; true if this call decided it.
@@ -83,13 +123,8 @@ impl SessionHandle {
             .kill_code
             .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
-        self.kill.cancel();
+        self.bell.notify_one();
         first
-    }
-
-    /// Resolves once the session has been kicked.
-    pub fn killed(&self) -> CancellationToken {
-        self.kill.clone()
     }
 
     /// The close code the session was kicked with (0: not kicked).

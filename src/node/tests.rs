@@ -9,7 +9,7 @@ use restohub_protocol::Role;
 
 use super::broker::{Broker, LocalBroker};
 use super::log::EventLog;
-use super::Node;
+use super::{Node, SessionHandle};
 use crate::events::Event;
 
 /// A log of one restaurant's events that counts how often it is read.
@@ -96,9 +96,9 @@ fn member() -> Member {
 }
 
 /// (prev, seq) of every frame waiting in `rx`.
-fn received(rx: &mut tokio::sync::mpsc::Receiver<axum::extract::ws::Utf8Bytes>) -> Vec<(u64, u64)> {
+fn received(session: &SessionHandle) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
-    while let Ok(frame) = rx.try_recv() {
+    for frame in session.take() {
         let frame: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
         out.push((
             frame["prev"].as_u64().unwrap(),
@@ -124,13 +124,13 @@ async fn publishing_never_reads_the_log() {
 async fn events_wait_behind_a_missing_one_and_go_out_in_order() {
     let (node, log) = node(0);
     node.open_channel(R).await.unwrap();
-    let (session, mut rx) = node.register(R, member(), None);
+    let session = node.register(R, member(), None);
     assert_eq!(node.join_all(&session, &[Room::Restaurant(R)], None), 0);
     node.publish(vec![event(2)]);
-    assert_eq!(received(&mut rx), []);
+    assert_eq!(received(&session), []);
     node.publish(vec![event(1)]);
     node.publish(vec![event(2)]);
-    assert_eq!(received(&mut rx), [(0, 1), (1, 2)]);
+    assert_eq!(received(&session), [(0, 1), (1, 2)]);
     assert_eq!(log.reads.load(Ordering::Relaxed), 1, "only the open read");
 }
 
@@ -138,15 +138,15 @@ async fn events_wait_behind_a_missing_one_and_go_out_in_order() {
 async fn a_gap_is_filled_from_the_log() {
     let (node, log) = node(0);
     node.open_channel(R).await.unwrap();
-    let (session, mut rx) = node.register(R, member(), None);
+    let session = node.register(R, member(), None);
     node.join_all(&session, &[Room::Restaurant(R)], None);
     // 1 and 2 are committed but never published (say, a cancelled request).
     (1..=3).for_each(|seq| log.commit(seq));
     node.publish(vec![event(3)]);
-    assert_eq!(received(&mut rx), []);
+    assert_eq!(received(&session), []);
     node.catch_up(R, log.last()).await.unwrap();
-    assert_eq!(received(&mut rx), [(0, 1), (1, 2), (2, 3)]);
+    assert_eq!(received(&session), [(0, 1), (1, 2), (2, 3)]);
     // Published again (a broker's echo), nothing is sent twice.
     node.publish(vec![event(2), event(3)]);
-    assert_eq!(received(&mut rx), []);
+    assert_eq!(received(&session), []);
 }

@@ -30,6 +30,31 @@ pub(super) fn all_day(rows: Vec<AllDayRow>) -> Vec<AllDayCount> {
         .collect()
 }
 
+/// Tickets that may have gone late (see [`Store::late_ticket_candidates`]).
+/// It starts from the open fired lines' partial index on `start_at`
+/// (migration 0012), bounded by the shortest late threshold of any
+/// station, and reaches each line's order and station by key, so a sweep
+/// reads only lines old enough to be late whatever the planner's
+/// statistics say (from orders, an unanalysed table once cost a nested
+/// loop over every open line per order: BENCHMARKS.md).
+const LATE_CANDIDATES: &str = "SELECT l.restaurant_id, l.order_id, MIN(l.start_at) \
+    FROM order_lines l \
+    JOIN orders o ON o.id = l.order_id AND o.restaurant_id = l.restaurant_id \
+    JOIN stations s ON s.id = l.station_id AND s.restaurant_id = l.restaurant_id \
+    WHERE l.fired_at IS NOT NULL AND l.status IN ('queued', 'preparing') \
+    AND l.start_at <= $1 - 1000 * (SELECT COALESCE(MIN(t), 0) FROM \
+        (SELECT MIN(late_dine_in_s) AS t FROM stations \
+        UNION ALL SELECT MIN(late_takeaway_s) FROM stations \
+        UNION ALL SELECT MIN(late_qr_s) FROM stations) AS thresholds) \
+    AND o.status IN ('placed', 'in_progress') \
+    AND l.start_at + 1000 * (CASE o.source \
+        WHEN 'takeaway' THEN s.late_takeaway_s \
+        WHEN 'qr' THEN s.late_qr_s ELSE s.late_dine_in_s END) <= $1 \
+    AND NOT EXISTS (SELECT 1 FROM kitchen_ticket_alarms a \
+        WHERE a.restaurant_id = l.restaurant_id AND a.order_id = l.order_id \
+        AND a.station_id = l.station_id) \
+    GROUP BY l.restaurant_id, l.order_id ORDER BY 3, 1, 2 LIMIT $2";
+
 /// One ticket that went late: its key and the event that says so.
 pub struct TicketAlarm {
     pub order_id: i64,
@@ -50,24 +75,11 @@ impl Store {
         now: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<(i64, i64)>> {
-        let rows: Vec<(i64, i64, i64)> = on_db!(self, |pool| sqlx::query_as(
-            "SELECT o.restaurant_id, o.id, MIN(l.start_at) FROM orders o \
-             JOIN order_lines l ON l.restaurant_id = o.restaurant_id AND l.order_id = o.id \
-             JOIN stations s ON s.restaurant_id = l.restaurant_id AND s.id = l.station_id \
-             WHERE o.status IN ('placed', 'in_progress') \
-             AND l.status IN ('queued', 'preparing') AND l.fired_at IS NOT NULL \
-             AND l.start_at + 1000 * (CASE o.source \
-                 WHEN 'takeaway' THEN s.late_takeaway_s \
-                 WHEN 'qr' THEN s.late_qr_s ELSE s.late_dine_in_s END) <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM kitchen_ticket_alarms a \
-                 WHERE a.restaurant_id = l.restaurant_id AND a.order_id = l.order_id \
-                 AND a.station_id = l.station_id) \
-             GROUP BY o.restaurant_id, o.id ORDER BY 3, 1, 2 LIMIT $2"
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?;
+        let rows: Vec<(i64, i64, i64)> = on_db!(self, |pool| sqlx::query_as(LATE_CANDIDATES)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
         Ok(rows.into_iter().map(|(r, order, _)| (r, order)).collect())
     }
 

@@ -82,7 +82,7 @@ async fn scrape_at(addr: std::net::SocketAddr) -> (StatusCode, String) {
     (status, res.text().await.expect("body"))
 }
 
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let (status, body) = scrape_at(app.addr).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body

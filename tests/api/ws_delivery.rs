@@ -104,8 +104,83 @@ async fn events_arrive_once_in_order_with_prev(backend: Backend) {
     );
 }
 
+/// Writes and frames written to clients so far, from the hub's metrics.
+async fn writes_and_frames(app: &TestApp) -> (f64, f64) {
+    let text = crate::metrics::scrape(app).await;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        value("restohub_ws_writes_total"),
+        value("restohub_ws_frames_sent_total"),
+    )
+}
+
+/// With a coalescing window, frames that come sooner than the window after
+/// a session's last write wait and leave together: still every event once,
+/// in order, `prev` chained, to exactly the sessions of its rooms — and a
+/// session writes at most once per window.
+async fn coalesced_writes_keep_every_event_once_in_order(backend: Backend) {
+    const WINDOW_MS: u64 = 40;
+    let window = WINDOW_MS.to_string();
+    let app = TestApp::spawn_with(backend, &["--ws-coalesce-ms", &window]).await;
+    let t = app.tenant("bistro").await;
+    let r = t.id;
+    let mut chef = WsClient::staff(&app, &t, "chef").await;
+    let mut waiter = WsClient::staff(&app, &t, "waiter").await;
+    let (writes_before, frames_before) = writes_and_frames(&app).await;
+    let started = std::time::Instant::now();
+    let n = 60u64;
+    for seq in 1..=n {
+        // Every third event is the kitchen's only: the waiter's prev skips it.
+        let rooms = if seq % 3 == 0 {
+            vec![Room::Kitchen(r)]
+        } else {
+            vec![Room::Restaurant(r)]
+        };
+        app.node.deliver(&event(r, seq, rooms, "T"));
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let chef_got = events(&mut chef, n as usize).await;
+    let want: Vec<(u64, u64)> = (1..=n).map(|s| (s - 1, s)).collect();
+    assert_eq!(chef_got, want);
+    let waiter_seqs: Vec<u64> = (1..=n).filter(|s| s % 3 != 0).collect();
+    let waiter_got = events(&mut waiter, waiter_seqs.len()).await;
+    let mut prev = 0;
+    for ((p, s), want) in waiter_got.iter().zip(&waiter_seqs) {
+        assert_eq!((*p, *s), (prev, *want));
+        prev = *s;
+    }
+    let elapsed = started.elapsed();
+    chef.assert_alive().await;
+    waiter.assert_alive().await;
+    assert!(chef.no_pending_events(), "the chef got a duplicate");
+    assert!(waiter.no_pending_events(), "the waiter got a duplicate");
+    // Each of the two sessions wrote at most once per window (plus the
+    // first write, and the pongs' replies are not frames of the queue).
+    let (writes, frames) = writes_and_frames(&app).await;
+    let (writes, frames) = (writes - writes_before, frames - frames_before);
+    let per_session_bound = elapsed.as_millis() as f64 / WINDOW_MS as f64 + 2.0;
+    assert!(frames >= (n as usize + waiter_seqs.len()) as f64);
+    assert!(
+        writes <= 2.0 * per_session_bound,
+        "{writes} writes for {frames} frames in {elapsed:?}: not coalesced"
+    );
+}
+
+/// A client that stops reading is cut off with a coalescing window too.
+async fn a_client_that_stops_reading_is_cut_off_alone_when_coalescing(backend: Backend) {
+    cut_off_alone(backend, &["--ws-queue", "16", "--ws-coalesce-ms", "20"]).await;
+}
+
 async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &["--ws-queue", "16"]).await;
+    cut_off_alone(backend, &["--ws-queue", "16"]).await;
+}
+
+async fn cut_off_alone(backend: Backend, args: &[&str]) {
+    let app = TestApp::spawn_with(backend, args).await;
     let t = app.tenant("bistro").await;
     let r = t.id;
     let (_, waiter) = app.staff(&t, "waiter").await;
@@ -171,5 +246,7 @@ async fn a_client_that_stops_reading_is_cut_off_alone(backend: Backend) {
 
 crate::both_backends!(
     events_arrive_once_in_order_with_prev,
-    a_client_that_stops_reading_is_cut_off_alone
+    a_client_that_stops_reading_is_cut_off_alone,
+    coalesced_writes_keep_every_event_once_in_order,
+    a_client_that_stops_reading_is_cut_off_alone_when_coalescing
 );
