@@ -86,7 +86,7 @@ impl Hub {
             metrics,
         );
         let gateway = Gateway::new(config.gateway.clone(), node.clone());
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             node,
             store,
             clock,
@@ -100,7 +100,7 @@ impl Hub {
             }),
             redis,
             readiness: Default::default(),
-        };
+        });
         crate::app::revocations::load_revocations(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot read revocations: {e}"))?;

@@ -16,8 +16,27 @@ pub struct Settings {
     pub guest_session_ttl_ms: i64,
 }
 
+/// The shared state behind one pointer: every request, command and live
+/// session holds a clone, and an idle session should not carry a copy of
+/// each field (issue 22: idle memory per socket).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub store: Store,
     pub clock: SharedClock,
     pub tokens: Arc<TokenKeys>,

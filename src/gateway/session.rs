@@ -234,7 +234,8 @@ impl Connection {
     /// arriving in between leave together; the first frame after a quiet
     /// spell goes at once.
     async fn serve(&mut self, sink: &mut Sink, stream: &mut Stream) -> u16 {
-        let settings = self.gateway.settings.clone();
+        let gateway = self.gateway.clone();
+        let settings = &gateway.settings;
         let session = self.session.clone();
         let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
         heartbeat.tick().await;
@@ -250,21 +251,21 @@ impl Connection {
         let mut expires_at = self.caller.expires_at;
         let expiry = tokio::time::sleep_until(self.deadline(expires_at));
         tokio::pin!(expiry);
-        // When the next write may go (coalescing), and whether frames wait
-        // for it.
+        // When the next write may go (coalescing), and while frames wait
+        // for it, the timer that ends the wait (made only then: an idle
+        // session holds none).
         let mut next_write = Instant::now();
-        let mut holding = false;
-        let hold = tokio::time::sleep_until(next_write);
-        tokio::pin!(hold);
+        let mut hold: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         loop {
             if session.kill_code() != 0 {
                 return session.kill_code();
             }
+            let holding = hold.is_some();
             if !holding && session.has_frames() {
                 let now = Instant::now();
                 if now < next_write {
-                    holding = true;
-                    hold.as_mut().reset(next_write);
+                    hold = Some(Box::pin(tokio::time::sleep_until(next_write)));
+                    continue;
                 } else {
                     let sent = tokio::select! {
                         r = write_queued(sink, &session, &self.node.metrics) => r,
@@ -287,7 +288,7 @@ impl Connection {
                 biased;
                 // A new frame or the kick: the top of the loop looks.
                 _ = session.rung(), if !holding => {}
-                _ = &mut hold, if holding => holding = false,
+                _ = async { if let Some(h) = hold.as_mut() { h.await } }, if holding => hold = None,
                 _ = &mut shutdown => return close::SERVICE_RESTART,
                 Ok(()) = revocations.changed() => {
                     if !self.state.revoked.admits(&self.caller) {
