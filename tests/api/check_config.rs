@@ -35,7 +35,7 @@ fn a_good_configuration_passes_every_check() {
             "ok    settings",
             "ok    data dir",
             "ok    database: SQLite",
-            "all 11 migrations applied",
+            "all 12 migrations applied",
             "ok    redis: reachable",
             "ok    listen",
             "all checks passed",
@@ -62,7 +62,7 @@ async fn a_fresh_postgres_database_is_reachable_with_migrations_pending() {
     let printed = stdout(&out);
     assert!(out.status.success(), "{printed}{}", stderr(&out));
     assert!(
-        printed.contains("ok    database: PostgreSQL reachable, 11 migration(s) pending"),
+        printed.contains("ok    database: PostgreSQL reachable, 12 migration(s) pending"),
         "{printed}"
     );
 }
