@@ -56,12 +56,12 @@ pub struct Placement<'a> {
 
 /// The application's plan, with its events replaced by what `events`
 /// drafts from the placed order and what the write found.
-struct Drafting<'f, F> {
+struct Drafting<F> {
     plan: Plan,
-    events: &'f F,
+    events: std::sync::Arc<F>,
 }
 
-impl<F: Fn(&Order, &Written<'_>) -> Vec<EventDraft>> PlacementPlan for Drafting<'_, F> {
+impl<F: Fn(&Order, &Written<'_>) -> Vec<EventDraft>> PlacementPlan for Drafting<F> {
     fn write(&self) -> &PlacementWrite {
         self.plan.write()
     }
@@ -141,14 +141,15 @@ where
 pub async fn place(
     s: &Store,
     p: &Placement<'_>,
-    events: impl Fn(&Order, &Written<'_>) -> Vec<EventDraft>,
+    events: impl Fn(&Order, &Written<'_>) -> Vec<EventDraft> + Send + Sync + 'static,
 ) -> PlaceOutcome<Invalid> {
     let request = &p.request;
     let item_ids = request.item_ids();
+    let events = std::sync::Arc::new(events);
     s.place_order(&request.ask(&item_ids, p.clock), |facts| {
         decide(request, facts).map(|plan| Drafting {
             plan,
-            events: &events,
+            events: events.clone(),
         })
     })
     .await
@@ -773,20 +774,22 @@ async fn orders_and_the_event_log(backend: Backend) {
             clock,
         };
     let two: &'static [LineRequest] = Box::leak(two.into_boxed_slice());
-    let drafts = |kinds: &[&str]| -> Vec<EventDraft> {
+    let rid = r.id;
+    let drafts = move |kinds: &[&str]| -> Vec<EventDraft> {
         kinds
             .iter()
             .map(|k| EventDraft {
                 kind: (*k).into(),
-                rooms: vec![Room::Kitchen(r.id)],
+                rooms: vec![Room::Kitchen(rid)],
                 data: serde_json::json!({}),
             })
             .collect()
     };
-    let outcome = place(&s, &placement("a", two, "h1"), |order, written| {
+    let table_id = table.id;
+    let outcome = place(&s, &placement("a", two, "h1"), move |order, written| {
         assert_eq!(order.total_cents, 300);
         // Stock changed, so the tables (whose guests see it) are listed.
-        assert_eq!(written.tables, [table.id]);
+        assert_eq!(written.tables, [table_id]);
         // Soup went from 3 to 1.
         assert_eq!(written.stock_after, [1]);
         assert!(written.table_changed, "the free table was taken");
@@ -818,16 +821,19 @@ async fn orders_and_the_event_log(backend: Backend) {
 
     // The same key: the original; with another body: refused.
     // (Telling a retry from a reuse is the caller's: it compares the hash.)
-    let again = place(&s, &placement("a", two, "h1"), |_, _| drafts(&["x"])).await;
+    let again = place(&s, &placement("a", two, "h1"), move |_, _| drafts(&["x"])).await;
     assert!(
         matches!(again, PlaceOutcome::Existing { order: ref o, ref request_hash } if o == &order && request_hash == "h1")
     );
-    let reused = place(&s, &placement("a", two, "other"), |_, _| drafts(&["x"])).await;
+    let reused = place(&s, &placement("a", two, "other"), move |_, _| {
+        drafts(&["x"])
+    })
+    .await;
     assert!(
         matches!(reused, PlaceOutcome::Existing { ref request_hash, .. } if request_hash == "h1")
     );
     // Short: nothing taken, nothing written.
-    let short = place(&s, &placement("b", two, "h2"), |_, _| drafts(&["x"])).await;
+    let short = place(&s, &placement("b", two, "h2"), move |_, _| drafts(&["x"])).await;
     let PlaceOutcome::OutOfStock(items) = short else {
         panic!("{short:?}")
     };
@@ -853,7 +859,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         }]
         .into_boxed_slice(),
     );
-    let invalid = place(&s, &placement("c", gone, "h3"), |_, _| drafts(&["x"])).await;
+    let invalid = place(&s, &placement("c", gone, "h3"), move |_, _| drafts(&["x"])).await;
     assert!(
         matches!(invalid, PlaceOutcome::Refused(Invalid(ref field, "not_found", _)) if field == "lines[0].menu_item_id")
     );
@@ -1113,7 +1119,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         ]
         .into_boxed_slice(),
     );
-    let outcome = place(&s, &placement("d", three, "h4"), |order, written| {
+    let outcome = place(&s, &placement("d", three, "h4"), move |order, written| {
         assert_eq!(written.stock_after, [0]);
         assert!(!written.table_changed, "the table was reserved, not free");
         assert_eq!(order.total_cents, 1200);
@@ -1565,10 +1571,11 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 },
                 clock,
             };
-            let drafts = |_: &Order, _: &Written<'_>| {
+            let rid = r.id;
+            let drafts = move |_: &Order, _: &Written<'_>| {
                 vec![EventDraft {
                     kind: "order.placed".into(),
-                    rooms: vec![Room::Kitchen(r.id)],
+                    rooms: vec![Room::Kitchen(rid)],
                     data: serde_json::json!({}),
                 }]
             };
@@ -1883,7 +1890,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         },
         clock: &clock,
     };
-    let outcome = place(&s, &placement, |_, _| {
+    let outcome = place(&s, &placement, move |_, _| {
         vec![draft(vec![guests]), draft(vec![kitchen])]
     })
     .await;
@@ -2810,7 +2817,7 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
         .into_boxed_slice(),
     );
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
-    let draft = |kind: &str| EventDraft {
+    let draft = move |kind: &str| EventDraft {
         kind: kind.into(),
         rooms: vec![Room::Kitchen(r)],
         data: serde_json::json!({}),
@@ -2834,7 +2841,7 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
             clock,
         };
         let PlaceOutcome::Placed { order, .. } =
-            place(&s, &p, |_, _| vec![draft("order.placed")]).await
+            place(&s, &p, move |_, _| vec![draft("order.placed")]).await
         else {
             panic!("not placed")
         };
