@@ -1624,6 +1624,182 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
     s.close().await;
 }
 
+/// On PostgreSQL placements queued behind one another are written in one
+/// transaction; when a statement of it fails, each of its orders is
+/// written again on its own. Here the batch fails on a key another writer
+/// committed while the batch queued: that order answers as a retry of the
+/// winner's would, and the others are placed, each in its own transaction,
+/// with stock taken once and seqs in queue order with no gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_is_written_one_by_one() {
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::ws::Room;
+
+    let (db, s) = open(Backend::Postgres).await;
+    let raw = sqlx::PgPool::connect(&db.database_url().unwrap())
+        .await
+        .unwrap();
+    let r = s
+        .create_restaurant("batch", "Batch", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 100, Some(5), 0))
+        .await
+        .unwrap();
+    let tea = s
+        .create_menu_item(r.id, &menu_item("Tea", 100, None, 0))
+        .await
+        .unwrap();
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    // Another writer holds the soup's row and has the key "taken".
+    let mut other = raw.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM menu_items WHERE id = $1 FOR UPDATE")
+        .bind(soup.id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let winner_id: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (restaurant_id, source, status, note, total_cents, placed_by_role, \
+         idempotency_key, request_hash, placed_seq, created_at, updated_at) \
+         VALUES ($1, 'takeaway', 'placed', '', 0, 'waiter', 'taken', 'theirs', 0, 1, 1) \
+         RETURNING id",
+    )
+    .bind(r.id)
+    .fetch_one(&mut *other)
+    .await
+    .unwrap();
+    let spawn_placement = |key: &'static str, item: i64| {
+        let store = s.clone();
+        let rid = r.id;
+        tokio::spawn(async move {
+            let lines = [LineRequest {
+                menu_item_id: item,
+                qty: 1,
+                note: String::new(),
+                modifiers: vec![],
+                seat: None,
+                course: None,
+                choices: vec![],
+                index: 0,
+            }];
+            let placement = Placement {
+                request: Request {
+                    restaurant_id: rid,
+                    table_id: None,
+                    source: OrderSource::Takeaway,
+                    note: "",
+                    lines: &lines,
+                    placed_by_user: None,
+                    placed_by_role: Role::Waiter,
+                    idempotency_key: key,
+                    request_hash: "ours",
+                    now: 1000,
+                    targets: Default::default(),
+                },
+                clock,
+            };
+            let drafts = move |_: &Order, _: &Written<'_>| {
+                vec![EventDraft {
+                    kind: "order.placed".into(),
+                    rooms: vec![Room::Kitchen(rid)],
+                    data: serde_json::json!({}),
+                }]
+            };
+            place(&store, &placement, drafts).await
+        })
+    };
+    let count = |sql: &'static str| {
+        let raw = raw.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&raw)
+                .await
+                .unwrap()
+        }
+    };
+    let until = |what: &'static str, sql: &'static str, n: i64| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while count(sql).await < n {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    // The first waits on the row; the rest queue behind it.
+    let first = spawn_placement("first", soup.id);
+    until(
+        "the first placement never waited",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+        1,
+    )
+    .await;
+    let drawn = count("SELECT last_value FROM orders_id_seq").await;
+    let queued = [
+        spawn_placement("taken", soup.id),
+        spawn_placement("second", soup.id),
+    ];
+    until(
+        "the queued placements never read",
+        "SELECT last_value FROM orders_id_seq",
+        drawn + 2,
+    )
+    .await;
+    let third = {
+        // Read last, so it queues last.
+        let t = spawn_placement("third", tea.id);
+        until(
+            "the third never read",
+            "SELECT last_value FROM orders_id_seq",
+            drawn + 3,
+        )
+        .await;
+        t
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    other.commit().await.unwrap();
+
+    let placed = |outcome: PlaceOutcome<Invalid>| match outcome {
+        PlaceOutcome::Placed { order, .. } => order,
+        other => panic!("{other:?}"),
+    };
+    let first = placed(first.await.unwrap());
+    let [taken, second] = queued;
+    match taken.await.unwrap() {
+        PlaceOutcome::Existing {
+            order,
+            request_hash,
+        } => assert_eq!((order.id, request_hash.as_str()), (winner_id, "theirs")),
+        other => panic!("{other:?}"),
+    }
+    let second = placed(second.await.unwrap());
+    let third = placed(third.await.unwrap());
+    // Seqs in queue order, no gap; the key's order took none.
+    assert_eq!(
+        [first.placed_seq, second.placed_seq, third.placed_seq],
+        [1, 2, 3]
+    );
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 3);
+    assert_eq!(s.order_count(r.id).await.unwrap(), 4);
+    // Stock taken once for each soup placed.
+    assert_eq!(
+        s.menu_item(r.id, soup.id).await.unwrap().unwrap().stock,
+        Some(3)
+    );
+    // Written one by one: each order in a transaction of its own.
+    let transactions: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT xmin::TEXT) FROM orders WHERE restaurant_id = $1 AND id = ANY($2)",
+    )
+    .bind(r.id)
+    .bind(vec![first.id, second.id, third.id])
+    .fetch_one(&raw)
+    .await
+    .unwrap();
+    assert_eq!(transactions, 3);
+    raw.close().await;
+    s.close().await;
+}
+
 /// An audit draft at 1500 whose before and after are two JSON values.
 fn audit_draft(action: &str, before: Option<i64>, after: Option<i64>) -> AuditDraft {
     AuditDraft {
