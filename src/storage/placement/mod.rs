@@ -300,8 +300,15 @@ impl Store {
                     .took(crate::instruments::Transaction::PlaceOrder, started);
                 step
             }
-            // Timed per batch by the queue's task.
-            Db::Postgres(pool) => postgres::place(self, pool, ask, decide).await?,
+            // Timed from the opening read to the end of the batch that
+            // wrote it (its wait in the restaurant's queue included).
+            Db::Postgres(pool) => {
+                let started = std::time::Instant::now();
+                let step = postgres::place(self, pool, ask, decide).await?;
+                self.meters
+                    .took(crate::instruments::Transaction::PlaceOrder, started);
+                step
+            }
         };
         match step {
             Step::Done(outcome) => Ok(outcome),
