@@ -1747,7 +1747,7 @@ async fn a_failed_batch_is_written_one_by_one() {
     .await;
     let third = {
         // Read last, so it queues last.
-        let t = spawn_placement("third", tea.id);
+        let t = spawn_placement("third", soup.id);
         until(
             "the third never read",
             "SELECT last_value FROM orders_id_seq",
@@ -1784,8 +1784,28 @@ async fn a_failed_batch_is_written_one_by_one() {
     // Stock taken once for each soup placed.
     assert_eq!(
         s.menu_item(r.id, soup.id).await.unwrap().unwrap().stock,
-        Some(3)
+        Some(2)
     );
+    // An untracked order does not queue: it is written while the queue
+    // waits on the soup's row.
+    let mut other = raw.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM menu_items WHERE id = $1 FOR UPDATE")
+        .bind(soup.id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let waiting = spawn_placement("waiting", soup.id);
+    until(
+        "the soup placement never waited",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+        1,
+    )
+    .await;
+    let tea = placed(spawn_placement("tea", tea.id).await.unwrap());
+    assert_eq!(tea.placed_seq, 4);
+    other.commit().await.unwrap();
+    assert_eq!(placed(waiting.await.unwrap()).placed_seq, 5);
     // Written one by one: each order in a transaction of its own.
     let transactions: i64 = sqlx::query_scalar(
         "SELECT count(DISTINCT xmin::TEXT) FROM orders WHERE restaurant_id = $1 AND id = ANY($2)",

@@ -23,6 +23,11 @@
 //! order, so seqs follow the queue with no gap; COMMIT. An order that is
 //! short writes nothing and takes nothing.
 //!
+//! Only placements that take stock or a table queue: an order of untracked
+//! items for an occupied table is one statement that commits on its own
+//! and holds no row across round trips, and still runs that way, up to four
+//! of a restaurant's at once (its lane) beside the queue's batches.
+//!
 //! A placement alone in the queue runs as it always did
 //! ([`postgres::alone`]). If any statement of a batch fails (a key placed
 //! at the same moment by another instance, a lost connection, a deadlock),

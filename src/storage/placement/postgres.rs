@@ -276,9 +276,9 @@ pub(super) struct Drawn {
     pub(super) tables: Vec<i64>,
 }
 
-/// Reads the facts, decides, and leaves the write to the restaurant's
-/// queue ([`super::batch`]): the read runs beside other placements, the
-/// write in turn.
+/// Reads the facts, decides, and leaves the write of an order that takes
+/// stock or a table to the restaurant's queue ([`super::batch`]): the read
+/// runs beside other placements, the write in turn.
 pub(super) async fn place<P: PlacementPlan + Send + Sync + 'static, R>(
     store: &Store,
     pool: &PgPool,
@@ -301,7 +301,18 @@ pub(super) async fn place<P: PlacementPlan + Send + Sync + 'static, R>(
         drawn: opened.drawn,
         plan: Box::new(plan),
     };
-    Ok(match store.write_in_turn(ask, member).await? {
+    let w = member.plan.write();
+    let ran = if w.take.is_empty() && w.table.is_none() {
+        // One statement that commits on its own, four of the restaurant's
+        // at once (its lane), as before batches: such orders hold no row
+        // across round trips, and whether batching them helps was not
+        // settled by measurement (BENCHMARKS.md, "Hot item (issue 22)").
+        let _turn = store.lane(ask.restaurant_id).await;
+        alone(pool, ask.restaurant_id, ask.clock.now_ms(), &member).await?
+    } else {
+        store.write_in_turn(ask, member).await?
+    };
+    Ok(match ran {
         Ran::Placed { order, events } => Step::Done(PlaceOutcome::Placed { order, events }),
         Ran::Existing { id, hash } => Step::Existing { id, hash },
         Ran::Short(short) => Step::Short(short),
