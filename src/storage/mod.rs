@@ -139,6 +139,9 @@ const LANE_WIDTH: usize = 4;
 pub struct Store {
     pub(crate) db: Db,
     lanes: Arc<DashMap<i64, Arc<tokio::sync::Semaphore>>>,
+    /// PostgreSQL: each restaurant's placements waiting to be written
+    /// together (see `placement/batch.rs`).
+    queues: Arc<placement::Queues>,
     /// Times the main write transactions (inert unless a hub instruments it).
     meters: crate::instruments::DbMeters,
     /// SQLite's checkpoint task, stopped when the last clone is dropped.
@@ -273,6 +276,7 @@ impl Store {
         Ok(Store {
             db,
             lanes: Arc::default(),
+            queues: Arc::default(),
             meters: crate::instruments::DbMeters::default(),
             _checkpointer: checkpointer,
             _in_use: in_use,
@@ -332,7 +336,8 @@ impl Store {
     /// locks, where PostgreSQL spends CPU on waits and re-checks: pgbench on
     /// `bench/place_order.sql` commits 940 per second with 4 clients and 410
     /// with 16 (BENCHMARKS.md). Waiting here instead also leaves the pool's
-    /// other connections to other restaurants.
+    /// other connections to other restaurants. On PostgreSQL a restaurant's
+    /// placements take one turn per batch (see `placement/batch.rs`).
     async fn lane(&self, restaurant: i64) -> Option<tokio::sync::OwnedSemaphorePermit> {
         let lane = self
             .lanes

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod backup;
 mod balancer;
+mod batches;
 mod browser;
 mod check_config;
 mod checks;

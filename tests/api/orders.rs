@@ -593,7 +593,7 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         clock: &restohub::clock::SystemClock,
     };
     let kitchen = vec![restohub_protocol::ws::Room::Kitchen(f.t.id)];
-    let outcome = crate::storage::place(&app.store, &placement, |o, _| {
+    let outcome = crate::storage::place(&app.store, &placement, move |o, _| {
         let placed = restohub_protocol::events::OrderPlaced { order: o.clone() };
         vec![restohub::storage::EventDraft::new(kitchen.clone(), placed)]
     })

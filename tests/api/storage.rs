@@ -56,12 +56,12 @@ pub struct Placement<'a> {
 
 /// The application's plan, with its events replaced by what `events`
 /// drafts from the placed order and what the write found.
-struct Drafting<'f, F> {
+struct Drafting<F> {
     plan: Plan,
-    events: &'f F,
+    events: std::sync::Arc<F>,
 }
 
-impl<F: Fn(&Order, &Written<'_>) -> Vec<EventDraft>> PlacementPlan for Drafting<'_, F> {
+impl<F: Fn(&Order, &Written<'_>) -> Vec<EventDraft>> PlacementPlan for Drafting<F> {
     fn write(&self) -> &PlacementWrite {
         self.plan.write()
     }
@@ -141,14 +141,15 @@ where
 pub async fn place(
     s: &Store,
     p: &Placement<'_>,
-    events: impl Fn(&Order, &Written<'_>) -> Vec<EventDraft>,
+    events: impl Fn(&Order, &Written<'_>) -> Vec<EventDraft> + Send + Sync + 'static,
 ) -> PlaceOutcome<Invalid> {
     let request = &p.request;
     let item_ids = request.item_ids();
+    let events = std::sync::Arc::new(events);
     s.place_order(&request.ask(&item_ids, p.clock), |facts| {
         decide(request, facts).map(|plan| Drafting {
             plan,
-            events: &events,
+            events: events.clone(),
         })
     })
     .await
@@ -773,20 +774,22 @@ async fn orders_and_the_event_log(backend: Backend) {
             clock,
         };
     let two: &'static [LineRequest] = Box::leak(two.into_boxed_slice());
-    let drafts = |kinds: &[&str]| -> Vec<EventDraft> {
+    let rid = r.id;
+    let drafts = move |kinds: &[&str]| -> Vec<EventDraft> {
         kinds
             .iter()
             .map(|k| EventDraft {
                 kind: (*k).into(),
-                rooms: vec![Room::Kitchen(r.id)],
+                rooms: vec![Room::Kitchen(rid)],
                 data: serde_json::json!({}),
             })
             .collect()
     };
-    let outcome = place(&s, &placement("a", two, "h1"), |order, written| {
+    let table_id = table.id;
+    let outcome = place(&s, &placement("a", two, "h1"), move |order, written| {
         assert_eq!(order.total_cents, 300);
         // Stock changed, so the tables (whose guests see it) are listed.
-        assert_eq!(written.tables, [table.id]);
+        assert_eq!(written.tables, [table_id]);
         // Soup went from 3 to 1.
         assert_eq!(written.stock_after, [1]);
         assert!(written.table_changed, "the free table was taken");
@@ -818,16 +821,19 @@ async fn orders_and_the_event_log(backend: Backend) {
 
     // The same key: the original; with another body: refused.
     // (Telling a retry from a reuse is the caller's: it compares the hash.)
-    let again = place(&s, &placement("a", two, "h1"), |_, _| drafts(&["x"])).await;
+    let again = place(&s, &placement("a", two, "h1"), move |_, _| drafts(&["x"])).await;
     assert!(
         matches!(again, PlaceOutcome::Existing { order: ref o, ref request_hash } if o == &order && request_hash == "h1")
     );
-    let reused = place(&s, &placement("a", two, "other"), |_, _| drafts(&["x"])).await;
+    let reused = place(&s, &placement("a", two, "other"), move |_, _| {
+        drafts(&["x"])
+    })
+    .await;
     assert!(
         matches!(reused, PlaceOutcome::Existing { ref request_hash, .. } if request_hash == "h1")
     );
     // Short: nothing taken, nothing written.
-    let short = place(&s, &placement("b", two, "h2"), |_, _| drafts(&["x"])).await;
+    let short = place(&s, &placement("b", two, "h2"), move |_, _| drafts(&["x"])).await;
     let PlaceOutcome::OutOfStock(items) = short else {
         panic!("{short:?}")
     };
@@ -853,7 +859,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         }]
         .into_boxed_slice(),
     );
-    let invalid = place(&s, &placement("c", gone, "h3"), |_, _| drafts(&["x"])).await;
+    let invalid = place(&s, &placement("c", gone, "h3"), move |_, _| drafts(&["x"])).await;
     assert!(
         matches!(invalid, PlaceOutcome::Refused(Invalid(ref field, "not_found", _)) if field == "lines[0].menu_item_id")
     );
@@ -1113,7 +1119,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         ]
         .into_boxed_slice(),
     );
-    let outcome = place(&s, &placement("d", three, "h4"), |order, written| {
+    let outcome = place(&s, &placement("d", three, "h4"), move |order, written| {
         assert_eq!(written.stock_after, [0]);
         assert!(!written.table_changed, "the table was reserved, not free");
         assert_eq!(order.total_cents, 1200);
@@ -1565,10 +1571,11 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                 },
                 clock,
             };
-            let drafts = |_: &Order, _: &Written<'_>| {
+            let rid = r.id;
+            let drafts = move |_: &Order, _: &Written<'_>| {
                 vec![EventDraft {
                     kind: "order.placed".into(),
-                    rooms: vec![Room::Kitchen(r.id)],
+                    rooms: vec![Room::Kitchen(rid)],
                     data: serde_json::json!({}),
                 }]
             };
@@ -1613,6 +1620,202 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
         s.menu_item(r.id, soup.id).await.unwrap().unwrap().stock,
         Some(5)
     );
+    raw.close().await;
+    s.close().await;
+}
+
+/// On PostgreSQL placements queued behind one another are written in one
+/// transaction; when a statement of it fails, each of its orders is
+/// written again on its own. Here the batch fails on a key another writer
+/// committed while the batch queued: that order answers as a retry of the
+/// winner's would, and the others are placed, each in its own transaction,
+/// with stock taken once and seqs in queue order with no gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_is_written_one_by_one() {
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::ws::Room;
+
+    let (db, s) = open(Backend::Postgres).await;
+    let raw = sqlx::PgPool::connect(&db.database_url().unwrap())
+        .await
+        .unwrap();
+    let r = s
+        .create_restaurant("batch", "Batch", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 100, Some(5), 0))
+        .await
+        .unwrap();
+    let tea = s
+        .create_menu_item(r.id, &menu_item("Tea", 100, None, 0))
+        .await
+        .unwrap();
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    // Another writer holds the soup's row and has the key "taken".
+    let mut other = raw.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM menu_items WHERE id = $1 FOR UPDATE")
+        .bind(soup.id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let winner_id: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (restaurant_id, source, status, note, total_cents, placed_by_role, \
+         idempotency_key, request_hash, placed_seq, created_at, updated_at) \
+         VALUES ($1, 'takeaway', 'placed', '', 0, 'waiter', 'taken', 'theirs', 0, 1, 1) \
+         RETURNING id",
+    )
+    .bind(r.id)
+    .fetch_one(&mut *other)
+    .await
+    .unwrap();
+    let spawn_placement = |key: &'static str, item: i64| {
+        let store = s.clone();
+        let rid = r.id;
+        tokio::spawn(async move {
+            let lines = [LineRequest {
+                menu_item_id: item,
+                qty: 1,
+                note: String::new(),
+                modifiers: vec![],
+                seat: None,
+                course: None,
+                choices: vec![],
+                index: 0,
+            }];
+            let placement = Placement {
+                request: Request {
+                    restaurant_id: rid,
+                    table_id: None,
+                    source: OrderSource::Takeaway,
+                    note: "",
+                    lines: &lines,
+                    placed_by_user: None,
+                    placed_by_role: Role::Waiter,
+                    idempotency_key: key,
+                    request_hash: "ours",
+                    now: 1000,
+                    targets: Default::default(),
+                },
+                clock,
+            };
+            let drafts = move |_: &Order, _: &Written<'_>| {
+                vec![EventDraft {
+                    kind: "order.placed".into(),
+                    rooms: vec![Room::Kitchen(rid)],
+                    data: serde_json::json!({}),
+                }]
+            };
+            place(&store, &placement, drafts).await
+        })
+    };
+    let count = |sql: &'static str| {
+        let raw = raw.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&raw)
+                .await
+                .unwrap()
+        }
+    };
+    let until = |what: &'static str, sql: &'static str, n: i64| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while count(sql).await < n {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    // The first waits on the row; the rest queue behind it.
+    let first = spawn_placement("first", soup.id);
+    until(
+        "the first placement never waited",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+        1,
+    )
+    .await;
+    let drawn = count("SELECT last_value FROM orders_id_seq").await;
+    let queued = [
+        spawn_placement("taken", soup.id),
+        spawn_placement("second", soup.id),
+    ];
+    until(
+        "the queued placements never read",
+        "SELECT last_value FROM orders_id_seq",
+        drawn + 2,
+    )
+    .await;
+    let third = {
+        // Read last, so it queues last.
+        let t = spawn_placement("third", soup.id);
+        until(
+            "the third never read",
+            "SELECT last_value FROM orders_id_seq",
+            drawn + 3,
+        )
+        .await;
+        t
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    other.commit().await.unwrap();
+
+    let placed = |outcome: PlaceOutcome<Invalid>| match outcome {
+        PlaceOutcome::Placed { order, .. } => order,
+        other => panic!("{other:?}"),
+    };
+    let first = placed(first.await.unwrap());
+    let [taken, second] = queued;
+    match taken.await.unwrap() {
+        PlaceOutcome::Existing {
+            order,
+            request_hash,
+        } => assert_eq!((order.id, request_hash.as_str()), (winner_id, "theirs")),
+        other => panic!("{other:?}"),
+    }
+    let second = placed(second.await.unwrap());
+    let third = placed(third.await.unwrap());
+    // Seqs in queue order, no gap; the key's order took none.
+    assert_eq!(
+        [first.placed_seq, second.placed_seq, third.placed_seq],
+        [1, 2, 3]
+    );
+    assert_eq!(s.current_seq(r.id).await.unwrap(), 3);
+    assert_eq!(s.order_count(r.id).await.unwrap(), 4);
+    // Stock taken once for each soup placed.
+    assert_eq!(
+        s.menu_item(r.id, soup.id).await.unwrap().unwrap().stock,
+        Some(2)
+    );
+    // An untracked order does not queue: it is written while the queue
+    // waits on the soup's row.
+    let mut other = raw.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM menu_items WHERE id = $1 FOR UPDATE")
+        .bind(soup.id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let waiting = spawn_placement("waiting", soup.id);
+    until(
+        "the soup placement never waited",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+        1,
+    )
+    .await;
+    let tea = placed(spawn_placement("tea", tea.id).await.unwrap());
+    assert_eq!(tea.placed_seq, 4);
+    other.commit().await.unwrap();
+    assert_eq!(placed(waiting.await.unwrap()).placed_seq, 5);
+    // Written one by one: each order in a transaction of its own.
+    let transactions: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT xmin::TEXT) FROM orders WHERE restaurant_id = $1 AND id = ANY($2)",
+    )
+    .bind(r.id)
+    .bind(vec![first.id, second.id, third.id])
+    .fetch_one(&raw)
+    .await
+    .unwrap();
+    assert_eq!(transactions, 3);
     raw.close().await;
     s.close().await;
 }
@@ -1883,7 +2086,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         },
         clock: &clock,
     };
-    let outcome = place(&s, &placement, |_, _| {
+    let outcome = place(&s, &placement, move |_, _| {
         vec![draft(vec![guests]), draft(vec![kitchen])]
     })
     .await;
@@ -2810,7 +3013,7 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
         .into_boxed_slice(),
     );
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
-    let draft = |kind: &str| EventDraft {
+    let draft = move |kind: &str| EventDraft {
         kind: kind.into(),
         rooms: vec![Room::Kitchen(r)],
         data: serde_json::json!({}),
@@ -2834,7 +3037,7 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
             clock,
         };
         let PlaceOutcome::Placed { order, .. } =
-            place(&s, &p, |_, _| vec![draft("order.placed")]).await
+            place(&s, &p, move |_, _| vec![draft("order.placed")]).await
         else {
             panic!("not placed")
         };

@@ -27,13 +27,15 @@ use std::sync::LazyLock;
 
 use sqlx::{Connection, PgConnection, PgPool};
 
+use super::batch::{Queued, Ran};
 use super::{
     ItemFacts, NewLine, NewOrder, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step,
     Written, BY_KEY, CHANGE_TABLE, TAKE_STOCK,
 };
+use crate::stats::Delta;
 use crate::storage::append::{self, json, PgEvents, PgStats};
 use crate::storage::modifiers::{groups_from, GroupRow};
-use crate::storage::{corrupt, decoded};
+use crate::storage::{corrupt, decoded, Store, TableChange};
 use restohub_protocol::api::modifiers::AllergenSet;
 
 /// [`super::OPENING`], with: the ids the order and its `$5` lines will have
@@ -262,31 +264,71 @@ struct OpeningRow {
 
 /// What the opening read found for an order that can be decided.
 struct Opened {
-    order_id: i64,
-    line_ids: Vec<i64>,
-    /// Empty when no wanted item is tracked.
-    tables: Vec<i64>,
+    drawn: Drawn,
     facts: PlacementFacts,
 }
 
-pub(super) async fn place<P: PlacementPlan, R>(
+/// The ids drawn for an order, and the tables its stock events reach.
+pub(super) struct Drawn {
+    pub(super) order_id: i64,
+    pub(super) line_ids: Vec<i64>,
+    /// Empty when no wanted item is tracked.
+    pub(super) tables: Vec<i64>,
+}
+
+/// Reads the facts, decides, and leaves the write of an order that takes
+/// stock or a table to the restaurant's queue ([`super::batch`]): the read
+/// runs beside other placements, the write in turn.
+pub(super) async fn place<P: PlacementPlan + Send + Sync + 'static, R>(
+    store: &Store,
     pool: &PgPool,
     ask: &PlacementAsk<'_>,
     decide: impl FnOnce(&PlacementFacts) -> Result<P, R>,
 ) -> sqlx::Result<Step<R>> {
-    let r = ask.restaurant_id;
-    let mut conn = pool.acquire().await?;
-    let opened = match open(&mut conn, ask).await? {
-        Ok(opened) => opened,
-        Err(step) => return Ok(step),
+    let opened = {
+        let mut conn = pool.acquire().await?;
+        match open(&mut conn, ask).await? {
+            Ok(opened) => opened,
+            Err(step) => return Ok(step),
+        }
     };
     let plan = match decide(&opened.facts) {
         Ok(plan) => plan,
         Err(refused) => return Ok(Step::Done(PlaceOutcome::Refused(refused))),
     };
-    let w = plan.write();
+    let member = Queued {
+        key: ask.idempotency_key.to_owned(),
+        drawn: opened.drawn,
+        plan: Box::new(plan),
+    };
+    let w = member.plan.write();
+    let ran = if w.take.is_empty() && w.table.is_none() {
+        // One statement that commits on its own, four of the restaurant's
+        // at once (its lane), as before batches: such orders hold no row
+        // across round trips, and whether batching them helps was not
+        // settled by measurement (BENCHMARKS.md, "Hot item (issue 22)").
+        let _turn = store.lane(ask.restaurant_id).await;
+        alone(pool, ask.restaurant_id, ask.clock.now_ms(), &member).await?
+    } else {
+        store.write_in_turn(ask, member).await?
+    };
+    Ok(match ran {
+        Ran::Placed { order, events } => Step::Done(PlaceOutcome::Placed { order, events }),
+        Ran::Existing { id, hash } => Step::Existing { id, hash },
+        Ran::Short(short) => Step::Short(short),
+    })
+}
+
+/// Writes one queued placement in a transaction of its own: the way every
+/// placement ran before they were written together, and still the way a
+/// placement alone in its restaurant's queue runs (or each of a batch whose
+/// transaction failed: see [`super::batch`]).
+pub(super) async fn alone(pool: &PgPool, r: i64, at: i64, m: &Queued) -> sqlx::Result<Ran> {
+    let mut conn = pool.acquire().await?;
+    let w = m.plan.write();
     let written = if w.take.is_empty() && w.table.is_none() {
-        write(&mut conn, ask, &opened, &plan, &[], false).await
+        let one = Together::default();
+        write(&mut conn, r, at, &m.drawn, &*m.plan, &one, true).await
     } else {
         let mut tx = conn.begin().await?;
         let mut stock_after = Vec::with_capacity(w.take.len());
@@ -305,20 +347,17 @@ pub(super) async fn place<P: PlacementPlan, R>(
         }
         if !short.is_empty() {
             tx.rollback().await?;
-            return Ok(Step::Short(short));
+            return Ok(Ran::Short(short));
         }
         let mut table_changed = false;
         if let Some(change) = &w.table {
-            let hit: Option<i64> = sqlx::query_scalar(CHANGE_TABLE)
-                .bind(r)
-                .bind(change.table_id)
-                .bind(change.from.as_str())
-                .bind(change.to.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            table_changed = hit.is_some();
+            table_changed = change_table(&mut tx, r, change).await?;
         }
-        match write(&mut tx, ask, &opened, &plan, &stock_after, table_changed).await {
+        let found = Together {
+            stock_after,
+            table_changed,
+        };
+        match write(&mut tx, r, at, &m.drawn, &*m.plan, &found, true).await {
             Ok(outcome) => tx.commit().await.map(|()| outcome),
             Err(e) => {
                 tx.rollback().await?;
@@ -327,18 +366,35 @@ pub(super) async fn place<P: PlacementPlan, R>(
         }
     };
     match written {
-        Ok(outcome) => Ok(Step::Done(outcome)),
+        Ok(ran) => Ok(ran),
         // The same key, placed concurrently: theirs won.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             let (id, hash): (i64, String) = sqlx::query_as(BY_KEY)
                 .bind(r)
-                .bind(ask.idempotency_key)
+                .bind(&m.key)
                 .fetch_one(&mut *conn)
                 .await?;
-            Ok(Step::Existing { id, hash })
+            Ok(Ran::Existing { id, hash })
         }
         Err(e) => Err(e),
     }
+}
+
+/// Runs [`CHANGE_TABLE`]: whether the table still had the status the plan
+/// saw, and now has the new one.
+pub(super) async fn change_table(
+    c: &mut PgConnection,
+    r: i64,
+    change: &TableChange,
+) -> sqlx::Result<bool> {
+    let hit: Option<i64> = sqlx::query_scalar(CHANGE_TABLE)
+        .bind(r)
+        .bind(change.table_id)
+        .bind(change.from.as_str())
+        .bind(change.to.as_str())
+        .fetch_optional(c)
+        .await?;
+    Ok(hit.is_some())
 }
 
 /// Runs [`OPENING`]: the facts and ids, or the step that ends the placement
@@ -407,10 +463,12 @@ async fn open<R>(
                 _ => None,
             };
             opened = Some(Opened {
-                order_id: row.order_id,
-                line_ids: row.line_ids,
-                // NULL when no wanted item is tracked: no stock events.
-                tables: row.tables.unwrap_or_default(),
+                drawn: Drawn {
+                    order_id: row.order_id,
+                    line_ids: row.line_ids,
+                    // NULL when no wanted item is tracked: no stock events.
+                    tables: row.tables.unwrap_or_default(),
+                },
                 facts: PlacementFacts {
                     timezone: row.timezone,
                     table,
@@ -426,45 +484,52 @@ async fn open<R>(
     Ok(Ok(opened))
 }
 
-/// Runs [`WRITE`] for the opened order with the events the plan builds from
-/// what the statements before it found, stamped now.
-async fn write<R>(
+/// What the statements before an order's [`WRITE`] found for it.
+#[derive(Debug, Default)]
+pub(super) struct Together {
+    /// Each take's stock after it.
+    pub(super) stock_after: Vec<i64>,
+    pub(super) table_changed: bool,
+}
+
+/// Runs [`WRITE`] for the drawn order with the events the plan builds from
+/// what the statements before it `found`, stamped `at`; with the order's
+/// statistics unless `stats` is false (a batch adds its orders' statistics
+/// in one statement before their writes).
+pub(super) async fn write(
     c: &mut PgConnection,
-    ask: &PlacementAsk<'_>,
-    opened: &Opened,
-    plan: &impl PlacementPlan,
-    stock_after: &[i64],
-    table_changed: bool,
-) -> sqlx::Result<PlaceOutcome<R>> {
-    let r = ask.restaurant_id;
+    r: i64,
+    at: i64,
+    drawn: &Drawn,
+    plan: &(dyn PlacementPlan + Sync),
+    found: &Together,
+    stats: bool,
+) -> sqlx::Result<Ran> {
     let w = plan.write();
     let tables: &[i64] = if w.take.is_empty() {
         &[]
     } else {
-        &opened.tables
+        &drawn.tables
     };
     let placed = plan.placed(&Written {
-        order_id: opened.order_id,
-        line_ids: &opened.line_ids,
-        stock_after,
-        table_changed,
+        order_id: drawn.order_id,
+        line_ids: &drawn.line_ids,
+        stock_after: &found.stock_after,
+        table_changed: found.table_changed,
         tables,
     });
-    let lines = LineArrays::new(r, opened.order_id, &w.lines, &opened.line_ids)?;
-    let stats = PgStats::new(r, &w.order.business_day, w.order.hour_start, &w.stats);
-    let events = PgEvents::new(
-        r,
-        ask.clock.now_ms(),
-        &placed.events,
-        Some(placed.order_event),
-    )?;
+    let lines = LineArrays::new(r, drawn.order_id, &w.lines, &drawn.line_ids)?;
+    let none = Delta::default();
+    let delta = if stats { &w.stats } else { &none };
+    let stats = PgStats::new(r, &w.order.business_day, w.order.hour_start, delta);
+    let events = PgEvents::new(r, at, &placed.events, Some(placed.order_event))?;
     let write = stats.bind(events.bind(&WRITE));
     let base = lines
-        .bind(bind_order(write, opened.order_id, &w.order))
+        .bind(bind_order(write, drawn.order_id, &w.order))
         .fetch_one(c)
         .await?;
     let mut order = placed.order;
     order.placed_seq = events.own_seq(base);
     let events = events.logged(placed.events, base);
-    Ok(PlaceOutcome::Placed { order, events })
+    Ok(Ran::Placed { order, events })
 }
