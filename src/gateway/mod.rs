@@ -66,6 +66,11 @@ pub struct Inner {
     connections: AtomicUsize,
     per_user: DashMap<String, usize>,
     replays: Arc<replays::ReplaySlots>,
+    /// The clock of every session's command rate limit. One for the
+    /// instance: making a clock runs CPUID, which traps to the hypervisor on
+    /// a VM (2.5% of a resuming instance's CPU when each session made its
+    /// own); clones share its calibration.
+    clock: governor::clock::DefaultClock,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -115,6 +120,7 @@ impl Gateway {
             connections: AtomicUsize::new(0),
             per_user: DashMap::new(),
             replays,
+            clock: governor::clock::DefaultClock::default(),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
         }))

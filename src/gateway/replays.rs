@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -176,7 +176,9 @@ async fn paced<K: Hash + Eq + Clone>(
         match pace.check_key(key) {
             Ok(()) => return true,
             Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                // The limiter's own clock: making one (`DefaultClock::default`)
+                // runs CPUID, which traps to the hypervisor on a VM.
+                let wait = not_until.wait_time_from(pace.clock().now());
                 if Instant::now() + wait > deadline {
                     return false;
                 }

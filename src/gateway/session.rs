@@ -204,7 +204,7 @@ async fn handshake(
         caller,
         rooms: joined.into_iter().collect(),
         watching: HashSet::new(),
-        limiter: RateLimiter::direct(quota),
+        limiter: RateLimiter::direct_with_clock(quota, gateway.clock.clone()),
         limited_in_a_row: 0,
     };
     let mut greeted = sink.send(text(&welcome)).await.is_ok();
