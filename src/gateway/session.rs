@@ -95,7 +95,13 @@ async fn refuse(sink: &mut Sink, stream: &mut Stream, code: u16, why: &str) -> O
     None
 }
 
-/// hello → authentication → rooms → welcome (and replay), or a close code.
+/// Frames a client may send before its welcome (it did not wait) that are
+/// kept and handled after it; past that the socket is not read until then.
+const EARLY_FRAMES: usize = 4;
+
+/// hello → token → a turn (admission) → account, rooms → welcome (and
+/// replay), or a close code. A client that closes its socket while waiting
+/// for a resume slot or a turn is dropped there, before any database read.
 async fn handshake(
     gateway: &Gateway,
     state: AppState,
@@ -114,12 +120,48 @@ async fn handshake(
     if gateway.is_shutting_down() {
         return refuse(sink, stream, close::SERVICE_RESTART, "server restarting").await;
     }
-    let (caller, member, user_key) = match authenticate(&state, &hello, header_token).await {
-        Ok(identity) => identity,
+    let caller = match identify(&state, &hello, header_token) {
+        Ok(caller) => caller,
         Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
     };
     // Commands act from the address the upgrade came from (the audit trail).
     let caller = caller.calling_from(client);
+    let user_key = caller.subject.clone();
+    let metrics = state.node.metrics.clone();
+    let mut early = Vec::new();
+    // A resume holds one of its account's and address's replay slots until
+    // its replay is sent; taken before the session queues live events, and
+    // before a turn, so that waiting for its account holds no turn.
+    let replaying = match hello.since {
+        Some(_) => {
+            let slot = gateway
+                .replays
+                .take(&user_key, client, super::replays::WAIT);
+            match unless_gone(stream, &mut early, slot).await {
+                Err(code) => return closed_early(sink, stream, code, &metrics).await,
+                Ok(Some(slot)) => Some(slot),
+                Ok(None) => {
+                    let why = "too many resumes at once for this account or address; retry shortly";
+                    return refuse(sink, stream, close::RATE_LIMITED, why).await;
+                }
+            }
+        }
+        None => None,
+    };
+    let turn = gateway.admission.turn(super::admission::QUEUE_WAIT);
+    let turn = match unless_gone(stream, &mut early, turn).await {
+        Err(code) => return closed_early(sink, stream, code, &metrics).await,
+        Ok(Err(busy)) => {
+            metrics.handshake_shed("busy");
+            let why = busy.reason();
+            return refuse(sink, stream, close::TRY_AGAIN_LATER, &why).await;
+        }
+        Ok(Ok(turn)) => turn,
+    };
+    let member = match member(&state, &caller).await {
+        Ok(member) => member,
+        Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
+    };
     let node = state.node.clone();
     if node.open_channel(caller.restaurant_id).await.is_err() {
         return refuse(
@@ -155,22 +197,6 @@ async fn handshake(
         )
         .await;
     };
-    // A resume holds one of its account's and address's replay slots until
-    // its replay is sent; taken before the session queues live events.
-    let replaying = match hello.since {
-        Some(_) => match gateway
-            .replays
-            .take(&user_key, client, super::replays::WAIT)
-            .await
-        {
-            Some(slot) => Some(slot),
-            None => {
-                let why = "too many resumes at once for this account or address; retry shortly";
-                return refuse(sink, stream, close::RATE_LIMITED, why).await;
-            }
-        },
-        None => None,
-    };
     let (session, rx) = node.register(caller.restaurant_id, member, hello.since);
     let seq = node.join_all(&session, &joined, hello.since);
     let replay = match replay(&state, &caller, &joined, hello.since, seq).await {
@@ -180,6 +206,9 @@ async fn handshake(
             Replay::Resync
         }
     };
+    // The reads are done: the turn goes to the next handshake while this
+    // one writes (a slow client must not hold it).
+    drop(turn);
     if hello.since.is_some() {
         node.metrics.resumed(matches!(replay, Replay::Resync));
     }
@@ -196,7 +225,7 @@ async fn handshake(
     });
     let settings = &gateway.settings;
     let quota = Quota::per_second(settings.commands_per_second).allow_burst(settings.command_burst);
-    let conn = Connection {
+    let mut conn = Connection {
         gateway: gateway.clone(),
         node,
         state,
@@ -219,12 +248,58 @@ async fn handshake(
             conn.send_first_dashboard(r).await;
         }
     }
+    // What the client sent before its welcome, in order; replies queue
+    // behind the welcome and the replay. (A close among them ends it.)
+    for message in early {
+        if greeted && conn.receive(message).await.is_some() {
+            greeted = false;
+        }
+    }
     Some(Ready {
         conn,
         rx,
         counted,
         greeted,
     })
+}
+
+/// Runs `work` while watching the socket, so a client that gives up (closes
+/// or drops its socket) stops costing anything at once. Frames it sends
+/// meanwhile are kept in `early` (up to [`EARLY_FRAMES`]). `Err(code)`: the
+/// peer is gone (0) or sent a frame over the limit.
+async fn unless_gone<T>(
+    stream: &mut Stream,
+    early: &mut Vec<Message>,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, u16> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            incoming = stream.next(), if early.len() < EARLY_FRAMES => match incoming {
+                None | Some(Ok(Message::Close(_))) => return Err(0),
+                Some(Err(e)) => return Err(read_error_code(&e)),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(message)) => early.push(message),
+            },
+            done = &mut work => return Ok(done),
+        }
+    }
+}
+
+/// The peer left (code 0) or broke the frame limit while its handshake
+/// waited; counted as work the hub did not do.
+async fn closed_early(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    code: u16,
+    metrics: &crate::instruments::Metrics,
+) -> Option<Ready> {
+    if code == 0 {
+        metrics.handshake_shed("gone");
+        return None;
+    }
+    refuse(sink, stream, code, "frame too big").await
 }
 
 impl Connection {
@@ -399,14 +474,13 @@ async fn read_hello(stream: &mut Stream) -> Result<Hello, Option<Refusal>> {
     }
 }
 
-/// Checks the token (from hello or the upgrade header) and that its account
-/// or table still exists. Returns who it is, as others will see them, and
-/// the key connections are counted under (the account, or the guest session).
-async fn authenticate(
+/// Checks the token (from hello or the upgrade header) without the
+/// database: signature, expiry, revocation, MFA, restaurant.
+fn identify(
     state: &AppState,
     hello: &Hello,
     header_token: Option<String>,
-) -> Result<(Caller, Member, String), Refusal> {
+) -> Result<Caller, Refusal> {
     let token = hello.token.clone().or(header_token).ok_or(Refusal(
         close::UNAUTHORIZED,
         "no token in hello or Authorization header",
@@ -429,7 +503,14 @@ async fn authenticate(
             "the token is for another restaurant",
         ));
     }
-    let name = match crate::app::sessions::connecting(state, &caller).await {
+    Ok(caller)
+}
+
+/// Checks that the caller's account or table still exists; who it is, as
+/// others will see them. (Connections are counted under `caller.subject`:
+/// the account, or the guest session.)
+async fn member(state: &AppState, caller: &Caller) -> Result<Member, Refusal> {
+    let name = match crate::app::sessions::connecting(state, caller).await {
         Ok(name) => name,
         Err(e) if matches!(e, ApiError::Internal(_)) || e.code() == ErrorCode::Unavailable => {
             return Err(Refusal(
@@ -443,15 +524,13 @@ async fn authenticate(
         }) => return Err(Refusal(close::UNAUTHORIZED, "the table no longer exists")),
         Err(_) => return Err(Refusal(close::UNAUTHORIZED, "the account no longer exists")),
     };
-    let member = Member {
+    Ok(Member {
         session_id: String::new(),
         role: caller.role,
         user_id: caller.user_id,
         name,
         table_id: caller.table_id,
-    };
-    let key = caller.subject.clone();
-    Ok((caller, member, key))
+    })
 }
 
 /// The close code for a failed read, from the error's type: a frame over
