@@ -443,7 +443,7 @@ pub struct Options {
 
     /// Handshakes that may wait for a turn per instance; past that a new
     /// one is refused at once with close code 1013 TRY_AGAIN_LATER and a
-    /// retry-after (as is one that waits 3 s).
+    /// retry-after (as is one still waiting 4 s after its hello).
     #[arg(
         long,
         env = "RESTOHUB_WS_HANDSHAKE_QUEUE",

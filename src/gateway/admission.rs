@@ -19,10 +19,11 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-/// Longest a handshake waits for its turn. Below the 5 s after which
-/// clients commonly give up on a hello: refused in time, a client retries
-/// when told instead of at once.
-pub(super) const QUEUE_WAIT: Duration = Duration::from_secs(3);
+/// Longest a hello waits for its turn, counted from its arrival (a resume's
+/// wait for its account's slot included). Below the 5 s after which
+/// clients commonly give up on a hello (the browser pages do): refused in
+/// time, a client retries when told instead of at once.
+pub(super) const WAIT_BUDGET: Duration = Duration::from_secs(4);
 
 /// Retry-afters are at least this (a refusal means the queue is full) and
 /// at most that.

@@ -117,6 +117,7 @@ async fn handshake(
         Ok(Err(None)) => return None,
         Ok(Ok(hello)) => hello,
     };
+    let arrived = Instant::now();
     if gateway.is_shutting_down() {
         return refuse(sink, stream, close::SERVICE_RESTART, "server restarting").await;
     }
@@ -148,7 +149,8 @@ async fn handshake(
         }
         None => None,
     };
-    let turn = gateway.admission.turn(super::admission::QUEUE_WAIT);
+    let wait = super::admission::WAIT_BUDGET.saturating_sub(arrived.elapsed());
+    let turn = gateway.admission.turn(wait);
     let turn = match unless_gone(stream, &mut early, turn).await {
         Err(code) => return closed_early(sink, stream, code, &metrics).await,
         Ok(Err(busy)) => {
