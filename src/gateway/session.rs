@@ -130,35 +130,50 @@ async fn handshake(
     let user_key = caller.subject.clone();
     let metrics = state.node.metrics.clone();
     let mut early = Vec::new();
-    // A resume holds one of its account's and address's replay slots until
-    // its replay is sent; taken before the session queues live events, and
-    // before a turn, so that waiting for its account holds no turn.
-    let replaying = match hello.since {
-        Some(_) => {
-            let slot = gateway
-                .replays
-                .take(&user_key, client, super::replays::WAIT);
-            match unless_gone(stream, &mut early, slot).await {
-                Err(code) => return closed_early(sink, stream, code, &metrics).await,
-                Ok(Some(slot)) => Some(slot),
-                Ok(None) => {
-                    let why = "too many resumes at once for this account or address; retry shortly";
-                    return refuse(sink, stream, close::RATE_LIMITED, why).await;
-                }
-            }
+    // A resume starts at its account's and address's pace (waiting holds
+    // nothing), then waits for a turn.
+    let deadline = arrived + super::admission::WAIT_BUDGET;
+    let resume_deadline = Instant::now() + super::replays::WAIT;
+    let replays = &gateway.replays;
+    if hello.since.is_some() {
+        let start = replays.start(&user_key, client, resume_deadline);
+        match unless_gone(stream, &mut early, start).await {
+            Err(code) => return closed_early(sink, stream, code, &metrics).await,
+            Ok(true) => {}
+            Ok(false) => return refuse(sink, stream, close::RATE_LIMITED, TOO_MANY_RESUMES).await,
         }
-        None => None,
+    }
+    let mut turn = match take_turn(gateway, sink, stream, &mut early, deadline, &metrics).await {
+        Ok(turn) => turn,
+        Err(refused) => return refused,
     };
-    let wait = super::admission::WAIT_BUDGET.saturating_sub(arrived.elapsed());
-    let turn = gateway.admission.turn(wait);
-    let turn = match unless_gone(stream, &mut early, turn).await {
-        Err(code) => return closed_early(sink, stream, code, &metrics).await,
-        Ok(Err(busy)) => {
-            metrics.handshake_shed("busy");
-            let why = busy.reason();
-            return refuse(sink, stream, close::TRY_AGAIN_LATER, &why).await;
-        }
-        Ok(Ok(turn)) => turn,
+    // Then it holds one of its account's and address's replay slots until
+    // its replay is sent (taken before the session queues live events).
+    // Taken at once in the turn; if the account's slots are busy, the turn
+    // goes back while it waits for one, so that no turn waits on one
+    // account.
+    let replaying = match hello.since {
+        Some(_) => match replays.try_take(&user_key, client) {
+            Some(slot) => Some(slot),
+            None => {
+                drop(turn);
+                let slot = replays.slot(&user_key, client, resume_deadline);
+                let slot = match unless_gone(stream, &mut early, slot).await {
+                    Err(code) => return closed_early(sink, stream, code, &metrics).await,
+                    Ok(Some(slot)) => slot,
+                    Ok(None) => {
+                        return refuse(sink, stream, close::RATE_LIMITED, TOO_MANY_RESUMES).await
+                    }
+                };
+                turn = match take_turn(gateway, sink, stream, &mut early, deadline, &metrics).await
+                {
+                    Ok(turn) => turn,
+                    Err(refused) => return refused,
+                };
+                Some(slot)
+            }
+        },
+        None => None,
     };
     let member = match member(&state, &caller).await {
         Ok(member) => member,
@@ -263,6 +278,32 @@ async fn handshake(
         counted,
         greeted,
     })
+}
+
+const TOO_MANY_RESUMES: &str =
+    "too many resumes at once for this account or address; retry shortly";
+
+/// A turn (admission) by `deadline`, watching the socket meanwhile; else
+/// the handshake ends here (`Err`, what `handshake` returns): refused with
+/// `TRY_AGAIN_LATER`, or its client gone.
+async fn take_turn(
+    gateway: &Gateway,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    early: &mut Vec<Message>,
+    deadline: Instant,
+    metrics: &crate::instruments::Metrics,
+) -> Result<super::admission::Turn, Option<Ready>> {
+    let wait = deadline.saturating_duration_since(Instant::now());
+    match unless_gone(stream, early, gateway.admission.turn(wait)).await {
+        Err(code) => Err(closed_early(sink, stream, code, metrics).await),
+        Ok(Err(busy)) => {
+            metrics.handshake_shed("busy");
+            let why = busy.reason();
+            Err(refuse(sink, stream, close::TRY_AGAIN_LATER, &why).await)
+        }
+        Ok(Ok(turn)) => Ok(turn),
+    }
 }
 
 /// Runs `work` while watching the socket, so a client that gives up (closes
