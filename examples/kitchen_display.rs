@@ -2,7 +2,9 @@
 //! in, draws the open tickets from `kitchen.snapshot` with their ages, keeps
 //! them live from events (checking continuity with `prev`), and bumps lines
 //! from the keyboard. It reconnects on its own after drops and restarts,
-//! taking a fresh snapshot.
+//! taking a fresh snapshot, with exponential backoff and full jitter, and
+//! never sooner than a `retry_after_ms` the hub gave (PROTOCOL.md 9.6): a
+//! kitchen full of screens that lost one instance comes back spread out.
 //!
 //! Each line shows its course, whether it is held or fired (and when to
 //! start it), its choices, modifiers and allergens; tickets are green,
@@ -49,6 +51,42 @@ struct Screen {
     acked: Option<u64>,
     status: String,
     next_id: i64,
+    /// When the last welcome came, if the session still runs.
+    welcomed: Option<std::time::Instant>,
+    /// The wait the hub asked for when it last refused (1013).
+    retry_after: Option<Duration>,
+}
+
+/// Reconnect delays: a random wait between 0 and min(cap, base × 2^n) (full
+/// jitter), plus any retry-after the hub gave.
+struct Backoff {
+    attempt: u32,
+}
+
+impl Backoff {
+    const BASE: Duration = Duration::from_millis(500);
+    const CAP: Duration = Duration::from_secs(30);
+    /// A session that lasted this long after its welcome starts the
+    /// backoff afresh.
+    const STEADY: Duration = Duration::from_secs(30);
+
+    fn next(&mut self, retry_after: Option<Duration>) -> Duration {
+        use rand::Rng;
+        let window = Self::BASE
+            .saturating_mul(1 << self.attempt.min(16))
+            .min(Self::CAP);
+        self.attempt += 1;
+        let jitter = rand::rng().random_range(0..=window.as_millis() as u64);
+        retry_after.unwrap_or_default() + Duration::from_millis(jitter)
+    }
+}
+
+/// The `retry_after_ms=<ms>` of a close reason.
+fn retry_after(reason: &str) -> Option<Duration> {
+    reason
+        .strip_prefix("retry_after_ms=")
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis)
 }
 
 #[tokio::main]
@@ -83,6 +121,8 @@ async fn main() -> Result<(), Error> {
         acked: None,
         status: String::new(),
         next_id: 1,
+        welcomed: None,
+        retry_after: None,
     };
     let (keys_tx, mut keys) = tokio::sync::mpsc::channel::<String>(16);
     tokio::spawn(async move {
@@ -93,16 +133,26 @@ async fn main() -> Result<(), Error> {
             }
         }
     });
-    let mut backoff = Duration::from_millis(500);
+    let mut backoff = Backoff { attempt: 0 };
     loop {
-        match screen.session(&mut keys).await {
+        let ended = screen.session(&mut keys).await;
+        if screen
+            .welcomed
+            .take()
+            .is_some_and(|at| at.elapsed() >= Backoff::STEADY)
+        {
+            backoff.attempt = 0;
+        }
+        let wait = backoff.next(screen.retry_after.take());
+        match ended {
             Ok(None) => return Ok(()),
-            Ok(Some(reason)) => screen.status = format!("disconnected: {reason}; reconnecting"),
-            Err(e) => screen.status = format!("connection failed: {e}; retrying in {backoff:?}"),
+            Ok(Some(reason)) => {
+                screen.status = format!("disconnected: {reason}; reconnecting in {wait:.1?}")
+            }
+            Err(e) => screen.status = format!("connection failed: {e}; retrying in {wait:.1?}"),
         }
         screen.draw();
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(10));
+        tokio::time::sleep(wait).await;
         if let Err(e) = screen.refresh().await {
             screen.status = format!("could not refresh the login: {e}");
         }
@@ -134,6 +184,7 @@ impl Screen {
                         Some(Err(e)) => return Ok(Some(e.to_string())),
                         Some(Ok(Message::Text(text))) => text,
                         Some(Ok(Message::Close(close))) => {
+                            self.retry_after = close.as_ref().and_then(|c| retry_after(&c.reason));
                             return Ok(Some(close.map_or("closed".into(), |c| format!("closed {} {}", u16::from(c.code), c.reason))))
                         }
                         Some(Ok(_)) => continue,
@@ -166,6 +217,7 @@ impl Screen {
     {
         match message {
             ServerMessage::Welcome(w) => {
+                self.welcomed = Some(std::time::Instant::now());
                 let r = w.restaurant_id;
                 if let Some(station) = self.station {
                     // A station screen: only its own tickets.

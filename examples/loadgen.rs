@@ -22,6 +22,9 @@
 //! - `payments`: payments recorded at a fixed total rate, open loop, each
 //!   paying a prepared takeaway check in full (or in two halves with
 //!   `--partial`); ack latency, errors by code (`loadgen/payments.rs`).
+//! - `storm`: the first hub killed under a chain's kitchen screens, which
+//!   resume on the others while waiters order; resume time, events missed,
+//!   order acks during and after, presence afterwards (`loadgen/storm.rs`).
 //!
 //! Usage:
 //!
@@ -32,6 +35,7 @@
 //!     cargo run --release --example loadgen -- hot --hub <url> --clients 1000 --stock 200
 //!     cargo run --release --example loadgen -- replay --hub <url> --pid <hub pid> --events 10000 --loops 20
 //!     cargo run --release --example loadgen -- payments --hub <url> --rate 500 --seconds 10 --clients 8 [--partial]
+//!     cargo run --release --example loadgen -- storm --hub <victim>,<url>,<url> --victim-pid <pid> --restaurant bench --chain 100 --screens 10000 [--give-up-ms 5000]
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -54,6 +58,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 mod payments;
 #[path = "loadgen/replay.rs"]
 mod replay;
+#[path = "loadgen/storm.rs"]
+mod storm;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -83,6 +89,8 @@ enum Scenario {
     Replay(replay::ReplayArgs),
     /// Payments at a fixed rate, each paying a prepared check.
     Payments(payments::PaymentsArgs),
+    /// A hub killed under its kitchen screens: they resume on the others.
+    Storm(storm::StormArgs),
 }
 
 #[derive(Args, Clone)]
@@ -166,6 +174,7 @@ async fn main() -> Result<(), Error> {
         Scenario::Hot(args) => hot(args).await,
         Scenario::Replay(args) => replay::replay(args).await,
         Scenario::Payments(args) => payments::payments(args).await,
+        Scenario::Storm(args) => storm::storm(args).await,
     }
 }
 
@@ -709,17 +718,16 @@ fn event_seq(frame: &str) -> Option<u64> {
 
 /// The demo restaurant, or with `--chain N` the N bench restaurants, each
 /// given the waiter, chef and item it lacks (as its owner, over REST).
-async fn sites(args: &OrdersArgs) -> Result<Vec<Site>, Error> {
-    let c = &args.common;
-    if args.chain == 0 {
+async fn sites(c: &Common, chain: usize, item_name: &str) -> Result<Vec<Site>, Error> {
+    if chain == 0 {
         let waiter = token(c, "waiter").await?;
-        let item = item_id(c, &waiter, &args.item).await?;
+        let item = item_id(c, &waiter, item_name).await?;
         let chef = token(c, "chef").await?;
         return Ok(vec![Site { waiter, chef, item }]);
     }
     let http = reqwest::Client::new();
-    let mut sites = Vec::with_capacity(args.chain);
-    for i in 1..=args.chain {
+    let mut sites = Vec::with_capacity(chain);
+    for i in 1..=chain {
         let slug = format!("{}-{i}", c.restaurant);
         let owner = token_of(c, &slug, "owner").await?;
         for role in ["waiter", "chef"] {
@@ -738,7 +746,7 @@ async fn sites(args: &OrdersArgs) -> Result<Vec<Site>, Error> {
                 );
             }
         }
-        let item = match item_id(c, &owner, &args.item).await {
+        let item = match item_id(c, &owner, item_name).await {
             Ok(id) => id,
             Err(_) => {
                 // Its kitchen station, so that screens can stand at it.
@@ -754,7 +762,7 @@ async fn sites(args: &OrdersArgs) -> Result<Vec<Site>, Error> {
                 let res = http
                     .post(format!("{}/api/v1/menu/items", c.hub[0]))
                     .bearer_auth(&*owner)
-                    .json(&json!({ "name": args.item, "price_cents": 450, "station_id": station }))
+                    .json(&json!({ "name": item_name, "price_cents": 450, "station_id": station }))
                     .send()
                     .await?;
                 if !res.status().is_success() {
@@ -784,7 +792,7 @@ fn share(n: usize, parts: usize, i: usize) -> usize {
 async fn orders(args: OrdersArgs) -> Result<(), Error> {
     let c = &args.common;
     let hubs: Vec<SocketAddr> = c.hub.iter().map(|h| addr(h)).collect::<Result<_, _>>()?;
-    let sites = sites(&args).await?;
+    let sites = sites(&args.common, args.chain, &args.item).await?;
     let screens = Arc::new(Screens {
         paths: [Mutex::new(histogram()), Mutex::new(histogram())],
         deliveries: AtomicU64::new(0),

@@ -440,6 +440,30 @@ pub struct Options {
     )]
     pub ws_resumes_per_address: usize,
 
+    /// WebSocket handshakes doing their work (the account, rooms, a
+    /// resume's reads of the event log) at once per instance; others wait
+    /// their turn. Keep it below --db-max-connections: handshakes then never
+    /// hold every database connection order placements need (a reconnect
+    /// storm, BENCHMARKS.md).
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_HANDSHAKES",
+        default_value_t = 4,
+        global = true
+    )]
+    pub ws_handshakes: usize,
+
+    /// Handshakes that may wait for a turn per instance; past that a new
+    /// one is refused at once with close code 1013 TRY_AGAIN_LATER and a
+    /// retry-after (as is one still waiting 4 s after its hello).
+    #[arg(
+        long,
+        env = "RESTOHUB_WS_HANDSHAKE_QUEUE",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub ws_handshake_queue: usize,
+
     /// Milliseconds between checks of the event log for events this
     /// instance has not delivered (the bound on delivery delay when a
     /// publisher dies after commit or a bus message is lost).
@@ -700,8 +724,9 @@ impl Options {
             || self.ws_max_connections_per_user == 0
             || self.ws_resumes_per_account == 0
             || self.ws_resumes_per_address == 0
+            || self.ws_handshakes == 0
         {
-            bail!("WebSocket queue, connection and resume limits must be at least 1");
+            bail!("WebSocket queue, connection, resume and handshake limits must be at least 1");
         }
         if self.ws_heartbeat_ms == 0 || self.ws_hello_timeout_ms == 0 {
             bail!("WebSocket timeouts must be positive");
@@ -734,6 +759,8 @@ impl Options {
             max_connections_per_user: self.ws_max_connections_per_user,
             resumes_per_account: self.ws_resumes_per_account,
             resumes_per_address: self.ws_resumes_per_address,
+            handshakes: self.ws_handshakes,
+            handshake_queue: self.ws_handshake_queue,
             drain_timeout: Duration::from_secs(self.shutdown_drain_secs),
             dashboard_interval: Duration::from_millis(self.dashboard_interval_ms.max(10)),
             dashboard_refresh: Duration::from_millis(self.dashboard_refresh_ms.max(100)),

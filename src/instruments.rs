@@ -116,6 +116,8 @@ pub struct Metrics {
     bytes_sent: Counter,
     resumes_replayed: Counter,
     resumes_resynced: Counter,
+    handshakes_busy: Counter,
+    handshakes_gone: Counter,
     delivery_latency: Histogram,
     catch_up_events: Counter,
     /// One per event kind of the protocol, made up front.
@@ -160,6 +162,12 @@ impl Metrics {
                 &META,
             )
         };
+        let shed = |reason| {
+            recorder.register_counter(
+                &labelled("restohub_ws_handshakes_shed_total", "reason", reason),
+                &META,
+            )
+        };
         let transaction = |tx: Transaction| {
             recorder.register_histogram(
                 &labelled("restohub_db_transaction_seconds", "op", tx.label()),
@@ -189,6 +197,8 @@ impl Metrics {
             bytes_sent: counter("restohub_ws_bytes_sent_total"),
             resumes_replayed: resumes("replayed"),
             resumes_resynced: resumes("resync"),
+            handshakes_busy: shed("busy"),
+            handshakes_gone: shed("gone"),
             delivery_latency: recorder.register_histogram(
                 &Key::from_static_name("restohub_delivery_latency_seconds"),
                 &META,
@@ -240,6 +250,15 @@ impl Metrics {
             self.resumes_resynced.increment(1);
         } else {
             self.resumes_replayed.increment(1);
+        }
+    }
+
+    /// A handshake not served: refused as the instance was busy
+    /// (`"busy"`), or its client left while it waited (`"gone"`).
+    pub fn handshake_shed(&self, reason: &str) {
+        match reason {
+            "busy" => self.handshakes_busy.increment(1),
+            _ => self.handshakes_gone.increment(1),
         }
     }
 
@@ -375,6 +394,7 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
     ("restohub_ws_slow_consumers_total", "Sessions cut off because their outbound queue was full."),
     ("restohub_ws_max_queue_depth", "The most frames ever waiting in one session's queue."),
     ("restohub_ws_resumes_total", "Hellos with since: replayed from the log, or told to resync."),
+    ("restohub_ws_handshakes_shed_total", "Handshakes not served: refused with TRY_AGAIN_LATER (busy), or their client left while they waited (gone)."),
     ("restohub_dashboard_snapshots_total", "Dashboard snapshots sent (once per session)."),
     ("restohub_delivery_latency_seconds", "From an event's commit time to its frames being queued to this instance's sessions."),
     ("restohub_log_catchup_events_total", "Events the log poller found that no commit here nor the broker had delivered."),

@@ -6,6 +6,7 @@
 //! itself. Connection slots, per account and per instance, are held by
 //! guards and released on drop.
 
+mod admission;
 mod all_day;
 mod commands;
 mod connection;
@@ -46,6 +47,11 @@ pub struct GatewaySettings {
     /// guest session), and per client address.
     pub resumes_per_account: usize,
     pub resumes_per_address: usize,
+    /// Handshakes doing their work (account, rooms, replay reads) at once,
+    /// and how many more may wait for a turn before new ones are refused
+    /// with `TRY_AGAIN_LATER`.
+    pub handshakes: usize,
+    pub handshake_queue: usize,
     pub drain_timeout: Duration,
     /// At most one dashboard snapshot per restaurant this often.
     pub dashboard_interval: Duration,
@@ -68,6 +74,12 @@ pub struct Inner {
     connections: AtomicUsize,
     per_user: DashMap<String, usize>,
     replays: Arc<replays::ReplaySlots>,
+    admission: Arc<admission::Admission>,
+    /// The clock of every session's command rate limit. One for the
+    /// instance: making a clock runs CPUID, which traps to the hypervisor on
+    /// a VM (2.5% of a resuming instance's CPU when each session made its
+    /// own); clones share its calibration.
+    clock: governor::clock::DefaultClock,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -111,12 +123,15 @@ impl Gateway {
     pub fn new(settings: GatewaySettings, node: Node) -> Gateway {
         let replays =
             replays::ReplaySlots::new(settings.resumes_per_account, settings.resumes_per_address);
+        let admission = admission::Admission::new(settings.handshakes, settings.handshake_queue);
         Gateway(Arc::new(Inner {
             settings,
             node,
             connections: AtomicUsize::new(0),
             per_user: DashMap::new(),
             replays,
+            admission,
+            clock: governor::clock::DefaultClock::default(),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
         }))

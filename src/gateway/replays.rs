@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -104,6 +104,8 @@ impl ReplaySlots {
     /// A slot for a resume of `account` from `address` (unknown: counted
     /// and paced per account only), once the pace allows it and a slot is
     /// free; `None` when that is not within `wait`, answered at its end.
+    /// (The handshake takes the two steps apart, a turn between them.)
+    #[cfg(test)]
     pub(crate) async fn take(
         self: &Arc<Self>,
         account: &str,
@@ -111,6 +113,20 @@ impl ReplaySlots {
         wait: Duration,
     ) -> Option<ReplaySlot> {
         let deadline = Instant::now() + wait;
+        if !self.start(account, address, deadline).await {
+            return None;
+        }
+        self.slot(account, address, deadline).await
+    }
+
+    /// Waits until the pace lets `account` and `address` start one more
+    /// resume; false (at `deadline`) when that is later.
+    pub(crate) async fn start(
+        &self,
+        account: &str,
+        address: Option<IpAddr>,
+        deadline: Instant,
+    ) -> bool {
         if self.started.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
             self.account_pace.retain_recent();
             self.address_pace.retain_recent();
@@ -122,8 +138,17 @@ impl ReplaySlots {
             };
         if !in_pace {
             tokio::time::sleep_until(deadline).await;
-            return None;
         }
+        in_pace
+    }
+
+    /// A slot once one is free; `None` at `deadline`.
+    pub(crate) async fn slot(
+        self: &Arc<Self>,
+        account: &str,
+        address: Option<IpAddr>,
+        deadline: Instant,
+    ) -> Option<ReplaySlot> {
         loop {
             // Listening before trying: a slot freed in between still wakes us.
             let freed = self.freed.notified();
@@ -136,7 +161,12 @@ impl ReplaySlots {
         }
     }
 
-    fn try_take(self: &Arc<Self>, account: &str, address: Option<IpAddr>) -> Option<ReplaySlot> {
+    /// A slot if one is free now.
+    pub(crate) fn try_take(
+        self: &Arc<Self>,
+        account: &str,
+        address: Option<IpAddr>,
+    ) -> Option<ReplaySlot> {
         if !count_in(&self.accounts, account.to_owned(), self.per_account) {
             return None;
         }
@@ -176,7 +206,9 @@ async fn paced<K: Hash + Eq + Clone>(
         match pace.check_key(key) {
             Ok(()) => return true,
             Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                // The limiter's own clock: making one (`DefaultClock::default`)
+                // runs CPUID, which traps to the hypervisor on a VM.
+                let wait = not_until.wait_time_from(pace.clock().now());
                 if Instant::now() + wait > deadline {
                     return false;
                 }

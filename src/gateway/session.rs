@@ -94,7 +94,13 @@ async fn refuse(sink: &mut Sink, stream: &mut Stream, code: u16, why: &str) -> O
     None
 }
 
-/// hello → authentication → rooms → welcome (and replay), or a close code.
+/// Frames a client may send before its welcome (it did not wait) that are
+/// kept and handled after it; past that the socket is not read until then.
+const EARLY_FRAMES: usize = 4;
+
+/// hello → token → a turn (admission) → account, rooms → welcome (and
+/// replay), or a close code. A client that closes its socket while waiting
+/// for a resume slot or a turn is dropped there, before any database read.
 async fn handshake(
     gateway: &Gateway,
     state: AppState,
@@ -110,15 +116,68 @@ async fn handshake(
         Ok(Err(None)) => return None,
         Ok(Ok(hello)) => hello,
     };
+    let arrived = Instant::now();
     if gateway.is_shutting_down() {
         return refuse(sink, stream, close::SERVICE_RESTART, "server restarting").await;
     }
-    let (caller, member, user_key) = match authenticate(&state, &hello, header_token).await {
-        Ok(identity) => identity,
+    let caller = match identify(&state, &hello, header_token) {
+        Ok(caller) => caller,
         Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
     };
     // Commands act from the address the upgrade came from (the audit trail).
     let caller = caller.calling_from(client);
+    let user_key = caller.subject.clone();
+    let metrics = state.node.metrics.clone();
+    let mut early = Vec::new();
+    // A resume starts at its account's and address's pace (waiting holds
+    // nothing), then waits for a turn.
+    let deadline = arrived + super::admission::WAIT_BUDGET;
+    let resume_deadline = Instant::now() + super::replays::WAIT;
+    let replays = &gateway.replays;
+    if hello.since.is_some() {
+        let start = replays.start(&user_key, client, resume_deadline);
+        match unless_gone(stream, &mut early, start).await {
+            Err(code) => return closed_early(sink, stream, code, &metrics).await,
+            Ok(true) => {}
+            Ok(false) => return refuse(sink, stream, close::RATE_LIMITED, TOO_MANY_RESUMES).await,
+        }
+    }
+    let mut turn = match take_turn(gateway, sink, stream, &mut early, deadline, &metrics).await {
+        Ok(turn) => turn,
+        Err(refused) => return refused,
+    };
+    // Then it holds one of its account's and address's replay slots until
+    // its replay is sent (taken before the session queues live events).
+    // Taken at once in the turn; if the account's slots are busy, the turn
+    // goes back while it waits for one, so that no turn waits on one
+    // account.
+    let replaying = match hello.since {
+        Some(_) => match replays.try_take(&user_key, client) {
+            Some(slot) => Some(slot),
+            None => {
+                drop(turn);
+                let slot = replays.slot(&user_key, client, resume_deadline);
+                let slot = match unless_gone(stream, &mut early, slot).await {
+                    Err(code) => return closed_early(sink, stream, code, &metrics).await,
+                    Ok(Some(slot)) => slot,
+                    Ok(None) => {
+                        return refuse(sink, stream, close::RATE_LIMITED, TOO_MANY_RESUMES).await
+                    }
+                };
+                turn = match take_turn(gateway, sink, stream, &mut early, deadline, &metrics).await
+                {
+                    Ok(turn) => turn,
+                    Err(refused) => return refused,
+                };
+                Some(slot)
+            }
+        },
+        None => None,
+    };
+    let member = match member(&state, &caller).await {
+        Ok(member) => member,
+        Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
+    };
     let node = state.node.clone();
     if node.open_channel(caller.restaurant_id).await.is_err() {
         return refuse(
@@ -154,22 +213,6 @@ async fn handshake(
         )
         .await;
     };
-    // A resume holds one of its account's and address's replay slots until
-    // its replay is sent; taken before the session queues live events.
-    let replaying = match hello.since {
-        Some(_) => match gateway
-            .replays
-            .take(&user_key, client, super::replays::WAIT)
-            .await
-        {
-            Some(slot) => Some(slot),
-            None => {
-                let why = "too many resumes at once for this account or address; retry shortly";
-                return refuse(sink, stream, close::RATE_LIMITED, why).await;
-            }
-        },
-        None => None,
-    };
     let session = node.register(caller.restaurant_id, member, hello.since);
     let seq = node.join_all(&session, &joined, hello.since);
     let replay = match replay(&state, &caller, &joined, hello.since, seq).await {
@@ -179,6 +222,9 @@ async fn handshake(
             Replay::Resync
         }
     };
+    // The reads are done: the turn goes to the next handshake while this
+    // one writes (a slow client must not hold it).
+    drop(turn);
     if hello.since.is_some() {
         node.metrics.resumed(matches!(replay, Replay::Resync));
     }
@@ -195,7 +241,7 @@ async fn handshake(
     });
     let settings = &gateway.settings;
     let quota = Quota::per_second(settings.commands_per_second).allow_burst(settings.command_burst);
-    let conn = Connection {
+    let mut conn = Connection {
         gateway: gateway.clone(),
         node,
         state,
@@ -203,7 +249,7 @@ async fn handshake(
         caller,
         rooms: joined.into_iter().collect(),
         watching: HashSet::new(),
-        limiter: RateLimiter::direct(quota),
+        limiter: RateLimiter::direct_with_clock(quota, gateway.clock.clone()),
         limited_in_a_row: 0,
     };
     let mut greeted = sink.send(text(&welcome)).await.is_ok();
@@ -218,11 +264,83 @@ async fn handshake(
             conn.send_first_dashboard(r).await;
         }
     }
+    // What the client sent before its welcome, in order; replies queue
+    // behind the welcome and the replay. (A close among them ends it.)
+    for message in early {
+        if greeted && conn.receive(message).await.is_some() {
+            greeted = false;
+        }
+    }
     Some(Ready {
         conn,
         counted,
         greeted,
     })
+}
+
+const TOO_MANY_RESUMES: &str =
+    "too many resumes at once for this account or address; retry shortly";
+
+/// A turn (admission) by `deadline`, watching the socket meanwhile; else
+/// the handshake ends here (`Err`, what `handshake` returns): refused with
+/// `TRY_AGAIN_LATER`, or its client gone.
+async fn take_turn(
+    gateway: &Gateway,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    early: &mut Vec<Message>,
+    deadline: Instant,
+    metrics: &crate::instruments::Metrics,
+) -> Result<super::admission::Turn, Option<Ready>> {
+    let wait = deadline.saturating_duration_since(Instant::now());
+    match unless_gone(stream, early, gateway.admission.turn(wait)).await {
+        Err(code) => Err(closed_early(sink, stream, code, metrics).await),
+        Ok(Err(busy)) => {
+            metrics.handshake_shed("busy");
+            let why = busy.reason();
+            Err(refuse(sink, stream, close::TRY_AGAIN_LATER, &why).await)
+        }
+        Ok(Ok(turn)) => Ok(turn),
+    }
+}
+
+/// Runs `work` while watching the socket, so a client that gives up (closes
+/// or drops its socket) stops costing anything at once. Frames it sends
+/// meanwhile are kept in `early` (up to [`EARLY_FRAMES`]). `Err(code)`: the
+/// peer is gone (0) or sent a frame over the limit.
+async fn unless_gone<T>(
+    stream: &mut Stream,
+    early: &mut Vec<Message>,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, u16> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            incoming = stream.next(), if early.len() < EARLY_FRAMES => match incoming {
+                None | Some(Ok(Message::Close(_))) => return Err(0),
+                Some(Err(e)) => return Err(read_error_code(&e)),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(message)) => early.push(message),
+            },
+            done = &mut work => return Ok(done),
+        }
+    }
+}
+
+/// The peer left (code 0) or broke the frame limit while its handshake
+/// waited; counted as work the hub did not do.
+async fn closed_early(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    code: u16,
+    metrics: &crate::instruments::Metrics,
+) -> Option<Ready> {
+    if code == 0 {
+        metrics.handshake_shed("gone");
+        return None;
+    }
+    refuse(sink, stream, code, "frame too big").await
 }
 
 impl Connection {
@@ -418,14 +536,13 @@ async fn read_hello(stream: &mut Stream) -> Result<Hello, Option<Refusal>> {
     }
 }
 
-/// Checks the token (from hello or the upgrade header) and that its account
-/// or table still exists. Returns who it is, as others will see them, and
-/// the key connections are counted under (the account, or the guest session).
-async fn authenticate(
+/// Checks the token (from hello or the upgrade header) without the
+/// database: signature, expiry, revocation, MFA, restaurant.
+fn identify(
     state: &AppState,
     hello: &Hello,
     header_token: Option<String>,
-) -> Result<(Caller, Member, String), Refusal> {
+) -> Result<Caller, Refusal> {
     let token = hello.token.clone().or(header_token).ok_or(Refusal(
         close::UNAUTHORIZED,
         "no token in hello or Authorization header",
@@ -448,7 +565,14 @@ async fn authenticate(
             "the token is for another restaurant",
         ));
     }
-    let name = match crate::app::sessions::connecting(state, &caller).await {
+    Ok(caller)
+}
+
+/// Checks that the caller's account or table still exists; who it is, as
+/// others will see them. (Connections are counted under `caller.subject`:
+/// the account, or the guest session.)
+async fn member(state: &AppState, caller: &Caller) -> Result<Member, Refusal> {
+    let name = match crate::app::sessions::connecting(state, caller).await {
         Ok(name) => name,
         Err(e) if matches!(e, ApiError::Internal(_)) || e.code() == ErrorCode::Unavailable => {
             return Err(Refusal(
@@ -462,15 +586,13 @@ async fn authenticate(
         }) => return Err(Refusal(close::UNAUTHORIZED, "the table no longer exists")),
         Err(_) => return Err(Refusal(close::UNAUTHORIZED, "the account no longer exists")),
     };
-    let member = Member {
+    Ok(Member {
         session_id: String::new(),
         role: caller.role,
         user_id: caller.user_id,
         name,
         table_id: caller.table_id,
-    };
-    let key = caller.subject.clone();
-    Ok((caller, member, key))
+    })
 }
 
 /// The close code for a failed read, from the error's type: a frame over

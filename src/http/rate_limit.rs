@@ -67,11 +67,14 @@ where
 }
 
 /// RATE_LIMITED with `Retry-After` (whole seconds, rounded up).
+/// `now` is read from the limiter's own clock: making a clock
+/// (`DefaultClock::default`) runs CPUID, a trap to the hypervisor on a VM.
 fn too_many(
     what: &str,
     not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>,
+    now: <DefaultClock as Clock>::Instant,
 ) -> Response {
-    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let wait = not_until.wait_time_from(now);
     let secs = wait.as_secs() + 1;
     let mut res = ApiError::with_details(
         ErrorCode::RateLimited,
@@ -90,7 +93,10 @@ pub async fn limit(State(limiter): State<AuthLimiter>, req: Request, next: Next)
     };
     match limiter.limiter.check_key(&ip) {
         Ok(()) => next.run(req).await,
-        Err(not_until) => too_many("too many attempts from your address", not_until),
+        Err(not_until) => {
+            let now = limiter.limiter.clock().now();
+            too_many("too many attempts from your address", not_until, now)
+        }
     }
 }
 
@@ -164,12 +170,13 @@ pub async fn limit_writes(
                 Writer::Account(_) => "too many changes from your account",
                 Writer::Table(..) => "too many changes from your table",
             };
-            return too_many(whose, not_until);
+            return too_many(whose, not_until, per_writer.clock().now());
         }
     }
     if let Some(per_restaurant) = &limiter.per_restaurant {
         if let Err(not_until) = per_restaurant.check_key(&restaurant) {
-            return too_many("too many changes in your restaurant", not_until);
+            let now = per_restaurant.clock().now();
+            return too_many("too many changes in your restaurant", not_until, now);
         }
     }
     next.run(req).await

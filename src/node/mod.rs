@@ -19,6 +19,7 @@ mod presence;
 pub mod redis;
 mod redis_bus;
 pub mod redis_cluster;
+mod redis_presence;
 mod redis_shards;
 mod registry;
 mod screens;

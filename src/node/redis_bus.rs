@@ -21,24 +21,21 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::broker::{BrokerCounts, BrokerHandler, PresenceNote};
+use super::redis_presence::{share_presence, Pending};
 use crate::events::Event;
 
 pub(super) const PRESENCE_KEY_PREFIX: &str = "restohub:members:";
 pub(super) const INSTANCE_KEY_PREFIX: &str = "restohub:instance:";
 /// An instance refreshes its liveness this often; members of an instance
 /// not heard from for `INSTANCE_TTL` no longer count as present.
-const INSTANCE_BEAT: Duration = Duration::from_secs(2);
-const INSTANCE_TTL: Duration = Duration::from_secs(6);
+pub(super) const INSTANCE_BEAT: Duration = Duration::from_secs(2);
+pub(super) const INSTANCE_TTL: Duration = Duration::from_secs(6);
 pub(super) const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Commits whose events may wait for Redis at once; past that they are
 /// left to the log poller.
 const OUTBOX: usize = 10_000;
 /// Commits published in one round of pipelines, at most.
 const BATCH: usize = 256;
-/// Joins and leaves that may wait to be shared at once; past that they are
-/// dropped (the member's entry then lives until its instance's liveness
-/// expires).
-const PRESENCE_QUEUE: usize = 10_000;
 
 /// How one kind of Redis deployment is reached and which channels carry
 /// what.
@@ -56,11 +53,11 @@ pub(super) trait Deployment: Send + Sync + 'static {
 
 /// A member as other instances see it.
 #[derive(Serialize, Deserialize)]
-struct Presence {
-    instance: String,
-    room: String,
-    member: Member,
-    joined: bool,
+pub(super) struct Presence {
+    pub(super) instance: String,
+    pub(super) room: String,
+    pub(super) member: Member,
+    pub(super) joined: bool,
 }
 
 /// The publishing and presence half of a Redis broker.
@@ -69,8 +66,8 @@ pub(super) struct Bus<D: Deployment> {
     instance: String,
     /// Each commit's events as (channel, payload), for [`publisher`].
     outbox: mpsc::Sender<(String, String)>,
-    /// Local joins and leaves, for [`share_presence`].
-    presence: mpsc::Sender<PresenceNote>,
+    /// Local joins and leaves not yet shared, for [`super::redis_presence`].
+    presence: Arc<Pending>,
     /// One connection for presence lookups, made on first use and remade
     /// after a failure.
     lookups: tokio::sync::Mutex<Option<D::Conn>>,
@@ -97,11 +94,11 @@ impl<D: Deployment> Bus<D> {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let counts = Arc::new(BusCounts::default());
         tokio::spawn(publisher(deployment.clone(), queued, counts.clone()));
-        let (presence, notes) = mpsc::channel(PRESENCE_QUEUE);
+        let presence = Arc::new(Pending::default());
         tokio::spawn(share_presence(
             deployment.clone(),
             instance.to_owned(),
-            notes,
+            presence.clone(),
         ));
         Bus {
             deployment,
@@ -134,10 +131,9 @@ impl<D: Deployment> Bus<D> {
         }
     }
 
+    /// Never dropped: merged with what waits for the same room and session.
     pub(super) fn share_presence(&self, note: PresenceNote) {
-        if self.presence.try_send(note).is_err() {
-            tracing::warn!("presence queue full; a presence change was not shared");
-        }
+        self.presence.add(note);
     }
 
     /// Members of `room` on other instances whose liveness key still
@@ -165,6 +161,14 @@ impl<D: Deployment> Bus<D> {
                 Vec::new()
             }
         }
+    }
+}
+
+impl<D: Deployment> Drop for Bus<D> {
+    /// Stops sharing presence and refreshing liveness: a dropped hub's
+    /// members stop counting once its liveness expires.
+    fn drop(&mut self) {
+        self.presence.close();
     }
 }
 
@@ -268,88 +272,6 @@ async fn publisher<D: Deployment>(
             }
         }
     }
-}
-
-/// Writes this instance's joins and leaves to Redis (a hash per room, and a
-/// message for other instances' watchers) and keeps its liveness key fresh.
-async fn share_presence<D: Deployment>(
-    deployment: Arc<D>,
-    instance: String,
-    mut notes: mpsc::Receiver<PresenceNote>,
-) {
-    let mut conn: Option<D::Conn> = None;
-    let mut beat = tokio::time::interval(INSTANCE_BEAT);
-    loop {
-        let note = tokio::select! {
-            note = notes.recv() => match note {
-                Some(note) => Some(note),
-                None => return,
-            },
-            _ = beat.tick() => None,
-        };
-        if conn.is_none() {
-            conn = tokio::time::timeout(PUBLISH_TIMEOUT, deployment.connect())
-                .await
-                .ok()
-                .and_then(Result::ok);
-        }
-        let Some(c) = conn.as_mut() else { continue };
-        let shared = tokio::time::timeout(PUBLISH_TIMEOUT, async {
-            match note {
-                None => {
-                    redis::cmd("SET")
-                        .arg(format!("{INSTANCE_KEY_PREFIX}{instance}"))
-                        .arg(1)
-                        .arg("PX")
-                        .arg(INSTANCE_TTL.as_millis() as u64)
-                        .query_async::<()>(c)
-                        .await
-                }
-                Some(note) => record_presence(deployment.as_ref(), c, &instance, note).await,
-            }
-        })
-        .await;
-        let failure = match shared {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "timed out".to_owned(),
-        };
-        tracing::debug!(error = %failure, "cannot share presence on Redis");
-        conn = None;
-    }
-}
-
-/// The room's hash entry, then the message: two commands, since in a
-/// cluster the key and the channel live in different slots.
-async fn record_presence<D: Deployment>(
-    deployment: &D,
-    conn: &mut D::Conn,
-    instance: &str,
-    note: PresenceNote,
-) -> RedisResult<()> {
-    let room = note.room.to_string();
-    let entry = Presence {
-        instance: instance.to_owned(),
-        room: room.clone(),
-        member: note.member,
-        joined: note.joined,
-    };
-    let json = serde_json::to_string(&entry).unwrap_or_default();
-    let key = format!("{PRESENCE_KEY_PREFIX}{room}");
-    let mut update = if note.joined {
-        redis::cmd("HSET")
-    } else {
-        redis::cmd("HDEL")
-    };
-    update.arg(&key).arg(&entry.member.session_id);
-    if note.joined {
-        update.arg(&json);
-    }
-    update.query_async::<()>(conn).await?;
-    deployment
-        .presence_message(note.restaurant_id, &json)
-        .query_async::<()>(conn)
-        .await
 }
 
 /// Events another instance published, for the handler.

@@ -41,6 +41,7 @@ mod roles;
 mod scale;
 mod screens;
 mod storage;
+mod storm;
 mod tenancy;
 mod timers;
 mod tls;

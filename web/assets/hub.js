@@ -249,6 +249,12 @@ export function newKey(prefix) {
 // ---------------------------------------------------------------- live session
 
 const PING_MS = 1000;
+/** Reconnect backoff: full jitter over a window doubling from BACKOFF_MS to
+ * BACKOFF_CAP_MS, plus any retry-after the hub gave (PROTOCOL.md 9.6); the
+ * window starts afresh after a session that lasted STEADY_MS. */
+const BACKOFF_MS = 500;
+const BACKOFF_CAP_MS = 5000;
+const STEADY_MS = 30000;
 /** Silence after which the connection counts as lost (said in red). */
 const SILENCE_MS = 2000;
 
@@ -279,7 +285,8 @@ export class Live {
     this.nextId = 1;
     this.state = 'down';
     this.heardAt = 0;
-    this.backoff = 500;
+    this.backoff = BACKOFF_MS;
+    this.welcomedAt = 0;
     this.stopped = false;
     this.welcome = null;
     this.timer = setInterval(() => this.watch(), PING_MS / 2);
@@ -327,7 +334,7 @@ export class Live {
     switch (msg.type) {
       case 'welcome': {
         this.welcome = msg;
-        this.backoff = 500;
+        this.welcomedAt = Date.now();
         const fresh = this.last === null || msg.resync_required;
         if (fresh) {
           // Everything before the welcome comes from snapshots.
@@ -374,6 +381,8 @@ export class Live {
     this.pending.clear();
     if (this.stopped) return;
     const why = closeReason(code, reason);
+    const asked = /^retry_after_ms=(\d+)$/.exec(reason || '');
+    this.retryAfter = asked ? Number(asked[1]) : 0;
     if (code === 4002 || code === 4003 || code === 4031 || code === 4000 && reason !== 'gap') {
       if (this.options.onEnded && this.options.onEnded(code, why) === false) return this.retry(why);
       if (this.options.onEnded) { this.setState('down', why); return; }
@@ -389,8 +398,13 @@ export class Live {
         return;
       }
     }
-    const wait = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, 5000);
+    if (this.welcomedAt && Date.now() - this.welcomedAt >= STEADY_MS) this.backoff = BACKOFF_MS;
+    this.welcomedAt = 0;
+    // Full jitter: screens that lost the same instance come back spread
+    // out, and never before the hub said to.
+    const wait = (this.retryAfter || 0) + Math.random() * this.backoff;
+    this.retryAfter = 0;
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_CAP_MS);
     setTimeout(() => this.connect(), wait);
   }
 
@@ -430,6 +444,7 @@ function closeReason(code, reason) {
   const words = {
     1006: 'connection lost',
     1012: 'the hub is restarting',
+    1013: 'the hub is busy with reconnects; waiting',
     4001: 'the login is no longer valid',
     4002: 'this session was ended',
     4003: 'this login belongs to another restaurant',
@@ -439,6 +454,7 @@ function closeReason(code, reason) {
     4031: 'too many screens on this login',
     4032: 'no heartbeat',
   };
+  if (code === 1013) return words[code];
   return reason || words[code] || `connection closed (${code})`;
 }
 

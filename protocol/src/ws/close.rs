@@ -3,6 +3,10 @@
 /// Server restarting, or a replay it could not finish: reconnect (to any
 /// instance) with `since`.
 pub const SERVICE_RESTART: u16 = 1012;
+/// The instance is busy with other handshakes (a reconnect storm): try
+/// again after the `retry_after_ms=<ms>` the close reason gives, with
+/// jitter, to this or any instance.
+pub const TRY_AGAIN_LATER: u16 = 1013;
 /// A frame over the size limit. Do not resend it.
 pub const MESSAGE_TOO_BIG: u16 = 1009;
 /// The first frame was not a valid `hello`, or the client broke the protocol.
@@ -32,8 +36,9 @@ pub const TOO_MANY_CONNECTIONS: u16 = 4031;
 pub const HEARTBEAT_TIMEOUT: u16 = 4032;
 
 /// Every code with its name, for documentation and tests.
-pub const ALL: [(u16, &str); 12] = [
+pub const ALL: [(u16, &str); 13] = [
     (SERVICE_RESTART, "SERVICE_RESTART"),
+    (TRY_AGAIN_LATER, "TRY_AGAIN_LATER"),
     (MESSAGE_TOO_BIG, "MESSAGE_TOO_BIG"),
     (PROTOCOL_VIOLATION, "PROTOCOL_VIOLATION"),
     (UNAUTHORIZED, "UNAUTHORIZED"),
