@@ -89,6 +89,8 @@ struct Tally {
     failed: AtomicU64,
     resyncs: AtomicU64,
     refusals: Mutex<BTreeMap<u16, u64>>,
+    /// Sessions that ended after their welcome, before `resumed`, by code.
+    cut: Mutex<BTreeMap<u16, u64>>,
     /// Each screen's time from the kill to its `resumed`, ms.
     resume_ms: Mutex<Vec<u64>>,
     /// When the last screen resumed, ms after the kill.
@@ -109,6 +111,8 @@ struct Received {
     missed: u64,
     duplicated: u64,
     out_of_order: u64,
+    /// Where it was when the run stopped.
+    stage: &'static str,
 }
 
 impl Received {
@@ -228,14 +232,20 @@ struct Screen {
 /// A screen: reads its first session until the hub dies, resumes on a
 /// survivor, then reads until stopped; returns its socket still open.
 async fn screen(s: Screen, mut ws: Ws, mut got: Received) -> (Received, Option<Ws>) {
+    got.stage = "first session";
     read_until_gone(&mut ws, &mut got, &s.stop).await;
+    got.stage = if s.killed.lock().unwrap().is_some() {
+        "resuming"
+    } else {
+        "resuming (first session ended before the kill)"
+    };
     if s.stop.load(Ordering::Relaxed) {
         return (got, None);
     }
     let mut n = 0u32;
     let mut refusals = 0u32;
     let hub_count = s.survivors.len();
-    let mut ws = loop {
+    let mut ws = 'resumed: loop {
         if s.stop.load(Ordering::Relaxed) {
             return (got, None);
         }
@@ -243,56 +253,72 @@ async fn screen(s: Screen, mut ws: Ws, mut got: Received) -> (Received, Option<W
         n += 1;
         s.tally.attempts.fetch_add(1, Ordering::Relaxed);
         let outcome = attempt(hub, source(s.n), &s.token, Some(got.last), s.patience).await;
-        match outcome {
+        let mut ws = match outcome {
             Attempt::Welcome(ws, welcome) if welcome["type"] == "welcome" => {
-                let ws = *ws;
                 if welcome["resync_required"] == true {
                     s.tally.resyncs.fetch_add(1, Ordering::Relaxed);
                     got.last = welcome["seq"].as_u64().unwrap_or(got.last);
                 }
                 got.session = welcome["session_id"].as_str().unwrap_or("").to_owned();
-                break ws;
+                *ws
             }
             Attempt::Welcome(..) | Attempt::Failed => {
                 s.tally.failed.fetch_add(1, Ordering::Relaxed);
                 refusals += 1;
                 tokio::time::sleep(backoff(refusals, None)).await;
+                continue;
             }
             Attempt::Refused(code, after) => {
                 *s.tally.refusals.lock().unwrap().entry(code).or_default() += 1;
                 refusals += 1;
                 tokio::time::sleep(backoff(refusals, after)).await;
-            }
-            Attempt::GaveUp if s.give_up => {
-                s.tally.gave_up.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
             Attempt::GaveUp => {
-                s.tally.failed.fetch_add(1, Ordering::Relaxed);
+                let count = if s.give_up {
+                    &s.tally.gave_up
+                } else {
+                    &s.tally.failed
+                };
+                count.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
-        }
-    };
-    // The replay, then `resumed`.
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) => {
-                let text = t.as_str();
-                if text.starts_with(r#"{"type":"event""#) {
-                    got.event(text);
-                } else if text.starts_with(r#"{"type":"resumed""#) {
-                    let frame: Value = serde_json::from_str(text).unwrap_or_default();
-                    got.last = got.last.max(frame["seq"].as_u64().unwrap_or(0));
+        };
+        // The replay, then `resumed`; a replay cut short is resumed again
+        // from what arrived.
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let text = t.as_str();
+                    if text.starts_with(r#"{"type":"event""#) {
+                        got.event(text);
+                    } else if text.starts_with(r#"{"type":"resumed""#) {
+                        let frame: Value = serde_json::from_str(text).unwrap_or_default();
+                        got.last = got.last.max(frame["seq"].as_u64().unwrap_or(0));
+                        break 'resumed ws;
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let code = frame.map_or(1005, |f| u16::from(f.code));
+                    *s.tally.cut.lock().unwrap().entry(code).or_default() += 1;
+                    break;
+                }
+                Some(Ok(_)) => {}
+                _ => {
+                    *s.tally.cut.lock().unwrap().entry(1006).or_default() += 1;
                     break;
                 }
             }
-            Some(Ok(_)) => {}
-            _ => return (got, None),
         }
-    }
+        refusals += 1;
+        tokio::time::sleep(backoff(refusals, None)).await;
+    };
     let killed = s.killed.lock().unwrap().unwrap_or_else(Instant::now);
     let ms = killed.elapsed().as_millis() as u64;
     s.tally.resume_ms.lock().unwrap().push(ms);
     s.tally.last_resume_ms.fetch_max(ms, Ordering::Relaxed);
     s.tally.resumed.fetch_add(1, Ordering::Relaxed);
+    got.stage = "resumed";
     let open = read_until_gone(&mut ws, &mut got, &s.stop).await;
     (got, open.then_some(ws))
 }
@@ -661,14 +687,20 @@ pub async fn storm(args: StormArgs) -> Result<(), Error> {
     );
     println!("resumed by second after the kill: {progress:?}");
     println!(
-        "attempts {}; refused by code {:?}; gave up (no welcome in {} ms) {}; failed {}; resyncs {}",
+        "attempts {}; refused by code {:?}; cut before resumed by code {:?}; gave up (no welcome in {} ms) {}; failed {}; resyncs {}",
         tally.attempts.load(Ordering::Relaxed),
         tally.refusals.lock().unwrap(),
+        tally.cut.lock().unwrap(),
         args.give_up_ms,
         tally.gave_up.load(Ordering::Relaxed),
         tally.failed.load(Ordering::Relaxed),
         tally.resyncs.load(Ordering::Relaxed),
     );
+    let mut stages: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &screens {
+        *stages.entry(s.stage).or_default() += 1;
+    }
+    println!("screens by stage at the end: {stages:?}");
     let mut last_of: HashMap<i64, u64> = HashMap::new();
     for s in &screens {
         let last = last_of.entry(s.restaurant).or_default();
