@@ -21,6 +21,7 @@ mod redis_bus;
 pub mod redis_cluster;
 mod redis_presence;
 mod redis_shards;
+mod redis_wire;
 mod registry;
 mod screens;
 pub mod session;

@@ -18,7 +18,8 @@ use redis::RedisResult;
 use restohub_protocol::ws::{Member, Room};
 
 use super::broker::{Broker, BrokerCounts, BrokerHandler, BrokerHealth, PresenceNote};
-use super::redis_bus::{forward_events, forward_presence, Bus, BusCounts, Deployment};
+use super::redis_bus::{forward_events, forward_presence, Bus, BusCounts};
+use super::redis_wire::Deployment;
 use crate::events::Event;
 
 const CHANNEL_PREFIX: &str = "restohub:events:";

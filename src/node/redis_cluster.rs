@@ -25,9 +25,10 @@ use redis::RedisResult;
 use restohub_protocol::ws::{Member, Room};
 
 use super::broker::{Broker, BrokerCounts, BrokerHandler, BrokerHealth, PresenceNote};
-use super::redis_bus::{Bus, Deployment};
+use super::redis_bus::Bus;
 use super::redis_shards::{self, Shards};
 pub use super::redis_shards::{event_channel, presence_channel, shard_of, SHARDS};
+use super::redis_wire::Deployment;
 use crate::events::Event;
 
 /// A Redis Cluster reached through the cluster client, which follows slot

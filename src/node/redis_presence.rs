@@ -21,7 +21,7 @@ use restohub_protocol::ws::Room;
 use tokio::sync::Notify;
 
 use super::broker::PresenceNote;
-use super::redis_bus::{
+use super::redis_wire::{
     Deployment, Presence, INSTANCE_BEAT, INSTANCE_KEY_PREFIX, INSTANCE_TTL, PRESENCE_KEY_PREFIX,
     PUBLISH_TIMEOUT,
 };

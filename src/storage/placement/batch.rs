@@ -49,12 +49,10 @@ use dashmap::DashMap;
 use sqlx::{Connection, PgPool};
 use tokio::sync::oneshot;
 
-use super::postgres::{self, Drawn, Together};
-use super::{PlacementAsk, PlacementPlan, StockTake};
-use crate::events::Event;
+use super::postgres::{self, Queued, Ran, Together};
+use super::{PlacementAsk, StockTake};
 use crate::stats::Delta;
 use crate::storage::{Append, Db, Store};
-use restohub_protocol::api::orders::Order;
 
 /// Most orders written in one transaction: each adds a round trip before
 /// the commit the first of them waits for too. At 300 orders a second of
@@ -69,29 +67,6 @@ const LOCK_ITEMS: &str = "SELECT id, stock, available FROM menu_items WHERE rest
 const SET_STOCK: &str = "UPDATE menu_items AS m SET stock = x.stock, available = x.available \
     FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BOOLEAN[]) AS x(id, stock, available) \
     WHERE m.restaurant_id = $1 AND m.id = x.id";
-
-/// A decided placement waiting to be written.
-pub(super) struct Queued {
-    /// Its idempotency key.
-    pub(super) key: String,
-    pub(super) drawn: Drawn,
-    pub(super) plan: Box<dyn PlacementPlan + Send + Sync>,
-}
-
-/// How a queued placement's write ended.
-pub(super) enum Ran {
-    Placed {
-        order: Order,
-        events: Vec<Event>,
-    },
-    /// The key's order, placed concurrently.
-    Existing {
-        id: i64,
-        hash: String,
-    },
-    /// The takes short of stock; nothing was written.
-    Short(Vec<StockTake>),
-}
 
 struct Member {
     queued: Queued,

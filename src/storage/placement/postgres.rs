@@ -27,7 +27,6 @@ use std::sync::LazyLock;
 
 use sqlx::{Connection, PgConnection, PgPool};
 
-use super::batch::{Queued, Ran};
 use super::{
     ItemFacts, NewLine, NewOrder, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step,
     Written, BY_KEY, CHANGE_TABLE, TAKE_STOCK,
@@ -37,6 +36,33 @@ use crate::storage::append::{self, json, PgEvents, PgStats};
 use crate::storage::modifiers::{groups_from, GroupRow};
 use crate::storage::{corrupt, decoded, Store, TableChange};
 use restohub_protocol::api::modifiers::AllergenSet;
+
+use super::StockTake;
+use crate::events::Event;
+use restohub_protocol::api::orders::Order;
+
+/// A decided placement waiting to be written.
+pub(super) struct Queued {
+    /// Its idempotency key.
+    pub(super) key: String,
+    pub(super) drawn: Drawn,
+    pub(super) plan: Box<dyn PlacementPlan + Send + Sync>,
+}
+
+/// How a queued placement's write ended.
+pub(super) enum Ran {
+    Placed {
+        order: Order,
+        events: Vec<Event>,
+    },
+    /// The key's order, placed concurrently.
+    Existing {
+        id: i64,
+        hash: String,
+    },
+    /// The takes short of stock; nothing was written.
+    Short(Vec<StockTake>),
+}
 
 /// [`super::OPENING`], with: the ids the order and its `$5` lines will have
 /// (the read commits without waiting for the WAL flush a sequence's advance
