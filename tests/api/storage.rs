@@ -1498,6 +1498,39 @@ async fn sqlite_writes_reach_the_database_file() {
     s.close().await;
 }
 
+/// A PostgreSQL store with a restaurant `slug` selling a tracked soup (5 in
+/// stock) and an untracked tea, and a raw pool beside it for the test's own
+/// transactions.
+async fn soup_and_tea(
+    slug: &str,
+    name: &str,
+) -> (
+    TestDb,
+    Store,
+    sqlx::PgPool,
+    restohub_protocol::api::restaurant::Restaurant,
+    restohub_protocol::api::menu::MenuItem,
+    restohub_protocol::api::menu::MenuItem,
+) {
+    let (db, s) = open(Backend::Postgres).await;
+    let raw = sqlx::PgPool::connect(&db.database_url().unwrap())
+        .await
+        .unwrap();
+    let r = s
+        .create_restaurant(slug, name, "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 100, Some(5), 0))
+        .await
+        .unwrap();
+    let tea = s
+        .create_menu_item(r.id, &menu_item("Tea", 100, None, 0))
+        .await
+        .unwrap();
+    (db, s, raw, r, soup, tea)
+}
+
 /// On PostgreSQL the opening read and the write are separate statements, so
 /// a placement can find its key free and then lose it to another placement
 /// that commits first. It answers as a retry of the winner would (the
@@ -1509,22 +1542,7 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
     use restohub_protocol::api::orders::OrderSource;
     use restohub_protocol::ws::Room;
 
-    let (db, s) = open(Backend::Postgres).await;
-    let raw = sqlx::PgPool::connect(&db.database_url().unwrap())
-        .await
-        .unwrap();
-    let r = s
-        .create_restaurant("race", "Race", "UTC", "EUR", 10)
-        .await
-        .unwrap();
-    let soup = s
-        .create_menu_item(r.id, &menu_item("Soup", 100, Some(5), 0))
-        .await
-        .unwrap();
-    let tea = s
-        .create_menu_item(r.id, &menu_item("Tea", 100, None, 0))
-        .await
-        .unwrap();
+    let (_db, s, raw, r, soup, tea) = soup_and_tea("race", "Race").await;
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     // Tea alone is written without a transaction; soup's stock needs one.
     for (key, item, winner_hash, outcome_is_existing) in [
@@ -1635,22 +1653,7 @@ async fn a_failed_batch_is_written_one_by_one() {
     use restohub_protocol::api::orders::OrderSource;
     use restohub_protocol::ws::Room;
 
-    let (db, s) = open(Backend::Postgres).await;
-    let raw = sqlx::PgPool::connect(&db.database_url().unwrap())
-        .await
-        .unwrap();
-    let r = s
-        .create_restaurant("batch", "Batch", "UTC", "EUR", 10)
-        .await
-        .unwrap();
-    let soup = s
-        .create_menu_item(r.id, &menu_item("Soup", 100, Some(5), 0))
-        .await
-        .unwrap();
-    let tea = s
-        .create_menu_item(r.id, &menu_item("Tea", 100, None, 0))
-        .await
-        .unwrap();
+    let (_db, s, raw, r, soup, tea) = soup_and_tea("batch", "Batch").await;
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     // Another writer holds the soup's row and has the key "taken".
     let mut other = raw.begin().await.unwrap();
