@@ -2,10 +2,7 @@
 //! role's rooms, then serve commands, the outbound queue and heartbeats in
 //! one task until the client leaves or is told to.
 
-use std::collections::HashSet;
-
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use restohub_protocol::ws::{close, ClientMessage, Hello, Member, Room, ServerMessage, Welcome};
@@ -21,62 +18,84 @@ use crate::error::ApiError;
 use crate::node::SessionHandle;
 use crate::state::AppState;
 
-type Sink = SplitSink<WebSocket, Message>;
-type Stream = SplitStream<WebSocket>;
+type Ws = WebSocket;
 
 /// Why a connection is refused before its session starts.
 struct Refusal(u16, &'static str);
 
-pub async fn run(
+/// The session's task. Its own future holds two boxes and the slot: an
+/// async fn keeps its arguments for as long as it runs, so the socket (about
+/// 370 bytes) is moved into the handshake's box, and from there into the
+/// loop's, never kept by the task itself.
+pub fn run(
     gateway: Gateway,
     state: AppState,
     socket: WebSocket,
     header_token: Option<String>,
     client: Option<std::net::IpAddr>,
-    _slot: ConnectionSlot,
-) {
-    let (mut sink, mut stream) = socket.split();
-    // The handshake's state (hello, token checks, replay) is boxed and freed
-    // before the session settles into its loop, so an idle session holds only
-    // the loop's state.
-    let Some(ready) = Box::pin(handshake(
-        &gateway,
-        state,
-        &mut sink,
-        &mut stream,
-        header_token,
-        client,
-    ))
-    .await
-    else {
-        return;
-    };
-    let Ready {
-        mut conn,
-        counted,
-        greeted,
-    } = ready;
-    let session = conn.session.clone();
-    let code = if greeted {
-        Box::pin(conn.serve(&mut sink, &mut stream)).await
-    } else {
-        0
-    };
-    // Out of every room before the closing handshake, so presence and
-    // delivery forget the session at once.
-    let node = &conn.node;
-    for room in std::mem::take(&mut conn.watching) {
-        node.unwatch(room, &session);
+    slot: ConnectionSlot,
+) -> impl std::future::Future<Output = ()> + Send {
+    let greeting = Box::pin(greet(gateway, state, socket, header_token, client));
+    async move {
+        let _slot = slot;
+        // A statement of its own: the handshake's box is dropped here, not
+        // kept to the end of an `if let` around the loop.
+        let live = greeting.await;
+        if let Some(live) = live {
+            live.await;
+        }
     }
-    for room in std::mem::take(&mut conn.rooms) {
-        node.leave(room, &session);
+}
+
+/// The handshake (its state is freed before the session settles into its
+/// loop, so an idle session holds only the loop's), then the loop, boxed:
+/// one allocation holds the session from there on.
+async fn greet(
+    gateway: Gateway,
+    state: AppState,
+    mut ws: Ws,
+    header_token: Option<String>,
+    client: Option<std::net::IpAddr>,
+) -> Option<std::pin::Pin<Box<impl std::future::Future<Output = ()> + Send>>> {
+    let ready = handshake(&gateway, state, &mut ws, header_token, client).await?;
+    Some(Box::pin(live(ready, ws)))
+}
+
+/// A greeted session's loop, then its leaving and the closing handshake.
+///
+/// A plain fn returning a block, not an async fn: an async fn's state holds
+/// its arguments twice (as passed, and as the locals its body binds), and
+/// the connection and socket are about 700 bytes. `ready` is used in place,
+/// never taken apart, for the same reason.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold its arguments twice"
+)]
+fn live(mut ready: Ready, mut ws: Ws) -> impl std::future::Future<Output = ()> + Send {
+    async move {
+        let conn = &mut ready.conn;
+        let session = conn.session.clone();
+        let code = if ready.greeted {
+            conn.serve(&mut ws).await
+        } else {
+            0
+        };
+        // Out of every room before the closing handshake, so presence and
+        // delivery forget the session at once.
+        let node = &conn.node;
+        for room in std::mem::take(&mut conn.watching) {
+            node.unwatch(room, &session);
+        }
+        for room in std::mem::take(&mut conn.rooms) {
+            node.leave(room, &session);
+        }
+        node.screen_gone(session.key);
+        node.unregister(&session);
+        // The account's connection counts no more once the session is gone,
+        // not after the closing handshake.
+        drop(ready.counted);
+        Box::pin(close_with(&mut ws, code, close_reason(code))).await;
     }
-    node.screen_gone(session.key);
-    node.unregister(&session);
-    // The account's connection counts no more once the session is gone,
-    // not after the closing handshake.
-    drop(counted);
-    Box::pin(close_with(&mut sink, &mut stream, code, close_reason(code))).await;
 }
 
 /// A session that passed its handshake.
@@ -89,8 +108,8 @@ struct Ready {
 }
 
 /// Closes a connection refused during the handshake.
-async fn refuse(sink: &mut Sink, stream: &mut Stream, code: u16, why: &str) -> Option<Ready> {
-    close_with(sink, stream, code, why).await;
+async fn refuse(ws: &mut Ws, code: u16, why: &str) -> Option<Ready> {
+    close_with(ws, code, why).await;
     None
 }
 
@@ -104,25 +123,23 @@ const EARLY_FRAMES: usize = 4;
 async fn handshake(
     gateway: &Gateway,
     state: AppState,
-    sink: &mut Sink,
-    stream: &mut Stream,
+    ws: &mut Ws,
     header_token: Option<String>,
     client: Option<std::net::IpAddr>,
 ) -> Option<Ready> {
-    let hello = match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(stream)).await
-    {
-        Err(_) => return refuse(sink, stream, close::HELLO_TIMEOUT, "no hello in time").await,
-        Ok(Err(Some(Refusal(code, why)))) => return refuse(sink, stream, code, why).await,
+    let hello = match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(ws)).await {
+        Err(_) => return refuse(ws, close::HELLO_TIMEOUT, "no hello in time").await,
+        Ok(Err(Some(Refusal(code, why)))) => return refuse(ws, code, why).await,
         Ok(Err(None)) => return None,
         Ok(Ok(hello)) => hello,
     };
     let arrived = Instant::now();
     if gateway.is_shutting_down() {
-        return refuse(sink, stream, close::SERVICE_RESTART, "server restarting").await;
+        return refuse(ws, close::SERVICE_RESTART, "server restarting").await;
     }
     let caller = match identify(&state, &hello, header_token) {
         Ok(caller) => caller,
-        Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
+        Err(Refusal(code, why)) => return refuse(ws, code, why).await,
     };
     // Commands act from the address the upgrade came from (the audit trail).
     let caller = caller.calling_from(client);
@@ -136,13 +153,13 @@ async fn handshake(
     let replays = &gateway.replays;
     if hello.since.is_some() {
         let start = replays.start(&user_key, client, resume_deadline);
-        match unless_gone(stream, &mut early, start).await {
-            Err(code) => return closed_early(sink, stream, code, &metrics).await,
+        match unless_gone(ws, &mut early, start).await {
+            Err(code) => return closed_early(ws, code, &metrics).await,
             Ok(true) => {}
-            Ok(false) => return refuse(sink, stream, close::RATE_LIMITED, TOO_MANY_RESUMES).await,
+            Ok(false) => return refuse(ws, close::RATE_LIMITED, TOO_MANY_RESUMES).await,
         }
     }
-    let mut turn = match take_turn(gateway, sink, stream, &mut early, deadline, &metrics).await {
+    let mut turn = match take_turn(gateway, ws, &mut early, deadline, &metrics).await {
         Ok(turn) => turn,
         Err(refused) => return refused,
     };
@@ -157,15 +174,12 @@ async fn handshake(
             None => {
                 drop(turn);
                 let slot = replays.slot(&user_key, client, resume_deadline);
-                let slot = match unless_gone(stream, &mut early, slot).await {
-                    Err(code) => return closed_early(sink, stream, code, &metrics).await,
+                let slot = match unless_gone(ws, &mut early, slot).await {
+                    Err(code) => return closed_early(ws, code, &metrics).await,
                     Ok(Some(slot)) => slot,
-                    Ok(None) => {
-                        return refuse(sink, stream, close::RATE_LIMITED, TOO_MANY_RESUMES).await
-                    }
+                    Ok(None) => return refuse(ws, close::RATE_LIMITED, TOO_MANY_RESUMES).await,
                 };
-                turn = match take_turn(gateway, sink, stream, &mut early, deadline, &metrics).await
-                {
+                turn = match take_turn(gateway, ws, &mut early, deadline, &metrics).await {
                     Ok(turn) => turn,
                     Err(refused) => return refused,
                 };
@@ -176,17 +190,11 @@ async fn handshake(
     };
     let member = match member(&state, &caller).await {
         Ok(member) => member,
-        Err(Refusal(code, why)) => return refuse(sink, stream, code, why).await,
+        Err(Refusal(code, why)) => return refuse(ws, code, why).await,
     };
     let node = state.node.clone();
     if node.open_channel(caller.restaurant_id).await.is_err() {
-        return refuse(
-            sink,
-            stream,
-            close::SERVICE_RESTART,
-            "database unavailable; retry",
-        )
-        .await;
+        return refuse(ws, close::SERVICE_RESTART, "database unavailable; retry").await;
     }
     let mut joined = crate::app::rooms::automatic(&caller);
     for name in &hello.rooms {
@@ -198,7 +206,7 @@ async fn handshake(
                     restohub_protocol::ErrorCode::Forbidden => close::FORBIDDEN,
                     _ => close::PROTOCOL_VIOLATION,
                 };
-                return refuse(sink, stream, code, "a room in hello cannot be joined").await;
+                return refuse(ws, code, "a room in hello cannot be joined").await;
             }
         }
     }
@@ -206,8 +214,7 @@ async fn handshake(
     // holding one of the account's connections.
     let Some(counted) = gateway.add_user_connection(&user_key) else {
         return refuse(
-            sink,
-            stream,
+            ws,
             close::TOO_MANY_CONNECTIONS,
             "too many connections for this account",
         )
@@ -248,14 +255,14 @@ async fn handshake(
         session: session.clone(),
         caller,
         rooms: joined.into_iter().collect(),
-        watching: HashSet::new(),
+        watching: Default::default(),
         limiter: RateLimiter::direct_with_clock(quota, gateway.clock.clone()),
         limited_in_a_row: 0,
     };
-    let mut greeted = sink.send(text(&welcome)).await.is_ok();
+    let mut greeted = ws.send(text(&welcome)).await.is_ok();
     if let (true, Replay::Events(resume)) = (greeted, replay) {
         let deadline = settings.heartbeat_timeout();
-        greeted = resume.send(&conn.state, sink, deadline).await.is_ok();
+        greeted = resume.send(&conn.state, ws, deadline).await.is_ok();
     }
     drop(replaying);
     // Queued: the first snapshot follows the welcome and any replay.
@@ -286,19 +293,18 @@ const TOO_MANY_RESUMES: &str =
 /// `TRY_AGAIN_LATER`, or its client gone.
 async fn take_turn(
     gateway: &Gateway,
-    sink: &mut Sink,
-    stream: &mut Stream,
+    ws: &mut Ws,
     early: &mut Vec<Message>,
     deadline: Instant,
     metrics: &crate::instruments::Metrics,
 ) -> Result<super::admission::Turn, Option<Ready>> {
     let wait = deadline.saturating_duration_since(Instant::now());
-    match unless_gone(stream, early, gateway.admission.turn(wait)).await {
-        Err(code) => Err(closed_early(sink, stream, code, metrics).await),
+    match unless_gone(ws, early, gateway.admission.turn(wait)).await {
+        Err(code) => Err(closed_early(ws, code, metrics).await),
         Ok(Err(busy)) => {
             metrics.handshake_shed("busy");
             let why = busy.reason();
-            Err(refuse(sink, stream, close::TRY_AGAIN_LATER, &why).await)
+            Err(refuse(ws, close::TRY_AGAIN_LATER, &why).await)
         }
         Ok(Ok(turn)) => Ok(turn),
     }
@@ -309,7 +315,7 @@ async fn take_turn(
 /// meanwhile are kept in `early` (up to [`EARLY_FRAMES`]). `Err(code)`: the
 /// peer is gone (0) or sent a frame over the limit.
 async fn unless_gone<T>(
-    stream: &mut Stream,
+    ws: &mut Ws,
     early: &mut Vec<Message>,
     work: impl std::future::Future<Output = T>,
 ) -> Result<T, u16> {
@@ -317,7 +323,7 @@ async fn unless_gone<T>(
     loop {
         tokio::select! {
             biased;
-            incoming = stream.next(), if early.len() < EARLY_FRAMES => match incoming {
+            incoming = ws.next(), if early.len() < EARLY_FRAMES => match incoming {
                 None | Some(Ok(Message::Close(_))) => return Err(0),
                 Some(Err(e)) => return Err(read_error_code(&e)),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -331,8 +337,7 @@ async fn unless_gone<T>(
 /// The peer left (code 0) or broke the frame limit while its handshake
 /// waited; counted as work the hub did not do.
 async fn closed_early(
-    sink: &mut Sink,
-    stream: &mut Stream,
+    ws: &mut Ws,
     code: u16,
     metrics: &crate::instruments::Metrics,
 ) -> Option<Ready> {
@@ -340,7 +345,7 @@ async fn closed_early(
         metrics.handshake_shed("gone");
         return None;
     }
-    refuse(sink, stream, code, "frame too big").await
+    refuse(ws, code, "frame too big").await
 }
 
 impl Connection {
@@ -351,12 +356,10 @@ impl Connection {
     /// sooner than the window after the last one waits for it, so frames
     /// arriving in between leave together; the first frame after a quiet
     /// spell goes at once.
-    async fn serve(&mut self, sink: &mut Sink, stream: &mut Stream) -> u16 {
+    async fn serve(&mut self, ws: &mut Ws) -> u16 {
         let gateway = self.gateway.clone();
         let settings = &gateway.settings;
         let session = self.session.clone();
-        let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
-        heartbeat.tick().await;
         let mut last_heard = Instant::now();
         let shutdown = self.gateway.shutdown.clone();
         let shutdown = shutdown.cancelled();
@@ -366,9 +369,13 @@ impl Connection {
         // subscription (while the welcome and a first dashboard were being
         // made) would wake nobody: the first turn looks once anyway.
         revocations.mark_changed();
+        // One timer for the next heartbeat and the token's expiry, whichever
+        // comes first: every idle session holds its timers.
         let mut expires_at = self.caller.expires_at;
-        let expiry = tokio::time::sleep_until(self.deadline(expires_at));
-        tokio::pin!(expiry);
+        let mut expiry = self.deadline(expires_at);
+        let mut next_beat = Instant::now() + settings.heartbeat_interval;
+        let timer = tokio::time::sleep_until(next_beat.min(expiry));
+        tokio::pin!(timer);
         // When the next write may go (coalescing), and while frames wait
         // for it, the timer that ends the wait (made only then: an idle
         // session holds none).
@@ -386,7 +393,10 @@ impl Connection {
                     continue;
                 } else {
                     let sent = tokio::select! {
-                        r = write_queued(sink, &session, &self.node.metrics) => r,
+                        // Boxed (as is a received frame's handling): what a
+                        // write or a command holds while it runs is not
+                        // every idle session's to carry.
+                        r = Box::pin(write_queued(ws, &session, &self.node.metrics)) => r,
                         _ = &mut shutdown => return close::SERVICE_RESTART,
                     };
                     match sent {
@@ -400,7 +410,8 @@ impl Connection {
             if self.caller.expires_at != expires_at {
                 // `auth.refresh` gave the socket a new token.
                 expires_at = self.caller.expires_at;
-                expiry.as_mut().reset(self.deadline(expires_at));
+                expiry = self.deadline(expires_at);
+                timer.as_mut().reset(next_beat.min(expiry));
             }
             tokio::select! {
                 biased;
@@ -415,32 +426,45 @@ impl Connection {
                         // queued: it goes out first, briefly.
                         let flush = async {
                             for frame in session.take() {
-                                sink.feed(Message::Text(frame)).await?;
+                                ws.feed(Message::Text(frame)).await?;
                             }
-                            sink.flush().await
+                            ws.flush().await
                         };
-                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), flush).await;
+                        // Boxed: a rare path, kept out of every session's state.
+                        let wait = std::time::Duration::from_secs(1);
+                        let _ = Box::pin(tokio::time::timeout(wait, flush)).await;
                         return close::SESSION_REVOKED;
                     }
                 }
-                _ = &mut expiry => return close::TOKEN_EXPIRED,
-                incoming = stream.next() => {
+                // Before reading: a client that never stops sending must
+                // still see its token expire.
+                _ = &mut timer => {
+                    let now = Instant::now();
+                    if now >= expiry {
+                        return close::TOKEN_EXPIRED;
+                    }
+                    if now >= next_beat {
+                        if last_heard.elapsed() > settings.heartbeat_timeout() {
+                            return close::HEARTBEAT_TIMEOUT;
+                        }
+                        if ws.send(Message::Ping(Default::default())).await.is_err() {
+                            return 0;
+                        }
+                        // A beat missed (a busy instance) is not made up.
+                        next_beat = (next_beat + settings.heartbeat_interval)
+                            .max(now + settings.heartbeat_interval / 2);
+                    }
+                    timer.as_mut().reset(next_beat.min(expiry));
+                }
+                incoming = ws.next() => {
                     let message = match incoming {
                         None => return 0,
                         Some(Err(e)) => return read_error_code(&e),
                         Some(Ok(message)) => message,
                     };
                     last_heard = Instant::now();
-                    if let Some(code) = self.receive(message).await {
+                    if let Some(code) = Box::pin(self.receive(message)).await {
                         return code;
-                    }
-                }
-                _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > settings.heartbeat_timeout() {
-                        return close::HEARTBEAT_TIMEOUT;
-                    }
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        return 0;
                     }
                 }
             }
@@ -464,9 +488,10 @@ impl Connection {
                 if let Some(refused) = self.rate_limited() {
                     refused
                 } else {
-                    // Boxed: a command's future (a placement, a snapshot) is
-                    // large, and an idle session should not carry its space.
-                    Box::pin(super::commands::run(self, body.as_str())).await
+                    // A command's future (a placement, a snapshot) is large:
+                    // the loop boxes this one, so an idle session does not
+                    // carry its space.
+                    super::commands::run(self, body.as_str()).await
                 }
             }
             Message::Binary(_) => match self.rate_limited() {
@@ -508,9 +533,9 @@ impl Connection {
 
 /// Waits for the first text frame and parses it as `hello`.
 /// `Err(None)`: the peer went away.
-async fn read_hello(stream: &mut Stream) -> Result<Hello, Option<Refusal>> {
+async fn read_hello(ws: &mut Ws) -> Result<Hello, Option<Refusal>> {
     loop {
-        match stream.next().await {
+        match ws.next().await {
             None | Some(Ok(Message::Close(_))) => return Err(None),
             Some(Err(e)) => {
                 let code = read_error_code(&e);
@@ -635,7 +660,7 @@ enum Written {
 /// stops reading blocks the write; the kick that a full queue then causes
 /// still ends it.
 async fn write_queued(
-    sink: &mut Sink,
+    ws: &mut Ws,
     session: &SessionHandle,
     metrics: &crate::instruments::Metrics,
 ) -> Written {
@@ -646,9 +671,9 @@ async fn write_queued(
     );
     let write = async {
         for frame in frames {
-            sink.feed(Message::Text(frame)).await?;
+            ws.feed(Message::Text(frame)).await?;
         }
-        sink.flush().await
+        ws.flush().await
     };
     tokio::pin!(write);
     loop {
@@ -677,7 +702,7 @@ async fn write_queued(
 /// peer's), then read and discard until the peer's close or a deadline.
 /// Dropping the socket with unread input would reset the connection and
 /// could destroy the close frame before the client reads it.
-async fn close_with(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &str) {
+async fn close_with(ws: &mut Ws, code: u16, reason: &str) {
     let deadline = std::time::Duration::from_secs(2);
     let _ = tokio::time::timeout(deadline, async {
         if code != 0 {
@@ -685,12 +710,12 @@ async fn close_with(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &st
                 code,
                 reason: Utf8Bytes::from(reason),
             }));
-            if sink.send(frame).await.is_err() {
+            if ws.send(frame).await.is_err() {
                 return;
             }
         }
-        let _ = sink.flush().await;
-        while let Some(Ok(message)) = stream.next().await {
+        let _ = ws.flush().await;
+        while let Some(Ok(message)) = ws.next().await {
             if matches!(message, Message::Close(_)) {
                 break;
             }

@@ -18,9 +18,11 @@ use crate::gateway::Gateway;
 use crate::state::AppState;
 
 /// Each socket's initial read buffer (tungstenite defaults to 128 KiB per
-/// socket, which 20,000 idle screens cannot afford). A hello with its token
-/// fits; larger frames grow it as needed, up to the frame limit.
-const READ_BUFFER: usize = 1024;
+/// socket, which 20,000 idle screens cannot afford). Only a frame header's
+/// worth: tungstenite grows it to each frame's length as the header says,
+/// and an idle screen keeps what its largest frame (its hello) needed, not
+/// a fixed kilobyte besides (BENCHMARKS.md, idle memory).
+const READ_BUFFER: usize = 16;
 /// Outbound frames fed without a flush collect up to this many bytes before
 /// they are written (a session writes its queued frames together, see
 /// `send_queued`); every send still ends with a flush, so nothing waits.

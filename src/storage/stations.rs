@@ -19,20 +19,40 @@ struct StationRow {
     late_qr_s: i64,
 }
 
+/// Every station's id and thresholds in restaurant `$1`, the thresholds in
+/// [`targets_from`]'s order (both backends; a placement reads them with its
+/// facts).
+pub(super) const TARGETS: &str = "SELECT id, caution_dine_in_s, late_dine_in_s, \
+    caution_takeaway_s, late_takeaway_s, caution_qr_s, late_qr_s FROM stations \
+    WHERE restaurant_id = $1 ORDER BY id";
+
+/// Thresholds from their stored columns: caution then late, for dine-in,
+/// takeaway and QR.
+pub(super) fn targets_from(t: [i64; 6]) -> Targets {
+    let target = |caution_seconds, late_seconds| Target {
+        caution_seconds,
+        late_seconds,
+    };
+    Targets {
+        dine_in: target(t[0], t[1]),
+        takeaway: target(t[2], t[3]),
+        qr: target(t[4], t[5]),
+    }
+}
+
 impl From<StationRow> for Station {
     fn from(r: StationRow) -> Station {
-        let target = |caution_seconds, late_seconds| Target {
-            caution_seconds,
-            late_seconds,
-        };
         Station {
             id: r.id,
             name: r.name,
-            targets: Targets {
-                dine_in: target(r.caution_dine_in_s, r.late_dine_in_s),
-                takeaway: target(r.caution_takeaway_s, r.late_takeaway_s),
-                qr: target(r.caution_qr_s, r.late_qr_s),
-            },
+            targets: targets_from([
+                r.caution_dine_in_s,
+                r.late_dine_in_s,
+                r.caution_takeaway_s,
+                r.late_takeaway_s,
+                r.caution_qr_s,
+                r.late_qr_s,
+            ]),
         }
     }
 }

@@ -586,7 +586,6 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
         idempotency_key: "lost-publish",
         request_hash: "h",
         now: T0,
-        targets: Default::default(),
     };
     let placement = crate::storage::Placement {
         request,

@@ -769,7 +769,6 @@ async fn orders_and_the_event_log(backend: Backend) {
                 idempotency_key: key,
                 request_hash: hash,
                 now: 1000,
-                targets: Default::default(),
             },
             clock,
         };
@@ -1212,7 +1211,6 @@ async fn statistics_follow_every_change(backend: Backend) {
                 idempotency_key: key,
                 request_hash: key,
                 now,
-                targets: Default::default(),
             },
             clock: &restohub::clock::SystemClock,
         }
@@ -1585,7 +1583,6 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
                     idempotency_key: key,
                     request_hash: "same",
                     now: 1000,
-                    targets: Default::default(),
                 },
                 clock,
             };
@@ -1698,7 +1695,6 @@ async fn a_failed_batch_is_written_one_by_one() {
                     idempotency_key: key,
                     request_hash: "ours",
                     now: 1000,
-                    targets: Default::default(),
                 },
                 clock,
             };
@@ -2085,7 +2081,6 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
             idempotency_key: "rooms-1",
             request_hash: "h",
             now: 2000,
-            targets: Default::default(),
         },
         clock: &clock,
     };
@@ -2479,13 +2474,29 @@ async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
             idempotency_key: "late",
             request_hash: "h",
             now: 1000,
-            targets: Default::default(),
         },
         clock,
     };
-    let PlaceOutcome::Placed { order, .. } = place(&s, &placement, |_, _| vec![]).await else {
+    // Placed with the application's own events: the placement reads the
+    // grill's thresholds with its facts, and the ticket's clock is due at
+    // its takeaway thresholds.
+    let item_ids = placement.request.item_ids();
+    let ask = placement.request.ask(&item_ids, clock);
+    let placed = s.place_order(&ask, |facts| decide(&placement.request, facts));
+    let PlaceOutcome::Placed { order, events } = placed.await.unwrap() else {
         panic!("not placed")
     };
+    let ticket = events.iter().find(|e| e.kind == "ticket.placed").unwrap();
+    assert_eq!(
+        (
+            &ticket.data["timer"]["due_at"],
+            &ticket.data["timer"]["caution_at"]
+        ),
+        (
+            &serde_json::json!("1970-01-01T00:01:01.000Z"),
+            &serde_json::json!("1970-01-01T00:00:31.000Z")
+        )
+    );
     let (_, counts) = s.all_day_counts(r.id).await.unwrap();
     assert_eq!(
         counts
@@ -2630,7 +2641,6 @@ async fn checks_payments_and_intents(backend: Backend) {
                 idempotency_key: "k",
                 request_hash: "k",
                 now: 1000,
-                targets: Default::default(),
             },
             clock: &restohub::clock::SystemClock,
         },
@@ -3035,7 +3045,6 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
                 idempotency_key: key,
                 request_hash: key,
                 now: 1000,
-                targets: Default::default(),
             },
             clock,
         };

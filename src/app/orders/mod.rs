@@ -54,7 +54,6 @@ async fn place_counted(state: &AppState, caller: &Caller, req: PlaceOrder) -> Ap
         idempotency_key: &key,
         request_hash: &request_hash,
         now: state.clock.now_ms(),
-        targets: super::timers::station_targets(state, caller.restaurant_id).await?,
     };
     let item_ids = request.item_ids();
     let outcome = state

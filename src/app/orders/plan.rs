@@ -52,8 +52,6 @@ pub struct Request<'a> {
     pub request_hash: &'a str,
     /// When the hub took the order: its `created_at` and business hour.
     pub now: i64,
-    /// The stations' thresholds: each ticket's due time.
-    pub targets: StationTargets,
 }
 
 impl<'a> Request<'a> {
@@ -177,7 +175,7 @@ pub fn decide(req: &Request<'_>, facts: &PlacementFacts) -> Result<Plan, Invalid
             stats: Default::default(),
         },
         items,
-        targets: req.targets.clone(),
+        targets: facts.stations.iter().cloned().collect(),
     };
     // What the order adds does not depend on the ids it will get.
     plan.write.stats = crate::stats::delta(None, &plan.order(0, &[]));
@@ -393,7 +391,6 @@ mod tests {
             idempotency_key: "k",
             request_hash: "h",
             now: 1_800_000_000_000,
-            targets: Default::default(),
         }
     }
 
@@ -407,6 +404,7 @@ mod tests {
                 (9, item("Pie", 600, Some(3), false)),
                 (8, item("Gone", 600, Some(0), false)),
             ]),
+            stations: Vec::new(),
         }
     }
 

@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 
 use restohub_protocol::api::modifiers::{AllergenSet, ChosenOption, ModifierGroup};
 use restohub_protocol::api::orders::{LineStatus, Order, OrderSource, OrderStatus};
+use restohub_protocol::api::stations::Targets;
 use restohub_protocol::api::tables::TableStatus;
 use restohub_protocol::Role;
 use serde::Serialize;
@@ -85,6 +86,9 @@ pub struct PlacementFacts {
     pub table: Option<TableStatus>,
     /// The wanted items that exist in the restaurant.
     pub items: BTreeMap<i64, ItemFacts>,
+    /// The restaurant's stations' ticket thresholds, by station id (read
+    /// with the facts rather than in a round trip of their own).
+    pub stations: Vec<(i64, Targets)>,
 }
 
 /// The order's row as placed (its id and `placed_seq` are storage's to give).

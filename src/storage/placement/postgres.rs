@@ -34,6 +34,7 @@ use super::{
 use crate::stats::Delta;
 use crate::storage::append::{self, json, PgEvents, PgStats};
 use crate::storage::modifiers::{groups_from, GroupRow};
+use crate::storage::stations::targets_from;
 use crate::storage::{corrupt, decoded, Store, TableChange};
 use restohub_protocol::api::modifiers::AllergenSet;
 
@@ -70,6 +71,7 @@ pub(super) enum Ran {
 /// advance of the ids it uses, and ids no commit used need not survive a
 /// crash), the asked table's status, the restaurant's table ids when a
 /// wanted item is tracked (stock events reach the guests at every table),
+/// its stations' thresholds (`[id, then as in stations::targets_from]`),
 /// and the wanted items: one row per item found, or one row without an item.
 const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY(SELECT \
     nextval('order_lines_id_seq') FROM generate_series(1, $5::BIGINT)) AS lines, \
@@ -80,7 +82,9 @@ const OPENING: &str = "WITH ids AS (SELECT nextval('orders_id_seq') AS id, ARRAY
     AND stock IS NOT NULL) THEN ARRAY(SELECT id FROM dining_tables \
     WHERE restaurant_id = $1 ORDER BY id) END AS tables, m.id AS item, m.name, m.price_cents, \
     m.station_id, m.stock, m.low_stock_threshold, m.available, COALESCE(c.course, 1) AS course, \
-    m.prep_seconds, m.allergens, \
+    m.prep_seconds, m.allergens, (SELECT json_agg(json_build_array(s.id, s.caution_dine_in_s, \
+    s.late_dine_in_s, s.caution_takeaway_s, s.late_takeaway_s, s.caution_qr_s, s.late_qr_s) \
+    ORDER BY s.id) FROM stations s WHERE s.restaurant_id = $1)::TEXT AS stations, \
     (SELECT json_agg(json_build_array(g.id, g.menu_item_id, g.name, g.min_choices, \
     g.max_choices, g.position, o.id, o.name, o.price_delta_cents, o.allergens, o.position) \
     ORDER BY g.position, g.id, o.position, o.id) FROM modifier_groups g \
@@ -275,6 +279,7 @@ struct OpeningRow {
     request_hash: Option<String>,
     table_status: Option<String>,
     tables: Option<Vec<i64>>,
+    stations: Option<String>,
     item: Option<i64>,
     name: Option<String>,
     price_cents: Option<i64>,
@@ -488,6 +493,10 @@ async fn open<R>(
                 (Some(t), Some(status)) => Some(super::table_status(r, t, status)?),
                 _ => None,
             };
+            let stations: Vec<[i64; 7]> = match &row.stations {
+                Some(text) => decoded(text, "stations", || format!("restaurant {r}"))?,
+                None => Vec::new(),
+            };
             opened = Some(Opened {
                 drawn: Drawn {
                     order_id: row.order_id,
@@ -499,6 +508,10 @@ async fn open<R>(
                     timezone: row.timezone,
                     table,
                     items: BTreeMap::new(),
+                    stations: stations
+                        .into_iter()
+                        .map(|[id, t @ ..]| (id, targets_from(t)))
+                        .collect(),
                 },
             });
         }

@@ -17,6 +17,7 @@ use super::{
 use crate::storage::corrupt;
 use crate::storage::direct::{self, End};
 use crate::storage::modifiers::{groups_from, GroupRow, ITEM_GROUPS};
+use crate::storage::stations;
 
 const INSERT_ORDER: &str = "INSERT INTO orders (restaurant_id, table_id, source, status, note, \
     total_cents, placed_by_user, placed_by_role, idempotency_key, request_hash, placed_seq, \
@@ -99,10 +100,18 @@ fn facts<R>(
             items.insert(id, item);
         }
     }
+    let stations = direct::all(c, stations::TARGETS, &[&r], |row| {
+        let t = |i| row.get::<_, i64>(i);
+        Ok((
+            row.get(0)?,
+            stations::targets_from([t(1)?, t(2)?, t(3)?, t(4)?, t(5)?, t(6)?]),
+        ))
+    })?;
     Ok(Ok(PlacementFacts {
         timezone,
         table,
         items,
+        stations,
     }))
 }
 
