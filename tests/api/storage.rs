@@ -1529,6 +1529,75 @@ async fn soup_and_tea(
     (db, s, raw, r, soup, tea)
 }
 
+/// Writes an order with `key` and `hash` in `tx`, as another placement
+/// would (for the PostgreSQL race tests); its id.
+async fn rival_order(tx: &mut sqlx::PgConnection, r: i64, key: &str, hash: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO orders (restaurant_id, source, status, note, total_cents, placed_by_role, \
+         idempotency_key, request_hash, placed_seq, created_at, updated_at) \
+         VALUES ($1, 'takeaway', 'placed', '', 0, 'waiter', $2, $3, 0, 1, 1) RETURNING id",
+    )
+    .bind(r)
+    .bind(key)
+    .bind(hash)
+    .fetch_one(tx)
+    .await
+    .unwrap()
+}
+
+/// Places a takeaway of `qty` × `item` under `key` and `hash` in restaurant
+/// `r`, drafting one `order.placed` to its kitchen, in a task of its own
+/// (for the PostgreSQL race tests).
+fn spawn_takeaway(
+    s: &Store,
+    r: i64,
+    key: &'static str,
+    hash: &'static str,
+    item: i64,
+    qty: i64,
+    clock: &'static ManualClock,
+) -> tokio::task::JoinHandle<PlaceOutcome<Invalid>> {
+    use restohub_protocol::api::orders::OrderSource;
+    use restohub_protocol::ws::Room;
+
+    let store = s.clone();
+    tokio::spawn(async move {
+        let lines = [LineRequest {
+            menu_item_id: item,
+            qty,
+            note: String::new(),
+            modifiers: vec![],
+            seat: None,
+            course: None,
+            choices: vec![],
+            index: 0,
+        }];
+        let placement = Placement {
+            request: Request {
+                restaurant_id: r,
+                table_id: None,
+                source: OrderSource::Takeaway,
+                note: "",
+                lines: &lines,
+                placed_by_user: None,
+                placed_by_role: Role::Waiter,
+                idempotency_key: key,
+                request_hash: hash,
+                now: 1000,
+            },
+            clock,
+        };
+        let drafts = move |_: &Order, _: &Written<'_>| {
+            vec![EventDraft {
+                kind: "order.placed".into(),
+                rooms: vec![Room::Kitchen(r)],
+                data: serde_json::json!({}),
+            }]
+        };
+        place(&store, &placement, drafts).await
+    })
+}
+
 /// On PostgreSQL the opening read and the write are separate statements, so
 /// a placement can find its key free and then lose it to another placement
 /// that commits first. It answers as a retry of the winner would (the
@@ -1537,9 +1606,6 @@ async fn soup_and_tea(
 /// open by hand until the placement waits on the key's index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
-    use restohub_protocol::api::orders::OrderSource;
-    use restohub_protocol::ws::Room;
-
     let (_db, s, raw, r, soup, tea) = soup_and_tea("race", "Race").await;
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     // Tea alone is written without a transaction; soup's stock needs one.
@@ -1548,54 +1614,8 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
         ("soup", soup.id, "different", false),
     ] {
         let mut winner = raw.begin().await.unwrap();
-        let winner_id: i64 = sqlx::query_scalar(
-            "INSERT INTO orders (restaurant_id, source, status, note, total_cents, placed_by_role, \
-             idempotency_key, request_hash, placed_seq, created_at, updated_at) \
-             VALUES ($1, 'takeaway', 'placed', '', 0, 'waiter', $2, $3, 0, 1, 1) RETURNING id",
-        )
-        .bind(r.id)
-        .bind(key)
-        .bind(winner_hash)
-        .fetch_one(&mut *winner)
-        .await
-        .unwrap();
-        let store = s.clone();
-        let placing = tokio::spawn(async move {
-            let lines = [LineRequest {
-                menu_item_id: item,
-                qty: 2,
-                note: String::new(),
-                modifiers: vec![],
-                seat: None,
-                course: None,
-                choices: vec![],
-                index: 0,
-            }];
-            let placement = Placement {
-                request: Request {
-                    restaurant_id: r.id,
-                    table_id: None,
-                    source: OrderSource::Takeaway,
-                    note: "",
-                    lines: &lines,
-                    placed_by_user: None,
-                    placed_by_role: Role::Waiter,
-                    idempotency_key: key,
-                    request_hash: "same",
-                    now: 1000,
-                },
-                clock,
-            };
-            let rid = r.id;
-            let drafts = move |_: &Order, _: &Written<'_>| {
-                vec![EventDraft {
-                    kind: "order.placed".into(),
-                    rooms: vec![Room::Kitchen(rid)],
-                    data: serde_json::json!({}),
-                }]
-            };
-            place(&store, &placement, drafts).await
-        });
+        let winner_id = rival_order(&mut winner, r.id, key, winner_hash).await;
+        let placing = spawn_takeaway(&s, r.id, key, "same", item, 2, clock);
         // The placement waits on the winner's uncommitted key.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
@@ -1647,9 +1667,6 @@ async fn a_key_won_by_a_concurrent_placement_takes_nothing() {
 /// with stock taken once and seqs in queue order with no gap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_batch_is_written_one_by_one() {
-    use restohub_protocol::api::orders::OrderSource;
-    use restohub_protocol::ws::Room;
-
     let (_db, s, raw, r, soup, tea) = soup_and_tea("batch", "Batch").await;
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     // Another writer holds the soup's row and has the key "taken".
@@ -1659,55 +1676,9 @@ async fn a_failed_batch_is_written_one_by_one() {
         .execute(&mut *other)
         .await
         .unwrap();
-    let winner_id: i64 = sqlx::query_scalar(
-        "INSERT INTO orders (restaurant_id, source, status, note, total_cents, placed_by_role, \
-         idempotency_key, request_hash, placed_seq, created_at, updated_at) \
-         VALUES ($1, 'takeaway', 'placed', '', 0, 'waiter', 'taken', 'theirs', 0, 1, 1) \
-         RETURNING id",
-    )
-    .bind(r.id)
-    .fetch_one(&mut *other)
-    .await
-    .unwrap();
-    let spawn_placement = |key: &'static str, item: i64| {
-        let store = s.clone();
-        let rid = r.id;
-        tokio::spawn(async move {
-            let lines = [LineRequest {
-                menu_item_id: item,
-                qty: 1,
-                note: String::new(),
-                modifiers: vec![],
-                seat: None,
-                course: None,
-                choices: vec![],
-                index: 0,
-            }];
-            let placement = Placement {
-                request: Request {
-                    restaurant_id: rid,
-                    table_id: None,
-                    source: OrderSource::Takeaway,
-                    note: "",
-                    lines: &lines,
-                    placed_by_user: None,
-                    placed_by_role: Role::Waiter,
-                    idempotency_key: key,
-                    request_hash: "ours",
-                    now: 1000,
-                },
-                clock,
-            };
-            let drafts = move |_: &Order, _: &Written<'_>| {
-                vec![EventDraft {
-                    kind: "order.placed".into(),
-                    rooms: vec![Room::Kitchen(rid)],
-                    data: serde_json::json!({}),
-                }]
-            };
-            place(&store, &placement, drafts).await
-        })
-    };
+    let winner_id = rival_order(&mut other, r.id, "taken", "theirs").await;
+    let spawn_placement =
+        |key: &'static str, item: i64| spawn_takeaway(&s, r.id, key, "ours", item, 1, clock);
     let count = |sql: &'static str| {
         let raw = raw.clone();
         async move {
