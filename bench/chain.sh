@@ -31,11 +31,7 @@ cargo build --release --quiet --bin restohub --example loadgen
 hub=${RESTOHUB_BIN:-./target/release/restohub}
 data=$(mktemp -d)
 export RESTOHUB_DATA_DIR=$data
-export RESTOHUB_JWT_SECRET=bench-secret-shared-by-every-instance-0123456789
-export RESTOHUB_WS_COMMANDS_PER_SEC=1000000
-export RESTOHUB_WS_MAX_CONNECTIONS_PER_USER=100000
-export RESTOHUB_AUTH_RATE_LIMIT=0
-export RESTOHUB_LOG=warn
+. bench/instances.env
 if [ "$backend" = postgres ]; then
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS rhchain" -c "CREATE DATABASE rhchain"
     # Plain on loopback, as every earlier figure was measured: the hub is

@@ -45,11 +45,7 @@ redis-server --port $redis_port --bind 127.0.0.1 --save "" --appendonly no > "$d
 pids+=($!)
 redis_pid=$!
 export RESTOHUB_DATA_DIR=$data
-export RESTOHUB_JWT_SECRET=bench-secret-shared-by-every-instance-0123456789
-export RESTOHUB_WS_COMMANDS_PER_SEC=1000000
-export RESTOHUB_WS_MAX_CONNECTIONS_PER_USER=100000
-export RESTOHUB_AUTH_RATE_LIMIT=0
-export RESTOHUB_LOG=warn
+. bench/instances.env
 export REDIS_URL=redis://127.0.0.1:$redis_port
 psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS rhstorm" -c "CREATE DATABASE rhstorm"
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/rhstorm?sslmode=disable
