@@ -179,3 +179,45 @@ crate::both_backends!(
     concurrent_first_orders_occupy_the_table_once,
     order_placed_carries_the_real_placed_seq,
 );
+
+/// A hub on a new PostgreSQL database gives the planner its first statistics
+/// of `orders` once orders come in, without waiting for autovacuum's first
+/// pass (until then, a pool connection's cached lookups by idempotency key
+/// walked every order of the restaurant: `Store::analyze_new_tables`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_databases_orders_get_statistics_as_orders_come() {
+    let app = TestApp::spawn_with(Backend::Postgres, &["--account-write-rate-limit", "0"]).await;
+    let f = floor(&app, "bistro").await;
+    let raw = sqlx::PgPool::connect(&app.db.database_url().unwrap())
+        .await
+        .unwrap();
+    let analyzed = || async {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL \
+             FROM pg_stat_user_tables WHERE relname = 'orders'",
+        )
+        .fetch_one(&raw)
+        .await
+        .unwrap()
+    };
+    assert!(
+        !analyzed().await,
+        "a new database's orders have no statistics"
+    );
+    let mut placed = 0;
+    while !analyzed().await {
+        assert!(placed < 1_000, "not analyzed after {placed} orders");
+        for _ in 0..25 {
+            let body = json!({ "idempotency_key": format!("o{placed}"), "source": "takeaway",
+                               "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
+            let (status, reply) = app.post("/api/v1/orders", Some(&f.t.owner), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{reply}");
+            placed += 1;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // (Autovacuum may come first, if it passes by in these seconds; it
+    // waits for at least 50 changed rows.)
+    assert!(placed >= 50, "analyzed after only {placed} orders");
+    raw.close().await;
+}

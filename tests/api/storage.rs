@@ -2348,7 +2348,122 @@ crate::both_backends!(
     modifier_groups_and_options,
     screens_seen_alerts_and_calls,
     migrations_are_reported_against_the_binarys,
+    new_tables_get_the_planners_first_statistics,
 );
+
+/// `analyze_new_tables`: on PostgreSQL, a table with no statistics that has
+/// seen enough changed rows is analyzed once, and the lookups a placement
+/// makes on `orders` (the idempotency key, the lines' foreign key) are then
+/// planned, as a pool connection caches them, on the unique index they
+/// match in full rather than on any index that starts with the restaurant.
+/// SQLite needs nothing.
+async fn new_tables_get_the_planners_first_statistics(backend: Backend) {
+    let (db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    if backend == Backend::Sqlite {
+        assert!(s.analyze_new_tables(0).await.unwrap().is_empty());
+        s.close().await;
+        return;
+    }
+    let raw = sqlx::PgPool::connect(&db.database_url().unwrap())
+        .await
+        .unwrap();
+    let mut conn = raw.acquire().await.unwrap();
+    // The two lookups as a pool connection plans them in its first minute:
+    // its generic plan (what it caches after five runs of a statement),
+    // made while the restaurant has no orders yet.
+    sqlx::raw_sql(
+        "SET plan_cache_mode = force_generic_plan; \
+         PREPARE by_key (BIGINT, TEXT) AS SELECT id FROM orders \
+         WHERE restaurant_id = $1 AND idempotency_key = $2; \
+         PREPARE by_id (BIGINT, BIGINT) AS SELECT 1 FROM ONLY orders x \
+         WHERE restaurant_id = $1 AND id = $2 FOR KEY SHARE OF x",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let lookups = [
+        ("by_key", "'key-7'", "idempotency_key = "),
+        ("by_id", "7", "id = "),
+    ];
+    let mut plans = Vec::new();
+    for (statement, args, _) in lookups {
+        let explain = format!("EXPLAIN EXECUTE {statement} ({}, {args})", r.id);
+        let plan: Vec<String> = sqlx::query_scalar(&explain)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        plans.push(plan);
+    }
+    // Then the orders come: enough that walking them costs more than a
+    // unique lookup.
+    sqlx::query(
+        "INSERT INTO orders (restaurant_id, source, status, note, total_cents, placed_by_role, \
+         idempotency_key, request_hash, placed_seq, created_at, updated_at) \
+         SELECT $1, 'takeaway', 'placed', '', 0, 'waiter', 'key-' || n, 'hash', n, 1, 1 \
+         FROM generate_series(1, 3000) AS n",
+    )
+    .bind(r.id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    // This connection's counts reach the statistics views at its next
+    // transaction's end (otherwise within seconds).
+    sqlx::query("SELECT pg_stat_force_next_flush()")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    // Fewer changes than asked: nothing yet.
+    assert!(s.analyze_new_tables(10_000).await.unwrap().is_empty());
+    let mut analyzed = Vec::new();
+    for _ in 0..100 {
+        analyzed = s.analyze_new_tables(100).await.unwrap();
+        if !analyzed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(analyzed.contains(&"orders".to_string()), "{analyzed:?}");
+    assert!(
+        !analyzed.contains(&"menu_items".to_string()),
+        "{analyzed:?}"
+    );
+    // The cached plans are made again, and each is now an index lookup on
+    // the column that singles the order out, not a walk of the restaurant's
+    // orders filtered by it.
+    for ((statement, args, column), before) in lookups.into_iter().zip(plans) {
+        let explain = format!("EXPLAIN EXECUTE {statement} ({}, {args})", r.id);
+        let plan: Vec<String> = sqlx::query_scalar(&explain)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let on = |kind: &str| {
+            plan.iter()
+                .any(|l| l.contains(kind) && l.contains(&format!("({column}")))
+        };
+        assert!(
+            on("Index Cond") && !on("Filter"),
+            "{statement}: {plan:#?}, planned on the new table as {before:#?}"
+        );
+    }
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM last_analyze)::BIGINT FROM pg_stat_user_tables \
+         WHERE relname = 'orders'",
+    )
+    .fetch_one(&raw)
+    .await
+    .unwrap();
+    assert!(last.is_some());
+    // Once analyzed, a table is not analyzed again.
+    let again = s.analyze_new_tables(100).await.unwrap();
+    assert!(!again.contains(&"orders".to_string()), "{again:?}");
+    drop(conn);
+    raw.close().await;
+    s.close().await;
+}
 
 /// `migration_status` (check-config): a database never migrated has every
 /// migration pending; a migrated one, none, and none unknown.
