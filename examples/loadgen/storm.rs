@@ -87,6 +87,8 @@ struct Tally {
     attempts: AtomicU64,
     gave_up: AtomicU64,
     failed: AtomicU64,
+    /// Failed attempts by step and error.
+    failures: Mutex<BTreeMap<String, u64>>,
     resyncs: AtomicU64,
     refusals: Mutex<BTreeMap<u16, u64>>,
     /// Sessions that ended after their welcome, before `resumed`, by code.
@@ -153,7 +155,8 @@ enum Attempt {
     Welcome(Box<Ws>, Value),
     Refused(u16, Option<Duration>),
     GaveUp,
-    Failed,
+    /// Why: the step that failed, and its error.
+    Failed(String),
 }
 
 /// Connects from `from`, says hello (with `since`), waits for the welcome
@@ -166,10 +169,19 @@ async fn attempt(
     patience: Duration,
 ) -> Attempt {
     let connecting = async {
-        let socket = TcpSocket::new_v4().ok()?;
-        socket.bind(SocketAddr::new(from, 0)).ok()?;
-        socket.set_nodelay(true).ok()?;
-        let tcp = socket.connect(hub).await.ok()?;
+        let failed =
+            |step: &str, e: &dyn std::fmt::Display| Attempt::Failed(format!("{step}: {e}"));
+        let socket = TcpSocket::new_v4().map_err(|e| failed("socket", &e))?;
+        socket
+            .bind(SocketAddr::new(from, 0))
+            .map_err(|e| failed("bind", &e))?;
+        socket
+            .set_nodelay(true)
+            .map_err(|e| failed("nodelay", &e))?;
+        let tcp = socket
+            .connect(hub)
+            .await
+            .map_err(|e| failed("connect", &e))?;
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
         let (mut ws, _) = tokio_tungstenite::client_async_with_config(
             format!("ws://{hub}/ws"),
@@ -177,17 +189,20 @@ async fn attempt(
             Some(config),
         )
         .await
-        .ok()?;
+        .map_err(|e| failed("upgrade", &e))?;
         let hello = match since {
             Some(since) => json!({ "type": "hello", "token": token, "since": since }),
             None => json!({ "type": "hello", "token": token }),
         };
-        ws.send(Message::text(hello.to_string())).await.ok()?;
+        ws.send(Message::text(hello.to_string()))
+            .await
+            .map_err(|e| failed("hello", &e))?;
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(t))) => {
-                    let welcome: Value = serde_json::from_str(t.as_str()).ok()?;
-                    return Some(Attempt::Welcome(Box::new(ws), welcome));
+                    let welcome: Value =
+                        serde_json::from_str(t.as_str()).map_err(|e| failed("welcome", &e))?;
+                    return Ok(Attempt::Welcome(Box::new(ws), welcome));
                 }
                 Some(Ok(Message::Close(Some(frame)))) => {
                     let after = frame
@@ -195,16 +210,17 @@ async fn attempt(
                         .strip_prefix("retry_after_ms=")
                         .and_then(|ms| ms.parse().ok())
                         .map(Duration::from_millis);
-                    return Some(Attempt::Refused(u16::from(frame.code), after));
+                    return Ok(Attempt::Refused(u16::from(frame.code), after));
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                _ => return None,
+                Some(Ok(other)) => return Err(failed("welcome", &format!("{other:?}"))),
+                Some(Err(e)) => return Err(failed("welcome", &e)),
+                None => return Err(failed("welcome", &"socket closed")),
             }
         }
     };
     match tokio::time::timeout(patience, connecting).await {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => Attempt::Failed,
+        Ok(Ok(outcome) | Err(outcome)) => outcome,
         Err(_) => Attempt::GaveUp,
     }
 }
@@ -231,9 +247,14 @@ struct Screen {
 
 /// A screen: reads its first session until the hub dies, resumes on a
 /// survivor, then reads until stopped; returns its socket still open.
-async fn screen(s: Screen, mut ws: Ws, mut got: Received) -> (Received, Option<Ws>) {
+async fn screen(s: Screen, mut first: Ws, mut got: Received) -> (Received, Option<Ws>) {
     got.stage = "first session";
-    read_until_gone(&mut ws, &mut got, &s.stop).await;
+    read_until_gone(&mut first, &mut got, &s.stop).await;
+    // Its descriptor goes now, not when the task ends: held through the
+    // resume, every screen kept two, and with 10,000 screens the load
+    // generator reached its limit (20,000 on this box) and its last hundred
+    // screens failed to open a socket until the waiters' sockets closed.
+    drop(first);
     got.stage = if s.killed.lock().unwrap().is_some() {
         "resuming"
     } else {
@@ -262,8 +283,15 @@ async fn screen(s: Screen, mut ws: Ws, mut got: Received) -> (Received, Option<W
                 got.session = welcome["session_id"].as_str().unwrap_or("").to_owned();
                 *ws
             }
-            Attempt::Welcome(..) | Attempt::Failed => {
+            Attempt::Welcome(..) => {
                 s.tally.failed.fetch_add(1, Ordering::Relaxed);
+                refusals += 1;
+                tokio::time::sleep(backoff(refusals, None)).await;
+                continue;
+            }
+            Attempt::Failed(why) => {
+                s.tally.failed.fetch_add(1, Ordering::Relaxed);
+                *s.tally.failures.lock().unwrap().entry(why).or_default() += 1;
                 refusals += 1;
                 tokio::time::sleep(backoff(refusals, None)).await;
                 continue;
@@ -696,6 +724,7 @@ pub async fn storm(args: StormArgs) -> Result<(), Error> {
         tally.failed.load(Ordering::Relaxed),
         tally.resyncs.load(Ordering::Relaxed),
     );
+    println!("failed by step: {:?}", tally.failures.lock().unwrap());
     let mut stages: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &screens {
         *stages.entry(s.stage).or_default() += 1;
