@@ -219,7 +219,12 @@ async fn schemathesis_finds_no_server_errors_or_schema_violations() {
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         ])
         .args(["--phases", "coverage,fuzzing,stateful"])
-        .args(["--max-examples", "5", "--seed", "21", "--workers", "2"])
+        // One worker: with two, their threads parse Python sources at once
+        // (hypothesis describing its filters), which CPython 3.11.7 does not
+        // survive ("SystemError: AST constructor recursion depth mismatch",
+        // an error of the fuzzer's, not a reply of the hub's); one worker
+        // finished in the same time here.
+        .args(["--max-examples", "5", "--seed", "21", "--workers", "1"])
         .args(["--max-time", &FUZZ_SECONDS.to_string()])
         // Generous: the whole suite may be running beside it on two cores.
         .args(["--request-timeout", "30"])
