@@ -565,16 +565,7 @@ async fn a_committed_but_unpublished_order_is_delivered_from_the_log(backend: Ba
     let (_, chef) = app.staff(&f.t, "chef").await;
     let (mut expo, welcome) = WsClient::join(&app, &chef).await;
     let start = welcome["seq"].as_u64().unwrap();
-    let lines = [crate::storage::LineRequest {
-        menu_item_id: f.bread,
-        qty: 1,
-        note: String::new(),
-        modifiers: vec![],
-        seat: None,
-        course: None,
-        choices: vec![],
-        index: 0,
-    }];
+    let lines = [crate::storage::plain_line(f.bread, 1)];
     let request = restohub::app::orders::plan::Request {
         restaurant_id: f.t.id,
         table_id: Some(f.t1),

@@ -156,6 +156,21 @@ pub async fn place(
     .unwrap()
 }
 
+/// A line of `qty` × `menu_item_id` with no note, modifier, seat, course
+/// or choice.
+pub fn plain_line(menu_item_id: i64, qty: i64) -> LineRequest {
+    LineRequest {
+        menu_item_id,
+        qty,
+        note: String::new(),
+        modifiers: vec![],
+        seat: None,
+        course: None,
+        choices: vec![],
+        index: 0,
+    }
+}
+
 fn is_unique_violation(e: sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
@@ -730,16 +745,7 @@ async fn orders_and_the_event_log(backend: Backend) {
 
     let lines = |qty: i64| {
         vec![
-            LineRequest {
-                menu_item_id: soup.id,
-                qty,
-                note: String::new(),
-                modifiers: vec![],
-                seat: None,
-                course: None,
-                choices: vec![],
-                index: 0,
-            },
+            plain_line(soup.id, qty),
             LineRequest {
                 menu_item_id: tea.id,
                 qty: 1,
@@ -845,19 +851,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         (soup.id, 2, Some(1))
     );
     assert_eq!(items[0].name, "Soup");
-    let gone: &'static [LineRequest] = Box::leak(
-        vec![LineRequest {
-            menu_item_id: 999_999,
-            qty: 1,
-            note: String::new(),
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            choices: vec![],
-            index: 0,
-        }]
-        .into_boxed_slice(),
-    );
+    let gone: &'static [LineRequest] = Box::leak(vec![plain_line(999_999, 1)].into_boxed_slice());
     let invalid = place(&s, &placement("c", gone, "h3"), move |_, _| drafts(&["x"])).await;
     assert!(
         matches!(invalid, PlaceOutcome::Refused(Invalid(ref field, "not_found", _)) if field == "lines[0].menu_item_id")
@@ -1187,16 +1181,6 @@ async fn statistics_follow_every_change(backend: Backend) {
         .unwrap();
     // 2027-01-15 23:10 in Kolkata.
     let late = 1_800_034_800_000; // 2027-01-15T17:40:00Z
-    let line = |menu_item_id, qty| LineRequest {
-        menu_item_id,
-        qty,
-        note: String::new(),
-        modifiers: vec![],
-        seat: None,
-        course: None,
-        choices: vec![],
-        index: 0,
-    };
     let placement = |key: &'static str, lines: Vec<LineRequest>, now: i64| {
         let lines: &'static [LineRequest] = Box::leak(lines.into_boxed_slice());
         Placement {
@@ -1217,7 +1201,11 @@ async fn statistics_follow_every_change(backend: Backend) {
     };
     let PlaceOutcome::Placed { order: a, .. } = place(
         &s,
-        &placement("a", vec![line(dal.id, 2), line(naan.id, 1)], late),
+        &placement(
+            "a",
+            vec![plain_line(dal.id, 2), plain_line(naan.id, 1)],
+            late,
+        ),
         |_, _| vec![],
     )
     .await
@@ -1345,7 +1333,7 @@ async fn statistics_follow_every_change(backend: Backend) {
     // A second order on the 16th, cancelled.
     let PlaceOutcome::Placed { order: b, .. } = place(
         &s,
-        &placement("b", vec![line(naan.id, 3)], after_midnight),
+        &placement("b", vec![plain_line(naan.id, 3)], after_midnight),
         |_, _| vec![],
     )
     .await
@@ -1562,16 +1550,7 @@ fn spawn_takeaway(
 
     let store = s.clone();
     tokio::spawn(async move {
-        let lines = [LineRequest {
-            menu_item_id: item,
-            qty,
-            note: String::new(),
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            choices: vec![],
-            index: 0,
-        }];
+        let lines = [plain_line(item, qty)];
         let placement = Placement {
             request: Request {
                 restaurant_id: r,
@@ -2030,16 +2009,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
         .unwrap();
     // 4-5 from a placement, at 2000.
     let clock = ManualClock::new(2000);
-    let lines: &'static [LineRequest] = Box::leak(Box::new([LineRequest {
-        menu_item_id: soup.id,
-        qty: 1,
-        note: String::new(),
-        modifiers: vec![],
-        seat: None,
-        course: None,
-        choices: vec![],
-        index: 0,
-    }]));
+    let lines: &'static [LineRequest] = Box::leak(Box::new([plain_line(soup.id, 1)]));
     let placement = Placement {
         request: Request {
             restaurant_id: r.id,
@@ -2537,16 +2507,7 @@ async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
     let mut steak = menu_item("Steak", 100, None, 0);
     steak.station_id = Some(grill.id);
     let steak = s.create_menu_item(r.id, &steak).await.unwrap();
-    let lines: &'static [LineRequest] = Box::leak(Box::new([LineRequest {
-        menu_item_id: steak.id,
-        qty: 3,
-        note: String::new(),
-        modifiers: vec![],
-        seat: None,
-        course: None,
-        choices: vec![],
-        index: 0,
-    }]));
+    let lines: &'static [LineRequest] = Box::leak(Box::new([plain_line(steak.id, 3)]));
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     let placement = Placement {
         request: Request {
@@ -3098,19 +3059,7 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
     steak.station_id = Some(grill);
     let steak = s.create_menu_item(r, &steak).await.unwrap();
     let table = s.create_table(r, "T1", 2, "SEENCODE1").await.unwrap().id;
-    let lines: &'static [LineRequest] = Box::leak(
-        vec![LineRequest {
-            menu_item_id: steak.id,
-            qty: 1,
-            note: String::new(),
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            choices: vec![],
-            index: 0,
-        }]
-        .into_boxed_slice(),
-    );
+    let lines: &'static [LineRequest] = Box::leak(vec![plain_line(steak.id, 1)].into_boxed_slice());
     let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
     let draft = move |kind: &str| EventDraft {
         kind: kind.into(),
