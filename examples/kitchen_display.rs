@@ -2,9 +2,10 @@
 //! in, draws the open tickets from `kitchen.snapshot` with their ages, keeps
 //! them live from events (checking continuity with `prev`), and bumps lines
 //! from the keyboard. It reconnects on its own after drops and restarts,
-//! taking a fresh snapshot, with exponential backoff and full jitter, and
-//! never sooner than a `retry_after_ms` the hub gave (PROTOCOL.md 9.6): a
-//! kitchen full of screens that lost one instance comes back spread out.
+//! taking a fresh snapshot, with exponential backoff and full jitter, or,
+//! when the hub said when (`retry_after_ms`, PROTOCOL.md 9.6), then plus a
+//! random share of up to half of it: a kitchen full of screens that lost
+//! one instance comes back spread out.
 //!
 //! Each line shows its course, whether it is held or fired (and when to
 //! start it), its choices, modifiers and allergens; tickets are green,
@@ -53,12 +54,15 @@ struct Screen {
     next_id: i64,
     /// When the last welcome came, if the session still runs.
     welcomed: Option<std::time::Instant>,
-    /// The wait the hub asked for when it last refused (1013).
+    /// The wait the hub asked for when it last refused (1013, 4029).
     retry_after: Option<Duration>,
 }
 
-/// Reconnect delays: a random wait between 0 and min(cap, base × 2^n) (full
-/// jitter), plus any retry-after the hub gave.
+/// Reconnect delays: the retry-after the hub gave plus a random share of up
+/// to half of it; without one, a random wait between 0 and min(cap, base ×
+/// 2^n) (full jitter). A hub that says when to come back has counted the
+/// screens ahead; a growing backoff on top of it kept screens away for
+/// seconds after the hub had room (BENCHMARKS.md, "Reconnect storm").
 struct Backoff {
     attempt: u32,
 }
@@ -76,8 +80,11 @@ impl Backoff {
             .saturating_mul(1 << self.attempt.min(16))
             .min(Self::CAP);
         self.attempt += 1;
-        let jitter = rand::rng().random_range(0..=window.as_millis() as u64);
-        retry_after.unwrap_or_default() + Duration::from_millis(jitter)
+        let (at_least, spread) = match retry_after {
+            Some(after) => (after, after / 2),
+            None => (Duration::ZERO, window),
+        };
+        at_least + Duration::from_millis(rand::rng().random_range(0..=spread.as_millis() as u64))
     }
 }
 

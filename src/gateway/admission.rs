@@ -114,9 +114,12 @@ impl Drop for Turn {
     fn drop(&mut self) {
         let took = self.started.elapsed().as_micros() as u64;
         let average = &self.admission.work_us;
-        // An eighth of each new measure: steady under one slow handshake.
+        // An eighth of each new measure, itself at most twice the average:
+        // steady under a few slow handshakes. (Unbounded, one handshake
+        // that waited long at a storm's start had the hub tell its refused
+        // clients to stay away 26 s, and it sat idle while they did.)
         let _ = average.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-            Some(old - old / 8 + took / 8)
+            Some(old - old / 8 + took.min(old * 2) / 8)
         });
     }
 }
@@ -165,5 +168,16 @@ mod tests {
             Busy(Duration::from_millis(1500)).reason(),
             "retry_after_ms=1500"
         );
+    }
+
+    #[tokio::test]
+    async fn one_slow_handshake_barely_moves_the_estimate() {
+        let admission = Admission::new(1, 10);
+        let turn = admission.turn(Duration::ZERO).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(turn);
+        // At most twice the 2 ms guess counts, an eighth of it: 2.25 ms.
+        let work = admission.work_us.load(Ordering::Relaxed);
+        assert!(work <= 2_250, "{work} µs after one 200 ms handshake");
     }
 }

@@ -8,9 +8,11 @@
 //! few queries each: twenty loops of them on one guest token ran 2,000 to
 //! 4,000 hellos a second and took other clients' p95 to 2-3 times its
 //! quiet figure (BENCHMARKS.md). A resume beyond either limit waits up to
-//! [`WAIT`] for its turn, then is refused; a refusal is answered only when
-//! that wait is over, so a client that retries at once is slowed down
-//! rather than served refusals at speed.
+//! [`WAIT`] for its turn, then is refused with when to come back: when the
+//! pace will let it start, counting the resumes of the same key already
+//! waiting for it. A refusal is answered only when that wait is over, so a
+//! client that retries at once is slowed down rather than served refusals
+//! at speed.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -42,6 +44,14 @@ const ADDRESS_PACE: Pace = Pace {
     per_second: 50,
 };
 
+/// When to come back after the account's slots stayed busy for the whole
+/// wait (its replays are long ones; when one ends cannot be known).
+pub const SLOTS_BUSY_RETRY: Duration = Duration::from_secs(1);
+
+/// Retry-afters of refused resumes are at least this and at most that.
+const RETRY_MIN: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
 /// The pacing state of idle keys is dropped every this many resumes.
 const FORGET_EVERY: u64 = 4096;
 
@@ -52,9 +62,51 @@ struct Pace {
 }
 
 impl Pace {
-    fn limiter<K: Hash + Eq + Clone>(self) -> DefaultKeyedRateLimiter<K> {
+    fn limiter<K: Hash + Eq + Clone>(self) -> Paced<K> {
         let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
-        RateLimiter::keyed(Quota::per_second(n(self.per_second)).allow_burst(n(self.burst)))
+        Paced {
+            limiter: RateLimiter::keyed(
+                Quota::per_second(n(self.per_second)).allow_burst(n(self.burst)),
+            ),
+            waiting: DashMap::new(),
+            every: Duration::from_secs(1) / n(self.per_second).get(),
+        }
+    }
+}
+
+/// A pace per key, and how many resumes of each key wait for it now.
+struct Paced<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
+    waiting: DashMap<K, usize>,
+    /// The time between two starts once the burst is spent.
+    every: Duration,
+}
+
+/// One resume counted as waiting for its key's pace while it lives (also
+/// when its client leaves and the wait is dropped).
+struct Waiting<'a, K: Hash + Eq + Clone> {
+    counts: &'a DashMap<K, usize>,
+    key: &'a K,
+}
+
+impl<K: Hash + Eq + Clone> Drop for Waiting<'_, K> {
+    fn drop(&mut self) {
+        count_out(self.counts, self.key);
+    }
+}
+
+/// Not within the wait: come back after this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Later(pub Duration);
+
+impl Later {
+    fn within_bounds(wait: Duration) -> Later {
+        Later(wait.clamp(RETRY_MIN, RETRY_MAX))
+    }
+
+    /// The close reason that carries it (PROTOCOL.md, 9.6).
+    pub(crate) fn reason(self) -> String {
+        format!("retry_after_ms={}", self.0.as_millis())
     }
 }
 
@@ -66,8 +118,8 @@ pub(crate) struct ReplaySlots {
     accounts: DashMap<String, usize>,
     addresses: DashMap<IpAddr, usize>,
     freed: Notify,
-    account_pace: DefaultKeyedRateLimiter<String>,
-    address_pace: DefaultKeyedRateLimiter<IpAddr>,
+    account_pace: Paced<String>,
+    address_pace: Paced<IpAddr>,
     started: AtomicU64,
 }
 
@@ -113,33 +165,36 @@ impl ReplaySlots {
         wait: Duration,
     ) -> Option<ReplaySlot> {
         let deadline = Instant::now() + wait;
-        if !self.start(account, address, deadline).await {
-            return None;
-        }
+        self.start(account, address, deadline).await.ok()?;
         self.slot(account, address, deadline).await
     }
 
     /// Waits until the pace lets `account` and `address` start one more
-    /// resume; false (at `deadline`) when that is later.
+    /// resume; refused (at `deadline`) when that is later, with when the
+    /// pace will let it start.
     pub(crate) async fn start(
         &self,
         account: &str,
         address: Option<IpAddr>,
         deadline: Instant,
-    ) -> bool {
+    ) -> Result<(), Later> {
         if self.started.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
-            self.account_pace.retain_recent();
-            self.address_pace.retain_recent();
+            self.account_pace.limiter.retain_recent();
+            self.address_pace.limiter.retain_recent();
         }
-        let in_pace = paced(&self.account_pace, &account.to_owned(), deadline).await
-            && match address {
-                Some(ip) => paced(&self.address_pace, &ip, deadline).await,
-                None => true,
-            };
-        if !in_pace {
-            tokio::time::sleep_until(deadline).await;
+        let mut paced = paced(&self.account_pace, &account.to_owned(), deadline).await;
+        if let (Ok(()), Some(ip)) = (paced, address) {
+            paced = self::paced(&self.address_pace, &ip, deadline).await;
         }
-        in_pace
+        let Err(wait) = paced else {
+            return Ok(());
+        };
+        // Answered at the deadline: the wait counts from then.
+        let told = Instant::now() + wait;
+        tokio::time::sleep_until(deadline).await;
+        Err(Later::within_bounds(
+            told.saturating_duration_since(deadline),
+        ))
     }
 
     /// A slot once one is free; `None` at `deadline`.
@@ -195,23 +250,30 @@ impl Drop for ReplaySlot {
     }
 }
 
-/// Waits until `pace` lets `key` start one more; false, without waiting,
-/// when that would be after `deadline`.
+/// Waits until `pace` lets `key` start one more; without waiting, when
+/// that would be after `deadline`, how long until it would: the pace's next
+/// start, and one more interval for each resume of `key` already waiting.
 async fn paced<K: Hash + Eq + Clone>(
-    pace: &DefaultKeyedRateLimiter<K>,
+    pace: &Paced<K>,
     key: &K,
     deadline: Instant,
-) -> bool {
+) -> Result<(), Duration> {
     loop {
-        match pace.check_key(key) {
-            Ok(()) => return true,
+        match pace.limiter.check_key(key) {
+            Ok(()) => return Ok(()),
             Err(not_until) => {
                 // The limiter's own clock: making one (`DefaultClock::default`)
                 // runs CPUID, which traps to the hypervisor on a VM.
-                let wait = not_until.wait_time_from(pace.clock().now());
+                let wait = not_until.wait_time_from(pace.limiter.clock().now());
                 if Instant::now() + wait > deadline {
-                    return false;
+                    let ahead = pace.waiting.get(key).map_or(0, |n| *n) as u32;
+                    return Err(wait + pace.every * ahead);
                 }
+                count_in(&pace.waiting, key.clone(), usize::MAX);
+                let _waiting = Waiting {
+                    counts: &pace.waiting,
+                    key,
+                };
                 tokio::time::sleep(wait).await;
             }
         }
@@ -320,5 +382,46 @@ mod tests {
             "a's burst is spent"
         );
         assert!(slots.take("cat", b, short).await.is_some(), "b has room");
+    }
+
+    #[tokio::test]
+    async fn a_refused_resume_is_told_when_its_pace_lets_it_start() {
+        // One start, then one every 500 ms.
+        let one = Pace {
+            burst: 1,
+            per_second: 2,
+        };
+        let slots = ReplaySlots::paced(100, 100, one, UNPACED);
+        let a = ip("10.0.0.1");
+        let short = Duration::from_millis(20);
+        assert!(slots.take("ann", a, short).await.is_some());
+        // Another resume of ann's waits for the next start, 500 ms on.
+        let next = {
+            let slots = slots.clone();
+            tokio::spawn(async move { slots.take("ann", a, Duration::from_secs(2)).await })
+        };
+        while slots.account_pace.waiting.get("ann").is_none() {
+            tokio::task::yield_now().await;
+        }
+        // So this one's turn is the one after: about a second from now.
+        let Err(Later(after)) = slots.start("ann", a, Instant::now() + short).await else {
+            panic!("ann's pace is spent");
+        };
+        assert!(
+            (Duration::from_millis(700)..=Duration::from_millis(1000)).contains(&after),
+            "{after:?}"
+        );
+        assert_eq!(
+            Later(after).reason(),
+            format!("retry_after_ms={}", after.as_millis())
+        );
+        assert!(next.await.unwrap().is_some(), "the waiting one started");
+        assert!(
+            slots.account_pace.waiting.get("ann").is_none(),
+            "none waits"
+        );
+        // Back when told, it starts.
+        tokio::time::sleep(after).await;
+        assert!(slots.take("ann", a, short).await.is_some());
     }
 }

@@ -155,8 +155,8 @@ async fn handshake(
         let start = replays.start(&user_key, client, resume_deadline);
         match unless_gone(ws, &mut early, start).await {
             Err(code) => return closed_early(ws, code, &metrics).await,
-            Ok(true) => {}
-            Ok(false) => return refuse(ws, close::RATE_LIMITED, TOO_MANY_RESUMES).await,
+            Ok(Ok(())) => {}
+            Ok(Err(later)) => return refuse(ws, close::RATE_LIMITED, &later.reason()).await,
         }
     }
     let mut turn = match take_turn(gateway, ws, &mut early, deadline, &metrics).await {
@@ -177,7 +177,10 @@ async fn handshake(
                 let slot = match unless_gone(ws, &mut early, slot).await {
                     Err(code) => return closed_early(ws, code, &metrics).await,
                     Ok(Some(slot)) => slot,
-                    Ok(None) => return refuse(ws, close::RATE_LIMITED, TOO_MANY_RESUMES).await,
+                    Ok(None) => {
+                        let later = super::replays::Later(super::replays::SLOTS_BUSY_RETRY);
+                        return refuse(ws, close::RATE_LIMITED, &later.reason()).await;
+                    }
                 };
                 turn = match take_turn(gateway, ws, &mut early, deadline, &metrics).await {
                     Ok(turn) => turn,
@@ -284,9 +287,6 @@ async fn handshake(
         greeted,
     })
 }
-
-const TOO_MANY_RESUMES: &str =
-    "too many resumes at once for this account or address; retry shortly";
 
 /// A turn (admission) by `deadline`, watching the socket meanwhile; else
 /// the handshake ends here (`Err`, what `handshake` returns): refused with

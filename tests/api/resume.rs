@@ -1,7 +1,9 @@
 //! Resuming with `since`: what a screen missed while away is replayed from
 //! the event log, then live events continue with no gap and no duplicate.
 
+use futures::StreamExt;
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
 use restohub::storage::EventDraft;
 use restohub_protocol::ws::Room;
@@ -429,7 +431,12 @@ async fn resumes_at_once_are_limited_per_account(backend: Backend) {
         stuck.push(ws);
     }
     let mut third = resume(&app, &[], &chef, start).await;
-    assert_eq!(third.ended().await, Ended::Closed(4029));
+    let (code, reason) = third.close_frame().await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (4029, "retry_after_ms=1000"),
+        "refused with when to come back"
+    );
     let (mut plain, _) = WsClient::join(&app, &chef).await;
     plain.assert_alive().await;
     let mut theirs = resume(&app, &[], &other, start).await;
@@ -522,7 +529,75 @@ async fn resumes_of_one_account_are_paced(backend: Backend) {
     assert_eq!(resumed["replayed"], 0);
 }
 
+/// Resumes of one account past its pace's burst and the 2 s they may wait
+/// are refused with 4029 and when the pace will let them start; a screen
+/// that comes back then resumes.
+async fn a_resume_past_the_pace_is_told_when_to_come_back(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            "--ws-resumes-per-account",
+            "100",
+            "--ws-resumes-per-address",
+            "100",
+            "--ws-max-connections-per-user",
+            "100",
+        ],
+    )
+    .await;
+    let f = floor(&app, "bistro").await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let now = app.store.current_seq(f.t.id).await.unwrap();
+    // A burst of 20, then 10 a second: 2 s of waiting lets about 40 start.
+    let mut screens = Vec::new();
+    for _ in 0..60 {
+        screens.push(resume(&app, &[], &chef, now).await);
+    }
+    let outcomes = futures::future::join_all(screens.iter_mut().map(|ws| async move {
+        let first = tokio::time::timeout(std::time::Duration::from_secs(10), ws.stream.next())
+            .await
+            .expect("an answer in time");
+        match first {
+            Some(Ok(Message::Text(t))) => Ok(serde_json::from_str::<Value>(t.as_str()).unwrap()),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                Err((u16::from(frame.code), frame.reason.to_string()))
+            }
+            other => panic!("expected a welcome or a close, got {other:?}"),
+        }
+    }))
+    .await;
+    let welcomed = outcomes.iter().filter(|o| o.is_ok()).count();
+    let told: Vec<u64> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().err())
+        .map(|(code, reason)| {
+            assert_eq!(*code, 4029, "{reason}");
+            let ms = reason.strip_prefix("retry_after_ms=").expect(reason);
+            ms.parse().unwrap()
+        })
+        .collect();
+    assert!((30..60).contains(&welcomed), "{welcomed} welcomed");
+    assert_eq!(welcomed + told.len(), 60);
+    // Told apart, in the pace's intervals, within the bounds.
+    assert!(
+        told.iter().all(|ms| (250..=30_000).contains(ms)),
+        "{told:?}"
+    );
+    let latest = *told.iter().max().unwrap();
+    assert!(
+        latest >= 1000,
+        "{told:?}: {} waited behind them",
+        told.len()
+    );
+    drop(screens);
+    tokio::time::sleep(std::time::Duration::from_millis(latest)).await;
+    let mut back = resume(&app, &[], &chef, now).await;
+    let (events, resumed) = replayed(&mut back).await;
+    assert_eq!((events.len(), resumed["replayed"].as_u64()), (0, Some(0)));
+}
+
 crate::both_backends!(
+    a_resume_past_the_pace_is_told_when_to_come_back,
     resumes_of_one_account_are_paced,
     a_replay_nobody_reads_frees_its_slot,
     a_resume_replays_only_its_rooms_out_of_a_long_log,

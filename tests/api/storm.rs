@@ -29,22 +29,6 @@ async fn a_command_sent_before_the_welcome_is_answered_after_it(backend: Backend
     assert_ne!(reply["type"], "error", "{reply}");
 }
 
-/// The close code and retry-after of a connection the hub refuses.
-async fn refusal(ws: &mut WsClient) -> (u16, String) {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.stream.next())
-            .await
-            .expect("a close in time");
-        match next {
-            Some(Ok(Message::Close(Some(frame)))) => {
-                return (u16::from(frame.code), frame.reason.to_string())
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            other => panic!("expected a close, got {other:?}"),
-        }
-    }
-}
-
 async fn hello(app: &TestApp, token: &str) -> WsClient {
     let mut ws = WsClient::connect(app).await;
     ws.send(json!({ "type": "hello", "token": token })).await;
@@ -97,7 +81,7 @@ async fn handshakes_past_the_queue_are_told_when_to_retry() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = std::time::Instant::now();
     let mut refused = hello(&app, &chef).await;
-    let (code, reason) = refusal(&mut refused).await;
+    let (code, reason) = refused.close_frame().await;
     assert_eq!(code, 1013, "{reason}");
     assert!(
         started.elapsed() < Duration::from_secs(2),

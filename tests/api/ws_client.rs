@@ -207,15 +207,30 @@ impl WsClient {
 
     /// Reads until the connection ends; returns how.
     pub async fn ended(&mut self) -> Ended {
+        match self.ended_with().await {
+            Some((code, _)) => Ended::Closed(code),
+            None => Ended::Dropped,
+        }
+    }
+
+    /// The close code and reason of a connection the hub ends (a refused
+    /// hello); panics if it ends without a close frame.
+    pub async fn close_frame(&mut self) -> (u16, String) {
+        self.ended_with().await.expect("a close frame")
+    }
+
+    /// Reads until the connection ends: its close frame's code and reason,
+    /// or `None` when it ended without one.
+    async fn ended_with(&mut self) -> Option<(u16, String)> {
         loop {
             let next = tokio::time::timeout(PATIENCE, self.stream.next())
                 .await
                 .expect("the connection to end in time");
             match next {
                 Some(Ok(Message::Close(Some(frame)))) => {
-                    return Ended::Closed(u16::from(frame.code))
+                    return Some((u16::from(frame.code), frame.reason.to_string()))
                 }
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Ended::Dropped,
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
             }
         }

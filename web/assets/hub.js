@@ -249,9 +249,10 @@ export function newKey(prefix) {
 // ---------------------------------------------------------------- live session
 
 const PING_MS = 1000;
-/** Reconnect backoff: full jitter over a window doubling from BACKOFF_MS to
- * BACKOFF_CAP_MS, plus any retry-after the hub gave (PROTOCOL.md 9.6); the
- * window starts afresh after a session that lasted STEADY_MS. */
+/** Reconnect backoff (PROTOCOL.md 9.6): the retry-after the hub gave plus a
+ * random share of up to half of it; without one, full jitter over a window
+ * doubling from BACKOFF_MS to BACKOFF_CAP_MS, which starts afresh after a
+ * session that lasted STEADY_MS. */
 const BACKOFF_MS = 500;
 const BACKOFF_CAP_MS = 5000;
 const STEADY_MS = 30000;
@@ -400,9 +401,12 @@ export class Live {
     }
     if (this.welcomedAt && Date.now() - this.welcomedAt >= STEADY_MS) this.backoff = BACKOFF_MS;
     this.welcomedAt = 0;
-    // Full jitter: screens that lost the same instance come back spread
-    // out, and never before the hub said to.
-    const wait = (this.retryAfter || 0) + Math.random() * this.backoff;
+    // Screens that lost the same instance come back spread out, and never
+    // before the hub said to; told when, they come back then, not after a
+    // backoff that grew while the hub was busy.
+    const wait = this.retryAfter
+      ? this.retryAfter * (1 + Math.random() / 2)
+      : Math.random() * this.backoff;
     this.retryAfter = 0;
     this.backoff = Math.min(this.backoff * 2, BACKOFF_CAP_MS);
     setTimeout(() => this.connect(), wait);
