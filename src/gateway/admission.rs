@@ -50,9 +50,10 @@ pub(super) struct Turn {
     started: Instant,
 }
 
-/// Not now: come back after this long.
+/// Not now: come back after this long (a refused handshake, or a resume
+/// refused by its pace or slots: [`super::replays`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Busy(pub Duration);
+pub(crate) struct Busy(pub Duration);
 
 impl Admission {
     pub(super) fn new(concurrent: usize, max_waiting: usize) -> Arc<Admission> {
@@ -126,7 +127,7 @@ impl Drop for Turn {
 
 impl Busy {
     /// The close reason that carries it (PROTOCOL.md, 9.6).
-    pub(super) fn reason(self) -> String {
+    pub(crate) fn reason(self) -> String {
         format!("retry_after_ms={}", self.0.as_millis())
     }
 }

@@ -27,6 +27,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::admission::Busy;
+
 /// How long a resume waits for its turn: replays take milliseconds, so a
 /// burst of reconnects (an instance restarting, a restaurant's screens
 /// behind one address) is served in turn within it.
@@ -92,21 +94,6 @@ struct Waiting<'a, K: Hash + Eq + Clone> {
 impl<K: Hash + Eq + Clone> Drop for Waiting<'_, K> {
     fn drop(&mut self) {
         count_out(self.counts, self.key);
-    }
-}
-
-/// Not within the wait: come back after this long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Later(pub Duration);
-
-impl Later {
-    fn within_bounds(wait: Duration) -> Later {
-        Later(wait.clamp(RETRY_MIN, RETRY_MAX))
-    }
-
-    /// The close reason that carries it (PROTOCOL.md, 9.6).
-    pub(crate) fn reason(self) -> String {
-        format!("retry_after_ms={}", self.0.as_millis())
     }
 }
 
@@ -177,7 +164,7 @@ impl ReplaySlots {
         account: &str,
         address: Option<IpAddr>,
         deadline: Instant,
-    ) -> Result<(), Later> {
+    ) -> Result<(), Busy> {
         if self.started.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
             self.account_pace.limiter.retain_recent();
             self.address_pace.limiter.retain_recent();
@@ -192,9 +179,8 @@ impl ReplaySlots {
         // Answered at the deadline: the wait counts from then.
         let told = Instant::now() + wait;
         tokio::time::sleep_until(deadline).await;
-        Err(Later::within_bounds(
-            told.saturating_duration_since(deadline),
-        ))
+        let after = told.saturating_duration_since(deadline);
+        Err(Busy(after.clamp(RETRY_MIN, RETRY_MAX)))
     }
 
     /// A slot once one is free; `None` at `deadline`.
@@ -404,7 +390,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         // So this one's turn is the one after: about a second from now.
-        let Err(Later(after)) = slots.start("ann", a, Instant::now() + short).await else {
+        let Err(Busy(after)) = slots.start("ann", a, Instant::now() + short).await else {
             panic!("ann's pace is spent");
         };
         assert!(
@@ -412,7 +398,7 @@ mod tests {
             "{after:?}"
         );
         assert_eq!(
-            Later(after).reason(),
+            Busy(after).reason(),
             format!("retry_after_ms={}", after.as_millis())
         );
         assert!(next.await.unwrap().is_some(), "the waiting one started");

@@ -178,7 +178,7 @@ async fn handshake(
                     Err(code) => return closed_early(ws, code, &metrics).await,
                     Ok(Some(slot)) => slot,
                     Ok(None) => {
-                        let later = super::replays::Later(super::replays::SLOTS_BUSY_RETRY);
+                        let later = super::admission::Busy(super::replays::SLOTS_BUSY_RETRY);
                         return refuse(ws, close::RATE_LIMITED, &later.reason()).await;
                     }
                 };
