@@ -109,6 +109,47 @@ async fn handshakes_past_the_queue_are_told_when_to_retry() {
     held.assert_alive().await;
 }
 
+/// With two database connections, a hub asked for four handshakes at once
+/// works one: while that one is held at the database (the users table
+/// locked), an order is still placed on the other connection, and the
+/// next hello is refused at once (no queue) instead of taking that
+/// connection too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_leave_orders_a_database_connection() {
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[
+            "--db-max-connections",
+            "2",
+            "--ws-handshakes",
+            "4",
+            "--ws-handshake-queue",
+            "0",
+        ],
+    )
+    .await;
+    let f = floor(&app, "bistro").await;
+    let (_, chef) = app.staff(&f.t, "chef").await;
+    let pool = sqlx::PgPool::connect(&app.db.database_url().unwrap())
+        .await
+        .unwrap();
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut held = hello(&app, &chef).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (code, reason) = hello(&app, &chef).await.close_frame().await;
+    assert_eq!(code, 1013, "a second handshake worked: {reason}");
+    let body = json!({ "idempotency_key": "during", "source": "takeaway",
+                       "lines": [{ "menu_item_id": f.bread, "qty": 1 }] });
+    let (status, reply) = app.post("/api/v1/orders", Some(&f.t.owner), body).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{reply}");
+    lock.rollback().await.unwrap();
+    assert_eq!(held.recv().await["type"], "welcome");
+}
+
 /// A screen's session: its id, the rooms' last seq it has, and the socket.
 struct Screen {
     ws: WsClient,
