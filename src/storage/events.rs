@@ -24,8 +24,8 @@ const PG_ROOM_SEQS: &str = "WITH s AS (SELECT ARRAY(SELECT DISTINCT s.seq FROM \
     unnest($2::TEXT[]) AS r(room) CROSS JOIN LATERAL (SELECT seq FROM event_rooms \
     WHERE restaurant_id = $1 AND room = r.room AND seq > $3 AND seq <= $4 ORDER BY seq \
     LIMIT $5) AS s ORDER BY s.seq LIMIT $5) AS seqs), e AS (SELECT seq, kind, at, rooms, data \
-    FROM events WHERE restaurant_id = $1 AND seq = ANY((SELECT seqs[1:$6] FROM s)::BIGINT[]) ORDER BY seq) \
-    SELECT (SELECT min(seq) FROM events WHERE restaurant_id = $1), (SELECT seqs FROM s), \
+    FROM events WHERE restaurant_id = $1 AND seq = ANY((SELECT seqs[1:$6] FROM s)::BIGINT[]) \
+    ORDER BY seq) SELECT (SELECT min(seq) FROM events WHERE restaurant_id = $1), (SELECT seqs FROM s), \
     ARRAY(SELECT seq FROM e ORDER BY seq), ARRAY(SELECT kind FROM e ORDER BY seq), \
     ARRAY(SELECT at FROM e ORDER BY seq), ARRAY(SELECT rooms FROM e ORDER BY seq), \
     ARRAY(SELECT data FROM e ORDER BY seq)";

@@ -10,7 +10,7 @@ use restohub_protocol::ws::Room;
 
 use crate::orders::{floor, Floor};
 use crate::support::*;
-use crate::ws_client::{Ended, WsClient};
+use crate::ws_client::{retry_after_ms, Ended, WsClient};
 
 async fn grill_screen(
     app: &TestApp,
@@ -572,8 +572,7 @@ async fn a_resume_past_the_pace_is_told_when_to_come_back(backend: Backend) {
         .filter_map(|o| o.as_ref().err())
         .map(|(code, reason)| {
             assert_eq!(*code, 4029, "{reason}");
-            let ms = reason.strip_prefix("retry_after_ms=").expect(reason);
-            ms.parse().unwrap()
+            retry_after_ms(reason).expect(reason)
         })
         .collect();
     assert!((30..60).contains(&welcomed), "{welcomed} welcomed");

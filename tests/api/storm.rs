@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::orders::floor;
 use crate::scale::{ChildHub, PrivateRedis};
 use crate::support::*;
-use crate::ws_client::WsClient;
+use crate::ws_client::{retry_after_ms, WsClient};
 
 /// A frame the client sent right after its hello, before the welcome, is
 /// answered after the welcome rather than lost.
@@ -66,14 +66,7 @@ async fn handshakes_past_the_queue_are_told_when_to_retry() {
     .await;
     let t = app.tenant("bistro").await;
     let (_, chef) = app.staff(&t, "chef").await;
-    let pool = sqlx::PgPool::connect(&app.db.database_url().unwrap())
-        .await
-        .unwrap();
-    let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
+    let lock = lock_users(&app).await;
     let mut held = hello(&app, &chef).await;
     // The held handshake reaches the database before the next one queues.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -87,10 +80,7 @@ async fn handshakes_past_the_queue_are_told_when_to_retry() {
         started.elapsed() < Duration::from_secs(2),
         "refused at once"
     );
-    let after: u64 = reason
-        .strip_prefix("retry_after_ms=")
-        .and_then(|ms| ms.parse().ok())
-        .unwrap_or_else(|| panic!("no retry-after in {reason:?}"));
+    let after = retry_after_ms(&reason).unwrap_or_else(|| panic!("no retry-after in {reason:?}"));
     assert!((500..=30_000).contains(&after), "{after}");
     assert_eq!(shed(&app, "busy").await, 1.0);
     // The waiting client leaves; its handshake stops there.
@@ -130,14 +120,7 @@ async fn handshakes_leave_orders_a_database_connection() {
     .await;
     let f = floor(&app, "bistro").await;
     let (_, chef) = app.staff(&f.t, "chef").await;
-    let pool = sqlx::PgPool::connect(&app.db.database_url().unwrap())
-        .await
-        .unwrap();
-    let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
+    let lock = lock_users(&app).await;
     let mut held = hello(&app, &chef).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (code, reason) = hello(&app, &chef).await.close_frame().await;
@@ -148,6 +131,20 @@ async fn handshakes_leave_orders_a_database_connection() {
     assert_eq!(status, reqwest::StatusCode::CREATED, "{reply}");
     lock.rollback().await.unwrap();
     assert_eq!(held.recv().await["type"], "welcome");
+}
+
+/// Holds the `users` table locked (a handshake's account read waits on it)
+/// until the transaction is rolled back or dropped.
+async fn lock_users(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let pool = sqlx::PgPool::connect(&app.db.database_url().unwrap())
+        .await
+        .unwrap();
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    lock
 }
 
 /// A screen's session: its id, the rooms' last seq it has, and the socket.
@@ -187,11 +184,7 @@ async fn resume_somewhere(addrs: &[String], token: &str, since: u64, n: usize) -
                 let code = u16::from(frame.code);
                 assert!(code == 1013 || code == 4029, "refused with {code}");
                 refusals += 1;
-                let after = frame
-                    .reason
-                    .strip_prefix("retry_after_ms=")
-                    .and_then(|ms| ms.parse().ok())
-                    .unwrap_or(200);
+                let after = retry_after_ms(&frame.reason).unwrap_or(200);
                 tokio::time::sleep(Duration::from_millis(after.min(1000))).await;
             }
             other => panic!("expected a welcome or a close, got {other:?}"),

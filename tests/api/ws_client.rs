@@ -286,3 +286,9 @@ pub fn error_code(reply: &Value) -> &str {
     assert_eq!(reply["type"], "error", "{reply}");
     reply["code"].as_str().unwrap()
 }
+
+/// The `retry_after_ms=` a refusal's close reason carries (PROTOCOL.md
+/// 9.6), if it carries one.
+pub fn retry_after_ms(reason: &str) -> Option<u64> {
+    reason.strip_prefix("retry_after_ms=")?.parse().ok()
+}
