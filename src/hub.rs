@@ -160,6 +160,9 @@ impl Hub {
             max_sockets = self.max_sockets,
             "restohub listening"
         );
+        // Connections are read on an intake runtime of their own (see
+        // `crate::http::serve`); it stops when the hub does.
+        let intake = crate::http::Intake::start().context("cannot start the intake runtime")?;
         let pruner = tokio::spawn(prune_events(self.state.clone(), self.event_retention));
         let audit_pruner = self
             .audit_retention
@@ -199,6 +202,7 @@ impl Hub {
                 router,
                 self.connection_timeouts,
                 METRICS_SOCKETS,
+                None,
                 async move { stop.cancelled().await },
             ))
         });
@@ -208,19 +212,22 @@ impl Hub {
         });
         let gateway = self.gateway.clone();
         let stop_sessions = gateway.clone();
-        crate::http::serve(
-            listener,
-            self.router,
-            self.connection_timeouts,
-            self.max_sockets,
-            async move {
-                shutdown.await;
-                tracing::info!("shutting down: closing sessions with the restart code");
-                stop_sessions.begin_shutdown();
-            },
-        )
-        .await;
+        let served = intake
+            .serve(
+                listener,
+                self.router,
+                self.connection_timeouts,
+                self.max_sockets,
+                async move {
+                    shutdown.await;
+                    tracing::info!("shutting down: closing sessions with the restart code");
+                    stop_sessions.begin_shutdown();
+                },
+            )
+            .await
+            .context("the HTTP server stopped");
         gateway.drained().await;
+        drop(intake);
         stop_metrics.cancel();
         if let Some(server) = metrics_server {
             let _ = server.await;
@@ -243,6 +250,7 @@ impl Hub {
             task.abort();
         }
         self.state.store.close().await;
+        served?;
         tracing::info!("restohub stopped");
         Ok(())
     }

@@ -82,6 +82,8 @@ pub struct Inner {
     clock: governor::clock::DefaultClock,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// The runtime the gateway was made on: where admitted sessions run.
+    main: Option<tokio::runtime::Handle>,
 }
 
 #[derive(Clone)]
@@ -134,6 +136,7 @@ impl Gateway {
             clock: governor::clock::DefaultClock::default(),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            main: tokio::runtime::Handle::try_current().ok(),
         }))
     }
 
@@ -172,6 +175,22 @@ impl Gateway {
     /// Runs a session task that shutdown waits for.
     pub fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, task: F) {
         self.tracker.spawn(task);
+    }
+
+    /// Runs the rest of an admitted session (its handshake's turn, then its
+    /// loop), which shutdown waits for too, on the hub's main runtime: the
+    /// intake ([`crate::http::serve`]) may run on one of its own, and what
+    /// holds a database connection must never queue behind a flood of new
+    /// connections there.
+    pub(crate) fn spawn_admitted<F: std::future::Future<Output = ()> + Send + 'static>(
+        &self,
+        task: F,
+    ) {
+        let task = self.tracker.track_future(task);
+        match &self.main {
+            Some(main) => drop(main.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
     }
 
     /// Stops every session with the restart code; new upgrades are refused.

@@ -23,10 +23,14 @@ type Ws = WebSocket;
 /// Why a connection is refused before its session starts.
 struct Refusal(u16, &'static str);
 
-/// The session's task. Its own future holds two boxes and the slot: an
-/// async fn keeps its arguments for as long as it runs, so the socket (about
-/// 370 bytes) is moved into the handshake's box, and from there into the
-/// loop's, never kept by the task itself.
+/// The session's tasks: its intake (hello, token, a resume's pace) on the
+/// runtime that accepted the connection (the hub's intake runtime, see
+/// `crate::http::serve`), then its handshake's turn and its loop on the
+/// hub's main runtime ([`Gateway::spawn_admitted`]). Each task's future
+/// holds a box (and the second one the slot): an async fn keeps its
+/// arguments for as long as it runs, so the socket (about 370 bytes) is
+/// moved into the intake's box, from there into the handshake's, and from
+/// there into the loop's, never kept by a task itself.
 pub fn run(
     gateway: Gateway,
     state: AppState,
@@ -35,15 +39,20 @@ pub fn run(
     client: Option<std::net::IpAddr>,
     slot: ConnectionSlot,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let greeting = Box::pin(greet(gateway, state, socket, header_token, client));
+    let intake = Box::pin(intake(gateway.clone(), state, socket, header_token, client));
     async move {
-        let _slot = slot;
-        // A statement of its own: the handshake's box is dropped here, not
-        // kept to the end of an `if let` around the loop.
-        let live = greeting.await;
-        if let Some(live) = live {
-            live.await;
-        }
+        let Some(admitted) = intake.await else {
+            return;
+        };
+        gateway.spawn_admitted(async move {
+            let _slot = slot;
+            // A statement of its own: the handshake's box is dropped here,
+            // not kept to the end of an `if let` around the loop.
+            let live = Box::pin(greet(admitted)).await;
+            if let Some(live) = live {
+                live.await;
+            }
+        });
     }
 }
 
@@ -51,13 +60,15 @@ pub fn run(
 /// loop, so an idle session holds only the loop's), then the loop, boxed:
 /// one allocation holds the session from there on.
 async fn greet(
-    gateway: Gateway,
-    state: AppState,
-    mut ws: Ws,
-    header_token: Option<String>,
-    client: Option<std::net::IpAddr>,
+    admitted: Admitted,
 ) -> Option<std::pin::Pin<Box<impl std::future::Future<Output = ()> + Send>>> {
-    let ready = handshake(&gateway, state, &mut ws, header_token, client).await?;
+    let Admitted {
+        gateway,
+        state,
+        mut ws,
+        ask,
+    } = admitted;
+    let ready = handshake(&gateway, state, &mut ws, ask).await?;
     Some(Box::pin(live(ready, ws)))
 }
 
@@ -107,8 +118,8 @@ struct Ready {
     greeted: bool,
 }
 
-/// Closes a connection refused during the handshake.
-async fn refuse(ws: &mut Ws, code: u16, why: &str) -> Option<Ready> {
+/// Closes a connection refused before its session starts.
+async fn refuse<T>(ws: &mut Ws, code: u16, why: &str) -> Option<T> {
     close_with(ws, code, why).await;
     None
 }
@@ -117,48 +128,99 @@ async fn refuse(ws: &mut Ws, code: u16, why: &str) -> Option<Ready> {
 /// kept and handled after it; past that the socket is not read until then.
 const EARLY_FRAMES: usize = 4;
 
-/// hello → token → a turn (admission) → account, rooms → welcome (and
-/// replay), or a close code. A client that closes its socket while waiting
-/// for a resume slot or a turn is dropped there, before any database read.
-async fn handshake(
-    gateway: &Gateway,
+/// A connection whose hello came with a genuine token (and, for a resume,
+/// whose account's and address's pace let it start): it waits for a turn.
+struct Admitted {
+    gateway: Gateway,
     state: AppState,
-    ws: &mut Ws,
+    ws: Ws,
+    ask: Ask,
+}
+
+/// What an admitted connection asked for, and how long it may wait.
+struct Ask {
+    hello: Hello,
+    caller: Caller,
+    /// Frames the client sent meanwhile ([`EARLY_FRAMES`]).
+    early: Vec<Message>,
+    /// The end of its wait for a turn ([`super::admission::WAIT_BUDGET`]).
+    deadline: Instant,
+    /// The end of a resume's wait for its replay slot.
+    resume_deadline: Instant,
+}
+
+/// hello → token → a resume's pace, or a close code. Nothing here reads
+/// the database or waits for anything but the client and the clock.
+async fn intake(
+    gateway: Gateway,
+    state: AppState,
+    mut ws: Ws,
     header_token: Option<String>,
     client: Option<std::net::IpAddr>,
-) -> Option<Ready> {
-    let hello = match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(ws)).await {
-        Err(_) => return refuse(ws, close::HELLO_TIMEOUT, "no hello in time").await,
-        Ok(Err(Some(Refusal(code, why)))) => return refuse(ws, code, why).await,
-        Ok(Err(None)) => return None,
-        Ok(Ok(hello)) => hello,
-    };
+) -> Option<Admitted> {
+    let hello =
+        match tokio::time::timeout(gateway.settings.hello_timeout, read_hello(&mut ws)).await {
+            Err(_) => return refuse(&mut ws, close::HELLO_TIMEOUT, "no hello in time").await,
+            Ok(Err(Some(Refusal(code, why)))) => return refuse(&mut ws, code, why).await,
+            Ok(Err(None)) => return None,
+            Ok(Ok(hello)) => hello,
+        };
     let arrived = Instant::now();
     if gateway.is_shutting_down() {
-        return refuse(ws, close::SERVICE_RESTART, "server restarting").await;
+        return refuse(&mut ws, close::SERVICE_RESTART, "server restarting").await;
     }
     let caller = match identify(&state, &hello, header_token) {
         Ok(caller) => caller,
-        Err(Refusal(code, why)) => return refuse(ws, code, why).await,
+        Err(Refusal(code, why)) => return refuse(&mut ws, code, why).await,
     };
     // Commands act from the address the upgrade came from (the audit trail).
     let caller = caller.calling_from(client);
-    let user_key = caller.subject.clone();
-    let metrics = state.node.metrics.clone();
     let mut early = Vec::new();
     // A resume starts at its account's and address's pace (waiting holds
     // nothing), then waits for a turn.
     let deadline = arrived + super::admission::WAIT_BUDGET;
     let resume_deadline = Instant::now() + super::replays::WAIT;
-    let replays = &gateway.replays;
     if hello.since.is_some() {
-        let start = replays.start(&user_key, client, resume_deadline);
-        match unless_gone(ws, &mut early, start).await {
-            Err(code) => return closed_early(ws, code, &metrics).await,
+        let start = gateway
+            .replays
+            .start(&caller.subject, client, resume_deadline);
+        match unless_gone(&mut ws, &mut early, start).await {
+            Err(code) => return closed_early(&mut ws, code, &state.node.metrics).await,
             Ok(Ok(())) => {}
-            Ok(Err(later)) => return refuse(ws, close::RATE_LIMITED, &later.reason()).await,
+            Ok(Err(later)) => {
+                return refuse(&mut ws, close::RATE_LIMITED, &later.reason()).await;
+            }
         }
     }
+    Some(Admitted {
+        gateway,
+        state,
+        ws,
+        ask: Ask {
+            hello,
+            caller,
+            early,
+            deadline,
+            resume_deadline,
+        },
+    })
+}
+
+/// A turn (admission) → account, rooms → welcome (and replay), or a close
+/// code. A client that closes its socket while waiting for a resume slot or
+/// a turn is dropped there, before any database read.
+async fn handshake(gateway: &Gateway, state: AppState, ws: &mut Ws, ask: Ask) -> Option<Ready> {
+    let Ask {
+        hello,
+        caller,
+        mut early,
+        deadline,
+        resume_deadline,
+    } = ask;
+    let client = caller.client;
+    let user_key = caller.subject.clone();
+    let metrics = state.node.metrics.clone();
+    let replays = &gateway.replays;
     let mut turn = match take_turn(gateway, ws, &mut early, deadline, &metrics).await {
         Ok(turn) => turn,
         Err(refused) => return refused,
@@ -336,11 +398,11 @@ async fn unless_gone<T>(
 
 /// The peer left (code 0) or broke the frame limit while its handshake
 /// waited; counted as work the hub did not do.
-async fn closed_early(
+async fn closed_early<T>(
     ws: &mut Ws,
     code: u16,
     metrics: &crate::instruments::Metrics,
-) -> Option<Ready> {
+) -> Option<T> {
     if code == 0 {
         metrics.handshake_shed("gone");
         return None;

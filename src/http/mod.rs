@@ -50,7 +50,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use rate_limit::WriteQuotas;
-pub use serve::{serve, socket_budget, ConnectionTimeouts};
+pub use serve::{serve, socket_budget, ConnectionTimeouts, Intake};
 
 /// What shapes the router, besides the handlers' shared state.
 pub struct HttpOptions {

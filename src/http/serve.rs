@@ -12,6 +12,13 @@
 //!   connection on which no byte moves for this long is closed. A request
 //!   being handled is never cut by it.
 //!
+//! Requests may be handled on another runtime than the one that accepts
+//! and reads connections (`handlers`): the hub reads its connections on an
+//! intake runtime of their own, so that a flood of new connections (a
+//! reconnect storm) never queues ahead of the work that holds database
+//! connections; WebSocket upgrades stay on the intake runtime, as does a
+//! session until its hello is admitted (`crate::gateway`).
+//!
 //! A connection upgraded to a WebSocket leaves this module's care at the
 //! upgrade: the gateway's heartbeat watches it from then on. Accept errors
 //! (a full file-descriptor table included) never end the accept loop.
@@ -29,13 +36,15 @@ use axum::extract::{ConnectInfo, Request};
 use axum::Router;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
+use hyper::header::UPGRADE;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 use tower::ServiceExt;
 
 /// How long a connection may go without finishing a request.
@@ -80,12 +89,15 @@ pub fn socket_budget(db_connections: u32) -> usize {
 
 /// Serves `router` on `listener`, with at most `max_sockets` client
 /// sockets open, until `shutdown` completes; then stops accepting, lets
-/// requests in flight finish and closes idle connections.
+/// requests in flight finish and closes idle connections. Requests other
+/// than WebSocket upgrades are handled on `handlers` when given (a request
+/// whose connection is dropped is aborted there as it would be here).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     timeouts: ConnectionTimeouts,
     max_sockets: usize,
+    handlers: Option<Handle>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let stop = CancellationToken::new();
@@ -105,6 +117,7 @@ pub async fn serve(
                     socket,
                     router.clone(),
                     timeouts,
+                    handlers.clone(),
                     stop.clone(),
                 ));
             }
@@ -115,6 +128,68 @@ pub async fn serve(
     stop.cancel();
     connections.close();
     connections.wait().await;
+}
+
+/// The runtime a hub reads its connections on: accepts, HTTP parsing,
+/// WebSocket upgrades and hellos, with half the cores' worth of threads
+/// (at least one). Requests are handled, and admitted sessions run, on the
+/// runtime the hub was started on. Stopped (its tasks dropped) when
+/// dropped.
+pub struct Intake(Option<tokio::runtime::Runtime>);
+
+impl Intake {
+    pub fn start() -> io::Result<Intake> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores.div_ceil(2))
+            .thread_name("restohub-intake")
+            .enable_all()
+            .build()?;
+        Ok(Intake(Some(runtime)))
+    }
+
+    /// Serves as [`serve`] does, `listener`'s connections read on the
+    /// intake runtime and requests handled on the caller's.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        router: Router,
+        timeouts: ConnectionTimeouts,
+        max_sockets: usize,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let Some(runtime) = &self.0 else {
+            unreachable!("an intake has its runtime until dropped")
+        };
+        let handlers = Handle::current();
+        // Registered again with the intake's reactor: its readiness is
+        // then seen by the threads that accept.
+        let listener = listener.into_std()?;
+        let serving = runtime.spawn(async move {
+            let listener = TcpListener::from_std(listener)?;
+            serve(
+                listener,
+                router,
+                timeouts,
+                max_sockets,
+                Some(handlers),
+                shutdown,
+            )
+            .await;
+            Ok(())
+        });
+        AbortOnDropHandle::new(serving)
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(e)))
+    }
+}
+
+impl Drop for Intake {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The next connection, once a socket may be opened.
@@ -153,6 +228,7 @@ async fn serve_connection(
     socket: OwnedSemaphorePermit,
     router: Router,
     timeouts: ConnectionTimeouts,
+    handlers: Option<Handle>,
     stop: CancellationToken,
 ) {
     // Small frames (acks, events) go out at once: without TCP_NODELAY a
@@ -177,9 +253,16 @@ async fn serve_connection(
                 inner: body,
                 activity: activity.clone(),
             });
+            let upgrade = parts.headers.contains_key(UPGRADE);
             let reply = router.clone().oneshot(Request::from_parts(parts, body));
+            let handlers = handlers.clone().filter(|_| !upgrade);
             async move {
-                let res = reply.await;
+                let res = match handlers {
+                    Some(handlers) => AbortOnDropHandle::new(handlers.spawn(reply))
+                        .await
+                        .unwrap_or_else(|e| Ok(handler_failed(e))),
+                    None => reply.await,
+                };
                 drop(request);
                 res
             }
@@ -219,6 +302,14 @@ async fn serve_connection(
             }
         }
     }
+}
+
+/// A request whose handler panicked (or whose runtime is shutting down):
+/// a 500 with the stable error body, the connection kept.
+fn handler_failed(e: tokio::task::JoinError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let cause = anyhow::anyhow!("a request's handler failed: {e}");
+    crate::error::ApiError::Internal(cause).into_response()
 }
 
 /// What one connection is doing, shared by its socket, its requests and

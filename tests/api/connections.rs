@@ -2,11 +2,15 @@
 //! that trickle a header line now and then, idle keep-alive ones, ones
 //! whose body stops arriving; and while hundreds of them are open, on a hub
 //! short of file descriptors, other clients are still served. An open
-//! WebSocket is not cut by these timeouts.
+//! WebSocket is not cut by these timeouts. Connections are read on the
+//! hub's intake runtime and requests handled on its main one.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::routing;
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -324,3 +328,71 @@ crate::both_backends!(
     a_websocket_outlives_the_http_timeouts,
     silent_connections_cannot_starve_other_clients,
 );
+
+/// The name of the thread it runs on.
+fn thread() -> String {
+    std::thread::current().name().unwrap_or_default().to_owned()
+}
+
+/// Connections are read on the intake runtime and requests handled on
+/// the caller's; a WebSocket upgrade, and the session it starts, stay on
+/// the intake's. A handler that panics answers 500 with the stable
+/// error body, and the connection goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn requests_are_handled_on_the_callers_runtime_and_upgrades_on_the_intakes() {
+    let router = axum::Router::new()
+        .route("/where", routing::get(|| async { thread() }))
+        .route(
+            "/boom",
+            routing::get(|| async {
+                if thread() != "restohub-intake" {
+                    panic!("a handler's bug");
+                }
+                "not on the handlers' runtime"
+            }),
+        )
+        .route(
+            "/ws",
+            routing::get(|ws: WebSocketUpgrade| async move {
+                ws.on_upgrade(|mut socket| async move {
+                    let _ = socket.send(Message::Text(thread().into())).await;
+                })
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let timeouts = restohub::http::ConnectionTimeouts {
+        header_read: Duration::from_secs(5),
+        idle: Duration::from_secs(5),
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let intake = restohub::http::Intake::start().unwrap();
+            intake
+                .serve(listener, router, timeouts, 64, async move {
+                    stop.cancelled().await
+                })
+                .await
+        })
+    };
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let here = client.get(format!("{base}/where")).send().await.unwrap();
+    let here = here.text().await.unwrap();
+    assert!(!here.is_empty() && here != "restohub-intake", "{here}");
+    let boom = client.get(format!("{base}/boom")).send().await.unwrap();
+    assert_eq!(boom.status(), 500);
+    let body: serde_json::Value = boom.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "INTERNAL", "{body}");
+    let again = client.get(format!("{base}/where")).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    let first = ws.next().await.unwrap().unwrap();
+    assert_eq!(first.into_text().unwrap().as_str(), "restohub-intake");
+    stop.cancel();
+    server.await.unwrap().unwrap();
+}
