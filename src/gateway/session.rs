@@ -44,11 +44,14 @@ pub fn run(
         let Some(admitted) = intake.await else {
             return;
         };
+        // Boxed out here: a box made inside the task's block would keep
+        // the admitted connection's room in the task for its whole life.
+        let greeting = Box::pin(greet(admitted));
         gateway.spawn_admitted(async move {
             let _slot = slot;
             // A statement of its own: the handshake's box is dropped here,
             // not kept to the end of an `if let` around the loop.
-            let live = Box::pin(greet(admitted)).await;
+            let live = greeting.await;
             if let Some(live) = live {
                 live.await;
             }
