@@ -25,7 +25,7 @@ fn main() -> std::process::ExitCode {
 /// good. A fixed threshold keeps large buffers in their own mappings, which
 /// go back to the system when freed.
 ///
-/// And at most one arena per core (glibc's default is eight): the intake
+/// And at most one arena per core (glibc allows eight per core): the intake
 /// runtime's threads (`restohub::http::Intake`) would otherwise each get an
 /// arena of their own, where what a connection keeps from its intake (its
 /// socket's buffers) sits between the intake's short-lived allocations; an
