@@ -122,9 +122,9 @@ impl PgStats {
     }
 }
 
-/// A PostgreSQL statement returning one column of type `O`.
+/// A PostgreSQL statement returning rows of type `O`.
 pub(super) type PgQuery<'q, O> =
-    sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
+    sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
 /// `value` as JSON text to bind.
 pub(super) fn json(value: &impl Serialize) -> sqlx::Result<String> {
@@ -228,9 +228,13 @@ impl PgEvents {
         Ok(out)
     }
 
-    /// `sql` with `$1`–`$6` bound; it returns the seq before the first event.
-    pub(super) fn bind<'q>(&'q self, sql: &'q str) -> PgQuery<'q, i64> {
-        sqlx::query_scalar(sql)
+    /// `sql` with `$1`–`$6` bound; its row starts with the seq before the
+    /// first event.
+    pub(super) fn bind<'q, O>(&'q self, sql: &'q str) -> PgQuery<'q, O>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        sqlx::query_as(sql)
             .bind(self.restaurant)
             .bind(self.at)
             .bind(&self.kinds)
@@ -387,7 +391,7 @@ impl Append for PgConnection {
             return Ok(Vec::new());
         }
         let events = PgEvents::new(restaurant, at, &drafts, None)?;
-        let base = events.bind(&PG_APPEND_EVENTS).fetch_one(self).await?;
+        let (base,): (i64,) = events.bind(&PG_APPEND_EVENTS).fetch_one(self).await?;
         Ok(events.logged(drafts, base))
     }
 
@@ -403,7 +407,7 @@ impl Append for PgConnection {
         }
         let stats = PgStats::new(restaurant, day, hour, delta);
         stats
-            .bind(sqlx::query_scalar::<_, i64>(&PG_RECORD_STATS))
+            .bind(sqlx::query_as::<_, (i64,)>(&PG_RECORD_STATS))
             .fetch_one(self)
             .await
             .map(drop)

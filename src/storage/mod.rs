@@ -339,12 +339,19 @@ impl Store {
     /// other connections to other restaurants. On PostgreSQL a restaurant's
     /// placements take one turn per batch (see `placement/batch.rs`).
     async fn lane(&self, restaurant: i64) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let lane = self
-            .lanes
+        self.lane_of(restaurant).acquire_owned().await.ok()
+    }
+
+    /// A turn of [`Store::lane`] if one is free now.
+    fn free_lane(&self, restaurant: i64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.lane_of(restaurant).try_acquire_owned().ok()
+    }
+
+    fn lane_of(&self, restaurant: i64) -> Arc<tokio::sync::Semaphore> {
+        self.lanes
             .entry(restaurant)
             .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(LANE_WIDTH)))
-            .clone();
-        lane.acquire_owned().await.ok()
+            .clone()
     }
 
     pub async fn close(&self) {

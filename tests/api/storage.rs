@@ -801,7 +801,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         drafts(&["order.placed", "menu.stock_changed"])
     })
     .await;
-    let PlaceOutcome::Placed { order, events } = outcome else {
+    let PlaceOutcome::Placed { order, events, .. } = outcome else {
         panic!("{outcome:?}")
     };
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
@@ -1123,7 +1123,7 @@ async fn orders_and_the_event_log(backend: Backend) {
         ])
     })
     .await;
-    let PlaceOutcome::Placed { order, events } = outcome else {
+    let PlaceOutcome::Placed { order, events, .. } = outcome else {
         panic!("{outcome:?}")
     };
     assert_eq!(
@@ -2315,6 +2315,7 @@ async fn mfa_secrets_steps_and_recovery_codes(backend: Backend) {
 crate::both_backends!(
     pools_report_their_use,
     checks_payments_and_intents,
+    a_placement_says_whether_its_table_has_an_open_check,
     mfa_secrets_steps_and_recovery_codes,
     restaurants_and_configuration,
     accounts_lockout_and_refresh_tokens,
@@ -2539,7 +2540,7 @@ async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
     let item_ids = placement.request.item_ids();
     let ask = placement.request.ask(&item_ids, clock);
     let placed = s.place_order(&ask, |facts| decide(&placement.request, facts));
-    let PlaceOutcome::Placed { order, events } = placed.await.unwrap() else {
+    let PlaceOutcome::Placed { order, events, .. } = placed.await.unwrap() else {
         panic!("not placed")
     };
     let ticket = events.iter().find(|e| e.kind == "ticket.placed").unwrap();
@@ -2601,6 +2602,101 @@ async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
     let kitchen = s.kitchen_snapshot(r.id).await.unwrap();
     assert_eq!(kitchen.all_day, counts);
     assert_eq!(kitchen.seq, s.current_seq(r.id).await.unwrap());
+}
+
+/// A placement's write says whether its table has an open check (the app
+/// then has the check take the order in), on the same statement or
+/// transaction as the order: only that table's open check counts.
+async fn a_placement_says_whether_its_table_has_an_open_check(backend: Backend) {
+    use restohub::app::audit::Actor;
+    use restohub::app::checks::plan::{CheckAction, Step};
+    use restohub::storage::{Changed, CheckTarget};
+    use restohub_protocol::api::orders::OrderSource;
+
+    let (_db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("one", "One", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_restaurant("two", "Two", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 1200, None, 0))
+        .await
+        .unwrap();
+    let bread = s
+        .create_menu_item(r.id, &menu_item("Bread", 300, Some(10), 0))
+        .await
+        .unwrap();
+    let a = s.create_table(r.id, "A", 2, "TABLECODEA").await.unwrap();
+    let b = s.create_table(r.id, "B", 2, "TABLECODEB").await.unwrap();
+    let theirs = s
+        .create_table(other.id, "A", 2, "TABLECODEC")
+        .await
+        .unwrap();
+    let clock = restohub::clock::SystemClock;
+    let place_at = |restaurant: i64, table: Option<i64>, item: i64, key: &'static str| {
+        let s = &s;
+        let clock = &clock;
+        async move {
+            let lines: &'static [LineRequest] = Box::leak(Box::new([plain_line(item, 1)]));
+            let source = match table {
+                Some(_) => OrderSource::DineIn,
+                None => OrderSource::Takeaway,
+            };
+            let placement = Placement {
+                request: Request {
+                    restaurant_id: restaurant,
+                    table_id: table,
+                    source,
+                    note: "",
+                    lines,
+                    placed_by_user: None,
+                    placed_by_role: Role::Waiter,
+                    idempotency_key: key,
+                    request_hash: key,
+                    now: 1000,
+                },
+                clock,
+            };
+            match place(s, &placement, |_, _| vec![]).await {
+                PlaceOutcome::Placed { open_check, .. } => open_check,
+                other => panic!("{key} not placed: {other:?}"),
+            }
+        }
+    };
+    assert!(!place_at(r.id, Some(a.id), soup.id, "a1").await);
+
+    let open = Step {
+        actor: Actor {
+            restaurant_id: r.id,
+            subject: Some("user:1".into()),
+            role: Some(Role::Cashier),
+            client: None,
+        },
+        user_id: None,
+        role: Role::Cashier,
+        action: CheckAction::Open { covers: Some(2) },
+        now: 2000,
+    };
+    let opened = s
+        .change_check(r.id, CheckTarget::Table(a.id), 2000, &open)
+        .await
+        .unwrap();
+    assert!(matches!(opened, Changed::Done(..)), "{opened:?}");
+    // Alone, and written in turn with stock taken (PostgreSQL's two ways).
+    assert!(place_at(r.id, Some(a.id), soup.id, "a2").await);
+    assert!(place_at(r.id, Some(a.id), bread.id, "a3").await);
+    assert!(!place_at(r.id, Some(b.id), soup.id, "b1").await);
+    assert!(!place_at(r.id, None, soup.id, "t1").await);
+    let other_soup = s
+        .create_menu_item(other.id, &menu_item("Soup", 1200, None, 0))
+        .await
+        .unwrap();
+    assert!(!place_at(other.id, Some(theirs.id), other_soup.id, "c1").await);
+    s.close().await;
 }
 
 /// Checks, payments, tax rates, settings, intents, webhook signatures and

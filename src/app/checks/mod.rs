@@ -402,39 +402,40 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Chec
 /// check counts it with its next change anyway (every change recomputes
 /// the check from its orders inside its transaction).
 pub async fn take_in(state: &AppState, restaurant_id: i64, table_id: Option<i64>, order_id: i64) {
-    let result = async {
-        let target = match table_id {
-            Some(table) => {
-                if state
-                    .store
-                    .open_check_of_table(restaurant_id, table)
-                    .await?
-                    .is_none()
-                {
-                    return Ok(());
-                }
-                CheckTarget::Table(table)
+    let target = match table_id {
+        Some(table) => match state.store.open_check_of_table(restaurant_id, table).await {
+            Ok(Some(_)) => CheckTarget::Table(table),
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, restaurant = restaurant_id, order = order_id,
+                    "an open check could not take in an order's change yet");
+                return;
             }
-            None => CheckTarget::Order(order_id),
-        };
-        run(
-            state,
-            Actor {
-                restaurant_id,
-                subject: None,
-                role: None,
-                client: None,
-            },
-            None,
-            Role::Waiter,
-            target,
-            CheckAction::Refresh,
-        )
-        .await
-        .map(|_| ())
-    }
+        },
+        None => CheckTarget::Order(order_id),
+    };
+    refresh(state, restaurant_id, target, order_id).await;
+}
+
+/// [`take_in`] for the check `target`, known to be open (a placement's
+/// write found it: [`crate::storage::PlaceOutcome::Placed`]).
+pub async fn refresh(state: &AppState, restaurant_id: i64, target: CheckTarget, order_id: i64) {
+    let actor = Actor {
+        restaurant_id,
+        subject: None,
+        role: None,
+        client: None,
+    };
+    let refreshed = run(
+        state,
+        actor,
+        None,
+        Role::Waiter,
+        target,
+        CheckAction::Refresh,
+    )
     .await;
-    if let Err(e) = result {
+    if let Err(e) = refreshed {
         if e.code() != ErrorCode::NotFound {
             tracing::warn!(error = %e, restaurant = restaurant_id, order = order_id,
                 "an open check could not take in an order's change yet");

@@ -16,7 +16,7 @@ use super::access::Operation;
 use crate::auth::Caller;
 use crate::error::{validation_failed, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::{PlaceOutcome, Shortage};
+use crate::storage::{CheckTarget, PlaceOutcome, Shortage};
 use plan::LineRequest;
 
 const MAX_MODIFIER_CHARS: usize = 50;
@@ -63,10 +63,15 @@ async fn place_counted(state: &AppState, caller: &Caller, req: PlaceOrder) -> Ap
         })
         .await?;
     match outcome {
-        PlaceOutcome::Placed { order, events } => {
+        PlaceOutcome::Placed {
+            order,
+            events,
+            open_check,
+        } => {
             state.publish(events).await;
-            if let Some(table) = order.table_id {
-                super::checks::take_in(state, caller.restaurant_id, Some(table), order.id).await;
+            if let (Some(table), true) = (order.table_id, open_check) {
+                let target = CheckTarget::Table(table);
+                super::checks::refresh(state, caller.restaurant_id, target, order.id).await;
             }
             Ok(Placed {
                 order,

@@ -208,7 +208,17 @@ pub trait PlacementPlan {
 #[derive(Debug)]
 pub enum PlaceOutcome<R> {
     /// Written: the order (with its `placed_seq`) and its logged events.
-    Placed { order: Order, events: Vec<Event> },
+    Placed {
+        order: Order,
+        events: Vec<Event>,
+        /// The order's table had an open check when the order was written,
+        /// so the check should take it in. Read by the write itself (no
+        /// round trip of its own); a check opened while the order was
+        /// written may be missed, as a read after the commit could miss
+        /// one opened while it ran: the check's next change counts every
+        /// order of its table anyway.
+        open_check: bool,
+    },
     /// The key was used before: its order, and the hash of the request
     /// that placed it.
     Existing { order: Order, request_hash: String },
@@ -254,6 +264,10 @@ const TAKE_STOCK: &str = "UPDATE menu_items SET stock = stock - $3, available = 
     RETURNING stock";
 pub(super) const TABLE_IDS: &str =
     "SELECT id FROM dining_tables WHERE restaurant_id = $1 ORDER BY id";
+/// Whether the table `$2` has an open check (SQLite's; PostgreSQL's is a
+/// column of its write).
+const OPEN_CHECK: &str = "SELECT EXISTS (SELECT 1 FROM checks WHERE restaurant_id = $1 \
+    AND table_id = $2 AND table_id IS NOT NULL AND status IN ('open', 'partially_paid'))";
 const STOCK_LEFT: &str = "SELECT name, stock FROM menu_items WHERE restaurant_id = $1 \
     AND id = $2";
 

@@ -55,12 +55,10 @@ pub(super) enum Ran {
     Placed {
         order: Order,
         events: Vec<Event>,
+        open_check: bool,
     },
     /// The key's order, placed concurrently.
-    Existing {
-        id: i64,
-        hash: String,
-    },
+    Existing { id: i64, hash: String },
     /// The takes short of stock; nothing was written.
     Short(Vec<StockTake>),
 }
@@ -145,7 +143,9 @@ const LINE_COLUMNS: [(&str, &str); 18] = [
 /// columns' values from `$14`, its `placed_seq` its event's seq) and its
 /// lines (one array per column). Each waits for the one before: an order
 /// change takes these rows in that order, so the two cannot deadlock.
-/// Returns the seq before the first event.
+/// Returns the seq before the first event, and whether the order's table
+/// has an open check (which then takes the order in: see
+/// [`PlaceOutcome::Placed`]).
 ///
 /// The order and lines are bound as columns, not as JSON records: in
 /// pgbench, filling them with `jsonb_populate_record` cost about 0.1 ms more
@@ -162,7 +162,9 @@ static WRITE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {}, {}, o AS (INSERT INTO orders ({}, placed_seq) SELECT {}, CASE WHEN $6 > 0 \
          THEN s.base + $6 ELSE 0 END FROM s RETURNING id), l AS (INSERT INTO order_lines ({}) \
-         SELECT x.* FROM o, unnest({}) AS x) SELECT base FROM s",
+         SELECT x.* FROM o, unnest({}) AS x) SELECT base, EXISTS (SELECT 1 FROM checks \
+         WHERE restaurant_id = $15 AND table_id = $16 AND table_id IS NOT NULL \
+         AND status IN ('open', 'partially_paid')) FROM s",
         append::pg_stats_ctes(7),
         append::pg_events_ctes("(SELECT count(*) FROM i) >= 0"),
         ORDER_COLUMNS.join(", "),
@@ -172,7 +174,7 @@ static WRITE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-type Write<'q> = append::PgQuery<'q, i64>;
+type Write<'q> = append::PgQuery<'q, (i64, bool)>;
 
 /// Binds the order's values in [`ORDER_COLUMNS`]' order.
 fn bind_order<'q>(q: Write<'q>, id: i64, o: &'q NewOrder) -> Write<'q> {
@@ -316,12 +318,10 @@ pub(super) async fn place<P: PlacementPlan + Send + Sync + 'static, R>(
     ask: &PlacementAsk<'_>,
     decide: impl FnOnce(&PlacementFacts) -> Result<P, R>,
 ) -> sqlx::Result<Step<R>> {
-    let opened = {
-        let mut conn = pool.acquire().await?;
-        match open(&mut conn, ask).await? {
-            Ok(opened) => opened,
-            Err(step) => return Ok(step),
-        }
+    let mut conn = pool.acquire().await?;
+    let opened = match open(&mut conn, ask).await? {
+        Ok(opened) => opened,
+        Err(step) => return Ok(step),
     };
     let plan = match decide(&opened.facts) {
         Ok(plan) => plan,
@@ -333,18 +333,38 @@ pub(super) async fn place<P: PlacementPlan + Send + Sync + 'static, R>(
         plan: Box::new(plan),
     };
     let w = member.plan.write();
+    let (r, clock) = (ask.restaurant_id, ask.clock);
     let ran = if w.take.is_empty() && w.table.is_none() {
         // One statement that commits on its own, four of the restaurant's
         // at once (its lane), as before batches: such orders hold no row
         // across round trips, and whether batching them helps was not
         // settled by measurement (BENCHMARKS.md, "Hot item (issue 22)").
-        let _turn = store.lane(ask.restaurant_id).await;
-        alone(pool, ask.restaurant_id, ask.clock.now_ms(), &member).await?
+        // With a turn free now the write runs on the read's connection:
+        // sqlx tests every connection given back to its pool with a round
+        // trip, so giving it back and taking one again costs one; without,
+        // the connection goes back while the order waits for its turn.
+        match store.free_lane(r) {
+            Some(_turn) => alone_on(&mut conn, r, clock.now_ms(), &member).await?,
+            None => {
+                drop(conn);
+                let _turn = store.lane(r).await;
+                alone(pool, r, clock.now_ms(), &member).await?
+            }
+        }
     } else {
+        drop(conn);
         store.write_in_turn(ask, member).await?
     };
     Ok(match ran {
-        Ran::Placed { order, events } => Step::Done(PlaceOutcome::Placed { order, events }),
+        Ran::Placed {
+            order,
+            events,
+            open_check,
+        } => Step::Done(PlaceOutcome::Placed {
+            order,
+            events,
+            open_check,
+        }),
         Ran::Existing { id, hash } => Step::Existing { id, hash },
         Ran::Short(short) => Step::Short(short),
     })
@@ -355,11 +375,15 @@ pub(super) async fn place<P: PlacementPlan + Send + Sync + 'static, R>(
 /// placement alone in its restaurant's queue runs (or each of a batch whose
 /// transaction failed: see [`super::batch`]).
 pub(super) async fn alone(pool: &PgPool, r: i64, at: i64, m: &Queued) -> sqlx::Result<Ran> {
-    let mut conn = pool.acquire().await?;
+    alone_on(&mut *pool.acquire().await?, r, at, m).await
+}
+
+/// [`alone`] on the connection `conn`.
+async fn alone_on(conn: &mut PgConnection, r: i64, at: i64, m: &Queued) -> sqlx::Result<Ran> {
     let w = m.plan.write();
     let written = if w.take.is_empty() && w.table.is_none() {
         let one = Together::default();
-        write(&mut conn, r, at, &m.drawn, &*m.plan, &one, true).await
+        write(conn, r, at, &m.drawn, &*m.plan, &one, true).await
     } else {
         let mut tx = conn.begin().await?;
         let mut stock_after = Vec::with_capacity(w.take.len());
@@ -563,12 +587,16 @@ pub(super) async fn write(
     let stats = PgStats::new(r, &w.order.business_day, w.order.hour_start, delta);
     let events = PgEvents::new(r, at, &placed.events, Some(placed.order_event))?;
     let write = stats.bind(events.bind(&WRITE));
-    let base = lines
+    let (base, open_check) = lines
         .bind(bind_order(write, drawn.order_id, &w.order))
         .fetch_one(c)
         .await?;
     let mut order = placed.order;
     order.placed_seq = events.own_seq(base);
     let events = events.logged(placed.events, base);
-    Ok(Ran::Placed { order, events })
+    Ok(Ran::Placed {
+        order,
+        events,
+        open_check,
+    })
 }

@@ -12,7 +12,7 @@ use sqlx::SqlitePool;
 
 use super::{
     ItemFacts, PlaceOutcome, PlacementAsk, PlacementFacts, PlacementPlan, Step, Written,
-    CHANGE_TABLE, ITEM, OPENING, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
+    CHANGE_TABLE, ITEM, OPENING, OPEN_CHECK, TABLE_IDS, TABLE_STATUS, TAKE_STOCK,
 };
 use crate::storage::corrupt;
 use crate::storage::direct::{self, End};
@@ -243,8 +243,13 @@ fn write<R>(
         SET_PLACED_SEQ,
         &[&r, &order_id, &(order.placed_seq as i64)],
     )?;
+    let open_check = match order.table_id {
+        Some(table) => direct::one(c, OPEN_CHECK, &[&r, &table], |row| row.get(0))?,
+        None => false,
+    };
     Ok(End::Commit(Step::Done(PlaceOutcome::Placed {
         order,
         events,
+        open_check,
     })))
 }
