@@ -189,6 +189,26 @@ pub fn postgres_warning(url: &SecretString) -> Option<&'static str> {
     }
 }
 
+/// Whether the hub should first try `url` in plain text. libpq's default
+/// mode, `prefer`, encrypts whenever the server can; to this machine
+/// (loopback or a Unix socket) TLS guards nothing the operating system does
+/// not, and costs CPU at both ends of every round trip (BENCHMARKS.md,
+/// "Session 7 of issue 22"). So a URL to this machine that names no
+/// `sslmode` (nor `PGSSLMODE`, `mode_in_env`) is tried in plain text first;
+/// storage falls back to the default when the server refuses that. A mode
+/// the operator names is kept as named.
+pub fn plain_text_first(url: &str, mode_in_env: bool) -> bool {
+    let Ok(options) = PgConnectOptions::from_str(url) else {
+        return false;
+    };
+    let local = options.get_socket().is_some() || is_local_host(options.get_host());
+    let named = url::Url::parse(url).is_ok_and(|u| {
+        u.query_pairs()
+            .any(|(k, _)| k == "sslmode" || k == "ssl-mode")
+    });
+    local && !named && !mode_in_env
+}
+
 /// Makes ring, the one crypto provider built in (sqlx's TLS uses it too),
 /// the process default. redis builds its TLS settings from the default and
 /// would panic at connect if it had to choose among several.
@@ -241,6 +261,29 @@ mod tests {
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
+    }
+
+    #[test]
+    fn plain_text_is_tried_first_only_to_this_machine_with_no_mode_named() {
+        for url in [
+            "postgres://app@127.0.0.1:5432/app",
+            "postgres://app@localhost/app",
+            "postgres://app@[::1]:5432/app",
+            "postgres://app@localhost/app?application_name=hub",
+        ] {
+            assert!(plain_text_first(url, false), "{url}");
+            assert!(!plain_text_first(url, true), "PGSSLMODE set: {url}");
+        }
+        for url in [
+            "postgres://app@127.0.0.1/app?sslmode=prefer",
+            "postgres://app@127.0.0.1/app?sslmode=require",
+            "postgres://app@localhost/app?ssl-mode=verify-full",
+            "postgres://app@db.internal/app",
+            "postgres://app@10.0.0.5/app",
+            "not a url",
+        ] {
+            assert!(!plain_text_first(url, false), "{url}");
+        }
     }
 
     #[test]

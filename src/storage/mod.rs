@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dashmap::DashMap;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 
 /// Runs `$body` with `$pool` bound to the concrete pool, so the same query
 /// text is compiled once per backend with that backend's native types. The
@@ -247,8 +247,7 @@ impl Store {
                 Db::Sqlite { read, write }
             }
             Location::Postgres(url) => {
-                let options = PgConnectOptions::from_str(url)
-                    .context("DATABASE_URL is not a valid postgres:// URL")?;
+                let options = postgres_options(url).await?;
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(5))
@@ -362,6 +361,29 @@ impl Store {
             }
             Db::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// The options to connect to `url` with: in plain text to this machine when
+/// the URL names no TLS mode and the server takes plain text (see
+/// [`crate::datastore_tls::plain_text_first`]), else as the URL says.
+async fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    let options =
+        PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid postgres:// URL")?;
+    let mode_in_env = std::env::var_os("PGSSLMODE").is_some();
+    if !crate::datastore_tls::plain_text_first(url, mode_in_env) {
+        return Ok(options);
+    }
+    let plain = options.clone().ssl_mode(PgSslMode::Disable);
+    let probe = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect_with(&plain));
+    match probe.await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(plain)
+        }
+        // Refused in plain text (a server that takes only TLS), or not
+        // reached yet: libpq's default, as the URL would have had.
+        _ => Ok(options),
     }
 }
 

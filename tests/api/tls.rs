@@ -2,7 +2,9 @@
 //! own that accept nothing but TLS, with a CA made here (rcgen):
 //! `sslmode=verify-full` with a client certificate serves, a wrong CA or
 //! host name or a missing client certificate is refused at start, plain
-//! text is refused by the server; two instances fan out over
+//! text is refused by the server; to a server on this machine a URL naming
+//! no TLS mode is served in plain text, or in TLS when the server needs it;
+//! two instances fan out over
 //! `rediss://` with a client certificate, and a wrong CA or a missing client
 //! certificate shows as Redis down.
 
@@ -17,6 +19,7 @@ use reqwest::{Method, StatusCode};
 use restohub::clock::ManualClock;
 use restohub::hub::Hub;
 use serde_json::{json, Value};
+use sqlx::Connection;
 
 use crate::cli::{restohub, stderr};
 use crate::db_outage::PrivatePostgres;
@@ -79,7 +82,12 @@ fn make_ca(name: &str) -> Ca {
 /// A private PostgreSQL with ssl on and a pg_hba that admits TCP clients
 /// over TLS only (`hostssl`; no `host` line), each with a client
 /// certificate from the test CA naming the user (`cert`).
-fn tls_postgres(pki: &Pki) -> (PrivatePostgres, u16) {
+/// The `pg_hba.conf` of a server that takes nothing but TLS with a client
+/// certificate over TCP.
+const TLS_ONLY: &str =
+    "local all all trust\nhostssl all all 127.0.0.1/32 cert\nhostssl all all ::1/128 cert\n";
+
+fn tls_postgres(pki: &Pki, hba: &str) -> (PrivatePostgres, u16) {
     let pg = PrivatePostgres::start();
     let port: u16 = pg
         .url()
@@ -102,11 +110,7 @@ fn tls_postgres(pki: &Pki) -> (PrivatePostgres, u16) {
          ssl_ca_file = 'ca.crt'\n",
     );
     std::fs::write(data.join("postgresql.conf"), conf).unwrap();
-    std::fs::write(
-        data.join("pg_hba.conf"),
-        "local all all trust\nhostssl all all 127.0.0.1/32 cert\nhostssl all all ::1/128 cert\n",
-    )
-    .unwrap();
+    std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
     // PostgreSQL refuses a key file others can read, or one it does not own.
     for file in [
         "server.crt",
@@ -157,7 +161,7 @@ async fn refused(url: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_is_reached_only_over_verified_tls() {
     let pki = Pki::new();
-    let (_pg, port) = tls_postgres(&pki);
+    let (_pg, port) = tls_postgres(&pki, TLS_ONLY);
     let base = format!("postgres://postgres@localhost:{port}/postgres");
 
     // The server itself turns plain text away: TLS is really required.
@@ -212,6 +216,70 @@ async fn postgres_is_reached_only_over_verified_tls() {
     assert_eq!(app.store.order_count(f.t.id).await.unwrap(), 1);
     let (status, ready) = app.call(Method::GET, "/health/ready", None, None).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
+}
+
+/// Whether each connection to `database` is encrypted, read by the server
+/// itself over `admin`.
+async fn encrypted(admin: &mut sqlx::PgConnection, database: &str) -> Vec<bool> {
+    sqlx::query_scalar(
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+         WHERE a.datname = $1",
+    )
+    .bind(database)
+    .fetch_all(admin)
+    .await
+    .unwrap()
+}
+
+/// To this machine, a URL that names no `sslmode` is served in plain text
+/// when the server takes it (TLS there would only cost CPU), in TLS when the
+/// URL asks for it, and in TLS when the server takes nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_database_is_reached_in_plain_text_unless_tls_is_asked_or_needed() {
+    let pki = Pki::new();
+    let either = "local all all trust\nhost all all 127.0.0.1/32 trust\n";
+    let (pg, port) = tls_postgres(&pki, either);
+    let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+    for db in ["plain", "asked", "needed"] {
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    let url = |db: &str| format!("postgres://postgres@127.0.0.1:{port}/{db}");
+    let serves = |app: TestApp| async move {
+        let f = floor(&app, "bistro").await;
+        let (_, waiter) = app.staff(&f.t, "waiter").await;
+        let body = json!({ "idempotency_key": "k", "table_id": f.t1, "source": "dine_in",
+                           "lines": [{ "menu_item_id": f.steak, "qty": 1 }] });
+        let (status, order) = app.post("/api/v1/orders", Some(&waiter), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{order}");
+        app
+    };
+
+    let _plain = serves(TestApp::spawn_on_postgres(&url("plain"), &[]).await).await;
+    let seen = encrypted(&mut c, "plain").await;
+    assert!(!seen.is_empty() && seen.iter().all(|tls| !tls), "{seen:?}");
+
+    let asked = format!("{}?sslmode=prefer", url("asked"));
+    let _asked = serves(TestApp::spawn_on_postgres(&asked, &[]).await).await;
+    let seen = encrypted(&mut c, "asked").await;
+    assert!(!seen.is_empty() && seen.iter().all(|tls| *tls), "{seen:?}");
+
+    // Now the server takes TLS only: the same kind of URL falls back to it.
+    std::fs::write(
+        pg.data().join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+    )
+    .unwrap();
+    sqlx::query("SELECT pg_reload_conf()")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let _needed = serves(TestApp::spawn_on_postgres(&url("needed"), &[]).await).await;
+    let seen = encrypted(&mut c, "needed").await;
+    assert!(!seen.is_empty() && seen.iter().all(|tls| *tls), "{seen:?}");
 }
 
 /// A redis-server that listens for TLS only (`--port 0`), requires client
