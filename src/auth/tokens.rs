@@ -112,13 +112,21 @@ pub fn guest_code() -> String {
 /// SHA-256 as lower-case hex: what the database keeps instead of a refresh
 /// token, and an order request's fingerprint.
 pub fn sha256_hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_lower_case_hex_already_stored() {
+        // Databases hold refresh tokens and order fingerprints in this form.
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     fn keys(secret: &str) -> TokenKeys {
         TokenKeys::new(&SecretString::from(secret.to_owned()))
