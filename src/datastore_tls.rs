@@ -149,7 +149,7 @@ pub fn refuse_plain_text(
     if let Some(url) = database {
         let options = PgConnectOptions::from_str(url.expose_secret())
             .context("DATABASE_URL is not a valid postgres:// URL")?;
-        let local = options.get_socket().is_some() || is_local_host(options.get_host());
+        let local = on_this_machine(&options);
         let encrypted = matches!(
             options.get_ssl_mode(),
             PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
@@ -179,7 +179,7 @@ pub fn refuse_plain_text(
 /// talks to: anyone on the path can present a certificate of their own.
 pub fn postgres_warning(url: &SecretString) -> Option<&'static str> {
     let options = PgConnectOptions::from_str(url.expose_secret()).ok()?;
-    let local = options.get_socket().is_some() || is_local_host(options.get_host());
+    let local = on_this_machine(&options);
     match options.get_ssl_mode() {
         PgSslMode::Require if !local => Some(
             "DATABASE_URL has sslmode=require: encrypted, but the server's certificate is \
@@ -201,7 +201,7 @@ pub fn plain_text_first(url: &str, mode_in_env: bool) -> bool {
     let Ok(options) = PgConnectOptions::from_str(url) else {
         return false;
     };
-    let local = options.get_socket().is_some() || is_local_host(options.get_host());
+    let local = on_this_machine(&options);
     let named = url::Url::parse(url).is_ok_and(|u| {
         u.query_pairs()
             .any(|(k, _)| k == "sslmode" || k == "ssl-mode")
@@ -219,6 +219,12 @@ pub fn install_crypto_provider() {
     // Err only means a provider is installed already, which is all we need.
     #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Whether PostgreSQL `options` reach this machine (a Unix socket, or a
+/// host [`is_local_host`] accepts).
+fn on_this_machine(options: &PgConnectOptions) -> bool {
+    options.get_socket().is_some() || is_local_host(options.get_host())
 }
 
 /// This machine: `localhost`, a loopback address, or a Unix socket's
