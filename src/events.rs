@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use restohub_protocol::ws::Room;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// Also the form events travel in between instances.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,7 +19,9 @@ pub struct Event {
     pub at: i64,
     /// Where it goes; a session in several of them gets it once.
     pub rooms: Vec<Room>,
-    pub data: serde_json::Value,
+    /// The data as the log stores it, serialized once when the event was
+    /// made (or read back from the log) and written on the wire as is.
+    pub data: Box<RawValue>,
 }
 
 #[derive(Serialize)]
@@ -26,7 +29,7 @@ struct Body<'a> {
     seq: u64,
     kind: &'a str,
     at: restohub_protocol::Timestamp,
-    data: &'a serde_json::Value,
+    data: &'a RawValue,
 }
 
 impl Event {
@@ -76,7 +79,7 @@ mod tests {
             kind: TableStatusChanged::KIND.into(),
             at: 1_800_000_000_000,
             rooms: vec![Room::Kitchen(1)],
-            data: serde_json::to_value(&change).unwrap(),
+            data: serde_json::value::to_raw_value(&change).unwrap(),
         };
         let frame = event_frame(40, &event.shared_body());
         let parsed: ServerMessage = serde_json::from_str(&frame).unwrap();

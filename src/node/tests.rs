@@ -69,7 +69,7 @@ fn event(seq: u64) -> Event {
         kind: "test.event".into(),
         at: 0,
         rooms: vec![Room::Restaurant(R)],
-        data: serde_json::Value::Null,
+        data: serde_json::value::to_raw_value(&()).unwrap(),
     }
 }
 

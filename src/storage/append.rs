@@ -71,9 +71,13 @@ pub(super) const OWN_SEQ_KEY: &str = "placed_seq";
 const OWN_SEQ_PLACEHOLDER: &str = "\"placed_seq\":0";
 
 /// Writes `seq` into an event's data as the order's `placed_seq`.
-pub(super) fn carry_own_seq(data: &mut serde_json::Value, seq: i64) {
-    if let Some(own) = data.get_mut(OWN_SEQ_KEY) {
-        *own = seq.into();
+pub(super) fn carry_own_seq(data: &mut Box<serde_json::value::RawValue>, seq: i64) {
+    let text = data.get();
+    if text.contains(OWN_SEQ_PLACEHOLDER) {
+        let carried = text.replace(OWN_SEQ_PLACEHOLDER, &format!("\"{OWN_SEQ_KEY}\":{seq}"));
+        if let Ok(carried) = serde_json::value::RawValue::from_string(carried) {
+            *data = carried;
+        }
     }
 }
 

@@ -80,7 +80,18 @@ fn pruned_rooms(gone: Vec<(i64, i64, String)>) -> PrunedRooms {
 pub struct EventDraft {
     pub kind: String,
     pub rooms: Vec<Room>,
-    pub data: serde_json::Value,
+    /// Serialized once, here: stored, sent and published as these bytes.
+    pub data: Box<serde_json::value::RawValue>,
+}
+
+/// An event's data alone, serialized. Plain data structs serialize without
+/// fail; were one ever to fail, the event carries `null` rather than none.
+fn raw_data(event: &restohub_protocol::EventData) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(&event.data()).unwrap_or_else(|_| null())
+}
+
+fn null() -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
 }
 
 impl EventDraft {
@@ -91,8 +102,7 @@ impl EventDraft {
         EventDraft {
             kind: event.kind().to_owned(),
             rooms,
-            // Serializing plain data structs to a Value cannot fail.
-            data: event.data_value().unwrap_or(serde_json::Value::Null),
+            data: raw_data(&event),
         }
     }
 
@@ -111,7 +121,7 @@ impl EventDraft {
     /// Its rooms and data as stored (JSON text).
     pub(super) fn stored(&self) -> sqlx::Result<(String, String)> {
         let rooms = super::append::json(&self.rooms)?;
-        Ok((rooms, self.data.to_string()))
+        Ok((rooms, self.data.get().to_owned()))
     }
 }
 

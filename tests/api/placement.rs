@@ -45,7 +45,7 @@ async fn concurrent_first_orders_occupy_the_table_once(backend: Backend) {
     let occupied: Vec<_> = log
         .iter()
         .filter(|e| e.kind == "table.status_changed")
-        .map(|e| e.data.clone())
+        .map(|e| serde_json::from_str::<serde_json::Value>(e.data.get()).unwrap())
         .collect();
     assert_eq!(
         occupied,

@@ -25,7 +25,7 @@ fn event(restaurant: i64, seq: u64, rooms: Vec<Room>, label: &str) -> Event {
         kind: WaiterCalled::KIND.into(),
         at: T0 + seq as i64,
         rooms,
-        data: serde_json::to_value(call).unwrap(),
+        data: serde_json::value::to_raw_value(&call).unwrap(),
     }
 }
 
