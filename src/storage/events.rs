@@ -87,11 +87,8 @@ pub struct EventDraft {
 /// An event's data alone, serialized. Plain data structs serialize without
 /// fail; were one ever to fail, the event carries `null` rather than none.
 fn raw_data(event: &restohub_protocol::EventData) -> Box<serde_json::value::RawValue> {
-    serde_json::value::to_raw_value(&event.data()).unwrap_or_else(|_| null())
-}
-
-fn null() -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
+    serde_json::value::to_raw_value(&event.data())
+        .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
 }
 
 impl EventDraft {
