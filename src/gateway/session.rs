@@ -2,6 +2,8 @@
 //! role's rooms, then serve commands, the outbound queue and heartbeats in
 //! one task until the client leaves or is told to.
 
+use std::task::{Context, Poll, Waker};
+
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
@@ -15,7 +17,8 @@ use super::resume::{replay, Replay};
 use super::{ConnectionSlot, Gateway, UserConnection};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::node::SessionHandle;
+use crate::instruments::Metrics;
+use crate::node::{Frames, SessionHandle};
 use crate::state::AppState;
 
 type Ws = WebSocket;
@@ -361,7 +364,7 @@ async fn take_turn(
     ws: &mut Ws,
     early: &mut Vec<Message>,
     deadline: Instant,
-    metrics: &crate::instruments::Metrics,
+    metrics: &Metrics,
 ) -> Result<super::admission::Turn, Option<Ready>> {
     let wait = deadline.saturating_duration_since(Instant::now());
     match unless_gone(ws, early, gateway.admission.turn(wait)).await {
@@ -401,11 +404,7 @@ async fn unless_gone<T>(
 
 /// The peer left (code 0) or broke the frame limit while its handshake
 /// waited; counted as work the hub did not do.
-async fn closed_early<T>(
-    ws: &mut Ws,
-    code: u16,
-    metrics: &crate::instruments::Metrics,
-) -> Option<T> {
+async fn closed_early<T>(ws: &mut Ws, code: u16, metrics: &Metrics) -> Option<T> {
     if code == 0 {
         metrics.handshake_shed("gone");
         return None;
@@ -457,12 +456,33 @@ impl Connection {
                     hold = Some(Box::pin(tokio::time::sleep_until(next_write)));
                     continue;
                 } else {
-                    let sent = tokio::select! {
-                        // Boxed (as is a received frame's handling): what a
-                        // write or a command holds while it runs is not
-                        // every idle session's to carry.
-                        r = Box::pin(write_queued(ws, &session, &self.node.metrics)) => r,
-                        _ = &mut shutdown => return close::SERVICE_RESTART,
+                    // Most writes end at once (the socket takes the
+                    // frames): tried first without a box or a wait. A no-op
+                    // waker does for the try, as a write the socket does not
+                    // take at once is polled again straight away, with the
+                    // task's waker, by `finish_write`.
+                    let metrics = &self.node.metrics;
+                    let first = {
+                        let frames = session.take();
+                        let batch = Batch::of(&frames);
+                        let mut frames = frames.into_iter();
+                        let mut cx = Context::from_waker(Waker::noop());
+                        match write_frames(ws, &mut frames, &mut cx) {
+                            Poll::Ready(result) => Ok(batch.ended(result, metrics)),
+                            // Boxed (as is a received frame's handling): what
+                            // a write or a command holds while it waits is
+                            // not every idle session's to carry.
+                            Poll::Pending => {
+                                Err(Box::pin(finish_write(ws, &session, frames, batch, metrics)))
+                            }
+                        }
+                    };
+                    let sent = match first {
+                        Ok(sent) => sent,
+                        Err(write) => tokio::select! {
+                            r = write => r,
+                            _ = &mut shutdown => return close::SERVICE_RESTART,
+                        },
                     };
                     match sent {
                         Written::Done => next_write = Instant::now() + settings.coalesce,
@@ -719,39 +739,72 @@ enum Written {
     Gone,
 }
 
-/// Writes every frame waiting in the session's queue with one flush, so a
-/// session that falls behind (a burst, a busy instance, a coalescing
-/// window) catches up in one write instead of one per frame. A client that
-/// stops reading blocks the write; the kick that a full queue then causes
-/// still ends it.
-async fn write_queued(
+/// Feeds `frames` to the socket, oldest first, then flushes them with one
+/// write: a session that falls behind (a burst, a busy instance, a
+/// coalescing window) catches up in one write instead of one per frame.
+/// `Pending` when the socket takes no more for now; what it has not taken
+/// stays in `frames` (fed frames wait in the socket's buffer) and the next
+/// call goes on from there.
+fn write_frames(
+    ws: &mut Ws,
+    frames: &mut Unsent,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), axum::Error>> {
+    while !frames.as_slice().is_empty() {
+        std::task::ready!(ws.poll_ready_unpin(cx))?;
+        if let Some(frame) = frames.next() {
+            ws.start_send_unpin(Message::Text(frame))?;
+        }
+    }
+    ws.poll_flush_unpin(cx)
+}
+
+/// Frames of a write not yet fed to the socket, oldest first.
+type Unsent = <Frames as IntoIterator>::IntoIter;
+
+/// A write's frames, as the metrics count them.
+#[derive(Clone, Copy)]
+struct Batch {
+    frames: u64,
+    bytes: u64,
+}
+
+impl Batch {
+    fn of(frames: &Frames) -> Batch {
+        Batch {
+            frames: frames.len() as u64,
+            bytes: frames.iter().map(|f| f.len() as u64).sum(),
+        }
+    }
+
+    /// Counted once written: a batch the client never took is not "sent".
+    fn ended(self, result: Result<(), axum::Error>, metrics: &Metrics) -> Written {
+        match result {
+            Ok(()) => {
+                metrics.frames_sent(self.frames, self.bytes);
+                Written::Done
+            }
+            Err(_) => Written::Gone,
+        }
+    }
+}
+
+/// Ends a write the socket did not take at once ([`write_frames`]). A
+/// client that stops reading blocks it; the kick that a full queue then
+/// causes still ends it.
+async fn finish_write(
     ws: &mut Ws,
     session: &SessionHandle,
-    metrics: &crate::instruments::Metrics,
+    mut frames: Unsent,
+    batch: Batch,
+    metrics: &Metrics,
 ) -> Written {
-    let frames = session.take();
-    let (count, bytes) = (
-        frames.len() as u64,
-        frames.iter().map(|f| f.len() as u64).sum(),
-    );
-    let write = async {
-        for frame in frames {
-            ws.feed(Message::Text(frame)).await?;
-        }
-        ws.flush().await
-    };
+    let write = std::future::poll_fn(|cx| write_frames(ws, &mut frames, cx));
     tokio::pin!(write);
-    loop {
+    let result = loop {
         tokio::select! {
             biased;
-            written = &mut write => {
-                if written.is_err() {
-                    return Written::Gone;
-                }
-                // Counted once written: a batch the client never took is not "sent".
-                metrics.frames_sent(count, bytes);
-                return Written::Done;
-            }
+            written = &mut write => break written,
             // Rung by frames queued meanwhile (they wait for the next write)
             // or by the kick.
             _ = session.rung() => {
@@ -760,7 +813,8 @@ async fn write_queued(
                 }
             }
         }
-    }
+    };
+    batch.ended(result, metrics)
 }
 
 /// The closing handshake: send a close frame (code 0: just answer the

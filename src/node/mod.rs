@@ -42,7 +42,7 @@ use log::EventLog;
 use ordering::{lock, Channel};
 use registry::Registry;
 pub use screens::{Screen, SeenRefusal};
-pub use session::{SessionHandle, Stats};
+pub use session::{Frames, SessionHandle, Stats};
 
 pub struct Inner {
     registry: Registry,

@@ -6,17 +6,19 @@
 //! as a slow consumer (it resumes with `since`). Nothing here reads a socket
 //! or knows the WebSocket protocol beyond the close code it is ended with.
 //!
-//! The queue is a plain deque behind a lock, with one wake-up for the
+//! The queue is a plain list behind a lock, with one wake-up for the
 //! session's task: frames and the kill both ring it, so the task waits on
 //! one thing for both, and it takes every frame waiting in one go. An idle
-//! session's queue holds no allocation (each take leaves an empty one).
+//! session's queue holds no allocation (each take leaves an empty one), and
+//! one frame waiting takes none either: the list holds one in place, which
+//! is what a session that keeps up has waiting.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
 use restohub_protocol::ws::{close, Member};
+use smallvec::SmallVec;
 use tokio::sync::Notify;
 
 /// Counters for health, metrics and tests.
@@ -31,12 +33,16 @@ pub struct Stats {
     pub dashboards_sent: AtomicU64,
 }
 
+/// Frames waiting for a session, oldest first: one in place, more on the
+/// heap.
+pub type Frames = SmallVec<[Utf8Bytes; 1]>;
+
 pub struct SessionHandle {
     pub key: u64,
     pub restaurant_id: i64,
     pub member: Member,
     /// Frames waiting for the session's task, oldest first.
-    queue: Mutex<VecDeque<Utf8Bytes>>,
+    queue: Mutex<Frames>,
     /// How many frames may wait before the session counts as a slow consumer.
     capacity: usize,
     /// Rung when a frame is queued or the session is kicked.
@@ -60,7 +66,7 @@ impl SessionHandle {
             key,
             restaurant_id,
             member,
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Frames::new()),
             capacity: capacity.max(1),
             bell: Notify::new(),
             last_seq: AtomicU64::new(since.unwrap_or(0)),
@@ -69,7 +75,7 @@ impl SessionHandle {
         }
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Frames> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -88,7 +94,7 @@ impl SessionHandle {
             }
             return false;
         }
-        queue.push_back(frame);
+        queue.push(frame);
         let depth = queue.len();
         drop(queue);
         stats.max_queue_depth.fetch_max(depth, Ordering::Relaxed);
@@ -100,8 +106,8 @@ impl SessionHandle {
         true
     }
 
-    /// Every frame waiting, oldest first (an empty deque if none).
-    pub fn take(&self) -> VecDeque<Utf8Bytes> {
+    /// Every frame waiting, oldest first (an empty list if none).
+    pub fn take(&self) -> Frames {
         std::mem::take(&mut *self.queue())
     }
 
