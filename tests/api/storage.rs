@@ -26,6 +26,11 @@ const ALL: PageQuery = PageQuery {
     limit: 100,
 };
 
+/// An event draft's data when the test does not read it: `{}`.
+fn empty_data() -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(&serde_json::json!({})).expect("{} serializes")
+}
+
 async fn open(backend: Backend) -> (TestDb, Store) {
     reopen(TestDb::new(backend).await, backend).await
 }
@@ -786,7 +791,7 @@ async fn orders_and_the_event_log(backend: Backend) {
             .map(|k| EventDraft {
                 kind: (*k).into(),
                 rooms: vec![Room::Kitchen(rid)],
-                data: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+                data: empty_data(),
             })
             .collect()
     };
@@ -1571,7 +1576,7 @@ fn spawn_takeaway(
             vec![EventDraft {
                 kind: "order.placed".into(),
                 rooms: vec![Room::Kitchen(r)],
-                data: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+                data: empty_data(),
             }]
         };
         place(&store, &placement, drafts).await
@@ -1996,7 +2001,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
     let draft = |rooms: Vec<Room>| EventDraft {
         kind: "table.waiter_called".into(),
         rooms,
-        data: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+        data: empty_data(),
     };
     // 1-3 on their own at 1000; the second names the table twice.
     let drafts = vec![
@@ -2129,7 +2134,7 @@ async fn the_migration_indexes_events_already_logged(backend: Backend) {
     let draft = |rooms: Vec<Room>| EventDraft {
         kind: "table.waiter_called".into(),
         rooms,
-        data: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+        data: empty_data(),
     };
     let (kitchen, guests) = (Room::Kitchen(r.id), Room::Table(r.id, 7));
     let drafts = vec![
@@ -2581,7 +2586,7 @@ async fn kitchen_timers_alarms_and_all_day_counts(backend: Backend) {
         event: EventDraft {
             kind: "ticket.late".into(),
             rooms: vec![Room::Kitchen(r.id)],
-            data: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+            data: empty_data(),
         },
     };
     let raised = s
@@ -3171,7 +3176,7 @@ async fn screens_seen_alerts_and_calls(backend: Backend) {
     let draft = move |kind: &str| EventDraft {
         kind: kind.into(),
         rooms: vec![Room::Kitchen(r)],
-        data: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
+        data: empty_data(),
     };
     let mut orders = Vec::new();
     for key in ["s1", "s2", "s3"] {
