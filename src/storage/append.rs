@@ -181,7 +181,7 @@ pub(super) fn pg_events_ctes(after: &str) -> String {
          WITH ORDINALITY AS x(kind, rooms, data, n)), er AS (INSERT INTO event_rooms \
          (restaurant_id, room, seq) SELECT $1, r.room, s.base + x.n FROM s, \
          unnest($4::TEXT[]) WITH ORDINALITY AS x(rooms, n), \
-         json_array_elements_text(x.rooms::json) AS r(room) ON CONFLICT DO NOTHING)"
+         json_array_elements_text(x.rooms::json) AS r(room))"
     )
 }
 

@@ -103,22 +103,53 @@ impl EventDraft {
         }
     }
 
-    /// The event as logged with `seq` at `at`.
+    /// The event as logged with `seq` at `at`, each room named once (as
+    /// [`Self::stored`] writes them, so a replay reads what went live).
     pub(super) fn logged(self, restaurant_id: i64, seq: i64, at: i64) -> Event {
+        let mut rooms = self.rooms;
+        name_once(&mut rooms);
         Event {
             restaurant_id,
             seq: seq as u64,
             kind: self.kind,
             at,
-            rooms: self.rooms,
+            rooms,
             data: self.data,
         }
     }
 
-    /// Its rooms and data as stored (JSON text).
+    /// Its rooms and data as stored (JSON text). A room named twice is
+    /// stored once, as [`Self::logged`] keeps it: the room index has one row
+    /// per (event, room), and PostgreSQL's write inserts them without a
+    /// conflict check.
     pub(super) fn stored(&self) -> sqlx::Result<(String, String)> {
-        let rooms = super::append::json(&self.rooms)?;
+        let rooms = if has_repeats(&self.rooms) {
+            let mut once = self.rooms.clone();
+            name_once(&mut once);
+            super::append::json(&once)?
+        } else {
+            super::append::json(&self.rooms)?
+        };
         Ok((rooms, self.data.get().to_owned()))
+    }
+}
+
+fn has_repeats(rooms: &[Room]) -> bool {
+    rooms
+        .iter()
+        .enumerate()
+        .any(|(i, room)| rooms[..i].contains(room))
+}
+
+/// Keeps the first of each room, in order (an event names a handful).
+fn name_once(rooms: &mut Vec<Room>) {
+    let mut i = 0;
+    while i < rooms.len() {
+        if rooms[..i].contains(&rooms[i]) {
+            rooms.remove(i);
+        } else {
+            i += 1;
+        }
     }
 }
 
