@@ -27,7 +27,9 @@ if [ "$backend" = sqlite ] && [ "$instances" -gt 1 ]; then
     echo "several instances need PostgreSQL" >&2
     exit 2
 fi
-cargo build --release --quiet --bin restohub --example loadgen
+if [ -z "${RESTOHUB_BIN:-}" ] || [ -z "${LOADGEN_BIN:-}" ]; then
+    cargo build --release --quiet --bin restohub --example loadgen
+fi
 hub=${RESTOHUB_BIN:-./target/release/restohub}
 data=$(mktemp -d)
 export RESTOHUB_DATA_DIR=$data

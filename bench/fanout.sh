@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${*:-1 100 1000 10000}
-cargo build --release --quiet --bin restohub --example loadgen
+if [ -z "${RESTOHUB_BIN:-}" ] || [ -z "${LOADGEN_BIN:-}" ]; then
+    cargo build --release --quiet --bin restohub --example loadgen
+fi
 data=$(mktemp -d)
 "${RESTOHUB_BIN:-./target/release/restohub}" demo --data-dir "$data" --listen 127.0.0.1:18092 \
     --ws-commands-per-sec 1000000 --ws-max-connections-per-user 100000 > "$data/hub.log" 2>&1 &
