@@ -30,7 +30,8 @@ hub=${RESTOHUB_BIN:-./target/release/restohub}
 work=$(mktemp -d)
 chmod 777 "$work"
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else sh -c "$*"; fi; }
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+port=$(free_port)
 cleanup() {
     as_pg "$bin/pg_ctl -D $work/data stop -m immediate" >/dev/null 2>&1 || true
     [ -n "${hubpid:-}" ] && kill "$hubpid" 2>/dev/null || true
@@ -42,7 +43,7 @@ as_pg "$bin/pg_ctl -D $work/data -l $work/log -o '-p $port -k $work -c autovacuu
 url=postgres://postgres@127.0.0.1:$port
 psql -q "$url/postgres" -c "CREATE DATABASE bench"
 if [ "$what" = hub ]; then
-    listen=127.0.0.1:$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+    listen=127.0.0.1:$(free_port)
     "$hub" demo --data-dir "$work" --listen "$listen" --database-url "$url/bench?sslmode=disable" \
         >"$work/hub.log" 2>&1 &
     hubpid=$!
