@@ -163,6 +163,33 @@ pub async fn place(
 
 /// A line of `qty` × `menu_item_id` with no note, modifier, seat, course
 /// or choice.
+/// A waiter's dine-in order at `table` under idempotency key `key`, taken
+/// at `now`.
+fn waiters_order<'a>(
+    restaurant_id: i64,
+    table: i64,
+    lines: &'a [LineRequest],
+    key: &'a str,
+    now: i64,
+    clock: &'a dyn restohub::clock::Clock,
+) -> Placement<'a> {
+    Placement {
+        request: Request {
+            restaurant_id,
+            table_id: Some(table),
+            source: restohub_protocol::api::orders::OrderSource::DineIn,
+            note: "",
+            lines,
+            placed_by_user: None,
+            placed_by_role: Role::Waiter,
+            idempotency_key: key,
+            request_hash: "h",
+            now,
+        },
+        clock,
+    }
+}
+
 pub fn plain_line(menu_item_id: i64, qty: i64) -> LineRequest {
     LineRequest {
         menu_item_id,
@@ -1956,20 +1983,8 @@ async fn the_audit_trail_chains_filters_and_prunes(backend: Backend) {
 
 /// Runs `sql` on the test database behind the store's back.
 async fn raw(db: &TestDb, sql: &str) {
-    match db.database_url() {
-        Some(url) => {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            sqlx::query(sql).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        None => {
-            let path = db.dir.path().join("store.db");
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::query(sql).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
+    if let Some(refused) = raw_refusal(db, sql).await {
+        panic!("{sql}: {refused}");
     }
 }
 
@@ -1979,7 +1994,6 @@ async fn raw(db: &TestDb, sql: &str) {
 /// limit, beside the oldest seq the log holds; retention prunes the index
 /// with the events, even past a row whose rooms cannot be read.
 async fn the_log_indexes_each_events_rooms(backend: Backend) {
-    use restohub_protocol::api::orders::OrderSource;
     use restohub_protocol::ws::Room;
 
     let (db, s) = open(backend).await;
@@ -2017,21 +2031,7 @@ async fn the_log_indexes_each_events_rooms(backend: Backend) {
     // 4-5 from a placement, at 2000; the first names the table twice.
     let clock = ManualClock::new(2000);
     let lines: &'static [LineRequest] = Box::leak(Box::new([plain_line(soup.id, 1)]));
-    let placement = Placement {
-        request: Request {
-            restaurant_id: r.id,
-            table_id: Some(table.id),
-            source: OrderSource::DineIn,
-            note: "",
-            lines,
-            placed_by_user: None,
-            placed_by_role: Role::Waiter,
-            idempotency_key: "rooms-1",
-            request_hash: "h",
-            now: 2000,
-        },
-        clock: &clock,
-    };
+    let placement = waiters_order(r.id, table.id, lines, "rooms-1", 2000, &clock);
     let outcome = place(&s, &placement, move |_, _| {
         vec![draft(vec![guests, guests]), draft(vec![kitchen])]
     })
@@ -2320,7 +2320,138 @@ async fn mfa_secrets_steps_and_recovery_codes(backend: Backend) {
     s.close().await;
 }
 
+/// Runs `sql` on the test database behind the store's back and returns
+/// how the database refused it (`None`: it did not).
+async fn raw_refusal(db: &TestDb, sql: &str) -> Option<sqlx::Error> {
+    let result = match db.database_url() {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await.err();
+            pool.close().await;
+            result
+        }
+        None => {
+            let path = db.dir.path().join("store.db");
+            let url = format!("sqlite://{}", path.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await.err();
+            pool.close().await;
+            result
+        }
+    };
+    result
+}
+
+/// The database itself refuses a value outside its column's rules, written
+/// by any statement (a bug, a hand edit), on both backends: PostgreSQL keeps
+/// the rules of the tables every order writes in the columns' types, SQLite
+/// in CHECK constraints, and both answer with a check violation that
+/// changes nothing. The keys that can fail stay: a line must name an item
+/// of its restaurant.
+async fn the_database_refuses_values_outside_the_rules(backend: Backend) {
+    use restohub_protocol::ws::Room;
+
+    let (db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("rules", "Rules", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let soup = s
+        .create_menu_item(r.id, &menu_item("Soup", 450, Some(5), 1))
+        .await
+        .unwrap();
+    let table = s.create_table(r.id, "T1", 2, "RULESCODE1").await.unwrap();
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    let lines: &'static [LineRequest] = Box::leak(vec![plain_line(soup.id, 2)].into_boxed_slice());
+    let rid = r.id;
+    let placement = waiters_order(r.id, table.id, lines, "rules-1", 1000, clock);
+    let outcome = place(&s, &placement, move |_, _| {
+        vec![EventDraft {
+            kind: "order.placed".into(),
+            rooms: vec![Room::Kitchen(rid)],
+            data: empty_data(),
+        }]
+    })
+    .await;
+    let PlaceOutcome::Placed { order, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let (o, l, m) = (order.id, order.lines[0].id, soup.id);
+    let restaurant = s.restaurant(r.id).await.unwrap().unwrap();
+    let item = s.menu_item(r.id, m).await.unwrap().unwrap();
+
+    let broken = [
+        format!("UPDATE orders SET status = 'lost' WHERE id = {o}"),
+        format!("UPDATE orders SET source = 'drone' WHERE id = {o}"),
+        format!("UPDATE orders SET total_cents = -1 WHERE id = {o}"),
+        format!("UPDATE order_lines SET qty = 0 WHERE id = {l}"),
+        format!("UPDATE order_lines SET qty = 100 WHERE id = {l}"),
+        format!("UPDATE order_lines SET status = 'eaten' WHERE id = {l}"),
+        format!("UPDATE order_lines SET unit_price_cents = -5 WHERE id = {l}"),
+        format!("UPDATE menu_items SET price_cents = -1 WHERE id = {m}"),
+        format!("UPDATE menu_items SET stock = stock - 6 WHERE id = {m}"),
+        format!("UPDATE menu_items SET low_stock_threshold = -1 WHERE id = {m}"),
+        format!("UPDATE menu_items SET prep_seconds = 86401 WHERE id = {m}"),
+        format!("UPDATE menu_items SET allergens = 16384 WHERE id = {m}"),
+        format!("UPDATE restaurants SET currency = 'EURO' WHERE id = {rid}"),
+        format!("UPDATE restaurants SET service_charge_bp = 10001 WHERE id = {rid}"),
+        format!("UPDATE restaurants SET fire_next_on = 'never' WHERE id = {rid}"),
+        format!("UPDATE restaurants SET fire_after_ready_minutes = 0 WHERE id = {rid}"),
+        format!("UPDATE restaurants SET recall_window_minutes = 241 WHERE id = {rid}"),
+    ];
+    for sql in &broken {
+        let refused = raw_refusal(&db, sql).await;
+        let refused = refused.unwrap_or_else(|| panic!("{sql} was written"));
+        assert!(
+            refused
+                .as_database_error()
+                .is_some_and(|e| e.is_check_violation()),
+            "{sql}: {refused}"
+        );
+    }
+    // A line of an item that does not exist, or of another restaurant's.
+    let other = s
+        .create_restaurant("other", "Other", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let theirs = s
+        .create_menu_item(other.id, &menu_item("Tea", 100, None, 0))
+        .await
+        .unwrap();
+    for item in [999_999, theirs.id] {
+        let sql = format!("UPDATE order_lines SET menu_item_id = {item} WHERE id = {l}");
+        let refused = raw_refusal(&db, &sql).await;
+        let refused = refused.unwrap_or_else(|| panic!("{sql} was written"));
+        assert!(
+            refused
+                .as_database_error()
+                .is_some_and(|e| e.is_foreign_key_violation()),
+            "{sql}: {refused}"
+        );
+    }
+    // Nothing changed; values inside the rules are written.
+    assert_eq!(s.order(r.id, o).await.unwrap().unwrap(), order);
+    assert_eq!(s.menu_item(r.id, m).await.unwrap().unwrap(), item);
+    assert_eq!(s.restaurant(r.id).await.unwrap().unwrap(), restaurant);
+    let allowed = [
+        format!("UPDATE order_lines SET qty = 99, status = 'voided' WHERE id = {l}"),
+        format!("UPDATE menu_items SET stock = 0, allergens = 16383 WHERE id = {m}"),
+        format!(
+            "UPDATE restaurants SET currency = 'USD', recall_window_minutes = 0 WHERE id = {rid}"
+        ),
+    ];
+    for sql in &allowed {
+        assert!(raw_refusal(&db, sql).await.is_none(), "{sql} was refused");
+    }
+    let line = &s.order(r.id, o).await.unwrap().unwrap().lines[0];
+    assert_eq!(line.qty, 99);
+    assert_eq!(s.menu_item(r.id, m).await.unwrap().unwrap().stock, Some(0));
+    assert_eq!(s.restaurant(r.id).await.unwrap().unwrap().currency, "USD");
+    s.close().await;
+}
+
 crate::both_backends!(
+    the_database_refuses_values_outside_the_rules,
     pools_report_their_use,
     checks_payments_and_intents,
     a_placement_says_whether_its_table_has_an_open_check,
