@@ -161,8 +161,6 @@ pub async fn place(
     .unwrap()
 }
 
-/// A line of `qty` × `menu_item_id` with no note, modifier, seat, course
-/// or choice.
 /// A waiter's dine-in order at `table` under idempotency key `key`, taken
 /// at `now`.
 fn waiters_order<'a>(
@@ -190,6 +188,8 @@ fn waiters_order<'a>(
     }
 }
 
+/// A line of `qty` × `menu_item_id` with no note, modifier, seat, course
+/// or choice.
 pub fn plain_line(menu_item_id: i64, qty: i64) -> LineRequest {
     LineRequest {
         menu_item_id,
@@ -1981,6 +1981,27 @@ async fn the_audit_trail_chains_filters_and_prunes(backend: Backend) {
     assert_eq!((heads[0].seq, heads[0].pruned_through), (4, 4));
 }
 
+/// Runs `sql` on the test database behind the store's back and returns
+/// how the database refused it (`None`: it did not).
+async fn raw_refusal(db: &TestDb, sql: &str) -> Option<sqlx::Error> {
+    match db.database_url() {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await.err();
+            pool.close().await;
+            result
+        }
+        None => {
+            let path = db.dir.path().join("store.db");
+            let url = format!("sqlite://{}", path.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await.err();
+            pool.close().await;
+            result
+        }
+    }
+}
+
 /// Runs `sql` on the test database behind the store's back.
 async fn raw(db: &TestDb, sql: &str) {
     if let Some(refused) = raw_refusal(db, sql).await {
@@ -2318,28 +2339,6 @@ async fn mfa_secrets_steps_and_recovery_codes(backend: Backend) {
     assert_eq!((state.secret, state.pending), (None, None));
     assert!(!s.disable_mfa(other.id, user.id).await.unwrap());
     s.close().await;
-}
-
-/// Runs `sql` on the test database behind the store's back and returns
-/// how the database refused it (`None`: it did not).
-async fn raw_refusal(db: &TestDb, sql: &str) -> Option<sqlx::Error> {
-    let result = match db.database_url() {
-        Some(url) => {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let result = sqlx::query(sql).execute(&pool).await.err();
-            pool.close().await;
-            result
-        }
-        None => {
-            let path = db.dir.path().join("store.db");
-            let url = format!("sqlite://{}", path.display());
-            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-            let result = sqlx::query(sql).execute(&pool).await.err();
-            pool.close().await;
-            result
-        }
-    };
-    result
 }
 
 /// The database itself refuses a value outside its column's rules, written
