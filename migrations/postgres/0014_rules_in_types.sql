@@ -3,10 +3,11 @@
 -- backend running the placement's two statements (bench/pg_instructions.sh):
 -- 2,632k instructions per order before, 2,063k after (-22%).
 --
--- 1. Two foreign keys that can never fail. An order is inserted by the
--- statement that takes its seq from its restaurant's row (the `s` CTE of
--- storage/append.rs; no row, no order), and its lines by the same statement,
--- from the order just inserted (the `o` CTE): the restaurant and the order
+-- 1. Two foreign keys that can never fail. An order is inserted only by the
+-- placement's write (storage/placement/postgres.rs), which takes its seq
+-- from its restaurant's row (the `s` CTE of storage/append.rs; no row, no
+-- order), and its lines by the same statement, from the order just
+-- inserted (the `o` CTE): the restaurant and the order
 -- exist whenever the row pointing at them does, and neither restaurants nor
 -- orders are ever deleted. PostgreSQL checked each with a query of its own
 -- after every insert (a tenth of an order's instructions). The keys that can
