@@ -142,6 +142,9 @@ pub struct Store {
     /// PostgreSQL: each restaurant's placements waiting to be written
     /// together (see `placement/batch.rs`).
     queues: Arc<placement::Queues>,
+    /// PostgreSQL: the menu facts placements read, kept per restaurant with
+    /// their menu version (see `placement/menus.rs`).
+    menus: Arc<placement::Menus>,
     /// Times the main write transactions (inert unless a hub instruments it).
     meters: crate::instruments::DbMeters,
     /// SQLite's checkpoint task, stopped when the last clone is dropped.
@@ -276,6 +279,7 @@ impl Store {
             db,
             lanes: Arc::default(),
             queues: Arc::default(),
+            menus: Arc::default(),
             meters: crate::instruments::DbMeters::default(),
             _checkpointer: checkpointer,
             _in_use: in_use,

@@ -62,7 +62,7 @@ async fn a_fresh_postgres_database_is_reachable_with_migrations_pending() {
     let printed = stdout(&out);
     assert!(out.status.success(), "{printed}{}", stderr(&out));
     assert!(
-        printed.contains("ok    database: PostgreSQL reachable, 14 migration(s) pending"),
+        printed.contains("ok    database: PostgreSQL reachable, 15 migration(s) pending"),
         "{printed}"
     );
 }

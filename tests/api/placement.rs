@@ -174,7 +174,48 @@ async fn idempotency_keys_belong_to_their_caller(backend: Backend) {
     assert_eq!(app.store.order_count(f.t.id).await.unwrap(), 3);
 }
 
+/// A manager's menu change made through one instance reaches the next order
+/// placed through another, which had placed (and, on PostgreSQL, kept the
+/// facts of) the item before: the price, the name and a new modifier group
+/// with its price are what the order is decided from.
+async fn a_menu_change_on_one_instance_reaches_orders_on_another(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let other = app.sibling().await;
+    let f = floor(&app, "menus").await;
+    let (_, waiter) = app.staff(&f.t, "waiter").await;
+    let (mut ws, _) = WsClient::join(&app, &waiter).await;
+    let bread = |n: i64| json!([{ "menu_item_id": f.bread, "qty": n }]);
+    let first = ws.command(order("menu-1", f.t1, bread(2))).await;
+    assert_eq!(first["type"], "ack", "{first}");
+    assert_eq!(first["order"]["total_cents"], 600);
+
+    let path = format!("/api/v1/menu/items/{}", f.bread);
+    let change = json!({ "price_cents": 350, "name": "Sourdough" });
+    let (status, reply) = other.patch(&path, &f.t.owner, change).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let second = ws.command(order("menu-2", f.t1, bread(2))).await;
+    assert_eq!(second["type"], "ack", "{second}");
+    assert_eq!(second["order"]["total_cents"], 700, "{second}");
+    assert_eq!(second["order"]["lines"][0]["name"], "Sourdough");
+
+    let group = json!({ "name": "Spread", "min_choices": 1, "max_choices": 1,
+                        "options": [{ "name": "Butter", "price_delta_cents": 40 }] });
+    let group = other
+        .create(&f.t, &format!("{path}/modifier-groups"), group)
+        .await;
+    let butter = group["options"][0]["id"].as_i64().unwrap();
+    // The group is required now: an order without a choice is refused ...
+    let refused = ws.command(order("menu-3", f.t1, bread(1))).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    // ... and one with it pays for it.
+    let lines = json!([{ "menu_item_id": f.bread, "qty": 1, "choices": [butter] }]);
+    let third = ws.command(order("menu-4", f.t1, lines)).await;
+    assert_eq!(third["type"], "ack", "{third}");
+    assert_eq!(third["order"]["total_cents"], 390, "{third}");
+}
+
 crate::both_backends!(
+    a_menu_change_on_one_instance_reaches_orders_on_another,
     idempotency_keys_belong_to_their_caller,
     concurrent_first_orders_occupy_the_table_once,
     order_placed_carries_the_real_placed_seq,

@@ -9,8 +9,8 @@ use restohub::auth::revocation::Revoked;
 use restohub::clock::ManualClock;
 use restohub::storage::{
     AuditDraft, AuditFilter, Backend, EventDraft, Location, LoginKey, MfaState, NewRefreshToken,
-    NewUser, PageQuery, PlaceOutcome, Placed, PlacementPlan, PlacementWrite, Rotation, Store,
-    UserChanges, Written, GENESIS_HASH,
+    NewUser, PageQuery, PlaceOutcome, Placed, PlacementAsk, PlacementFacts, PlacementPlan,
+    PlacementWrite, Rotation, Store, UserChanges, Written, GENESIS_HASH,
 };
 use restohub_protocol::api::menu::{CategoryPatch, MenuItemPatch, NewMenuItem};
 use restohub_protocol::api::orders::Order;
@@ -2449,7 +2449,216 @@ async fn the_database_refuses_values_outside_the_rules(backend: Backend) {
     s.close().await;
 }
 
+/// What a placement's facts must show after a change.
+type Holds<'a> = dyn Fn(&PlacementFacts) -> bool + 'a;
+
+/// The facts a placement of `items` at `table` is decided from (refused
+/// with them: nothing is written).
+async fn facts_for(s: &Store, r: i64, table: i64, items: &[i64]) -> PlacementFacts {
+    let clock = ManualClock::new(1000);
+    let ask = PlacementAsk {
+        restaurant_id: r,
+        idempotency_key: "facts",
+        table_id: Some(table),
+        item_ids: items,
+        line_count: items.len(),
+        clock: &clock,
+    };
+    match s
+        .place_order(&ask, |facts| Err::<Plan, _>(facts.clone()))
+        .await
+        .unwrap()
+    {
+        PlaceOutcome::Refused(facts) => facts,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every change to what a placement reads of the menu, made behind the
+/// store's back, reaches the next placement: PostgreSQL's placements decide
+/// from the facts they kept while the menu's version is the one they were
+/// read at (migration 0015), and every such change moves the version. The
+/// live values (stock, availability, the table's status) are read with
+/// every order; a new table reaches the guests' stock events.
+async fn a_menu_change_reaches_the_next_placement(backend: Backend) {
+    use restohub_protocol::ws::Room;
+
+    let (db, s) = open(backend).await;
+    let r = s
+        .create_restaurant("menus", "Menus", "UTC", "EUR", 10)
+        .await
+        .unwrap();
+    let rid = r.id;
+    let soup = s
+        .create_menu_item(rid, &menu_item("Soup", 450, Some(50), 1))
+        .await
+        .unwrap()
+        .id;
+    let tea = s
+        .create_menu_item(rid, &menu_item("Tea", 200, None, 0))
+        .await
+        .unwrap()
+        .id;
+    let t1 = s.create_table(rid, "T1", 2, "MENUSCODE1").await.unwrap().id;
+    let both = [soup, tea];
+    let kept = facts_for(&s, rid, t1, &both).await;
+    assert_eq!(kept.items[&soup].price_cents, 450);
+    assert_eq!(kept.table, Some(TableStatus::Free));
+    // Read again unchanged: the same facts.
+    assert_eq!(facts_for(&s, rid, t1, &both).await, kept);
+
+    let item = |f: &PlacementFacts| f.items[&soup].clone();
+    let changes: [(String, &Holds<'_>); 15] = [
+        (
+            format!("UPDATE menu_items SET price_cents = 460 WHERE id = {soup}"),
+            &|f| item(f).price_cents == 460,
+        ),
+        (
+            format!("UPDATE menu_items SET name = 'Soup of the day' WHERE id = {soup}"),
+            &|f| item(f).name == "Soup of the day",
+        ),
+        (
+            format!("UPDATE menu_items SET low_stock_threshold = 7 WHERE id = {soup}"),
+            &|f| item(f).low_stock_threshold == 7,
+        ),
+        (
+            format!("UPDATE menu_items SET prep_seconds = 600 WHERE id = {soup}"),
+            &|f| item(f).prep_seconds == 600,
+        ),
+        (
+            format!("UPDATE menu_items SET allergens = 5 WHERE id = {soup}"),
+            &|f| item(f).allergens.bits() == 5,
+        ),
+        (
+            format!("INSERT INTO stations (restaurant_id, name) VALUES ({rid}, 'Grill')"),
+            &|f| f.stations.len() == 1,
+        ),
+        (
+            format!(
+                "UPDATE menu_items SET station_id = (SELECT id FROM stations \
+                 WHERE restaurant_id = {rid}) WHERE id = {soup}"
+            ),
+            &|f| item(f).station_id == Some(f.stations[0].0),
+        ),
+        (
+            format!("UPDATE stations SET late_qr_s = 1234 WHERE restaurant_id = {rid}"),
+            &|f| f.stations[0].1.qr.late_seconds == 1234,
+        ),
+        (
+            format!(
+                "INSERT INTO menu_categories (restaurant_id, name, course) \
+                 VALUES ({rid}, 'Mains', 2)"
+            ),
+            &|f| item(f).course == 1,
+        ),
+        (
+            format!(
+                "UPDATE menu_items SET category_id = (SELECT id FROM menu_categories \
+                 WHERE restaurant_id = {rid}) WHERE id = {soup}"
+            ),
+            &|f| item(f).course == 2,
+        ),
+        (
+            format!("UPDATE menu_categories SET course = 3 WHERE restaurant_id = {rid}"),
+            &|f| item(f).course == 3,
+        ),
+        (
+            format!(
+                "INSERT INTO modifier_groups (restaurant_id, menu_item_id, name, min_choices, \
+                 max_choices) VALUES ({rid}, {soup}, 'Bread', 0, 1)"
+            ),
+            &|f| item(f).groups.len() == 1 && item(f).groups[0].options.is_empty(),
+        ),
+        (
+            format!(
+                "INSERT INTO modifier_options (restaurant_id, group_id, name, price_delta_cents) \
+                 SELECT {rid}, id, 'Rye', 50 FROM modifier_groups WHERE restaurant_id = {rid}"
+            ),
+            &|f| item(f).groups[0].options[0].price_delta_cents == 50,
+        ),
+        (
+            format!(
+                "UPDATE modifier_options SET price_delta_cents = 70 WHERE restaurant_id = {rid}"
+            ),
+            &|f| item(f).groups[0].options[0].price_delta_cents == 70,
+        ),
+        (format!("DELETE FROM menu_items WHERE id = {tea}"), &|f| {
+            !f.items.contains_key(&tea) && f.items.contains_key(&soup)
+        }),
+    ];
+    for (sql, holds) in &changes {
+        raw(&db, sql).await;
+        let facts = facts_for(&s, rid, t1, &both).await;
+        assert!(holds(&facts), "after {sql}: {facts:?}");
+    }
+    // The live values, with no change to the menu's facts.
+    raw(
+        &db,
+        &format!("UPDATE menu_items SET stock = 9, available = FALSE WHERE id = {soup}"),
+    )
+    .await;
+    raw(
+        &db,
+        &format!("UPDATE dining_tables SET status = 'reserved' WHERE id = {t1}"),
+    )
+    .await;
+    let facts = facts_for(&s, rid, t1, &[soup]).await;
+    assert_eq!(
+        (item(&facts).stock, item(&facts).available),
+        (Some(9), false)
+    );
+    assert_eq!(facts.table, Some(TableStatus::Reserved));
+    raw(
+        &db,
+        &format!("UPDATE menu_items SET available = TRUE WHERE id = {soup}"),
+    )
+    .await;
+    raw(
+        &db,
+        &format!("UPDATE dining_tables SET status = 'free' WHERE id = {t1}"),
+    )
+    .await;
+
+    // A tracked item's stock events reach every table, a new one too.
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    let lines: &'static [LineRequest] = Box::leak(vec![plain_line(soup, 1)].into_boxed_slice());
+    let mut reached = Vec::new();
+    for key in ["menus-1", "menus-2"] {
+        let tables = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = tables.clone();
+        let placement = waiters_order(rid, t1, lines, key, 1000, clock);
+        let outcome = place(&s, &placement, move |_, written| {
+            *seen.lock().unwrap() = written.tables.to_vec();
+            vec![EventDraft {
+                kind: "order.placed".into(),
+                rooms: vec![Room::Kitchen(rid)],
+                data: empty_data(),
+            }]
+        })
+        .await;
+        assert!(
+            matches!(outcome, PlaceOutcome::Placed { .. }),
+            "{outcome:?}"
+        );
+        reached.push(tables.lock().unwrap().clone());
+        if key == "menus-1" {
+            raw(
+                &db,
+                &format!(
+                    "INSERT INTO dining_tables (restaurant_id, label, seats, guest_code) \
+                     VALUES ({rid}, 'T2', 2, 'MENUSCODE2')"
+                ),
+            )
+            .await;
+        }
+    }
+    let t2 = s.tables(rid, ALL).await.unwrap()[1].id;
+    assert_eq!(reached, [vec![t1], vec![t1, t2]]);
+    s.close().await;
+}
+
 crate::both_backends!(
+    a_menu_change_reaches_the_next_placement,
     the_database_refuses_values_outside_the_rules,
     pools_report_their_use,
     checks_payments_and_intents,

@@ -24,10 +24,12 @@
 //! with the statements every write shares ([`super::append`]).
 
 mod batch;
+mod menus;
 mod postgres;
 mod sqlite;
 
 pub(crate) use batch::Queues;
+pub(crate) use menus::Menus;
 
 use std::collections::BTreeMap;
 
