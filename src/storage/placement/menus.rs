@@ -101,8 +101,9 @@ impl Menus {
     }
 
     /// Keeps what a whole read of `r`'s facts found at `version`: added to
-    /// the menu kept at that version, or replacing one kept at an older
-    /// version (a read that raced a newer one leaves the newer kept).
+    /// the menu kept at that version, or replacing one kept at another (a
+    /// read that raced a newer one may keep the older facts: the next
+    /// order's version tells, and that order reads them whole again).
     pub(super) fn keep(&self, r: i64, version: i64, facts: &PlacementFacts, tables: &[i64]) {
         if !self.0.contains_key(&r) && self.0.len() >= RESTAURANTS_KEPT {
             let other = self.0.iter().next().map(|e| *e.key());
@@ -115,7 +116,6 @@ impl Menus {
             Entry::Occupied(mut kept) if kept.get().version == version => {
                 kept.get_mut().items.extend(items);
             }
-            Entry::Occupied(kept) if kept.get().version > version => {}
             entry => {
                 entry.insert(Menu {
                     version,
@@ -125,5 +125,105 @@ impl Menus {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use restohub_protocol::api::modifiers::AllergenSet;
+
+    fn item(name: &str, stock: Option<i64>) -> ItemFacts {
+        ItemFacts {
+            name: name.into(),
+            price_cents: 100,
+            station_id: None,
+            stock,
+            low_stock_threshold: 0,
+            available: true,
+            course: 1,
+            prep_seconds: 0,
+            allergens: AllergenSet::default(),
+            groups: Vec::new(),
+        }
+    }
+
+    fn read(items: &[(i64, ItemFacts)]) -> PlacementFacts {
+        PlacementFacts {
+            timezone: "UTC".into(),
+            table: None,
+            items: items.iter().cloned().collect(),
+            stations: Vec::new(),
+        }
+    }
+
+    fn live(id: i64, stock: Option<i64>, available: bool) -> LiveItem {
+        LiveItem {
+            id,
+            stock,
+            available,
+        }
+    }
+
+    #[test]
+    fn kept_facts_serve_only_their_version_and_items() {
+        let menus = Menus::default();
+        assert_eq!(menus.version_with(1, &[10]), None);
+        menus.keep(1, 5, &read(&[(10, item("Soup", None))]), &[7, 8]);
+        assert_eq!(menus.version_with(1, &[10]), Some(5));
+        assert_eq!(menus.version_with(1, &[10, 11]), None);
+        assert_eq!(menus.version_with(2, &[10]), None);
+        // Another read at the same version adds its items.
+        menus.keep(1, 5, &read(&[(11, item("Tea", Some(4)))]), &[7, 8]);
+        assert_eq!(menus.version_with(1, &[10, 11]), Some(5));
+
+        // The live values replace the kept ones; tables only when tracked.
+        let kept = menus
+            .facts(1, 5, &[10], &[live(10, None, false)])
+            .expect("kept");
+        assert!(!kept.items[&10].available);
+        assert!(kept.tables.is_empty());
+        let kept = menus
+            .facts(
+                1,
+                5,
+                &[10, 11],
+                &[live(10, None, true), live(11, Some(2), true)],
+            )
+            .expect("kept");
+        assert_eq!(kept.items[&11].stock, Some(2));
+        assert_eq!(kept.items[&11].name, "Tea");
+        assert_eq!(kept.tables, [7, 8]);
+
+        // Another version, or a wanted item not found, is not served.
+        assert!(menus.facts(1, 6, &[10], &[live(10, None, true)]).is_none());
+        assert!(menus
+            .facts(1, 5, &[10, 11], &[live(10, None, true)])
+            .is_none());
+
+        // A read at another version replaces the menu, items and all.
+        menus.keep(1, 6, &read(&[(11, item("Green tea", None))]), &[7]);
+        assert_eq!(menus.version_with(1, &[10]), None);
+        assert_eq!(menus.version_with(1, &[11]), Some(6));
+        let kept = menus
+            .facts(1, 6, &[11], &[live(11, Some(1), true)])
+            .expect("kept");
+        assert_eq!(kept.items[&11].name, "Green tea");
+        assert_eq!(kept.tables, [7]);
+    }
+
+    #[test]
+    fn at_most_so_many_restaurants_are_kept() {
+        let menus = Menus::default();
+        let facts = read(&[(1, item("Soup", None))]);
+        for r in 0..RESTAURANTS_KEPT as i64 + 10 {
+            menus.keep(r, 1, &facts, &[]);
+        }
+        assert_eq!(menus.0.len(), RESTAURANTS_KEPT);
+        // The last kept is among them.
+        assert_eq!(
+            menus.version_with(RESTAURANTS_KEPT as i64 + 9, &[1]),
+            Some(1)
+        );
     }
 }
