@@ -23,8 +23,10 @@ use super::{ItemFacts, PlacementFacts};
 use restohub_protocol::api::stations::Targets;
 
 /// At most this many restaurants' menus are kept; keeping one more forgets
-/// another (which then reads its facts whole on its next order).
-const RESTAURANTS_KEPT: usize = 4096;
+/// another (which then reads its facts whole on its next order). A kept
+/// item is a few hundred bytes, and only items ordered are kept: 1,024
+/// restaurants that each order a hundred items keep about 25 MB.
+const RESTAURANTS_KEPT: usize = 1024;
 
 /// One restaurant's facts, as read at one menu version.
 struct Menu {

@@ -4,8 +4,9 @@
 //! half of PostgreSQL's samples (BENCHMARKS.md).
 //!
 //! An order that takes no stock and no table is two statements, each its own
-//! transaction: a read ([`OPENING`]: the facts, and the order's and its
-//! lines' ids drawn from their sequences), and a write ([`WRITE`]: the
+//! transaction: a read ([`OPENING_LIVE`], or [`OPENING`] when the menu's
+//! facts are not kept at the version read: see [`super::menus`]; with the
+//! order's and its lines' ids drawn from their sequences), and a write ([`WRITE`]: the
 //! statistics, the seqs, the order, its lines and its events). The read
 //! needs no transaction around it: under READ COMMITTED each statement reads
 //! a snapshot of its own anyway, and what must hold when the order is
