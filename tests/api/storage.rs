@@ -1550,6 +1550,57 @@ async fn soup_and_tea(
     (db, s, raw, r, soup, tea)
 }
 
+/// A menu change moves the menu's version as it commits, not when it is
+/// made: until then the restaurant's row stays free for the transactions
+/// that take it last (an order's or a payment's event seq, after an audit
+/// chain's head), so a menu change waiting for the head cannot hold the
+/// row they wait for. Each kind of change, made in a transaction held open
+/// by hand, leaves the row to the lock an update of its seq takes (`FOR NO
+/// KEY UPDATE`; a new row's foreign key holds only a key-share lock, which
+/// does not conflict); committed, the version has moved once per row
+/// changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_menu_change_takes_its_restaurants_row_as_it_commits() {
+    let (_db, s, raw, r, soup, _tea) = soup_and_tea("late", "Late").await;
+    let rid = r.id;
+    let version = |raw: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT menu_version FROM restaurants WHERE id = {rid}"
+        ))
+        .fetch_one(&raw)
+        .await
+        .unwrap()
+    };
+    let changes = [
+        format!(
+            "UPDATE menu_items SET price_cents = 250 WHERE id = {}",
+            soup.id
+        ),
+        format!("INSERT INTO stations (restaurant_id, name) VALUES ({rid}, 'Bar')"),
+        format!("INSERT INTO menu_categories (restaurant_id, name) VALUES ({rid}, 'Soups')"),
+        format!(
+            "INSERT INTO dining_tables (restaurant_id, label, seats, guest_code) \
+             VALUES ({rid}, 'T9', 2, 'LATECODE9')"
+        ),
+    ];
+    for sql in &changes {
+        let before = version(raw.clone()).await;
+        let mut change = raw.begin().await.unwrap();
+        sqlx::query(sql).execute(&mut *change).await.unwrap();
+        let mut other = raw.begin().await.unwrap();
+        sqlx::query(&format!(
+            "SELECT id FROM restaurants WHERE id = {rid} FOR NO KEY UPDATE NOWAIT"
+        ))
+        .execute(&mut *other)
+        .await
+        .unwrap_or_else(|e| panic!("after {sql} the restaurant's row is held: {e}"));
+        other.rollback().await.unwrap();
+        change.commit().await.unwrap();
+        assert_eq!(version(raw.clone()).await, before + 1, "{sql}");
+    }
+    s.close().await;
+}
+
 /// Writes an order with `key` and `hash` in `tx`, as another placement
 /// would (for the PostgreSQL race tests); its id.
 async fn rival_order(tx: &mut sqlx::PgConnection, r: i64, key: &str, hash: &str) -> i64 {
