@@ -419,7 +419,14 @@ impl BeginWrite for SqlitePool {
 
 impl BeginWrite for PgPool {
     type Db = sqlx::Postgres;
-    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    // The lock an update of the row's other columns takes anyway. Not `FOR
+    // UPDATE`, which also waits for (and holds up) the key-share lock a
+    // foreign-key check takes: an order's write checks its lines' items and
+    // its table after taking its restaurant's event seq, and a change that
+    // held the item or table `FOR UPDATE` and then wanted the seq for its
+    // own events deadlocked with it. A change of a key column still takes
+    // `FOR UPDATE` when it is written.
+    const FOR_UPDATE: &'static str = " FOR NO KEY UPDATE";
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.begin().await
     }

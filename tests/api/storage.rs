@@ -1601,6 +1601,70 @@ async fn a_menu_change_takes_its_restaurants_row_as_it_commits() {
     s.close().await;
 }
 
+/// An order of an item whose change is under way (its row locked, its
+/// decision not yet taken) is written without waiting for the change: the
+/// change locks the row as its update will (`FOR NO KEY UPDATE`), which the
+/// order's foreign-key check on its line's item does not wait for. With
+/// `FOR UPDATE` the order waited, holding its restaurant's event seq, and
+/// the change then waited for that seq: a deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_does_not_wait_for_a_change_of_its_item() {
+    let (_db, s, _raw, r, _soup, tea) = soup_and_tea("locks", "Locks").await;
+    let rid = r.id;
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let changing = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.change_menu_item(
+                r.id,
+                tea.id,
+                1500,
+                move |_| {
+                    locked.send(()).unwrap();
+                    let _ = wait.recv_timeout(std::time::Duration::from_secs(20));
+                    Ok::<_, ()>(MenuItemPatch {
+                        price_cents: Some(150),
+                        ..Default::default()
+                    })
+                },
+                move |_, _| {
+                    vec![EventDraft {
+                        kind: "menu.item_updated".into(),
+                        rooms: vec![restohub_protocol::ws::Room::Kitchen(rid)],
+                        data: empty_data(),
+                    }]
+                },
+                |b, a| {
+                    vec![audit_draft(
+                        "menu.price_changed",
+                        Some(b.price_cents),
+                        Some(a.price_cents),
+                    )]
+                },
+            )
+            .await
+        })
+    };
+    tokio::task::spawn_blocking(move || is_locked.recv().unwrap())
+        .await
+        .unwrap();
+    let clock: &'static ManualClock = Box::leak(Box::new(ManualClock::new(1000)));
+    let placing = spawn_takeaway(&s, r.id, "locks-1", "h", tea.id, 1, clock);
+    let placed = tokio::time::timeout(std::time::Duration::from_secs(10), placing).await;
+    go.send(()).unwrap();
+    let outcome = placed
+        .expect("the order waited for the item's change")
+        .unwrap();
+    assert!(
+        matches!(outcome, PlaceOutcome::Placed { .. }),
+        "{outcome:?}"
+    );
+    let (item, _) = changing.await.unwrap().unwrap().done().unwrap();
+    assert_eq!(item.price_cents, 150);
+    s.close().await;
+}
+
 /// Writes an order with `key` and `hash` in `tx`, as another placement
 /// would (for the PostgreSQL race tests); its id.
 async fn rival_order(tx: &mut sqlx::PgConnection, r: i64, key: &str, hash: &str) -> i64 {

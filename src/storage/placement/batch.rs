@@ -60,9 +60,11 @@ use crate::storage::{Append, Db, Store};
 const MOST_IN_A_BATCH: usize = 16;
 
 /// Locks the tracked items a batch takes, in item-id order (the order a
-/// single placement takes them in), and reads their stock.
+/// single placement takes them in), and reads their stock; `FOR NO KEY
+/// UPDATE`, the lock its update of their stock takes (see
+/// `BeginWrite::FOR_UPDATE`).
 const LOCK_ITEMS: &str = "SELECT id, stock, available FROM menu_items WHERE restaurant_id = $1 \
-    AND id = ANY($2) ORDER BY id FOR UPDATE";
+    AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE";
 /// Sets the stock the batch's takes left (rows it has locked).
 const SET_STOCK: &str = "UPDATE menu_items AS m SET stock = x.stock, available = x.available \
     FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BOOLEAN[]) AS x(id, stock, available) \
