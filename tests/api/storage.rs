@@ -31,6 +31,15 @@ fn empty_data() -> Box<serde_json::value::RawValue> {
     serde_json::value::to_raw_value(&serde_json::json!({})).expect("{} serializes")
 }
 
+/// One event of `kind` for `r`'s kitchen, with `{}` as its data.
+fn kitchen_draft(kind: &str, r: i64) -> Vec<EventDraft> {
+    vec![EventDraft {
+        kind: kind.into(),
+        rooms: vec![restohub_protocol::ws::Room::Kitchen(r)],
+        data: empty_data(),
+    }]
+}
+
 async fn open(backend: Backend) -> (TestDb, Store) {
     reopen(TestDb::new(backend).await, backend).await
 }
@@ -1628,13 +1637,7 @@ async fn an_order_does_not_wait_for_a_change_of_its_item() {
                         ..Default::default()
                     })
                 },
-                move |_, _| {
-                    vec![EventDraft {
-                        kind: "menu.item_updated".into(),
-                        rooms: vec![restohub_protocol::ws::Room::Kitchen(rid)],
-                        data: empty_data(),
-                    }]
-                },
+                move |_, _| kitchen_draft("menu.item_updated", rid),
                 |b, a| {
                     vec![audit_draft(
                         "menu.price_changed",
@@ -1694,7 +1697,6 @@ fn spawn_takeaway(
     clock: &'static ManualClock,
 ) -> tokio::task::JoinHandle<PlaceOutcome<Invalid>> {
     use restohub_protocol::api::orders::OrderSource;
-    use restohub_protocol::ws::Room;
 
     let store = s.clone();
     tokio::spawn(async move {
@@ -1714,13 +1716,7 @@ fn spawn_takeaway(
             },
             clock,
         };
-        let drafts = move |_: &Order, _: &Written<'_>| {
-            vec![EventDraft {
-                kind: "order.placed".into(),
-                rooms: vec![Room::Kitchen(r)],
-                data: empty_data(),
-            }]
-        };
+        let drafts = move |_: &Order, _: &Written<'_>| kitchen_draft("order.placed", r);
         place(&store, &placement, drafts).await
     })
 }
@@ -2463,8 +2459,6 @@ async fn mfa_secrets_steps_and_recovery_codes(backend: Backend) {
 /// changes nothing. The keys that can fail stay: a line must name an item
 /// of its restaurant.
 async fn the_database_refuses_values_outside_the_rules(backend: Backend) {
-    use restohub_protocol::ws::Room;
-
     let (db, s) = open(backend).await;
     let r = s
         .create_restaurant("rules", "Rules", "UTC", "EUR", 10)
@@ -2480,11 +2474,7 @@ async fn the_database_refuses_values_outside_the_rules(backend: Backend) {
     let rid = r.id;
     let placement = waiters_order(r.id, table.id, lines, "rules-1", 1000, clock);
     let outcome = place(&s, &placement, move |_, _| {
-        vec![EventDraft {
-            kind: "order.placed".into(),
-            rooms: vec![Room::Kitchen(rid)],
-            data: empty_data(),
-        }]
+        kitchen_draft("order.placed", rid)
     })
     .await;
     let PlaceOutcome::Placed { order, .. } = outcome else {
@@ -2596,8 +2586,6 @@ async fn facts_for(s: &Store, r: i64, table: i64, items: &[i64]) -> PlacementFac
 /// live values (stock, availability, the table's status) are read with
 /// every order; a new table reaches the guests' stock events.
 async fn a_menu_change_reaches_the_next_placement(backend: Backend) {
-    use restohub_protocol::ws::Room;
-
     let (db, s) = open(backend).await;
     let r = s
         .create_restaurant("menus", "Menus", "UTC", "EUR", 10)
@@ -2744,11 +2732,7 @@ async fn a_menu_change_reaches_the_next_placement(backend: Backend) {
         let placement = waiters_order(rid, t1, lines, key, 1000, clock);
         let outcome = place(&s, &placement, move |_, written| {
             *seen.lock().unwrap() = written.tables.to_vec();
-            vec![EventDraft {
-                kind: "order.placed".into(),
-                rooms: vec![Room::Kitchen(rid)],
-                data: empty_data(),
-            }]
+            kitchen_draft("order.placed", rid)
         })
         .await;
         assert!(
