@@ -53,13 +53,7 @@ if [ "$what" = hub ]; then
     psql -q "$url/bench" -c "UPDATE menu_items SET stock = NULL"
     for sql in "$@"; do psql -q "$url/bench" -c "$sql"; done
 else
-    psql -q "$url/bench" -c "CREATE TABLE menu_items(id bigint primary key, restaurant_id bigint not null,
-      name text not null, price_cents int not null, stock int check (stock >= 0), version int not null default 0);
-    CREATE TABLE orders(id bigserial primary key, restaurant_id bigint not null, table_id bigint,
-      total_cents int not null, status text not null default 'placed', created_at timestamptz default now());
-    CREATE TABLE order_items(order_id bigint not null, menu_item_id bigint not null, qty int not null,
-      price_cents int not null);
-    INSERT INTO menu_items SELECT g, 1, 'item'||g, 1000, 100000000 FROM generate_series(1,10) g"
+    psql -q "$url/bench" -f bench/peer_schema.sql
 fi
 as_pg "$bin/pg_ctl -D $work/data stop -m fast" >/dev/null
 # The statements, executed n times: a single-user backend reads one per line.
