@@ -90,15 +90,10 @@ impl Menus {
             item.available = live.available;
             items.insert(live.id, item);
         }
-        let tracked = items.values().any(|i| i.stock.is_some());
         Some(Kept {
+            tables: stock_event_tables(&items, || menu.tables.clone()),
             items,
             stations: menu.stations.clone(),
-            tables: if tracked {
-                menu.tables.clone()
-            } else {
-                Vec::new()
-            },
         })
     }
 
@@ -127,6 +122,19 @@ impl Menus {
                 });
             }
         }
+    }
+}
+
+/// The tables a placement's stock events reach: every one of the
+/// restaurant's `tables` when a wanted item is tracked, none otherwise.
+pub(super) fn stock_event_tables(
+    items: &BTreeMap<i64, ItemFacts>,
+    tables: impl FnOnce() -> Vec<i64>,
+) -> Vec<i64> {
+    if items.values().any(|i| i.stock.is_some()) {
+        tables()
+    } else {
+        Vec::new()
     }
 }
 

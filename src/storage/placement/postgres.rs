@@ -39,7 +39,7 @@ use crate::storage::stations::targets_from;
 use crate::storage::{corrupt, decoded, Store, TableChange};
 use restohub_protocol::api::modifiers::AllergenSet;
 
-use super::menus::{LiveItem, Menus};
+use super::menus::{stock_event_tables, LiveItem, Menus};
 use super::StockTake;
 use crate::events::Event;
 use restohub_protocol::api::orders::Order;
@@ -499,7 +499,7 @@ async fn open<R>(
     ask: &PlacementAsk<'_>,
 ) -> sqlx::Result<Result<Opened, Step<R>>> {
     let r = ask.restaurant_id;
-    if let Some(version) = menus.version_with(r, ask.item_ids) {
+    if menus.version_with(r, ask.item_ids).is_some() {
         let rows: Vec<LiveRow> = bind_ask(sqlx::query_as(OPENING_LIVE), ask)
             .fetch_all(&mut *c)
             .await?;
@@ -519,10 +519,8 @@ async fn open<R>(
         if let Some(step) = existing(&first) {
             return Ok(Err(step));
         }
-        let kept = (first.menu_version == version)
-            .then(|| menus.facts(r, version, ask.item_ids, &found))
-            .flatten();
-        if let Some(kept) = kept {
+        // Served only while the kept menu's version is the one just read.
+        if let Some(kept) = menus.facts(r, first.menu_version, ask.item_ids, &found) {
             return Ok(Ok(Opened {
                 facts: PlacementFacts {
                     timezone: first.timezone,
@@ -609,13 +607,11 @@ async fn open<R>(
             .collect(),
     };
     menus.keep(r, first.menu_version, &facts, &tables);
-    let tracked = facts.items.values().any(|i| i.stock.is_some());
     Ok(Ok(Opened {
         drawn: Drawn {
             order_id: first.order_id,
             line_ids: first.line_ids,
-            // No stock events without a tracked item.
-            tables: if tracked { tables } else { Vec::new() },
+            tables: stock_event_tables(&facts.items, || tables),
         },
         facts,
     }))
